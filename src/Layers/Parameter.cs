@@ -1,0 +1,40 @@
+using System.Numerics;
+using Nn.Simd.Tensors;
+
+namespace Nn.Simd.Layers;
+
+/// <summary>A trainable tensor and its gradient, both of one shape, owned by a layer.</summary>
+/// <remarks><see cref="ILayer{T}.Backward"/> adds into <see cref="Grad"/>; the model clears it once per step.</remarks>
+public sealed class Parameter<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    /// <summary>Creates a parameter with a zero gradient of the value's shape.</summary>
+    /// <param name="name">The name, e.g. <c>kernel</c>, <c>recurrent_kernel</c> or <c>bias</c>.</param>
+    /// <param name="value">The value tensor.</param>
+    public Parameter(string name, Tensor<T> value)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        ArgumentNullException.ThrowIfNull(value);
+        Name = name;
+        Value = value;
+        Grad = new Tensor<T>(value.Shape);
+    }
+
+    /// <summary>The parameter's name within its layer.</summary>
+    public string Name { get; }
+
+    /// <summary>The current value.</summary>
+    public Tensor<T> Value { get; }
+
+    /// <summary>The accumulated gradient of the loss with respect to <see cref="Value"/>.</summary>
+    public Tensor<T> Grad { get; }
+
+    /// <summary>Incremented by whoever changes <see cref="Value"/> in place (an optimizer step, a weight load),
+    /// so layers can tell when cached copies such as packed weights are stale.</summary>
+    public int Version { get; private set; }
+
+    /// <summary>Marks <see cref="Value"/> as changed.</summary>
+    public void MarkChanged() => Version++;
+
+    /// <inheritdoc/>
+    public override string ToString() => $"{Name} {Value.Shape}";
+}
