@@ -34,6 +34,7 @@ public static class GruGates
         LstmGates.CheckLength(recurrent.Length, batch, 3 * units, nameof(recurrent));
         LstmGates.CheckLength(gates.Length, batch, 3 * units, nameof(gates));
         LstmGates.CheckLength(h.Length, batch, units, nameof(h));
+        if (units == 0) return;
         int g3 = 3 * units;
         for (int b = 0; b < batch; b++)
         {
@@ -75,6 +76,7 @@ public static class GruGates
         LstmGates.CheckLength(recurrent.Length, batch, 3 * units, nameof(recurrent));
         LstmGates.CheckLength(dGates.Length, batch, 3 * units, nameof(dGates));
         LstmGates.CheckLength(dHPrev.Length, batch, units, nameof(dHPrev));
+        if (units == 0) return;
         int g3 = 3 * units;
         for (int b = 0; b < batch; b++)
         {

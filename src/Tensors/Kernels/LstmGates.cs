@@ -41,6 +41,7 @@ public static class LstmGates
         CheckLength(c.Length, batch, units, nameof(c));
         CheckLength(tanhC.Length, batch, units, nameof(tanhC));
         CheckLength(h.Length, batch, units, nameof(h));
+        if (units == 0) return;
         int g4 = 4 * units;
         for (int b = 0; b < batch; b++)
         {
@@ -83,6 +84,7 @@ public static class LstmGates
         CheckLength(dH.Length, batch, units, nameof(dH));
         CheckLength(dC.Length, batch, units, nameof(dC));
         CheckLength(dGates.Length, batch, 4 * units, nameof(dGates));
+        if (units == 0) return;
         int g4 = 4 * units;
         for (int b = 0; b < batch; b++)
         {
