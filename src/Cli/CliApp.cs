@@ -34,7 +34,13 @@ public static class CliApp
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
         ArgumentNullException.ThrowIfNull(args);
-        var handlers = new Handlers(stdout, stderr);
+        return Run(args, new Handlers(stdout, stderr));
+    }
+
+    /// <summary>Parses and runs with explicit handlers (tests substitute the experiment bodies).</summary>
+    internal static int Run(string[] args, Handlers handlers)
+    {
+        TextWriter stdout = handlers.Stdout, stderr = handlers.Stderr;
         RootCommand root = Build(handlers);
         ParseResult parse = root.Parse(args);
         if (parse.Errors.Count > 0)
@@ -46,9 +52,6 @@ public static class CliApp
         }
         return parse.Invoke(new InvocationConfiguration { Output = stdout, Error = stderr });
     }
-
-    /// <summary>Parses <paramref name="args"/> without running anything (tests).</summary>
-    internal static ParseResult Parse(string[] args, Handlers handlers) => Build(handlers).Parse(args);
 
     /// <summary>What each command does once parsed; tests substitute the experiment calls.</summary>
     internal sealed class Handlers(TextWriter stdout, TextWriter stderr)
@@ -102,7 +105,7 @@ public static class CliApp
             Seed = new Option<int>("--seed") { Description = "Seed for data, initialisation and shuffling (0 to 2147483647).", DefaultValueFactory = _ => 0 };
             Seed.Validators.Add(r =>
             {
-                if (r.GetValueOrDefault<int>() < 0) r.AddError($"--seed must be non-negative; got {r.GetValueOrDefault<int>()}.");
+                if (TryGetGivenInt(r, out int seed) && seed < 0) r.AddError($"--seed must be non-negative; got {seed}.");
             });
             Threads = Positive(new Option<int?>("--threads") { Description = "Kernel threads (default: all cores)." });
             Data = new Option<string?>("--data") { Description = "Data directory searched first.", HelpName = "DIR" };
@@ -135,7 +138,7 @@ public static class CliApp
         var classes = Positive(new Option<int>("--classes") { Description = "Number of classes.", DefaultValueFactory = _ => 3 });
         classes.Validators.Add(r =>
         {
-            if (r.GetValueOrDefault<int>() > 256) r.AddError($"--classes must be at most 256; got {r.GetValueOrDefault<int>()}.");
+            if (TryGetGivenInt(r, out int n) && n > 256) r.AddError($"--classes must be at most 256; got {n}.");
         });
         command.Options.Add(samples);
         command.Options.Add(classes);
@@ -253,9 +256,19 @@ public static class CliApp
     {
         option.Validators.Add(r =>
         {
-            object? value = r.GetValueOrDefault<T>();
-            if (value is int v && v < minimum) r.AddError($"{option.Name} must be at least {minimum}; got {v}.");
+            if (TryGetGivenInt(r, out int v) && v < minimum) r.AddError($"{option.Name} must be at least {minimum}; got {v}.");
         });
         return option;
+    }
+
+    /// <summary>
+    /// The integer the user typed for an option; false when it was not given (defaults are valid) or is not an
+    /// integer (the parser reports that itself, and reading the value would throw).
+    /// </summary>
+    private static bool TryGetGivenInt(OptionResult result, out int value)
+    {
+        value = 0;
+        return !result.Implicit && result.Tokens.Count > 0 &&
+            int.TryParse(result.Tokens[^1].Value, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out value);
     }
 }

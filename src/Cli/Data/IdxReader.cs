@@ -43,9 +43,9 @@ public static class IdxReader
     {
         byte[] data = ReadDecompressed(path, expectedContentSha256);
         ReadOnlySpan<byte> span = data;
+        if (data.Length >= 4) CheckMagic(path, BinaryPrimitives.ReadInt32BigEndian(span), ImagesMagic, "images");
         if (data.Length < ImagesHeaderBytes)
             throw new DataException($"{path}: truncated IDX images file: {data.Length} bytes, less than the {ImagesHeaderBytes}-byte header.");
-        CheckMagic(path, BinaryPrimitives.ReadInt32BigEndian(span), ImagesMagic, "images");
         int count = ReadDim(path, span, 4, "image count");
         int rows = ReadDim(path, span, 8, "row count");
         int cols = ReadDim(path, span, 12, "column count");
@@ -62,9 +62,9 @@ public static class IdxReader
     {
         byte[] data = ReadDecompressed(path, expectedContentSha256);
         ReadOnlySpan<byte> span = data;
+        if (data.Length >= 4) CheckMagic(path, BinaryPrimitives.ReadInt32BigEndian(span), LabelsMagic, "labels");
         if (data.Length < LabelsHeaderBytes)
             throw new DataException($"{path}: truncated IDX labels file: {data.Length} bytes, less than the {LabelsHeaderBytes}-byte header.");
-        CheckMagic(path, BinaryPrimitives.ReadInt32BigEndian(span), LabelsMagic, "labels");
         int count = ReadDim(path, span, 4, "label count");
         CheckLength(path, data.Length, LabelsHeaderBytes, count, $"{count} labels");
         return data.AsSpan(LabelsHeaderBytes).ToArray();
