@@ -319,6 +319,44 @@ public class RecurrentBehaviourTests
     }
 
     [Fact]
+    public void GateKernels_Float_AccurateOverAWideRange_AndSaturateCleanly()
+    {
+        // Pre-activations from −120 to 120 (beyond the exp clamp), against double-precision math.
+        int b = 2, units = 37, n = b * 4 * units;
+        var z = new float[n];
+        for (int i = 0; i < n; i++) z[i] = -120f + 240f * i / (n - 1);
+        var cp = Enumerable.Range(0, b * units).Select(i => (float)Math.Sin(i)).ToArray();
+        var (c, tc, h) = (new float[b * units], new float[b * units], new float[b * units]);
+        var g = z.ToArray();
+        LstmGates.Forward<float>(cp, g, c, tc, h, b, units);
+        for (int r = 0; r < b; r++)
+            for (int k = 0; k < 4; k++)
+                for (int j = 0; j < units; j++)
+                {
+                    int idx = r * 4 * units + k * units + j;
+                    double v = z[idx], expected = k == 2 ? Math.Tanh(v) : 1 / (1 + Math.Exp(-v));
+                    Assert.True(Math.Abs(g[idx] - expected) <= 2e-7 + 2e-7 * Math.Abs(expected), $"gate {k} at z={v}: {g[idx]} vs {expected}");
+                    Assert.False(float.IsSubnormal(g[idx]), $"subnormal at z={v}");
+                }
+        // GRU: h = z⊙h_prev + (1 − z)⊙ĥ against double math.
+        var x = Enumerable.Range(0, b * 3 * units).Select(i => -30f + 60f * i / (b * 3 * units)).ToArray();
+        var u = Enumerable.Range(0, b * 3 * units).Select(i => (float)Math.Cos(i)).ToArray();
+        var hp = cp;
+        var hn = new float[b * units];
+        var gx = x.ToArray();
+        GruGates.Forward<float>(hp, u, gx, hn, b, units);
+        for (int r = 0; r < b; r++)
+            for (int j = 0; j < units; j++)
+            {
+                int o = r * 3 * units;
+                double zz = 1 / (1 + Math.Exp(-(x[o + j] + u[o + j]))), rr = 1 / (1 + Math.Exp(-(x[o + units + j] + u[o + units + j])));
+                double hh = Math.Tanh(x[o + 2 * units + j] + rr * u[o + 2 * units + j]);
+                double expected = zz * hp[r * units + j] + (1 - zz) * hh;
+                Assert.True(Math.Abs(hn[r * units + j] - expected) <= 1e-6, $"GRU h[{r},{j}]: {hn[r * units + j]} vs {expected}");
+            }
+    }
+
+    [Fact]
     public void GateKernels_ThrowForShortSpans()
     {
         var ex = Assert.Throws<ArgumentException>(() => LstmGates.Forward<float>(new float[4], new float[15], new float[4], new float[4], new float[4], 1, 4));
