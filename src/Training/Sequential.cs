@@ -199,6 +199,11 @@ public partial class Sequential<T> : IModel where T : unmanaged, IFloatingPointI
     public void Compile(string loss, string optimizer = "adam", params string[] metrics) =>
         Compile(LossFactory.Get<T>(loss), Optimizer.Get(optimizer), metrics);
 
+    /// <summary>Compiles with a loss name, an optimizer object and metric names.</summary>
+    /// <exception cref="ArgumentException">A name is unknown.</exception>
+    public void Compile(string loss, Optimizer optimizer, params string[] metrics) =>
+        Compile(LossFactory.Get<T>(loss), optimizer, metrics);
+
     private void ResolveMetrics()
     {
         if (_pendingMetricNames.Length == 0) return;
