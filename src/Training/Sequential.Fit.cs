@@ -318,7 +318,7 @@ public partial class Sequential<T>
         try { Loss!.ValidateTargets(WithBatch(OutputShape!.Value, n), y); }
         catch (ArgumentException e) when (e.ParamName != name)
         {
-            throw new ArgumentException($"{name} (shape {y.Shape}) does not fit the model output [{n}, {string.Join(", ", OutputShape!.Value.ToArray())}] under {Loss!.Name}: {e.Message}", name, e);
+            throw new ArgumentException($"{name} (shape {y.Shape}) is invalid for the model output [{n}, {string.Join(", ", OutputShape!.Value.ToArray())}] under {Loss!.Name}: {e.Message}", name, e);
         }
     }
 

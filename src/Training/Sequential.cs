@@ -167,7 +167,8 @@ public partial class Sequential<T> : IModel where T : unmanaged, IFloatingPointI
 
     /// <summary>Sets the loss, optimizer and metrics.</summary>
     /// <param name="loss">The loss.</param>
-    /// <param name="optimizer">The optimizer (its state starts fresh for this model).</param>
+    /// <param name="optimizer">The optimizer; it keeps any state it already has (pass a new one, or call
+    /// <see cref="Optimizer.Reset"/>, for a fresh start).</param>
     /// <param name="metrics">Metrics to track, e.g. <c>new SparseCategoricalAccuracy&lt;float&gt;()</c>.</param>
     public void Compile(ILoss<T> loss, Optimizer optimizer, params IMetric<T>[] metrics)
     {

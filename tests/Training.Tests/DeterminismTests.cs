@@ -57,3 +57,27 @@ public class DeterminismTests
         public override void OnBatchEnd(in Callbacks.BatchInfo info) => seen.Add(Parallelism.MaxDegree);
     }
 }
+
+[Collection(nameof(GlobalParallelism))]
+public class AllocationTests
+{
+    private static long AllocatedByFit(int n)
+    {
+        var (x, y, _) = TestData.Blobs(n, 3);
+        var model = TestData.SmallMlp(1);
+        model.Threads = 1;
+        model.Compile("sparse_categorical_crossentropy", new Adam(0.01), "accuracy");
+        model.Fit(x, y, epochs: 1, batchSize: 16);            // warm-up: workspaces, optimizer state, JIT
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        model.Fit(x, y, epochs: 1, batchSize: 16);
+        return GC.GetAllocatedBytesForCurrentThread() - before;
+    }
+
+    [Fact]
+    public void TrainingSteps_DoNotAllocate()
+    {
+        long few = AllocatedByFit(64), many = AllocatedByFit(640);   // 4 vs 40 steps, same batch buffers
+        double perStep = (many - few - 4.0 * (640 - 64)) / 36;           // the index permutation grows by 4 bytes a sample
+        Assert.True(perStep < 16, $"about {perStep:F0} bytes allocated per step ({few} B for 4 steps, {many} B for 40)");
+    }
+}

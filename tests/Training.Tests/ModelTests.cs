@@ -319,3 +319,25 @@ public class ModelTests
         Assert.True(end.Metrics.ContainsKey("val_loss"));
     }
 }
+
+public class ModelSequenceInputTests
+{
+    [Fact]
+    public void Fit_TimeDistributedDense_OnRank3Inputs()
+    {
+        // x [N, T, F] = [40, 4, 3]; y [N, T, 2] is a fixed linear map of x; Dense applies per time step.
+        var x = Tensor<float>.RandomNormal(new TensorShape(40, 4, 3), 1);
+        var y = new Tensor<float>(40, 4, 2);
+        for (int r = 0; r < 160; r++)
+        {
+            y.Span[2 * r] = x.Span[3 * r] - 0.5f * x.Span[3 * r + 2];
+            y.Span[2 * r + 1] = 0.25f * x.Span[3 * r + 1];
+        }
+        var model = new Sequential(new Dense<float>(2)) { Seed = 1 };
+        model.Compile("mse", new Optimizers.Adam(0.05), "mae");
+        var h = model.Fit(x, y, epochs: 30, batchSize: 8);
+        Assert.Equal(new TensorShape(4, 2), model.OutputShape);
+        Assert.True(h["loss"][^1] < 0.01 * h["loss"][0], h.ToString());
+        Assert.Equal(new TensorShape(40, 4, 2), model.Predict(x).Shape);
+    }
+}
