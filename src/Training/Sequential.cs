@@ -67,7 +67,8 @@ public partial class Sequential<T> : IModel where T : unmanaged, IFloatingPointI
     public IReadOnlyList<Parameter<T>> Parameters => _parameters;
 
     /// <summary>The seed for initialisation, shuffling and dropout; null (the default) draws one at build time,
-    /// see <see cref="EffectiveSeed"/>.</summary>
+    /// see <see cref="EffectiveSeed"/>, and leaves each <see cref="Dropout{T}"/> with its own seed. When set, layer
+    /// <c>i</c> is built with <c>Seed + i</c> and a dropout layer's mask source is reseeded with it.</summary>
     /// <exception cref="InvalidOperationException">Set after the model is built.</exception>
     public int? Seed
     {
@@ -147,6 +148,8 @@ public partial class Sequential<T> : IModel where T : unmanaged, IFloatingPointI
         {
             try
             {
+                // An explicit model seed also fixes the dropout masks, which Dropout otherwise seeds on its own.
+                if (_seed is not null && _layers[i] is Dropout<T> dropout) dropout.Reseed(unchecked(seed + i));
                 _layers[i].Build(shape, unchecked(seed + i));
                 shape = _layers[i].ComputeOutputShape(shape);
             }

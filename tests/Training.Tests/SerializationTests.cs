@@ -226,4 +226,30 @@ public sealed class SerializationTests : IDisposable
         Assert.Contains("'dense'", ex.Message);
         Assert.True(LayerRegistry.IsRegistered<double>("DENSE"));
     }
+
+    [Fact]
+    public void SaveLoad_RecurrentStack_WithDropoutAndBidirectional()
+    {
+        var model = new Sequential(
+            new Lstm<float>(6, returnSequences: true),
+            new Dropout<float>(0.25),
+            new Bidirectional<float>(new Gru<float>(4), mergeMode: "sum"),
+            new Dense<float>(2)) { Seed = 9 };
+        var x = Tensor<float>.RandomNormal(new TensorShape(12, 5, 3), 1);
+        var y = Tensor<float>.RandomNormal(new TensorShape(12, 2), 2);
+        model.Compile("mse", "adam");
+        model.Fit(x, y, epochs: 1, batchSize: 4);
+        string path = PathOf("rnn.safetensors");
+        model.Save(path);
+        var loaded = Sequential.Load(path);
+        Assert.Equal(model.Layers.Select(l => l.GetType()), loaded.Layers.Select(l => l.GetType()));
+        Assert.Equal(model.Predict(x).ToArray(), loaded.Predict(x).ToArray());
+        Assert.Equal("sum", ((Bidirectional<float>)loaded.Layers[2]).MergeMode);
+
+        var rnn = new Sequential<double>(new SimpleRnn<double>(3, goBackwards: true), new Dense<double>(1)) { Seed = 1 };
+        rnn.Build(4, 2);
+        rnn.Save(PathOf("srnn.safetensors"));
+        var xd = Tensor<double>.RandomNormal(new TensorShape(3, 4, 2), 3);
+        Assert.Equal(rnn.Predict(xd).ToArray(), Sequential<double>.Load(PathOf("srnn.safetensors")).Predict(xd).ToArray());
+    }
 }

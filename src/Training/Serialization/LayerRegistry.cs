@@ -29,9 +29,11 @@ public static class LayerRegistry
     private static void RegisterBuiltIns()
     {
         Register("dense", new DenseFactory());
-        // Recurrent layers are registered here once merged, e.g.:
-        // Register("simple_rnn", new SimpleRnnFactory()); Register("lstm", ...); Register("gru", ...);
-        // Register("dropout", ...); Register("bidirectional", ...);
+        Register("dropout", new DropoutFactory());
+        Register("simple_rnn", new SimpleRnnFactory());
+        Register("lstm", new LstmFactory());
+        Register("gru", new GruFactory());
+        Register("bidirectional", new BidirectionalFactory());
     }
 
     /// <summary>Registers (or replaces) a factory for every element type.</summary>
@@ -57,6 +59,70 @@ public static class LayerRegistry
     internal static bool TryGetGeneric(string typeName, out ILayerFactory factory) => s_generic.TryGetValue(typeName, out factory!);
 
     internal static IEnumerable<string> GenericNames => s_generic.Keys;
+
+    private sealed class DropoutFactory : ILayerFactory
+    {
+        public ILayer<T> Create<T>(IReadOnlyDictionary<string, string> c) where T : unmanaged, IFloatingPointIeee754<T> =>
+            new Dropout<T>(LayerConfig.GetDouble(c, "rate"), c.ContainsKey("seed") ? LayerConfig.GetInt(c, "seed") : null);
+    }
+
+    // The options every recurrent layer shares (RecurrentLayer's base config), with Keras' defaults.
+    private static (string Activation, bool UseBias, Initializer Kernel, Initializer Recurrent, Initializer Bias,
+        bool ReturnSequences, bool ReturnState, bool GoBackwards, bool Stateful, int TruncateBptt) Recurrent(IReadOnlyDictionary<string, string> c) =>
+        (LayerConfig.GetString(c, "activation", "tanh"), LayerConfig.GetBool(c, "use_bias", true),
+         Initializer.Get(LayerConfig.GetString(c, "kernel_initializer", "glorot_uniform")),
+         Initializer.Get(LayerConfig.GetString(c, "recurrent_initializer", "orthogonal")),
+         Initializer.Get(LayerConfig.GetString(c, "bias_initializer", "zeros")),
+         LayerConfig.GetBool(c, "return_sequences", false), LayerConfig.GetBool(c, "return_state", false),
+         LayerConfig.GetBool(c, "go_backwards", false), LayerConfig.GetBool(c, "stateful", false),
+         LayerConfig.GetInt(c, "truncate_bptt", 0));
+
+    private sealed class SimpleRnnFactory : ILayerFactory
+    {
+        public ILayer<T> Create<T>(IReadOnlyDictionary<string, string> c) where T : unmanaged, IFloatingPointIeee754<T>
+        {
+            var r = Recurrent(c);
+            return new SimpleRnn<T>(LayerConfig.GetInt(c, "units"), r.Activation, r.UseBias, r.Kernel, r.Recurrent, r.Bias,
+                r.ReturnSequences, r.ReturnState, r.GoBackwards, r.Stateful, r.TruncateBptt);
+        }
+    }
+
+    private sealed class LstmFactory : ILayerFactory
+    {
+        public ILayer<T> Create<T>(IReadOnlyDictionary<string, string> c) where T : unmanaged, IFloatingPointIeee754<T>
+        {
+            var r = Recurrent(c);
+            return new Lstm<T>(LayerConfig.GetInt(c, "units"), r.Activation, LayerConfig.GetString(c, "recurrent_activation", "sigmoid"),
+                r.UseBias, r.Kernel, r.Recurrent, r.Bias, LayerConfig.GetBool(c, "unit_forget_bias", true),
+                r.ReturnSequences, r.ReturnState, r.GoBackwards, r.Stateful, r.TruncateBptt);
+        }
+    }
+
+    private sealed class GruFactory : ILayerFactory
+    {
+        public ILayer<T> Create<T>(IReadOnlyDictionary<string, string> c) where T : unmanaged, IFloatingPointIeee754<T>
+        {
+            if (!LayerConfig.GetBool(c, "reset_after", true))
+                throw new ArgumentException("Only reset_after = true GRUs are supported.");
+            var r = Recurrent(c);
+            return new Gru<T>(LayerConfig.GetInt(c, "units"), r.Activation, LayerConfig.GetString(c, "recurrent_activation", "sigmoid"),
+                r.UseBias, r.Kernel, r.Recurrent, r.Bias, r.ReturnSequences, r.ReturnState, r.GoBackwards, r.Stateful, r.TruncateBptt);
+        }
+    }
+
+    /// <summary>Bidirectional saves its wrapped layer's type as <c>layer</c> and its options as <c>layer.*</c>.</summary>
+    private sealed class BidirectionalFactory : ILayerFactory
+    {
+        public ILayer<T> Create<T>(IReadOnlyDictionary<string, string> c) where T : unmanaged, IFloatingPointIeee754<T>
+        {
+            string inner = LayerConfig.GetString(c, "layer");
+            var sub = c.Where(kv => kv.Key.StartsWith("layer.", StringComparison.Ordinal))
+                       .ToDictionary(kv => kv.Key["layer.".Length..], kv => kv.Value, StringComparer.Ordinal);
+            if (LayerRegistry<T>.Create(inner, sub) is not RecurrentLayer<T> rnn)
+                throw new ArgumentException($"Bidirectional wraps a recurrent layer, not '{inner}'.");
+            return new Bidirectional<T>(rnn, LayerConfig.GetString(c, "merge_mode", "concat"));
+        }
+    }
 
     private sealed class DenseFactory : ILayerFactory
     {
