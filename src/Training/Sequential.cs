@@ -185,6 +185,11 @@ public partial class Sequential<T> : IModel where T : unmanaged, IFloatingPointI
         _pendingMetricNames = [];
     }
 
+    /// <summary>Sets the loss and optimizer, with no metrics.</summary>
+    /// <param name="loss">The loss.</param>
+    /// <param name="optimizer">The optimizer.</param>
+    public void Compile(ILoss<T> loss, Optimizer optimizer) => Compile(loss, optimizer, Array.Empty<IMetric<T>>());
+
     /// <summary>Sets the loss and optimizer and metrics by name; <c>accuracy</c> resolves as Keras does (see
     /// <see cref="MetricFactory.Get{T}"/>) once the output shape is known.</summary>
     /// <param name="loss">A loss object.</param>

@@ -120,6 +120,20 @@ public class ModelTests
     }
 
     [Fact]
+    public void Compile_Overloads()
+    {
+        var model = TestData.SmallMlp(1);
+        model.Compile(new SparseCategoricalCrossEntropy<float>(), new Sgd());             // no metrics
+        Assert.Empty(model.Metrics);
+        model.Compile(new SparseCategoricalCrossEntropy<float>(), new Sgd(), new SparseCategoricalAccuracy<float>());
+        Assert.Single(model.Metrics);
+        model.Compile("mse", "rmsprop", "mae");
+        Assert.IsType<RmsProp>(model.Optimizer);
+        Assert.Throws<ArgumentException>(() => model.Compile("mse", "adam", "f1"));
+        Assert.Throws<ArgumentException>(() => model.Compile("hinge"));
+    }
+
+    [Fact]
     public void FluentAdd_And_DuplicateNames()
     {
         var model = new Sequential().Add(new Dense<float>(4, "relu") { Name = "a" }).Add(new Dense<float>(1) { Name = "b" });
