@@ -21,4 +21,20 @@ public interface ILoss<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// <summary>Writes <c>∂loss/∂prediction</c> into <paramref name="dPrediction"/> (overwrites it).</summary>
     /// <exception cref="ArgumentException">The shapes do not fit; the message names them.</exception>
     void Gradient(Tensor<T> prediction, Tensor<T> target, Tensor<T> dPrediction);
+
+    /// <summary>Computes the value and writes the gradient; losses that share work between the two (e.g. a
+    /// fused softmax cross-entropy) override it to make one pass.</summary>
+    /// <exception cref="ArgumentException">The shapes do not fit; the message names them.</exception>
+    T ComputeWithGradient(Tensor<T> prediction, Tensor<T> target, Tensor<T> dPrediction)
+    {
+        Gradient(prediction, target, dPrediction);
+        return Compute(prediction, target);
+    }
+
+    /// <summary>Checks, before training, that <paramref name="target"/> fits predictions of
+    /// <paramref name="predictionShape"/> and holds valid values (e.g. class indices in range).</summary>
+    /// <param name="predictionShape">The model's output shape for all samples.</param>
+    /// <param name="target">All targets.</param>
+    /// <exception cref="ArgumentException">The shape or a value is wrong; the message names the shapes, or the value and its index.</exception>
+    void ValidateTargets(TensorShape predictionShape, Tensor<T> target) { }
 }

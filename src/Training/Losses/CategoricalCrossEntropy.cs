@@ -1,0 +1,114 @@
+using System.Numerics;
+using Nn.Simd.Tensors;
+using Nn.Simd.Tensors.Kernels;
+
+namespace Nn.Simd.Training.Losses;
+
+// Shapes: R = rows (samples, or samples × time steps), C = classes. prediction p [.., C]; target y [.., C].
+
+/// <summary>
+/// Categorical cross-entropy with one-hot (or probability) targets, Keras' <c>CategoricalCrossentropy</c>.
+/// </summary>
+/// <remarks>
+/// <para>On probabilities (<see cref="FromLogits"/> false), as Keras: each row is renormalised
+/// <c>q = p / Σp</c>, clipped to [1e-7, 1 − 1e-7], and <c>loss = −Σ y·log q</c>, averaged over rows. Where
+/// a probability is clipped its gradient is zero, as the derivative of a clip is. nnfs clips the same way
+/// but does not renormalise.</para>
+/// <para>On logits, the loss is the fused, max-subtracted log-softmax cross-entropy and the gradient is
+/// <c>(softmax(z) − y) / R</c>: prefer it to a softmax layer plus this loss on probabilities, which
+/// saturates at the clip when the network is confident and wrong.</para>
+/// </remarks>
+public sealed class CategoricalCrossEntropy<T> : Loss<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    /// <summary>Creates the loss.</summary>
+    /// <param name="fromLogits">Whether predictions are logits (no softmax applied) rather than probabilities.</param>
+    public CategoricalCrossEntropy(bool fromLogits = false) => FromLogits = fromLogits;
+
+    /// <summary>Whether predictions are logits.</summary>
+    public bool FromLogits { get; }
+
+    /// <inheritdoc/>
+    public override string Name => "categorical_crossentropy";
+
+    /// <inheritdoc/>
+    protected override void CheckTargetShape(TensorShape prediction, TensorShape target)
+    {
+        if (prediction != target)
+            throw new ArgumentException($"{Name}: target shape {target} must equal the prediction shape {prediction} (one-hot rows; use sparse_categorical_crossentropy for class indices).", nameof(target));
+    }
+
+    /// <inheritdoc/>
+    protected override void CheckTargetValues(ReadOnlySpan<T> target, TensorShape predictionShape) => CheckUnitInterval(target);
+
+    /// <inheritdoc/>
+    public override T Compute(Tensor<T> prediction, Tensor<T> target)
+    {
+        CheckCall(prediction, target, null);
+        int c = prediction.Shape.Columns, rows = prediction.Shape.Rows;
+        if (rows == 0) return T.Zero;
+        if (FromLogits)
+            return SoftmaxCrossEntropy.Dense(prediction.ReadOnlySpan, target.ReadOnlySpan, c, T.Zero, default) / T.CreateChecked(rows);
+        var p = prediction.ReadOnlySpan;
+        var y = target.ReadOnlySpan;
+        T total = T.Zero, hi = T.One - Epsilon;
+        for (int r = 0; r < p.Length; r += c)
+        {
+            var pr = p.Slice(r, c);
+            T s = TensorPrimitives.Sum(pr);
+            T row = T.Zero;
+            for (int j = 0; j < c; j++)
+                row += y[r + j] * T.Log(T.Clamp(pr[j] / s, Epsilon, hi));
+            total -= row;
+        }
+        return total / T.CreateChecked(rows);
+    }
+
+    /// <inheritdoc/>
+    public override void Gradient(Tensor<T> prediction, Tensor<T> target, Tensor<T> dPrediction)
+    {
+        CheckCall(prediction, target, dPrediction);
+        ComputeWithGradientCore(prediction, target, dPrediction);
+    }
+
+    /// <inheritdoc/>
+    public override T ComputeWithGradient(Tensor<T> prediction, Tensor<T> target, Tensor<T> dPrediction)
+    {
+        CheckCall(prediction, target, dPrediction);
+        return ComputeWithGradientCore(prediction, target, dPrediction);
+    }
+
+    private T ComputeWithGradientCore(Tensor<T> prediction, Tensor<T> target, Tensor<T> dPrediction)
+    {
+        int c = prediction.Shape.Columns, rows = prediction.Shape.Rows;
+        if (rows == 0) return T.Zero;
+        T invRows = T.One / T.CreateChecked(rows);
+        if (FromLogits)
+            return SoftmaxCrossEntropy.Dense(prediction.ReadOnlySpan, target.ReadOnlySpan, c, invRows, dPrediction.Span) * invRows;
+        var p = prediction.ReadOnlySpan;
+        var y = target.ReadOnlySpan;
+        var d = dPrediction.Span;
+        T total = T.Zero, hi = T.One - Epsilon;
+        for (int r = 0; r < p.Length; r += c)
+        {
+            // q_j = p_j / s (clipped); g_j = ∂L/∂q_j = −y_j / q_j where unclipped, else 0;
+            // ∂L/∂p_k = (g_k − Σ_j g_j q_j) / s, since ∂q_j/∂p_k = (δ_jk − q_j) / s.
+            var pr = p.Slice(r, c);
+            var dr = d.Slice(r, c);
+            T s = TensorPrimitives.Sum(pr);
+            T dot = T.Zero, row = T.Zero;
+            for (int j = 0; j < c; j++)
+            {
+                T q = pr[j] / s;
+                T qc = T.Clamp(q, Epsilon, hi);
+                row += y[r + j] * T.Log(qc);
+                T g = q == qc ? -y[r + j] / q : T.Zero;
+                dr[j] = g;
+                dot += g * q;
+            }
+            total -= row;
+            T scale = invRows / s;
+            for (int j = 0; j < c; j++) dr[j] = (dr[j] - dot) * scale;
+        }
+        return total * invRows;
+    }
+}

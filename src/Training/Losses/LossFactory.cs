@@ -1,0 +1,33 @@
+using System.Numerics;
+
+namespace Nn.Simd.Training.Losses;
+
+/// <summary>Looks losses up by their Keras names.</summary>
+public static class LossFactory
+{
+    /// <summary>The names <see cref="Get{T}"/> accepts (aliases included).</summary>
+    public static IReadOnlyList<string> Names { get; } =
+    [
+        "categorical_crossentropy", "sparse_categorical_crossentropy", "binary_crossentropy",
+        "mean_squared_error", "mse", "mean_absolute_error", "mae", "huber",
+    ];
+
+    /// <summary>Creates the loss named <paramref name="name"/> (case-insensitive), on probabilities.</summary>
+    /// <param name="name">A Keras loss name, e.g. <c>categorical_crossentropy</c> or <c>mse</c>.</param>
+    /// <param name="fromLogits">For the cross-entropies: whether predictions are logits.</param>
+    /// <exception cref="ArgumentException">The name is unknown; the message lists the known ones.</exception>
+    public static ILoss<T> Get<T>(string name, bool fromLogits = false) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        return name.ToLowerInvariant() switch
+        {
+            "categorical_crossentropy" or "cce" => new CategoricalCrossEntropy<T>(fromLogits),
+            "sparse_categorical_crossentropy" => new SparseCategoricalCrossEntropy<T>(fromLogits),
+            "binary_crossentropy" or "bce" => new BinaryCrossEntropy<T>(fromLogits),
+            "mean_squared_error" or "mse" => new MeanSquaredError<T>(),
+            "mean_absolute_error" or "mae" => new MeanAbsoluteError<T>(),
+            "huber" => new Huber<T>(),
+            _ => throw new ArgumentException($"Unknown loss '{name}'. Known: {string.Join(", ", Names)}.", nameof(name)),
+        };
+    }
+}

@@ -1,0 +1,181 @@
+using System.Numerics;
+using Nn.Simd.Layers;
+using Nn.Simd.Tensors;
+using Nn.Simd.Tensors.Kernels;
+
+namespace Nn.Simd.Training.Optimizers;
+
+/// <summary>
+/// Stochastic gradient descent with optional (Nesterov) momentum, in Keras' form:
+/// <c>v = μ·v − lr·g; w += v</c> (Nesterov: <c>w += μ·v − lr·g</c>). Defaults are Keras': lr 0.01, μ 0.
+/// </summary>
+/// <remarks>
+/// PyTorch keeps <c>b = μ·b + g</c> and steps <c>w −= lr·b</c>. With a constant learning rate the two are the
+/// same (<c>v = −lr·b</c>), but they diverge when the learning rate changes (a schedule, a decay or
+/// ReduceLROnPlateau): here the velocity carries steps already scaled by earlier learning rates, while
+/// PyTorch rescales the whole accumulated buffer by the new one. nnfs uses this (Keras) form.
+/// </remarks>
+public sealed class Sgd : Optimizer
+{
+    /// <summary>Creates the optimizer.</summary>
+    /// <param name="learningRate">lr; positive.</param>
+    /// <param name="momentum">μ in [0, 1).</param>
+    /// <param name="nesterov">Whether to use Nesterov momentum (needs μ &gt; 0).</param>
+    /// <exception cref="ArgumentOutOfRangeException">A value is out of range.</exception>
+    /// <exception cref="ArgumentException">Nesterov without momentum.</exception>
+    public Sgd(double learningRate = 0.01, double momentum = 0.0, bool nesterov = false) : base(learningRate)
+    {
+        Momentum = CheckUnit(momentum, nameof(momentum));
+        if (nesterov && momentum == 0)
+            throw new ArgumentException("Nesterov momentum needs momentum > 0; got momentum = 0.", nameof(nesterov));
+        Nesterov = nesterov;
+    }
+
+    /// <summary>μ.</summary>
+    public double Momentum { get; }
+
+    /// <summary>Whether Nesterov momentum is used.</summary>
+    public bool Nesterov { get; }
+
+    /// <inheritdoc/>
+    public override string Name => "sgd";
+
+    /// <inheritdoc/>
+    protected override int StateSlots => Momentum == 0 ? 0 : 1;
+
+    /// <inheritdoc/>
+    protected override void Update<T>(Parameter<T> parameter, double learningRate, long step, Tensor<T>[] state) =>
+        SgdUpdate.Apply(parameter.Grad.ReadOnlySpan, T.CreateChecked(learningRate), T.CreateChecked(Momentum), Nesterov,
+            state.Length == 0 ? default : state[0].Span, parameter.Value.Span);
+}
+
+/// <summary>
+/// Adam (Kingma &amp; Ba, 2015) in Keras' "epsilon hat" form, with Keras' defaults: lr 1e-3, β1 0.9, β2 0.999, ε 1e-7.
+/// <c>m += (g − m)(1 − β1); v += (g² − v)(1 − β2); w −= α·m / (√v + ε)</c> with <c>α = lr·√(1 − β2^t) / (1 − β1^t)</c>.
+/// </summary>
+/// <remarks>PyTorch bias-corrects <c>m</c> and <c>v</c> and adds ε to <c>√v̂</c> with ε = 1e-8; Keras' ε acts like a
+/// PyTorch ε of <c>ε/√(1 − β2^t)</c>, about 3.2e-6 at t = 1. nnfs uses PyTorch's placement with ε = 1e-7.</remarks>
+public class Adam : Optimizer
+{
+    /// <summary>Creates the optimizer.</summary>
+    /// <param name="learningRate">lr; positive.</param>
+    /// <param name="beta1">β1 in [0, 1).</param>
+    /// <param name="beta2">β2 in [0, 1).</param>
+    /// <param name="epsilon">ε; positive.</param>
+    /// <exception cref="ArgumentOutOfRangeException">A value is out of range.</exception>
+    public Adam(double learningRate = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double epsilon = 1e-7) : base(learningRate)
+    {
+        Beta1 = CheckUnit(beta1, nameof(beta1));
+        Beta2 = CheckUnit(beta2, nameof(beta2));
+        Epsilon = CheckPositive(epsilon, nameof(epsilon));
+    }
+
+    /// <summary>β1.</summary>
+    public double Beta1 { get; }
+
+    /// <summary>β2.</summary>
+    public double Beta2 { get; }
+
+    /// <summary>ε.</summary>
+    public double Epsilon { get; }
+
+    /// <inheritdoc/>
+    public override string Name => "adam";
+
+    /// <inheritdoc/>
+    protected override int StateSlots => 2;
+
+    /// <summary>The decoupled weight decay per unit learning rate; 0 for Adam.</summary>
+    protected virtual double DecoupledWeightDecay => 0;
+
+    /// <inheritdoc/>
+    protected override void Update<T>(Parameter<T> parameter, double learningRate, long step, Tensor<T>[] state)
+    {
+        // α in double, then rounded once: the bias corrections are the only transcendental work per parameter.
+        double alpha = learningRate * Math.Sqrt(1 - Math.Pow(Beta2, step)) / (1 - Math.Pow(Beta1, step));
+        AdamUpdate.Apply(parameter.Grad.ReadOnlySpan, T.CreateChecked(alpha), T.CreateChecked(Beta1), T.CreateChecked(Beta2),
+            T.CreateChecked(Epsilon), T.CreateChecked(learningRate * DecoupledWeightDecay), state[0].Span, state[1].Span, parameter.Value.Span);
+    }
+}
+
+/// <summary>
+/// AdamW (Loshchilov &amp; Hutter, 2019): Adam plus decoupled weight decay applied before the Adam step,
+/// <c>w −= w·lr·weightDecay</c>, as Keras does. Keras' default weight decay is 0.004; PyTorch's is 0.01 and
+/// TorchSharp's 0.
+/// </summary>
+public sealed class AdamW : Adam
+{
+    /// <summary>Creates the optimizer.</summary>
+    /// <param name="learningRate">lr; positive.</param>
+    /// <param name="weightDecay">The decoupled decay rate; non-negative.</param>
+    /// <param name="beta1">β1 in [0, 1).</param>
+    /// <param name="beta2">β2 in [0, 1).</param>
+    /// <param name="epsilon">ε; positive.</param>
+    /// <exception cref="ArgumentOutOfRangeException">A value is out of range.</exception>
+    public AdamW(double learningRate = 1e-3, double weightDecay = 0.004, double beta1 = 0.9, double beta2 = 0.999, double epsilon = 1e-7)
+        : base(learningRate, beta1, beta2, epsilon)
+    {
+        if (!(weightDecay >= 0) || !double.IsFinite(weightDecay))
+            throw new ArgumentOutOfRangeException(nameof(weightDecay), $"weightDecay must be non-negative; got {weightDecay}.");
+        WeightDecay = weightDecay;
+    }
+
+    /// <summary>The decoupled weight-decay rate.</summary>
+    public double WeightDecay { get; }
+
+    /// <inheritdoc/>
+    public override string Name => "adamw";
+
+    /// <inheritdoc/>
+    protected override double DecoupledWeightDecay => WeightDecay;
+}
+
+/// <summary>
+/// RMSprop (Hinton, Lecture 6e), Keras' form and defaults: lr 1e-3, ρ 0.9, μ 0, ε 1e-7 <em>inside</em> the square root,
+/// <c>v = ρv + (1 − ρ)g²; w −= lr·g / √(v + ε)</c> (centred: <c>√(v − a² + ε)</c>; momentum: <c>s = μs + …; w −= s</c>).
+/// </summary>
+/// <remarks>PyTorch/TorchSharp differ: ε = 1e-8 outside the root (<c>lr·g / (√v + ε)</c>), ρ ("alpha") = 0.99 and
+/// lr = 0.01; nnfs puts ε = 1e-7 outside the root.</remarks>
+public sealed class RmsProp : Optimizer
+{
+    /// <summary>Creates the optimizer.</summary>
+    /// <param name="learningRate">lr; positive.</param>
+    /// <param name="rho">ρ in [0, 1).</param>
+    /// <param name="momentum">μ in [0, 1).</param>
+    /// <param name="epsilon">ε; positive.</param>
+    /// <param name="centered">Whether to normalise by the estimated variance rather than the second moment.</param>
+    /// <exception cref="ArgumentOutOfRangeException">A value is out of range.</exception>
+    public RmsProp(double learningRate = 1e-3, double rho = 0.9, double momentum = 0.0, double epsilon = 1e-7, bool centered = false)
+        : base(learningRate)
+    {
+        Rho = CheckUnit(rho, nameof(rho));
+        Momentum = CheckUnit(momentum, nameof(momentum));
+        Epsilon = CheckPositive(epsilon, nameof(epsilon));
+        Centered = centered;
+    }
+
+    /// <summary>ρ.</summary>
+    public double Rho { get; }
+
+    /// <summary>μ.</summary>
+    public double Momentum { get; }
+
+    /// <summary>ε.</summary>
+    public double Epsilon { get; }
+
+    /// <summary>Whether the centred variant is used.</summary>
+    public bool Centered { get; }
+
+    /// <inheritdoc/>
+    public override string Name => "rmsprop";
+
+    /// <inheritdoc/>
+    protected override int StateSlots => 1 + (Centered ? 1 : 0) + (Momentum != 0 ? 1 : 0);
+
+    /// <inheritdoc/>
+    /// <remarks>State slots: velocity, then the average gradient (centred), then the momentum (μ &gt; 0).</remarks>
+    protected override void Update<T>(Parameter<T> parameter, double learningRate, long step, Tensor<T>[] state) =>
+        RmsPropUpdate.Apply(parameter.Grad.ReadOnlySpan, T.CreateChecked(learningRate), T.CreateChecked(Rho), T.CreateChecked(Momentum),
+            T.CreateChecked(Epsilon), Centered, state[0].Span, Centered ? state[1].Span : default,
+            Momentum != 0 ? state[state.Length - 1].Span : default, parameter.Value.Span);
+}

@@ -1,0 +1,343 @@
+using System.Diagnostics;
+using System.Numerics;
+using Nn.Simd.Layers;
+using Nn.Simd.Tensors;
+using Nn.Simd.Training.Callbacks;
+
+namespace Nn.Simd.Training;
+
+public partial class Sequential<T>
+{
+    private Tensor<T>[] _outputs = [], _inputGrads = [];
+    private readonly Workspace<T> _dOutput = new();
+    private int _trainOnBatchCalls;
+
+    /// <summary>
+    /// Trains the model, as Keras' <c>fit</c>: the validation split is taken from the tail of the data before any
+    /// shuffling; the training samples are reshuffled every epoch when <paramref name="shuffle"/> is set; the last
+    /// partial batch is included. Steps gather rows into preallocated batch buffers, so they allocate nothing.
+    /// </summary>
+    /// <param name="x">Inputs [N, ...] (first axis = samples), e.g. [N, F] or [N, T, F].</param>
+    /// <param name="y">Targets [N, ...] in the loss's layout: [N, C], [N] class indices, or [N, 1].</param>
+    /// <param name="epochs">Epochs to run; non-negative.</param>
+    /// <param name="batchSize">Samples per step (Keras' default 32); positive.</param>
+    /// <param name="shuffle">Whether to reshuffle the training samples every epoch.</param>
+    /// <param name="validationSplit">The fraction in [0, 1) of samples, from the end, held out for validation.</param>
+    /// <param name="validationData">Validation inputs and targets; overrides <paramref name="validationSplit"/>.</param>
+    /// <param name="callbacks">Callbacks, called in order.</param>
+    /// <returns>The per-epoch logs.</returns>
+    /// <exception cref="InvalidOperationException">The model is not compiled.</exception>
+    /// <exception cref="ArgumentException">Sizes or shapes disagree, or a label is out of range; the message names the shapes or the value and its index.</exception>
+    /// <exception cref="NonFiniteException">The loss or a gradient became NaN or infinite (with <see cref="NonFiniteMode.Throw"/>).</exception>
+    public History Fit(Tensor<T> x, Tensor<T> y, int epochs = 1, int batchSize = 32, bool shuffle = true,
+        double validationSplit = 0, (Tensor<T> X, Tensor<T> Y)? validationData = null, IEnumerable<Callback>? callbacks = null)
+    {
+        RequireCompiled();
+        ArgumentOutOfRangeException.ThrowIfNegative(epochs);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
+        if (!(validationSplit >= 0 && validationSplit < 1))
+            throw new ArgumentOutOfRangeException(nameof(validationSplit), $"validationSplit must be in [0, 1); got {validationSplit}.");
+        CheckPair(x, y, nameof(x), nameof(y));
+        EnsureBuilt(x, nameof(x));
+
+        Tensor<T> xTrain = x, yTrain = y;
+        Tensor<T>? xVal = null, yVal = null;
+        if (validationData is { } vd)
+        {
+            CheckPair(vd.X, vd.Y, "validationData.X", "validationData.Y");
+            CheckSampleShape(vd.X, "validationData.X");
+            (xVal, yVal) = (vd.X, vd.Y);
+        }
+        else if (validationSplit > 0)
+        {
+            int n = x.Shape[0];
+            int splitAt = (int)Math.Floor(n * (1.0 - validationSplit));
+            if (splitAt <= 0 || splitAt >= n)
+                throw new ArgumentException($"validationSplit {validationSplit} of {n} samples leaves {splitAt} for training and {n - splitAt} for validation; both must be non-empty.", nameof(validationSplit));
+            xTrain = x.Slice(0, splitAt); yTrain = y.Slice(0, splitAt);
+            xVal = x.Slice(splitAt, n - splitAt); yVal = y.Slice(splitAt, n - splitAt);
+        }
+        int nTrain = xTrain.Shape[0];
+        if (nTrain == 0) throw new ArgumentException($"x has no samples (shape {x.Shape}).", nameof(x));
+        ValidateTargets(yTrain, nTrain, nameof(y));
+        if (yVal is not null) ValidateTargets(yVal, xVal!.Shape[0], "validationData.Y");
+        ResolveMetrics();
+
+        var cbs = callbacks?.ToList() ?? [];
+        foreach (var cb in cbs) cb.Model = this;
+        using var threads = new ThreadScope(_threads);
+
+        // Preallocated batch buffers; a view for the last partial batch is created once.
+        int bs = Math.Min(batchSize, nTrain);
+        int steps = (nTrain + bs - 1) / bs, last = nTrain - (steps - 1) * bs;
+        var xBuf = new Tensor<T>(xTrain.Shape.WithFirst(bs));
+        var yBuf = new Tensor<T>(yTrain.Shape.WithFirst(bs));
+        Tensor<T> xLast = last == bs ? xBuf : xBuf.Slice(0, last), yLast = last == bs ? yBuf : yBuf.Slice(0, last);
+        int xRow = xTrain.Length / nTrain, yRow = yTrain.Length / nTrain;
+        var order = new int[nTrain];
+        for (int i = 0; i < nTrain; i++) order[i] = i;
+
+        var history = new History();
+        StopTraining = false;
+        IReadOnlyDictionary<string, double> logs = new Dictionary<string, double>();
+        foreach (var cb in cbs) cb.OnTrainBegin(new TrainBeginInfo(epochs, steps, nTrain, xVal?.Shape[0] ?? 0));
+        var clock = new Stopwatch();
+        for (int epoch = 0; epoch < epochs && !StopTraining; epoch++)
+        {
+            foreach (var cb in cbs) cb.OnEpochBegin(epoch);
+            if (shuffle) Shuffle(order);
+            foreach (var m in _metrics) m.Reset();
+            double lossSum = 0;
+            int seen = 0, counted = 0;
+            clock.Restart();
+            for (int step = 0; step < steps; step++)
+            {
+                int start = step * bs, count = step == steps - 1 ? last : bs;
+                var xb = count == bs ? xBuf : xLast;
+                var yb = count == bs ? yBuf : yLast;
+                Gather(xTrain.ReadOnlySpan, xRow, order, start, count, xb.Span);
+                Gather(yTrain.ReadOnlySpan, yRow, order, start, count, yb.Span);
+                double loss = TrainStep(xb, yb, epoch + 1, step + 1);
+                seen += count;
+                if (double.IsFinite(loss)) { lossSum += loss * count; counted += count; }
+                if (cbs.Count > 0)
+                {
+                    var info = new BatchInfo(epoch, epochs, step, steps, seen, counted > 0 ? lossSum / counted : double.NaN, _metrics, clock.Elapsed.TotalSeconds);
+                    foreach (var cb in cbs) cb.OnBatchEnd(info);
+                }
+                if (StopTraining) break;
+            }
+            var epochLogs = new Dictionary<string, double>(StringComparer.Ordinal) { ["loss"] = counted > 0 ? lossSum / counted : double.NaN };
+            foreach (var m in _metrics) epochLogs[m.Name] = m.Result;
+            if (xVal is not null)
+                foreach (var (k, v) in EvaluateCore(xVal, yVal!, batchSize)) epochLogs["val_" + k] = v;
+            history.Append(epochLogs);
+            logs = epochLogs;
+            foreach (var cb in cbs) cb.OnEpochEnd(epoch, epochLogs);
+        }
+        foreach (var cb in cbs) cb.OnTrainEnd(logs);
+        return history;
+    }
+
+    /// <summary>Runs one training step on exactly this batch (no shuffling, no splitting), as Keras' <c>train_on_batch</c>.</summary>
+    /// <returns>The batch's loss and metric values (metrics are reset first, so they cover this batch only).</returns>
+    /// <exception cref="InvalidOperationException">The model is not compiled.</exception>
+    /// <exception cref="ArgumentException">Sizes, shapes or labels are wrong.</exception>
+    /// <exception cref="NonFiniteException">The loss or a gradient is NaN or infinite (with <see cref="NonFiniteMode.Throw"/>).</exception>
+    public IReadOnlyDictionary<string, double> TrainOnBatch(Tensor<T> x, Tensor<T> y)
+    {
+        RequireCompiled();
+        CheckPair(x, y, nameof(x), nameof(y));
+        EnsureBuilt(x, nameof(x));
+        ValidateTargets(y, x.Shape[0], nameof(y));
+        ResolveMetrics();
+        using var threads = new ThreadScope(_threads);
+        foreach (var m in _metrics) m.Reset();
+        double loss = TrainStep(x, y, 0, ++_trainOnBatchCalls);
+        var logs = new Dictionary<string, double>(StringComparer.Ordinal) { ["loss"] = loss };
+        foreach (var m in _metrics) logs[m.Name] = m.Result;
+        return logs;
+    }
+
+    /// <summary>Computes the loss and metrics over a dataset in batches (inference mode), as Keras' <c>evaluate</c>.</summary>
+    /// <returns><c>loss</c> and each metric, averaged over samples.</returns>
+    /// <exception cref="InvalidOperationException">The model is not compiled.</exception>
+    /// <exception cref="ArgumentException">Sizes, shapes or labels are wrong.</exception>
+    public IReadOnlyDictionary<string, double> Evaluate(Tensor<T> x, Tensor<T> y, int batchSize = 32)
+    {
+        RequireCompiled();
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
+        CheckPair(x, y, nameof(x), nameof(y));
+        EnsureBuilt(x, nameof(x));
+        ValidateTargets(y, x.Shape[0], nameof(y));
+        ResolveMetrics();
+        using var threads = new ThreadScope(_threads);
+        return EvaluateCore(x, y, batchSize);
+    }
+
+    private Dictionary<string, double> EvaluateCore(Tensor<T> x, Tensor<T> y, int batchSize)
+    {
+        int n = x.Shape[0];
+        foreach (var m in _metrics) m.Reset();
+        double lossSum = 0;
+        for (int start = 0; start < n; start += batchSize)
+        {
+            int count = Math.Min(batchSize, n - start);
+            var yb = y.Slice(start, count);
+            var output = ForwardAll(x.Slice(start, count), training: false);
+            lossSum += double.CreateChecked(Loss!.Compute(output, yb)) * count;
+            foreach (var m in _metrics) m.Update(output, yb);
+        }
+        var logs = new Dictionary<string, double>(StringComparer.Ordinal) { ["loss"] = n > 0 ? lossSum / n : double.NaN };
+        foreach (var m in _metrics) logs[m.Name] = m.Result;
+        return logs;
+    }
+
+    /// <summary>Runs the model in inference mode over <paramref name="x"/> in batches.</summary>
+    /// <param name="x">Inputs [N, ...].</param>
+    /// <param name="batchSize">Samples per forward pass; positive.</param>
+    /// <returns>A new tensor [N, ...output].</returns>
+    /// <exception cref="ArgumentException">The input's sample shape does not fit the model.</exception>
+    public Tensor<T> Predict(Tensor<T> x, int batchSize = 32)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
+        EnsureBuilt(x, nameof(x));
+        using var threads = new ThreadScope(_threads);
+        int n = x.Shape[0];
+        var result = new Tensor<T>(WithBatch(OutputShape!.Value, n));
+        for (int start = 0; start < n; start += batchSize)
+        {
+            int count = Math.Min(batchSize, n - start);
+            var output = ForwardAll(x.Slice(start, count), training: false);
+            output.ReadOnlySpan.CopyTo(result.Span.Slice(start * (result.Length / Math.Max(1, n)), output.Length));
+        }
+        return result;
+    }
+
+    private Tensor<T> ForwardAll(Tensor<T> x, bool training)
+    {
+        var a = x;
+        for (int i = 0; i < _layers.Count; i++)
+        {
+            a = _layers[i].Forward(a, training);
+            _outputs[i] = a;
+        }
+        return a;
+    }
+
+    /// <summary>Forward, loss, backward, checks, update. Returns the loss, or NaN when the step was skipped.</summary>
+    private double TrainStep(Tensor<T> xb, Tensor<T> yb, int epoch, int step)
+    {
+        var output = ForwardAll(xb, training: true);
+        var dOut = _dOutput.Get(output.Shape);
+        double loss = double.CreateChecked(Loss!.ComputeWithGradient(output, yb, dOut));
+        if (!double.IsFinite(loss)) return ReportNonFinite(LocateForward(xb, epoch, step, loss));
+        foreach (var m in _metrics) m.Update(output, yb);
+        if (!IsFinite(dOut.ReadOnlySpan))
+            return ReportNonFinite(new NonFiniteInfo(epoch, step, "the gradient of the loss with respect to the output", null, -1));
+
+        foreach (var p in _parameters) p.Grad.Clear();
+        var g = dOut;
+        for (int i = _layers.Count - 1; i >= 0; i--)
+        {
+            g = _layers[i].Backward(g);
+            _inputGrads[i] = g;
+        }
+        bool finite = true;
+        foreach (var p in _parameters) finite &= IsFinite(p.Grad.ReadOnlySpan);
+        if (!finite) return ReportNonFinite(LocateBackward(epoch, step));
+        Optimizer!.Step(_parameters);
+        return loss;
+    }
+
+    private NonFiniteInfo LocateForward(Tensor<T> xb, int epoch, int step, double loss)
+    {
+        if (!IsFinite(xb.ReadOnlySpan)) return new NonFiniteInfo(epoch, step, $"loss is {loss}; the input batch (x) itself holds NaN or infinity", null, -1);
+        for (int i = 0; i < _layers.Count; i++)
+            if (!IsFinite(_outputs[i].ReadOnlySpan))
+                return new NonFiniteInfo(epoch, step, $"loss is {loss}; first non-finite output at layer {i} '{_layers[i].Name}'", _layers[i].Name, i);
+        return new NonFiniteInfo(epoch, step, $"loss is {loss} although every layer output is finite (check the targets and the loss)", null, -1);
+    }
+
+    private NonFiniteInfo LocateBackward(int epoch, int step)
+    {
+        // Backward runs from the last layer to the first, so the first layer where it appeared is the highest index.
+        for (int i = _layers.Count - 1; i >= 0; i--)
+        {
+            foreach (var p in _layers[i].Parameters)
+                if (!IsFinite(p.Grad.ReadOnlySpan))
+                    return new NonFiniteInfo(epoch, step, $"gradient of parameter '{p.Name}' of layer {i} '{_layers[i].Name}' is not finite", _layers[i].Name, i);
+            if (!IsFinite(_inputGrads[i].ReadOnlySpan))
+                return new NonFiniteInfo(epoch, step, $"input gradient of layer {i} '{_layers[i].Name}' is not finite", _layers[i].Name, i);
+        }
+        return new NonFiniteInfo(epoch, step, "a gradient is not finite", null, -1);
+    }
+
+    private double ReportNonFinite(NonFiniteInfo info)
+    {
+        if (NonFinite == NonFiniteMode.Throw) throw new NonFiniteException(info);
+        NonFiniteDetected?.Invoke(this, new NonFiniteEventArgs(info));
+        return double.NaN;
+    }
+
+    /// <summary>True when no element is NaN or infinite (MaxMagnitude propagates NaN and finds infinities in one vectorised pass).</summary>
+    internal static bool IsFinite(ReadOnlySpan<T> s) => s.IsEmpty || T.IsFinite(TensorPrimitives.MaxMagnitude(s));
+
+    private void Shuffle(int[] order)
+    {
+        var rng = _shuffleRng!;
+        for (int i = order.Length - 1; i > 0; i--)
+        {
+            int j = rng.Next(i + 1);
+            (order[i], order[j]) = (order[j], order[i]);
+        }
+    }
+
+    private static void Gather(ReadOnlySpan<T> source, int rowLength, int[] order, int start, int count, Span<T> destination)
+    {
+        for (int k = 0; k < count; k++)
+            source.Slice(order[start + k] * rowLength, rowLength).CopyTo(destination.Slice(k * rowLength, rowLength));
+    }
+
+    private void RequireCompiled()
+    {
+        if (Loss is null || Optimizer is null)
+            throw new InvalidOperationException("The model must be compiled before training or evaluation; call Compile(loss, optimizer, metrics).");
+    }
+
+    private static void CheckPair(Tensor<T> x, Tensor<T> y, string xName, string yName)
+    {
+        ArgumentNullException.ThrowIfNull(x, xName);
+        ArgumentNullException.ThrowIfNull(y, yName);
+        if (x.Rank < 2)
+            throw new ArgumentException($"{xName} must be [samples, features] or [samples, time, features]; got shape {x.Shape}.", xName);
+        if (x.Shape[0] != y.Shape[0])
+            throw new ArgumentException($"{xName} and {yName} have different numbers of samples: {xName} is {x.Shape}, {yName} is {y.Shape}.", yName);
+    }
+
+    private void EnsureBuilt(Tensor<T> x, string name)
+    {
+        if (!IsBuilt)
+        {
+            if (x.Rank < 2)
+                throw new ArgumentException($"{name} must be [samples, features] or [samples, time, features]; got shape {x.Shape}.", name);
+            Build(DropBatch(x.Shape));
+        }
+        else CheckSampleShape(x, name);
+    }
+
+    private void CheckSampleShape(Tensor<T> x, string name)
+    {
+        if (x.Rank < 2 || DropBatch(x.Shape) != InputShape!.Value)
+            throw new ArgumentException($"{name} has shape {x.Shape}, but the model takes samples shaped {FormatSample(InputShape!.Value)} (so [N, {string.Join(", ", InputShape.Value.ToArray())}]).", name);
+    }
+
+    private void ValidateTargets(Tensor<T> y, int n, string name)
+    {
+        try { Loss!.ValidateTargets(WithBatch(OutputShape!.Value, n), y); }
+        catch (ArgumentException e) when (e.ParamName != name)
+        {
+            throw new ArgumentException($"{name} (shape {y.Shape}) is invalid for the model output [{n}, {string.Join(", ", OutputShape!.Value.ToArray())}] under {Loss!.Name}: {e.Message}", name, e);
+        }
+    }
+
+    /// <summary>Sets <see cref="Parallelism.MaxDegree"/> for the duration of a call and restores it.</summary>
+    private readonly struct ThreadScope : IDisposable
+    {
+        private readonly int _saved;
+        private readonly bool _active;
+
+        public ThreadScope(int? threads)
+        {
+            _saved = Parallelism.MaxDegree;
+            _active = threads is not null;
+            if (threads is int t) Parallelism.MaxDegree = t;
+        }
+
+        public void Dispose()
+        {
+            if (_active) Parallelism.MaxDegree = _saved;
+        }
+    }
+}

@@ -1,0 +1,348 @@
+using System.Globalization;
+using System.Numerics;
+using System.Text;
+using Nn.Simd.Layers;
+using Nn.Simd.Tensors;
+using Nn.Simd.Training.Callbacks;
+using Nn.Simd.Training.Losses;
+using Nn.Simd.Training.Metrics;
+using Nn.Simd.Training.Optimizers;
+
+namespace Nn.Simd.Training;
+
+// Shapes: N = samples, B = batch size. x [N, F] or [N, T, F]; y [N, C], [N] (sparse labels) or [N, 1].
+
+/// <summary>
+/// A linear stack of layers with Keras' training API: <c>Compile</c>, <c>Fit</c>, <c>Evaluate</c>, <c>Predict</c>,
+/// <c>TrainOnBatch</c>, <c>Summary</c>, <c>Save</c>/<c>Load</c>. Use <see cref="Sequential"/> for float models.
+/// <code>
+/// var model = new Sequential(new Dense&lt;float&gt;(64, "relu"), new Dense&lt;float&gt;(3, "softmax")) { Seed = 1 };
+/// model.Compile("sparse_categorical_crossentropy", "adam", "accuracy");
+/// var history = model.Fit(x, y, epochs: 10, validationSplit: 0.2);
+/// </code>
+/// </summary>
+/// <remarks>
+/// Determinism: <see cref="Seed"/> fixes the initial weights (layer <c>i</c> is built with <c>Seed + i</c>), the
+/// shuffling and anything a layer draws from its build seed (dropout masks). The kernels give bitwise-equal
+/// results at any thread count, so the same seed gives the same trained weights at 1 or many threads.
+/// </remarks>
+public partial class Sequential<T> : IModel where T : unmanaged, IFloatingPointIeee754<T>
+{
+    private readonly List<ILayer<T>> _layers = [];
+    private readonly List<Parameter<T>> _parameters = [];
+    private readonly List<IMetric<T>> _metrics = [];
+    private string[] _pendingMetricNames = [];
+    private int? _seed, _threads;
+    private Random? _shuffleRng;
+
+    /// <summary>Creates a model from layers, in order.</summary>
+    /// <exception cref="ArgumentException">Two layers share a name, or a layer is added twice.</exception>
+    public Sequential(params ILayer<T>[] layers)
+    {
+        ArgumentNullException.ThrowIfNull(layers);
+        foreach (var l in layers) Add(l);
+    }
+
+    /// <summary>Appends a layer; returns the model, so calls chain.</summary>
+    /// <exception cref="ArgumentException">Another layer has the same name, or it is already in the model.</exception>
+    /// <exception cref="InvalidOperationException">The model is already built.</exception>
+    public Sequential<T> Add(ILayer<T> layer)
+    {
+        ArgumentNullException.ThrowIfNull(layer);
+        if (IsBuilt)
+            throw new InvalidOperationException($"Cannot add {layer.Name}: the model is already built for inputs {FormatSample(InputShape!.Value)}.");
+        foreach (var l in _layers)
+        {
+            if (ReferenceEquals(l, layer)) throw new ArgumentException($"Layer '{layer.Name}' is already in the model.", nameof(layer));
+            if (l.Name == layer.Name) throw new ArgumentException($"Two layers are named '{layer.Name}'; names must be unique within a model.", nameof(layer));
+        }
+        _layers.Add(layer);
+        return this;
+    }
+
+    /// <summary>The layers, in order.</summary>
+    public IReadOnlyList<ILayer<T>> Layers => _layers;
+
+    /// <summary>All trainable parameters, layer by layer (empty until built).</summary>
+    public IReadOnlyList<Parameter<T>> Parameters => _parameters;
+
+    /// <summary>The seed for initialisation, shuffling and dropout; null (the default) draws one at build time,
+    /// see <see cref="EffectiveSeed"/>, and leaves each <see cref="Dropout{T}"/> with its own seed. When set, layer
+    /// <c>i</c> is built with <c>Seed + i</c> and a dropout layer's mask source is reseeded with it.</summary>
+    /// <exception cref="InvalidOperationException">Set after the model is built.</exception>
+    public int? Seed
+    {
+        get => _seed;
+        set
+        {
+            if (IsBuilt) throw new InvalidOperationException("Set Seed before the model is built.");
+            _seed = value;
+        }
+    }
+
+    /// <summary>The seed actually used (valid once built).</summary>
+    public int EffectiveSeed { get; private set; }
+
+    /// <summary>The number of threads kernels may use during Fit, Evaluate and Predict; null (the default) leaves
+    /// <see cref="Parallelism.MaxDegree"/> as it is (all cores unless changed). Results do not depend on it.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">Less than 1.</exception>
+    public int? Threads
+    {
+        get => _threads;
+        set
+        {
+            if (value is < 1) throw new ArgumentOutOfRangeException(nameof(value), $"Threads must be at least 1; got {value}.");
+            _threads = value;
+        }
+    }
+
+    /// <summary>The per-sample input shape (without the batch axis), e.g. <c>[4]</c> or <c>[60, 5]</c>; null until built.</summary>
+    public TensorShape? InputShape { get; private set; }
+
+    /// <summary>The per-sample output shape; null until built.</summary>
+    public TensorShape? OutputShape { get; private set; }
+
+    /// <summary>Whether the layers have been built.</summary>
+    public bool IsBuilt => InputShape is not null;
+
+    /// <summary>The compiled loss.</summary>
+    public ILoss<T>? Loss { get; private set; }
+
+    /// <inheritdoc/>
+    public Optimizer? Optimizer { get; private set; }
+
+    /// <summary>The compiled metrics (names in logs are theirs).</summary>
+    public IReadOnlyList<IMetric<T>> Metrics => _metrics;
+
+    /// <inheritdoc/>
+    public bool StopTraining { get; set; }
+
+    /// <summary>What to do when the loss or a gradient is NaN or infinite; see <see cref="NonFiniteDetected"/>.</summary>
+    public NonFiniteMode NonFinite { get; set; } = NonFiniteMode.Throw;
+
+    /// <summary>Raised when <see cref="NonFinite"/> is <see cref="NonFiniteMode.Warn"/> and a step meets a NaN or
+    /// infinity; the step's update is skipped.</summary>
+    public event EventHandler<NonFiniteEventArgs>? NonFiniteDetected;
+
+    /// <summary>Builds every layer for inputs of this per-sample shape (e.g. <c>Build(4)</c> or <c>Build(60, 5)</c>).</summary>
+    /// <exception cref="ArgumentException">A layer rejects the shape; the message names it.</exception>
+    public void Build(params int[] sampleShape) => Build(new TensorShape(sampleShape));
+
+    /// <summary>Builds every layer for inputs of this per-sample shape.</summary>
+    /// <exception cref="ArgumentException">A layer rejects the shape, or the model was built for another shape.</exception>
+    /// <exception cref="InvalidOperationException">The model has no layers.</exception>
+    public void Build(TensorShape sampleShape)
+    {
+        if (IsBuilt)
+        {
+            if (InputShape!.Value != sampleShape)
+                throw new ArgumentException($"The model was built for samples shaped {FormatSample(InputShape.Value)} but got {FormatSample(sampleShape)}.", nameof(sampleShape));
+            return;
+        }
+        if (_layers.Count == 0) throw new InvalidOperationException("The model has no layers; Add some before building.");
+        if (sampleShape.Rank >= TensorShape.MaxRank)
+            throw new ArgumentException($"A sample shape has rank at most {TensorShape.MaxRank - 1}; got {sampleShape}.", nameof(sampleShape));
+        int seed = _seed ?? Random.Shared.Next();
+        var shape = WithBatch(sampleShape, 1);
+        for (int i = 0; i < _layers.Count; i++)
+        {
+            try
+            {
+                // An explicit model seed also fixes the dropout masks, which Dropout otherwise seeds on its own.
+                if (_seed is not null && _layers[i] is Dropout<T> dropout) dropout.Reseed(unchecked(seed + i));
+                _layers[i].Build(shape, unchecked(seed + i));
+                shape = _layers[i].ComputeOutputShape(shape);
+            }
+            catch (ArgumentException e)
+            {
+                throw new ArgumentException($"Layer {i} '{_layers[i].Name}' cannot take inputs shaped {shape}: {e.Message}", nameof(sampleShape), e);
+            }
+        }
+        _parameters.Clear();
+        foreach (var l in _layers) _parameters.AddRange(l.Parameters);
+        EffectiveSeed = seed;
+        InputShape = sampleShape;
+        OutputShape = DropBatch(shape);
+        _shuffleRng = new Random(unchecked(seed * 1103515245 + 12345));
+        _outputs = new Tensor<T>[_layers.Count];
+        _inputGrads = new Tensor<T>[_layers.Count];
+    }
+
+    /// <summary>Sets the loss, optimizer and metrics.</summary>
+    /// <param name="loss">The loss.</param>
+    /// <param name="optimizer">The optimizer; it keeps any state it already has (pass a new one, or call
+    /// <see cref="Optimizer.Reset"/>, for a fresh start).</param>
+    /// <param name="metrics">Metrics to track, e.g. <c>new SparseCategoricalAccuracy&lt;float&gt;()</c>.</param>
+    public void Compile(ILoss<T> loss, Optimizer optimizer, params IMetric<T>[] metrics)
+    {
+        ArgumentNullException.ThrowIfNull(loss);
+        ArgumentNullException.ThrowIfNull(optimizer);
+        ArgumentNullException.ThrowIfNull(metrics);
+        Loss = loss;
+        Optimizer = optimizer;
+        _metrics.Clear();
+        _metrics.AddRange(metrics);
+        _pendingMetricNames = [];
+    }
+
+    /// <summary>Sets the loss and optimizer, with no metrics.</summary>
+    /// <param name="loss">The loss.</param>
+    /// <param name="optimizer">The optimizer.</param>
+    public void Compile(ILoss<T> loss, Optimizer optimizer) => Compile(loss, optimizer, Array.Empty<IMetric<T>>());
+
+    /// <summary>Sets the loss and optimizer and metrics by name; <c>accuracy</c> resolves as Keras does (see
+    /// <see cref="MetricFactory.Get{T}"/>) once the output shape is known.</summary>
+    /// <param name="loss">A loss object.</param>
+    /// <param name="optimizer">An optimizer object.</param>
+    /// <param name="metrics">Metric names, e.g. <c>accuracy</c>, <c>mae</c>.</param>
+    public void Compile(ILoss<T> loss, Optimizer optimizer, params string[] metrics)
+    {
+        Compile(loss, optimizer, Array.Empty<IMetric<T>>());
+        _pendingMetricNames = metrics ?? [];
+        foreach (var m in _pendingMetricNames) MetricFactory.Get(m, loss); // validate names now
+    }
+
+    /// <summary>Compiles with names: a loss (<see cref="LossFactory.Names"/>), an optimizer with Keras defaults
+    /// (<c>sgd</c>, <c>adam</c>, <c>adamw</c>, <c>rmsprop</c>) and metric names.</summary>
+    /// <exception cref="ArgumentException">A name is unknown.</exception>
+    public void Compile(string loss, string optimizer = "adam", params string[] metrics) =>
+        Compile(LossFactory.Get<T>(loss), Optimizer.Get(optimizer), metrics);
+
+    /// <summary>Compiles with a loss name, an optimizer object and metric names.</summary>
+    /// <exception cref="ArgumentException">A name is unknown.</exception>
+    public void Compile(string loss, Optimizer optimizer, params string[] metrics) =>
+        Compile(LossFactory.Get<T>(loss), optimizer, metrics);
+
+    private void ResolveMetrics()
+    {
+        if (_pendingMetricNames.Length == 0) return;
+        _metrics.Clear();
+        foreach (var m in _pendingMetricNames) _metrics.Add(MetricFactory.Get(m, Loss, OutputShape!.Value.Columns));
+        _pendingMetricNames = [];
+    }
+
+    /// <inheritdoc/>
+    public WeightsSnapshot GetWeights()
+    {
+        var arrays = new Array[_parameters.Count];
+        for (int i = 0; i < arrays.Length; i++) arrays[i] = _parameters[i].Value.ToArray();
+        return new WeightsSnapshot(arrays);
+    }
+
+    /// <inheritdoc/>
+    public void SetWeights(WeightsSnapshot weights)
+    {
+        ArgumentNullException.ThrowIfNull(weights);
+        if (weights.Values.Length != _parameters.Count)
+            throw new ArgumentException($"The snapshot holds {weights.Values.Length} tensors but the model has {_parameters.Count} parameters.", nameof(weights));
+        for (int i = 0; i < _parameters.Count; i++)
+        {
+            if (weights.Values[i] is not T[] a || a.Length != _parameters[i].Value.Length)
+                throw new ArgumentException($"Snapshot tensor {i} does not fit parameter {_parameters[i]}.", nameof(weights));
+        }
+        for (int i = 0; i < _parameters.Count; i++)
+        {
+            ((T[])weights.Values[i]).CopyTo(_parameters[i].Value.Span);
+            _parameters[i].MarkChanged();
+        }
+    }
+
+    /// <summary>A Keras-like table of the layers (name and type), their output shapes and parameter counts, with totals.</summary>
+    /// <exception cref="InvalidOperationException">The model is not built yet (call <c>Build</c> or <c>Fit</c> first).</exception>
+    public string Summary()
+    {
+        if (!IsBuilt)
+            throw new InvalidOperationException("The model is not built yet; call Build(sampleShape) or Fit first so shapes and parameter counts are known.");
+        var rows = new List<(string Layer, string Shape, string Params)>();
+        var shape = WithBatch(InputShape!.Value, 1);
+        long total = 0;
+        foreach (var l in _layers)
+        {
+            shape = l.ComputeOutputShape(shape);
+            long count = l.Parameters.Sum(p => (long)p.Value.Length);
+            total += count;
+            rows.Add(($"{l.Name} ({TypeLabel(l)})", FormatWithNone(shape), count.ToString("N0", CultureInfo.InvariantCulture)));
+        }
+        int w1 = Math.Max(28, rows.Max(r => r.Layer.Length) + 2);
+        int w2 = Math.Max(22, rows.Max(r => r.Shape.Length) + 2);
+        int w3 = Math.Max(10, rows.Max(r => r.Params.Length));
+        var sb = new StringBuilder();
+        string rule = new('─', w1 + w2 + w3), thick = new('═', w1 + w2 + w3);
+        sb.AppendLine($"Model: \"sequential\"  (input {FormatWithNone(WithBatch(InputShape.Value, 1))})");
+        sb.AppendLine(rule);
+        sb.Append("Layer (type)".PadRight(w1)).Append("Output Shape".PadRight(w2)).AppendLine("Param #".PadLeft(w3));
+        sb.AppendLine(thick);
+        for (int i = 0; i < rows.Count; i++)
+        {
+            sb.Append(rows[i].Layer.PadRight(w1)).Append(rows[i].Shape.PadRight(w2)).AppendLine(rows[i].Params.PadLeft(w3));
+            sb.AppendLine(i == rows.Count - 1 ? thick : rule);
+        }
+        string bytes = FormatBytes(total * System.Runtime.CompilerServices.Unsafe.SizeOf<T>());
+        sb.AppendLine($"Total params: {total.ToString("N0", CultureInfo.InvariantCulture)} ({bytes})");
+        sb.AppendLine($"Trainable params: {total.ToString("N0", CultureInfo.InvariantCulture)} ({bytes})");
+        sb.AppendLine("Non-trainable params: 0 (0.00 B)");
+        return sb.ToString();
+    }
+
+    private static string TypeLabel(ILayer<T> layer)
+    {
+        string n = layer.GetType().Name;
+        int tick = n.IndexOf('`');
+        return tick >= 0 ? n[..tick] : n;
+    }
+
+    private static string FormatBytes(long b) =>
+        b >= 1 << 20 ? $"{b / 1048576.0:F2} MB" : b >= 1 << 10 ? $"{b / 1024.0:F2} KB" : $"{b:F2} B";
+
+    private static string FormatWithNone(TensorShape withBatch)
+    {
+        var d = withBatch.ToArray();
+        return "(None" + string.Concat(d.Skip(1).Select(x => ", " + x.ToString(CultureInfo.InvariantCulture))) + ")";
+    }
+
+    private static string FormatSample(TensorShape sample) => "[" + string.Join(", ", sample.ToArray()) + "]";
+
+    /// <summary>[n, ...sample].</summary>
+    internal static TensorShape WithBatch(TensorShape sample, int n)
+    {
+        Span<int> d = stackalloc int[sample.Rank + 1];
+        d[0] = n;
+        for (int i = 0; i < sample.Rank; i++) d[i + 1] = sample[i];
+        return new TensorShape(d);
+    }
+
+    private static TensorShape DropBatch(TensorShape shape)
+    {
+        if (shape.Rank == 1) return new TensorShape(1);
+        Span<int> d = stackalloc int[shape.Rank - 1];
+        for (int i = 1; i < shape.Rank; i++) d[i - 1] = shape[i];
+        return new TensorShape(d);
+    }
+
+    /// <inheritdoc/>
+    public override string ToString() => $"Sequential({string.Join(", ", _layers.Select(l => l.Name))})";
+}
+
+/// <summary>A float <see cref="Sequential{T}"/>, the model users train.</summary>
+public class Sequential : Sequential<float>
+{
+    /// <summary>Creates a model from layers, in order.</summary>
+    public Sequential(params ILayer<float>[] layers) : base(layers) { }
+
+    /// <summary>Loads a model saved with <see cref="Sequential{T}.Save(string)"/>: architecture and weights.</summary>
+    /// <exception cref="InvalidDataException">The file is invalid or does not describe a model; the message says why.</exception>
+    public static new Sequential Load(string path)
+    {
+        var m = new Sequential();
+        m.LoadFrom(path);
+        return m;
+    }
+}
+
+/// <summary>Entry points that are not tied to a model instance.</summary>
+public static class Model
+{
+    /// <summary>Loads a float model saved with <c>Save</c>; the same as <see cref="Sequential.Load"/>.</summary>
+    /// <exception cref="InvalidDataException">The file is invalid or does not describe a model.</exception>
+    public static Sequential Load(string path) => Sequential.Load(path);
+}

@@ -1,0 +1,205 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Numerics;
+using Nn.Simd.Layers;
+using Nn.Simd.Layers.Initializers;
+
+namespace Nn.Simd.Training.Serialization;
+
+/// <summary>Creates a layer of any element type from its saved options; register one with
+/// <see cref="LayerRegistry.Register(string, ILayerFactory)"/> to make a layer type loadable for float and double.</summary>
+public interface ILayerFactory
+{
+    /// <summary>Creates the layer from the options its <see cref="ILayer{T}.GetConfig"/> returned.</summary>
+    ILayer<T> Create<T>(IReadOnlyDictionary<string, string> config) where T : unmanaged, IFloatingPointIeee754<T>;
+}
+
+/// <summary>
+/// Maps saved layer type names (<c>dense</c>, <c>lstm</c>, …) to factories that rebuild a layer from its
+/// <see cref="ILayer{T}.GetConfig"/> options. <c>Sequential.Load</c> uses it; register your own layer types
+/// here to make models containing them loadable.
+/// </summary>
+public static class LayerRegistry
+{
+    private static readonly ConcurrentDictionary<string, ILayerFactory> s_generic = new(StringComparer.OrdinalIgnoreCase);
+
+    static LayerRegistry() => RegisterBuiltIns();
+
+    /// <summary>The built-in types. To add a layer type, add a line here (it is then loadable for float and double).</summary>
+    private static void RegisterBuiltIns()
+    {
+        Register("dense", new DenseFactory());
+        Register("dropout", new DropoutFactory());
+        Register("simple_rnn", new SimpleRnnFactory());
+        Register("lstm", new LstmFactory());
+        Register("gru", new GruFactory());
+        Register("bidirectional", new BidirectionalFactory());
+    }
+
+    /// <summary>Registers (or replaces) a factory for every element type.</summary>
+    /// <param name="typeName">The type name layers report (e.g. <c>Layer&lt;T&gt;.TypeName</c>); case-insensitive.</param>
+    /// <param name="factory">The factory.</param>
+    public static void Register(string typeName, ILayerFactory factory)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(typeName);
+        ArgumentNullException.ThrowIfNull(factory);
+        s_generic[typeName] = factory;
+    }
+
+    /// <summary>Registers (or replaces) a factory for float models.</summary>
+    /// <param name="typeName">The type name; case-insensitive.</param>
+    /// <param name="factory">Creates the layer from its options.</param>
+    public static void Register(string typeName, Func<IReadOnlyDictionary<string, string>, ILayer<float>> factory) =>
+        LayerRegistry<float>.Register(typeName, factory);
+
+    /// <summary>Whether <paramref name="typeName"/> can be created for element type <typeparamref name="T"/>.</summary>
+    public static bool IsRegistered<T>(string typeName) where T : unmanaged, IFloatingPointIeee754<T> =>
+        LayerRegistry<T>.IsRegistered(typeName);
+
+    internal static bool TryGetGeneric(string typeName, out ILayerFactory factory) => s_generic.TryGetValue(typeName, out factory!);
+
+    internal static IEnumerable<string> GenericNames => s_generic.Keys;
+
+    private sealed class DropoutFactory : ILayerFactory
+    {
+        public ILayer<T> Create<T>(IReadOnlyDictionary<string, string> c) where T : unmanaged, IFloatingPointIeee754<T> =>
+            new Dropout<T>(LayerConfig.GetDouble(c, "rate"), c.ContainsKey("seed") ? LayerConfig.GetInt(c, "seed") : null);
+    }
+
+    // The options every recurrent layer shares (RecurrentLayer's base config), with Keras' defaults.
+    private static (string Activation, bool UseBias, Initializer Kernel, Initializer Recurrent, Initializer Bias,
+        bool ReturnSequences, bool ReturnState, bool GoBackwards, bool Stateful, int TruncateBptt) Recurrent(IReadOnlyDictionary<string, string> c) =>
+        (LayerConfig.GetString(c, "activation", "tanh"), LayerConfig.GetBool(c, "use_bias", true),
+         Initializer.Get(LayerConfig.GetString(c, "kernel_initializer", "glorot_uniform")),
+         Initializer.Get(LayerConfig.GetString(c, "recurrent_initializer", "orthogonal")),
+         Initializer.Get(LayerConfig.GetString(c, "bias_initializer", "zeros")),
+         LayerConfig.GetBool(c, "return_sequences", false), LayerConfig.GetBool(c, "return_state", false),
+         LayerConfig.GetBool(c, "go_backwards", false), LayerConfig.GetBool(c, "stateful", false),
+         LayerConfig.GetInt(c, "truncate_bptt", 0));
+
+    private sealed class SimpleRnnFactory : ILayerFactory
+    {
+        public ILayer<T> Create<T>(IReadOnlyDictionary<string, string> c) where T : unmanaged, IFloatingPointIeee754<T>
+        {
+            var r = Recurrent(c);
+            return new SimpleRnn<T>(LayerConfig.GetInt(c, "units"), r.Activation, r.UseBias, r.Kernel, r.Recurrent, r.Bias,
+                r.ReturnSequences, r.ReturnState, r.GoBackwards, r.Stateful, r.TruncateBptt);
+        }
+    }
+
+    private sealed class LstmFactory : ILayerFactory
+    {
+        public ILayer<T> Create<T>(IReadOnlyDictionary<string, string> c) where T : unmanaged, IFloatingPointIeee754<T>
+        {
+            var r = Recurrent(c);
+            return new Lstm<T>(LayerConfig.GetInt(c, "units"), r.Activation, LayerConfig.GetString(c, "recurrent_activation", "sigmoid"),
+                r.UseBias, r.Kernel, r.Recurrent, r.Bias, LayerConfig.GetBool(c, "unit_forget_bias", true),
+                r.ReturnSequences, r.ReturnState, r.GoBackwards, r.Stateful, r.TruncateBptt);
+        }
+    }
+
+    private sealed class GruFactory : ILayerFactory
+    {
+        public ILayer<T> Create<T>(IReadOnlyDictionary<string, string> c) where T : unmanaged, IFloatingPointIeee754<T>
+        {
+            if (!LayerConfig.GetBool(c, "reset_after", true))
+                throw new ArgumentException("Only reset_after = true GRUs are supported.");
+            var r = Recurrent(c);
+            return new Gru<T>(LayerConfig.GetInt(c, "units"), r.Activation, LayerConfig.GetString(c, "recurrent_activation", "sigmoid"),
+                r.UseBias, r.Kernel, r.Recurrent, r.Bias, r.ReturnSequences, r.ReturnState, r.GoBackwards, r.Stateful, r.TruncateBptt);
+        }
+    }
+
+    /// <summary>Bidirectional saves its wrapped layer's type as <c>layer</c> and its options as <c>layer.*</c>.</summary>
+    private sealed class BidirectionalFactory : ILayerFactory
+    {
+        public ILayer<T> Create<T>(IReadOnlyDictionary<string, string> c) where T : unmanaged, IFloatingPointIeee754<T>
+        {
+            string inner = LayerConfig.GetString(c, "layer");
+            var sub = c.Where(kv => kv.Key.StartsWith("layer.", StringComparison.Ordinal))
+                       .ToDictionary(kv => kv.Key["layer.".Length..], kv => kv.Value, StringComparer.Ordinal);
+            if (LayerRegistry<T>.Create(inner, sub) is not RecurrentLayer<T> rnn)
+                throw new ArgumentException($"Bidirectional wraps a recurrent layer, not '{inner}'.");
+            return new Bidirectional<T>(rnn, LayerConfig.GetString(c, "merge_mode", "concat"));
+        }
+    }
+
+    private sealed class DenseFactory : ILayerFactory
+    {
+        public ILayer<T> Create<T>(IReadOnlyDictionary<string, string> c) where T : unmanaged, IFloatingPointIeee754<T> =>
+            new Dense<T>(LayerConfig.GetInt(c, "units"), LayerConfig.GetString(c, "activation", "linear"),
+                LayerConfig.GetBool(c, "use_bias", true),
+                Initializer.Get(LayerConfig.GetString(c, "kernel_initializer", "glorot_uniform")),
+                Initializer.Get(LayerConfig.GetString(c, "bias_initializer", "zeros")));
+    }
+}
+
+/// <summary>The per-element-type registry behind <see cref="LayerRegistry"/>; register a factory for one type here.</summary>
+public static class LayerRegistry<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    private static readonly ConcurrentDictionary<string, Func<IReadOnlyDictionary<string, string>, ILayer<T>>> s_factories =
+        new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>Registers (or replaces) a factory for this element type; it takes precedence over one for every type.</summary>
+    public static void Register(string typeName, Func<IReadOnlyDictionary<string, string>, ILayer<T>> factory)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(typeName);
+        ArgumentNullException.ThrowIfNull(factory);
+        s_factories[typeName] = factory;
+    }
+
+    /// <summary>Whether <paramref name="typeName"/> can be created.</summary>
+    public static bool IsRegistered(string typeName) => s_factories.ContainsKey(typeName) || LayerRegistry.TryGetGeneric(typeName, out _);
+
+    /// <summary>Creates a layer of <paramref name="typeName"/> from its options.</summary>
+    /// <exception cref="KeyNotFoundException">No factory is registered; the message lists the known types.</exception>
+    /// <exception cref="InvalidDataException">The factory rejected the options; the message names the type.</exception>
+    public static ILayer<T> Create(string typeName, IReadOnlyDictionary<string, string> config)
+    {
+        ArgumentNullException.ThrowIfNull(typeName);
+        ArgumentNullException.ThrowIfNull(config);
+        try
+        {
+            if (s_factories.TryGetValue(typeName, out var f)) return f(config);
+            if (LayerRegistry.TryGetGeneric(typeName, out var g)) return g.Create<T>(config);
+        }
+        catch (Exception e) when (e is ArgumentException or FormatException or KeyNotFoundException or OverflowException)
+        {
+            throw new InvalidDataException($"Cannot create a '{typeName}' layer from its saved options ({LayerConfig.Format(config)}): {e.Message}", e);
+        }
+        var known = s_factories.Keys.Concat(LayerRegistry.GenericNames).Distinct(StringComparer.OrdinalIgnoreCase).Order();
+        throw new KeyNotFoundException($"No layer factory is registered for type '{typeName}'. Known: {string.Join(", ", known)}. Register one with LayerRegistry.Register.");
+    }
+}
+
+/// <summary>Reads typed values from a layer's string options (invariant culture), for layer factories.</summary>
+public static class LayerConfig
+{
+    /// <summary>The string value of <paramref name="key"/>, or <paramref name="fallback"/> when absent.</summary>
+    /// <exception cref="KeyNotFoundException">The key is absent and there is no fallback.</exception>
+    public static string GetString(IReadOnlyDictionary<string, string> config, string key, string? fallback = null) =>
+        config.TryGetValue(key, out var v) ? v : fallback ?? throw new KeyNotFoundException($"Option '{key}' is missing.");
+
+    /// <summary>An integer option.</summary>
+    /// <exception cref="KeyNotFoundException">The key is absent and there is no fallback.</exception>
+    /// <exception cref="FormatException">The value is not an integer.</exception>
+    public static int GetInt(IReadOnlyDictionary<string, string> config, string key, int? fallback = null) =>
+        config.TryGetValue(key, out var v) ? int.Parse(v, NumberStyles.Integer, CultureInfo.InvariantCulture)
+        : fallback ?? throw new KeyNotFoundException($"Option '{key}' is missing.");
+
+    /// <summary>A floating-point option.</summary>
+    /// <exception cref="KeyNotFoundException">The key is absent and there is no fallback.</exception>
+    /// <exception cref="FormatException">The value is not a number.</exception>
+    public static double GetDouble(IReadOnlyDictionary<string, string> config, string key, double? fallback = null) =>
+        config.TryGetValue(key, out var v) ? double.Parse(v, NumberStyles.Float, CultureInfo.InvariantCulture)
+        : fallback ?? throw new KeyNotFoundException($"Option '{key}' is missing.");
+
+    /// <summary>A boolean option (<c>true</c>/<c>false</c>).</summary>
+    /// <exception cref="KeyNotFoundException">The key is absent and there is no fallback.</exception>
+    /// <exception cref="FormatException">The value is not a boolean.</exception>
+    public static bool GetBool(IReadOnlyDictionary<string, string> config, string key, bool? fallback = null) =>
+        config.TryGetValue(key, out var v) ? bool.Parse(v) : fallback ?? throw new KeyNotFoundException($"Option '{key}' is missing.");
+
+    internal static string Format(IReadOnlyDictionary<string, string> config) =>
+        string.Join(", ", config.Select(kv => $"{kv.Key}={kv.Value}"));
+}
