@@ -1,0 +1,242 @@
+using System.Numerics;
+using Nn.Simd.Layers.Activations;
+using Nn.Simd.Layers.Initializers;
+using Nn.Simd.Tensors;
+using Nn.Simd.Tensors.Kernels;
+
+namespace Nn.Simd.Layers;
+
+// Shapes: B = batch, T = time, F = input features, H = units; gates packed i, f, c, o along 4H (Keras).
+// kernel W [F, 4H], recurrent_kernel U [H, 4H], bias b [4H].
+// z = x_t·W + h_{t−1}·U + b;  i = σ(z_i), f = σ(z_f), g = tanh(z_c), o = σ(z_o);
+// c_t = f⊙c_{t−1} + i⊙g;  h_t = o⊙tanh(c_t).
+// Extra caches: tanhC [T, B, H]; pre [T, B, 4H] (pre-activations, only for non-default activations).
+
+/// <summary>
+/// Long short-term memory (Hochreiter &amp; Schmidhuber, 1997), Keras' <c>LSTM</c> with its weight layout and
+/// defaults. Input <c>[batch, time, features]</c>; output <c>[batch, units]</c>, or <c>[batch, time, units]</c>
+/// with <c>returnSequences</c>.
+/// </summary>
+/// <remarks>
+/// <para>Defaults follow Keras: tanh activation, sigmoid recurrent activation, Glorot-uniform kernel,
+/// orthogonal recurrent kernel, zero bias with <c>unitForgetBias</c> (the forget gate's bias starts at 1,
+/// Jozefowicz et al., 2015).</para>
+/// <para>With the default activations the gate math of each step is one fused vectorised pass
+/// (<see cref="LstmGates"/>); other activations take a general row-wise path through the activation objects.
+/// The time loop, options and BPTT are described on <see cref="RecurrentLayer{T}"/>.</para>
+/// <para>PyTorch's <c>nn.LSTM</c> has the same gate order (i, f, g, o): Keras' kernel is <c>weight_ih_l0ᵀ</c>,
+/// the recurrent kernel <c>weight_hh_l0ᵀ</c> and the bias <c>bias_ih_l0 + bias_hh_l0</c>.</para>
+/// </remarks>
+/// <example><code>
+/// var lstm = new Lstm&lt;float&gt;(64);
+/// var y = lstm.Forward(x, training: true);   // x [32, 60, 5] → y [32, 64]
+/// var dx = lstm.Backward(dy);                // dy [32, 64] → dx [32, 60, 5]
+/// </code></example>
+public sealed class Lstm<T> : RecurrentLayer<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    private readonly Workspace<T> _wTanhC = new(), _wPre = new(), _wRow = new(), _wUnit = new();
+    private Tensor<T>? _tanhC, _pre, _row, _unit;
+    private Parameter<T>? _kernel, _recurrent, _bias;
+
+    /// <summary>Creates the layer.</summary>
+    /// <param name="units">H; positive.</param>
+    /// <param name="activation">The activation of the candidate and of the cell output; null means linear.</param>
+    /// <param name="recurrentActivation">The gates' activation; null means linear.</param>
+    /// <param name="useBias">Whether to add a bias.</param>
+    /// <param name="kernelInitializer">Defaults to Glorot-uniform.</param>
+    /// <param name="recurrentInitializer">Defaults to orthogonal.</param>
+    /// <param name="biasInitializer">Defaults to zeros.</param>
+    /// <param name="unitForgetBias">Set the forget gate's bias to 1 at initialisation (the other gates use
+    /// <paramref name="biasInitializer"/>).</param>
+    /// <param name="returnSequences">Return every step's h, [B, T, H].</param>
+    /// <param name="returnState">Expose the final states as <see cref="RecurrentLayer{T}.FinalH"/> and <see cref="RecurrentLayer{T}.FinalC"/>.</param>
+    /// <param name="goBackwards">Process the sequence from the last step to the first.</param>
+    /// <param name="stateful">Carry the final states into the next call.</param>
+    /// <param name="truncateBptt">0 for full BPTT, else the truncation window k.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="units"/> is not positive or <paramref name="truncateBptt"/> is negative.</exception>
+    /// <exception cref="ArgumentException">An activation name is unknown.</exception>
+    public Lstm(int units, string? activation = "tanh", string? recurrentActivation = "sigmoid", bool useBias = true,
+        Initializer? kernelInitializer = null, Initializer? recurrentInitializer = null, Initializer? biasInitializer = null,
+        bool unitForgetBias = true, bool returnSequences = false, bool returnState = false, bool goBackwards = false,
+        bool stateful = false, int truncateBptt = 0)
+        : base(units, 4, true, Activations.Activations.Get<T>(activation), returnSequences, returnState, goBackwards, stateful, truncateBptt)
+    {
+        RecurrentActivation = Activations.Activations.Get<T>(recurrentActivation);
+        UseBias = useBias;
+        UnitForgetBias = unitForgetBias;
+        KernelInitializer = kernelInitializer ?? new GlorotUniform();
+        RecurrentInitializer = recurrentInitializer ?? new Orthogonal();
+        BiasInitializer = biasInitializer ?? new Constant(0);
+    }
+
+    /// <inheritdoc/>
+    public override string TypeName => "lstm";
+
+    /// <summary>The activation of the input, forget and output gates (sigmoid by default).</summary>
+    public Activation<T> RecurrentActivation { get; }
+
+    /// <summary>Whether a bias is added.</summary>
+    public bool UseBias { get; }
+
+    /// <summary>Whether the forget gate's bias is initialised to 1.</summary>
+    public bool UnitForgetBias { get; }
+
+    /// <summary>The kernel initializer.</summary>
+    public Initializer KernelInitializer { get; }
+
+    /// <summary>The recurrent kernel initializer.</summary>
+    public Initializer RecurrentInitializer { get; }
+
+    /// <summary>The bias initializer.</summary>
+    public Initializer BiasInitializer { get; }
+
+    /// <summary>The kernel W, [F, 4H], gates i, f, c, o.</summary>
+    public Parameter<T> Kernel => _kernel ?? throw new InvalidOperationException($"{Name} is not built yet.");
+
+    /// <summary>The recurrent kernel U, [H, 4H].</summary>
+    public Parameter<T> RecurrentKernel => _recurrent ?? throw new InvalidOperationException($"{Name} is not built yet.");
+
+    /// <summary>The bias b, [4H]; null without a bias.</summary>
+    public Parameter<T>? Bias => _bias;
+
+    /// <summary>For tests: take the general row-wise path even with the default activations.</summary>
+    internal bool ForceGeneralGates { get; set; }
+
+    private bool Fused => !ForceGeneralGates && Activation is Tanh<T> && RecurrentActivation is Sigmoid<T>;
+
+    private protected override Parameter<T> KernelParameter => Kernel;
+    private protected override Parameter<T> RecurrentKernelParameter => RecurrentKernel;
+    private protected override ReadOnlySpan<T> InputBiasValue => _bias is null ? default : _bias.Value.ReadOnlySpan;
+    private protected override Span<T> InputBiasGrad => _bias is null ? default : _bias.Grad.Span;
+
+    private protected override void BuildCell(int features, Random rng)
+    {
+        int h = Units;
+        _kernel = AddParameter("kernel", new TensorShape(features, 4 * h), KernelInitializer, rng);
+        _recurrent = AddParameter("recurrent_kernel", new TensorShape(h, 4 * h), RecurrentInitializer, rng);
+        if (!UseBias) { _bias = null; return; }
+        if (!UnitForgetBias)
+        {
+            _bias = AddParameter("bias", new TensorShape(4 * h), BiasInitializer, rng);
+            return;
+        }
+        // Keras: concat(bias_initializer([H]), ones([H]), bias_initializer([2H])).
+        _bias = AddParameter("bias", new TensorShape(4 * h), new Constant(0), rng);
+        var first = new Tensor<T>(h);
+        var rest = new Tensor<T>(2 * h);
+        BiasInitializer.Initialize(first, rng);
+        BiasInitializer.Initialize(rest, rng);
+        var bs = _bias.Value.Span;
+        first.ReadOnlySpan.CopyTo(bs);
+        bs.Slice(h, h).Fill(T.One);
+        rest.ReadOnlySpan.CopyTo(bs.Slice(2 * h));
+    }
+
+    private protected override void PrepareCaches(int batch, int steps)
+    {
+        _tanhC = _wTanhC.Get(steps, batch, Units);
+        if (!Fused)
+        {
+            _pre = _wPre.Get(steps, batch, 4 * Units);
+            _row = _wRow.Get(new TensorShape(4 * Units));
+            _unit = _wUnit.Get(new TensorShape(Units));
+        }
+    }
+
+    private protected override void StepForward(int s)
+    {
+        int h = Units, g4 = 4 * h, bh = B * h;
+        var z = GatesCache.Span.Slice(s * B * g4, B * g4);
+        // z += h_{s−1}·U: one GEMM on the step's contiguous [B, H] rows.
+        Gemm.Compute(false, false, B, g4, h, T.One, HCache.ReadOnlySpan.Slice(s * bh, bh), h, RecurrentKernel.Value.ReadOnlySpan, g4, T.One, z, g4);
+        var cPrev = CCache.ReadOnlySpan.Slice(s * bh, bh);
+        var c = CCache.Span.Slice((s + 1) * bh, bh);
+        var tanhC = _tanhC!.Span.Slice(s * bh, bh);
+        var hNext = HCache.Span.Slice((s + 1) * bh, bh);
+        if (Fused)
+        {
+            LstmGates.Forward(cPrev, z, c, tanhC, hNext, B, h);
+            return;
+        }
+        z.CopyTo(_pre!.Span.Slice(s * B * g4, B * g4));
+        for (int r = 0; r < B; r++)
+        {
+            var row = z.Slice(r * g4, g4);
+            var i = row.Slice(0, h); var f = row.Slice(h, h); var g = row.Slice(2 * h, h); var o = row.Slice(3 * h, h);
+            RecurrentActivation.Forward(i, i, h);
+            RecurrentActivation.Forward(f, f, h);
+            Activation.Forward(g, g, h);
+            RecurrentActivation.Forward(o, o, h);
+            var cr = c.Slice(r * h, h);
+            var tr = tanhC.Slice(r * h, h);
+            TensorPrimitives.Multiply(f, cPrev.Slice(r * h, h), cr);
+            TensorPrimitives.MultiplyAdd(i, g, cr, cr);
+            Activation.Forward(cr, tr, h);
+            TensorPrimitives.Multiply(o, tr, hNext.Slice(r * h, h));
+        }
+    }
+
+    private protected override void StepBackward(int s, Span<T> dH, Span<T> dHPrev, Span<T> dC, bool carry)
+    {
+        int h = Units, g4 = 4 * h, bh = B * h;
+        var z = GatesCache.Span.Slice(s * B * g4, B * g4);
+        var cPrev = CCache.ReadOnlySpan.Slice(s * bh, bh);
+        var tanhC = _tanhC!.ReadOnlySpan.Slice(s * bh, bh);
+        if (Fused) LstmGates.Backward(z, cPrev, tanhC, dH, dC, z, B, h);
+        else GeneralBackward(s, z, cPrev, tanhC, dH, dC);
+        if (carry)
+            Gemm.Compute(false, true, B, h, g4, T.One, z, g4, RecurrentKernel.Value.ReadOnlySpan, g4, T.Zero, dHPrev, h);
+    }
+
+    private void GeneralBackward(int s, Span<T> z, ReadOnlySpan<T> cPrev, ReadOnlySpan<T> tanhC, Span<T> dH, Span<T> dC)
+    {
+        int h = Units, g4 = 4 * h, bh = B * h;
+        var pre = _pre!.ReadOnlySpan.Slice(s * B * g4, B * g4);
+        var c = CCache.ReadOnlySpan.Slice((s + 1) * bh, bh);
+        var post = _row!.Span;
+        var t = _unit!.Span;
+        for (int r = 0; r < B; r++)
+        {
+            var row = z.Slice(r * g4, g4);
+            var pr = pre.Slice(r * g4, g4);
+            var i = row.Slice(0, h); var f = row.Slice(h, h); var g = row.Slice(2 * h, h); var o = row.Slice(3 * h, h);
+            var dh = dH.Slice(r * h, h); var dc = dC.Slice(r * h, h); var tc = tanhC.Slice(r * h, h);
+            // dc += act'(c)·(dh⊙o)
+            TensorPrimitives.Multiply(dh, o, t);
+            Activation.Backward(c.Slice(r * h, h), tc, t, t, h);
+            TensorPrimitives.Add(dc, t, dc);
+            // Gradients with respect to the activated gates.
+            TensorPrimitives.Multiply(dc, g, post.Slice(0, h));
+            TensorPrimitives.Multiply(dc, cPrev.Slice(r * h, h), post.Slice(h, h));
+            TensorPrimitives.Multiply(dc, i, post.Slice(2 * h, h));
+            TensorPrimitives.Multiply(dh, tc, post.Slice(3 * h, h));
+            TensorPrimitives.Multiply(dc, f, dc);
+            // ... and with respect to their pre-activations.
+            for (int k = 0; k < 4; k++)
+            {
+                var act = k == 2 ? Activation : RecurrentActivation;
+                var d = post.Slice(k * h, h);
+                act.Backward(pr.Slice(k * h, h), row.Slice(k * h, h), d, d, h);
+            }
+            post.CopyTo(row);
+        }
+    }
+
+    /// <inheritdoc/>
+    public override RecurrentLayer<T> CloneReversed() => new Lstm<T>(Units, Activation.Name, RecurrentActivation.Name, UseBias,
+        KernelInitializer, RecurrentInitializer, BiasInitializer, UnitForgetBias, ReturnSequences, ReturnState, !GoBackwards,
+        Stateful, TruncateBptt) { ForceGeneralGates = ForceGeneralGates };
+
+    /// <inheritdoc/>
+    public override IReadOnlyDictionary<string, string> GetConfig()
+    {
+        var c = BaseConfig();
+        c["recurrent_activation"] = RecurrentActivation.Name;
+        c["use_bias"] = Str(UseBias);
+        c["kernel_initializer"] = KernelInitializer.Name;
+        c["recurrent_initializer"] = RecurrentInitializer.Name;
+        c["bias_initializer"] = BiasInitializer.Name;
+        c["unit_forget_bias"] = Str(UnitForgetBias);
+        return c;
+    }
+}

@@ -1,0 +1,458 @@
+using System.Globalization;
+using System.Numerics;
+using Nn.Simd.Layers.Activations;
+using Nn.Simd.Tensors;
+using Nn.Simd.Tensors.Kernels;
+
+namespace Nn.Simd.Layers;
+
+// Shapes: B = batch, T = time steps, F = input features, H = units, G = gates per unit (1 SimpleRNN, 3 GRU,
+// 4 LSTM). s = the step in processing order (s = t, or T−1−t with GoBackwards).
+// Caches are time-major so every step's rows are one contiguous [B, ·] block:
+//   xT    [T, B, F]      the input in processing order
+//   gates [T, B, G·H]    x·W + b for all steps (one GEMM), then the activated gates, then dZ in backward
+//   h     [T+1, B, H]    h[0] = the initial state, h[s+1] = the output of step s
+//   c     [T+1, B, H]    the same for the LSTM cell state
+// With h[0..T) contiguous, dU = h[0..T)ᵀ·dZ is one GEMM over all steps, as are dW = xTᵀ·dZ and dx = dZ·Wᵀ.
+
+/// <summary>
+/// The shared time loop of the recurrent layers (<see cref="SimpleRnn{T}"/>, <see cref="Lstm{T}"/>,
+/// <see cref="Gru{T}"/>): Keras' options, time-major caches, whole-sequence GEMMs and backpropagation
+/// through time (full or truncated).
+/// </summary>
+/// <remarks>
+/// <para><b>Forward.</b> The input <c>[B, T, F]</c> is copied time-major (reversed with
+/// <see cref="GoBackwards"/>), projected for all steps by one GEMM <c>[T·B, F]·[F, G·H]</c> with the input
+/// bias folded in, and then each step adds <c>h_{s−1}·U</c> by one GEMM on contiguous <c>[B, H]</c> rows and
+/// runs the gate math. The output is <c>[B, T, H]</c> with <see cref="ReturnSequences"/> (in processing
+/// order, so reversed in time with <see cref="GoBackwards"/>, as in Keras) or the last step's <c>[B, H]</c>.</para>
+/// <para><b>Backward.</b> <c>dH</c> (and <c>dC</c> for the LSTM) is carried from the last step to the first;
+/// each step turns it into the pre-activation gradient <c>dZ</c>, stored over the step's gates, and carries
+/// <c>dZ·Uᵀ</c> back. After the loop, <c>dW</c>, <c>dU</c>, the bias gradient and <c>dx</c> are each one
+/// GEMM (or one sum) over all steps.</para>
+/// <para><b>Truncated BPTT</b> (<see cref="TruncateBptt"/> = k &gt; 0). The steps, in processing order, are cut
+/// into windows of k steps counted back from the last step (so the last window is full and the first may
+/// be shorter). The state entering each window other than the first is treated as a constant in the
+/// backward pass: <c>dH</c> and <c>dC</c> are not carried across a window boundary. So the gradient of an
+/// output reaches back at most k steps (exactly k for the last output), all other gradients are the exact
+/// gradients of the windows, and the forward pass is unchanged. The result equals running full BPTT on each
+/// window separately with the previous window's final state fed in as a constant initial state.</para>
+/// <para><b>Stateful</b> layers keep the final state of each call as the initial state of the next call,
+/// which must have the same batch size; as in Keras, no gradient flows into the previous call.</para>
+/// </remarks>
+public abstract class RecurrentLayer<T> : Layer<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    private readonly Workspace<T> _wxT = new(), _wGates = new(), _wH = new(), _wC = new(), _wOut = new(),
+        _wDxT = new(), _wDx = new(), _wDhStep = new(), _wDhCarry = new(), _wDcCarry = new(),
+        _wFinalH = new(), _wFinalC = new(), _wDInitH = new(), _wDInitC = new();
+    private Tensor<T>? _xT, _lastOutput, _finalH, _finalC, _dInitH, _dInitC, _stateH, _stateC;
+    private int _statefulBatch;
+    private bool _forwardDone;
+
+    /// <summary>Sets the options shared by all recurrent layers.</summary>
+    /// <param name="units">H; positive.</param>
+    /// <param name="gateCount">G, the number of gate blocks of H columns (1, 3 or 4).</param>
+    /// <param name="hasCellState">Whether there is a second state (the LSTM's c).</param>
+    /// <param name="activation">The activation object.</param>
+    /// <param name="returnSequences">Return every step's output, [B, T, H], instead of the last, [B, H].</param>
+    /// <param name="returnState">Expose the final state(s) through <see cref="FinalH"/> and <see cref="FinalC"/>.</param>
+    /// <param name="goBackwards">Process the input from the last step to the first.</param>
+    /// <param name="stateful">Carry the final state into the next call.</param>
+    /// <param name="truncateBptt">0 for full BPTT, else the window k of truncated BPTT.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="units"/> is not positive or
+    /// <paramref name="truncateBptt"/> is negative.</exception>
+    private protected RecurrentLayer(int units, int gateCount, bool hasCellState, Activation<T> activation,
+        bool returnSequences, bool returnState, bool goBackwards, bool stateful, int truncateBptt)
+    {
+        if (units <= 0)
+            throw new ArgumentOutOfRangeException(nameof(units), $"units must be a positive integer; got {units}.");
+        if (truncateBptt < 0)
+            throw new ArgumentOutOfRangeException(nameof(truncateBptt), $"truncateBptt must be 0 (full BPTT) or a positive window length; got {truncateBptt}.");
+        ArgumentNullException.ThrowIfNull(activation);
+        Units = units;
+        GateCount = gateCount;
+        HasCellState = hasCellState;
+        Activation = activation;
+        ReturnSequences = returnSequences;
+        ReturnState = returnState;
+        GoBackwards = goBackwards;
+        Stateful = stateful;
+        TruncateBptt = truncateBptt;
+    }
+
+    /// <summary>H, the size of the hidden state and of each step's output.</summary>
+    public int Units { get; }
+
+    /// <summary>The activation of the candidate / output (tanh by default).</summary>
+    public Activation<T> Activation { get; }
+
+    /// <summary>Whether the output is every step's h, [B, T, H], rather than the last step's, [B, H].</summary>
+    public bool ReturnSequences { get; }
+
+    /// <summary>Whether the final states are exposed through <see cref="FinalH"/> and <see cref="FinalC"/>
+    /// (Keras' <c>return_state</c>) and can receive gradients through <see cref="Backward(Tensor{T}, Tensor{T}?, Tensor{T}?)"/>.</summary>
+    public bool ReturnState { get; }
+
+    /// <summary>Whether the input is processed from the last step to the first (Keras' <c>go_backwards</c>).
+    /// With <see cref="ReturnSequences"/> the output stays in processing order, i.e. reversed in time.</summary>
+    public bool GoBackwards { get; }
+
+    /// <summary>Whether the final state of a call is the initial state of the next (Keras' <c>stateful</c>).</summary>
+    public bool Stateful { get; }
+
+    /// <summary>0 for full backpropagation through time; k &gt; 0 for truncated BPTT with windows of k steps
+    /// (see the class remarks for exactly what is truncated).</summary>
+    public int TruncateBptt { get; }
+
+    /// <summary>G, the number of gate blocks (1 SimpleRNN, 3 GRU, 4 LSTM).</summary>
+    protected int GateCount { get; }
+
+    /// <summary>Whether the layer has a cell state c besides h.</summary>
+    protected bool HasCellState { get; }
+
+    /// <summary>An initial hidden state [B, H] used by the next calls instead of zeros (Keras' <c>initial_state</c>);
+    /// null for zeros. Not allowed on a stateful layer (use <see cref="ResetState(Tensor{T}, Tensor{T}?)"/>).</summary>
+    public Tensor<T>? InitialH { get; set; }
+
+    /// <summary>The LSTM's initial cell state [B, H]; null for zeros.</summary>
+    public Tensor<T>? InitialC { get; set; }
+
+    /// <summary>The final hidden state [B, H] of the last call (a copy owned by the layer).</summary>
+    /// <exception cref="InvalidOperationException"><see cref="ReturnState"/> is false or no forward pass ran.</exception>
+    public Tensor<T> FinalH => ReturnState
+        ? _finalH ?? throw new InvalidOperationException($"{Name}: FinalH is available after a forward pass.")
+        : throw new InvalidOperationException($"{Name}: FinalH needs returnState: true.");
+
+    /// <summary>The final cell state [B, H] of the last call (LSTM only).</summary>
+    /// <exception cref="InvalidOperationException"><see cref="ReturnState"/> is false, the layer has no cell state, or no forward pass ran.</exception>
+    public Tensor<T> FinalC => ReturnState && HasCellState
+        ? _finalC ?? throw new InvalidOperationException($"{Name}: FinalC is available after a forward pass.")
+        : throw new InvalidOperationException($"{Name}: FinalC needs returnState: true and a layer with a cell state (LSTM).");
+
+    /// <summary>The gradient with respect to the initial hidden state [B, H] from the last backward pass.</summary>
+    /// <exception cref="InvalidOperationException">No backward pass ran.</exception>
+    public Tensor<T> InitialHGradient => _dInitH ?? throw new InvalidOperationException($"{Name}: no backward pass ran.");
+
+    /// <summary>The gradient with respect to the initial cell state [B, H] (LSTM only) from the last backward pass.</summary>
+    /// <exception cref="InvalidOperationException">No backward pass ran or the layer has no cell state.</exception>
+    public Tensor<T> InitialCGradient => _dInitC ?? throw new InvalidOperationException($"{Name}: no backward pass ran, or the layer has no cell state.");
+
+    /// <summary>The current carried state h [B, H] of a stateful layer, or null before its first call.</summary>
+    public Tensor<T>? StateH => _stateH;
+
+    /// <summary>The current carried cell state c [B, H] of a stateful LSTM, or null.</summary>
+    public Tensor<T>? StateC => _stateC;
+
+    /// <summary>Clears the carried state of a stateful layer (to zeros) and releases its batch size, so the
+    /// next call may use any batch size (Keras' <c>reset_state()</c>).</summary>
+    public void ResetState()
+    {
+        _stateH = null;
+        _stateC = null;
+        _statefulBatch = 0;
+    }
+
+    /// <summary>Sets the carried state of a stateful layer to copies of <paramref name="h"/> (and
+    /// <paramref name="c"/> for the LSTM), fixing the batch size to theirs.</summary>
+    /// <param name="h">[B, H].</param>
+    /// <param name="c">[B, H] for the LSTM; null means zeros.</param>
+    /// <exception cref="InvalidOperationException">The layer is not stateful.</exception>
+    /// <exception cref="ArgumentException">A shape is not [B, H].</exception>
+    public void ResetState(Tensor<T> h, Tensor<T>? c = null)
+    {
+        ArgumentNullException.ThrowIfNull(h);
+        if (!Stateful) throw new InvalidOperationException($"{Name} is not stateful; set InitialH/InitialC instead.");
+        if (h.Rank != 2 || h.Shape[1] != Units)
+            throw new ArgumentException($"{Name}: the state must be [batch, {Units}]; got h {h.Shape}.", nameof(h));
+        if (c is not null && c.Shape != h.Shape)
+            throw new ArgumentException($"{Name}: c has shape {c.Shape} but h has {h.Shape}.", nameof(c));
+        _statefulBatch = h.Shape[0];
+        _stateH = h.Clone();
+        _stateC = HasCellState ? c?.Clone() ?? new Tensor<T>(h.Shape) : null;
+    }
+
+    // ***** for subclasses *****
+
+    /// <summary>Batch size of the last forward pass.</summary>
+    private protected int B { get; private set; }
+
+    /// <summary>Number of steps of the last forward pass.</summary>
+    private protected int Steps { get; private set; }
+
+    /// <summary>Input features of the last forward pass.</summary>
+    private protected int F { get; private set; }
+
+    /// <summary>[T, B, G·H] gates cache (see the file legend).</summary>
+    private protected Tensor<T> GatesCache { get; private set; } = null!;
+
+    /// <summary>[T+1, B, H] hidden states.</summary>
+    private protected Tensor<T> HCache { get; private set; } = null!;
+
+    /// <summary>[T+1, B, H] cell states (LSTM only).</summary>
+    private protected Tensor<T> CCache { get; private set; } = null!;
+
+    /// <summary>The input kernel W [F, G·H].</summary>
+    private protected abstract Parameter<T> KernelParameter { get; }
+
+    /// <summary>The recurrent kernel U [H, G·H].</summary>
+    private protected abstract Parameter<T> RecurrentKernelParameter { get; }
+
+    /// <summary>The bias added to the input projection (G·H values); empty without a bias.</summary>
+    private protected abstract ReadOnlySpan<T> InputBiasValue { get; }
+
+    /// <summary>The gradient of <see cref="InputBiasValue"/>; empty without a bias.</summary>
+    private protected abstract Span<T> InputBiasGrad { get; }
+
+    /// <summary>The gradient of the recurrent projection's bias (GRU only); empty otherwise.</summary>
+    private protected virtual Span<T> RecurrentBiasGrad => default;
+
+    /// <summary>The [T, B, G·H] pre-activation gradient with respect to h_prev·U, for <c>dU</c> (the gates
+    /// cache itself unless the recurrent part differs, as in the GRU).</summary>
+    private protected virtual Tensor<T> RecurrentGradients => GatesCache;
+
+    /// <summary>Allocates the subclass's own caches for (B, T).</summary>
+    private protected virtual void PrepareCaches(int batch, int steps) { }
+
+    /// <summary>Runs step <paramref name="s"/>: adds <c>h[s]·U</c> into the step's gates (or its own buffer),
+    /// runs the gate math and writes <c>h[s+1]</c> (and <c>c[s+1]</c>).</summary>
+    private protected abstract void StepForward(int s);
+
+    /// <summary>Back-propagates step <paramref name="s"/>: from <paramref name="dH"/> (and the carried dC in
+    /// <paramref name="dC"/>) writes the step's dZ over its gates and, if <paramref name="carry"/>, the
+    /// gradient with respect to h[s] into <paramref name="dHPrev"/> and c[s] into <paramref name="dC"/>.</summary>
+    private protected abstract void StepBackward(int s, Span<T> dH, Span<T> dHPrev, Span<T> dC, bool carry);
+
+    // ***** Layer *****
+
+    /// <inheritdoc/>
+    protected override void BuildCore(TensorShape inputShape, Random rng)
+    {
+        if (inputShape.Rank != 3)
+            throw new ArgumentException($"{Name} takes [batch, time, features]; got {inputShape}.", nameof(inputShape));
+        BuildCell(inputShape[2], rng);
+    }
+
+    /// <summary>Creates the parameters for <paramref name="features"/> input features, in Keras' order.</summary>
+    private protected abstract void BuildCell(int features, Random rng);
+
+    /// <inheritdoc/>
+    public override TensorShape ComputeOutputShape(TensorShape inputShape)
+    {
+        if (inputShape.Rank != 3)
+            throw new ArgumentException($"{Name} takes [batch, time, features]; got {inputShape}.", nameof(inputShape));
+        return ReturnSequences ? new TensorShape(inputShape[0], inputShape[1], Units) : new TensorShape(inputShape[0], Units);
+    }
+
+    /// <inheritdoc/>
+    public override Tensor<T> Forward(Tensor<T> input, bool training)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        if (input.Rank != 3)
+            throw new ArgumentException($"{Name} takes [batch, time, features]; got {input.Shape}.", nameof(input));
+        EnsureBuilt(input);
+        int b = input.Shape[0], steps = input.Shape[1], f = input.Shape[2], h = Units, gh = GateCount * Units;
+        if (b == 0 || steps == 0)
+            throw new ArgumentException($"{Name} needs at least one sample and one time step; got {input.Shape}.", nameof(input));
+        if (Stateful)
+        {
+            if (InitialH is not null || InitialC is not null)
+                throw new InvalidOperationException($"{Name} is stateful: set its state with ResetState(h, c), not InitialH/InitialC.");
+            if (_statefulBatch != 0 && _statefulBatch != b)
+                throw new ArgumentException(
+                    $"{Name} is stateful and holds state for batch size {_statefulBatch}, but the input is {input.Shape}. " +
+                    "A stateful layer needs the same batch size on every call; call ResetState() to start over with another.", nameof(input));
+        }
+        CheckInitial(InitialH, b, nameof(InitialH));
+        if (HasCellState) CheckInitial(InitialC, b, nameof(InitialC));
+
+        B = b; Steps = steps; F = f;
+        var xT = _xT = _wxT.Get(steps, b, f);
+        GatesCache = _wGates.Get(steps, b, gh);
+        HCache = _wH.Get(steps + 1, b, h);
+        if (HasCellState) CCache = _wC.Get(steps + 1, b, h);
+        PrepareCaches(b, steps);
+
+        // xT[s, b, :] = x[b, t(s), :]
+        var xs = input.ReadOnlySpan;
+        var xts = xT.Span;
+        for (int s = 0; s < steps; s++)
+        {
+            int t = GoBackwards ? steps - 1 - s : s;
+            for (int r = 0; r < b; r++)
+                xs.Slice((r * steps + t) * f, f).CopyTo(xts.Slice((s * b + r) * f, f));
+        }
+
+        // gates = xT·W + b_in for all steps at once: [T·B, F]·[F, G·H].
+        var gs = GatesCache.Span;
+        var bias = InputBiasValue;
+        if (bias.Length > 0)
+            for (int r = 0; r < steps * b; r++) bias.CopyTo(gs.Slice(r * gh, gh));
+        Gemm.Compute(false, false, steps * b, gh, f, T.One, xT.ReadOnlySpan, f, KernelParameter.Value.ReadOnlySpan, gh,
+            bias.Length > 0 ? T.One : T.Zero, gs, gh);
+
+        // Initial state into h[0] (and c[0]).
+        var h0 = HCache.Span.Slice(0, b * h);
+        var c0 = HasCellState ? CCache.Span.Slice(0, b * h) : default;
+        if (Stateful)
+        {
+            if (_stateH is null) { _stateH = new Tensor<T>(b, h); if (HasCellState) _stateC = new Tensor<T>(b, h); }
+            _statefulBatch = b;
+            _stateH.ReadOnlySpan.CopyTo(h0);
+            if (HasCellState) _stateC!.ReadOnlySpan.CopyTo(c0);
+        }
+        else
+        {
+            if (InitialH is { } ih) ih.ReadOnlySpan.CopyTo(h0); else h0.Clear();
+            if (HasCellState) { if (InitialC is { } ic) ic.ReadOnlySpan.CopyTo(c0); else c0.Clear(); }
+        }
+
+        for (int s = 0; s < steps; s++) StepForward(s);
+
+        var hs = HCache.ReadOnlySpan;
+        var hLast = hs.Slice(steps * b * h, b * h);
+        Tensor<T> output;
+        if (ReturnSequences)
+        {
+            output = _wOut.Get(b, steps, h);
+            var os = output.Span;
+            for (int s = 0; s < steps; s++)
+                for (int r = 0; r < b; r++)
+                    hs.Slice(((s + 1) * b + r) * h, h).CopyTo(os.Slice((r * steps + s) * h, h));
+        }
+        else
+        {
+            output = _wOut.Get(b, h);
+            hLast.CopyTo(output.Span);
+        }
+        if (ReturnState)
+        {
+            _finalH = _wFinalH.Get(b, h);
+            hLast.CopyTo(_finalH.Span);
+            if (HasCellState)
+            {
+                _finalC = _wFinalC.Get(b, h);
+                CCache.ReadOnlySpan.Slice(steps * b * h, b * h).CopyTo(_finalC.Span);
+            }
+        }
+        if (Stateful)
+        {
+            hLast.CopyTo(_stateH!.Span);
+            if (HasCellState) CCache.ReadOnlySpan.Slice(steps * b * h, b * h).CopyTo(_stateC!.Span);
+        }
+        _forwardDone = true;
+        _lastOutput = output;
+        return output;
+    }
+
+    private void CheckInitial(Tensor<T>? state, int batch, string name)
+    {
+        if (state is not null && (state.Rank != 2 || state.Shape[0] != batch || state.Shape[1] != Units))
+            throw new ArgumentException($"{Name}: {name} has shape {state.Shape} but the state must be [{batch}, {Units}] for this input.", name);
+    }
+
+    /// <inheritdoc/>
+    public override Tensor<T> Backward(Tensor<T> dOutput) => Backward(dOutput, null, null);
+
+    /// <summary>Back-propagates through the last forward call, with optional gradients on the final states
+    /// (when the final states feed another computation, e.g. a decoder).</summary>
+    /// <param name="dOutput">The gradient with respect to the output; its shape.</param>
+    /// <param name="dFinalH">The gradient with respect to <see cref="FinalH"/>, [B, H]; null for none.</param>
+    /// <param name="dFinalC">The gradient with respect to <see cref="FinalC"/>, [B, H]; null for none.</param>
+    /// <returns>The gradient with respect to the input, [B, T, F], owned by the layer.</returns>
+    /// <exception cref="InvalidOperationException">No forward pass precedes it.</exception>
+    /// <exception cref="ArgumentException">A shape does not match the last forward pass.</exception>
+    public Tensor<T> Backward(Tensor<T> dOutput, Tensor<T>? dFinalH, Tensor<T>? dFinalC)
+    {
+        CheckBackward(_lastOutput, dOutput, Name);
+        if (!_forwardDone) throw new InvalidOperationException($"{Name}: Backward was called before Forward.");
+        int b = B, steps = Steps, f = F, h = Units, gh = GateCount * Units, bh = b * h;
+        if (dFinalH is not null && (dFinalH.Rank != 2 || dFinalH.Shape[0] != b || dFinalH.Shape[1] != h))
+            throw new ArgumentException($"{Name}: dFinalH has shape {dFinalH.Shape} but the final state is [{b}, {h}].", nameof(dFinalH));
+        if (dFinalC is not null && (!HasCellState || dFinalC.Rank != 2 || dFinalC.Shape[0] != b || dFinalC.Shape[1] != h))
+            throw new ArgumentException($"{Name}: dFinalC has shape {dFinalC.Shape} but the final cell state is [{b}, {h}] (LSTM only).", nameof(dFinalC));
+
+        var dhStep = _wDhStep.Get(b, h).Span;
+        var dhCarry = _wDhCarry.Get(b, h).Span;
+        var dcCarry = HasCellState ? _wDcCarry.Get(b, h).Span : default;
+        if (dFinalH is not null) dFinalH.ReadOnlySpan.CopyTo(dhCarry); else dhCarry.Clear();
+        if (HasCellState) { if (dFinalC is not null) dFinalC.ReadOnlySpan.CopyTo(dcCarry); else dcCarry.Clear(); }
+
+        var dy = dOutput.ReadOnlySpan;
+        int k = TruncateBptt;
+        for (int s = steps - 1; s >= 0; s--)
+        {
+            // dH of step s = carried dH + the output's gradient at s.
+            if (ReturnSequences)
+                for (int r = 0; r < b; r++)
+                    TensorPrimitives.Add(dhCarry.Slice(r * h, h), dy.Slice((r * steps + s) * h, h), dhStep.Slice(r * h, h));
+            else if (s == steps - 1) TensorPrimitives.Add(dhCarry, dy, dhStep);
+            else dhCarry.CopyTo(dhStep);
+            // A window boundary: the state entering step s (s > 0) is a constant for truncated BPTT.
+            bool carry = !(k > 0 && s > 0 && (steps - s) % k == 0);
+            StepBackward(s, dhStep, dhCarry, dcCarry, carry);
+            if (!carry)
+            {
+                dhCarry.Clear();
+                if (HasCellState) dcCarry.Clear();
+            }
+        }
+        _dInitH = _wDInitH.Get(b, h);
+        dhCarry.CopyTo(_dInitH.Span);
+        if (HasCellState) { _dInitC = _wDInitC.Get(b, h); dcCarry.CopyTo(_dInitC.Span); }
+
+        int rows = steps * b;
+        var dZ = GatesCache.ReadOnlySpan;
+        var dZr = RecurrentGradients.ReadOnlySpan;
+        var kernel = KernelParameter;
+        var recurrent = RecurrentKernelParameter;
+        // dW += xTᵀ·dZ  [F, G·H];  dU += h[0..T)ᵀ·dZr  [H, G·H]: one GEMM each over all steps.
+        Gemm.Compute(true, false, f, gh, rows, T.One, _xT!.ReadOnlySpan, f, dZ, gh, T.One, kernel.Grad.Span, gh);
+        Gemm.Compute(true, false, h, gh, rows, T.One, HCache.ReadOnlySpan, h, dZr, gh, T.One, recurrent.Grad.Span, gh);
+        AddColumnSums(dZ, InputBiasGrad, rows, gh);
+        AddColumnSums(dZr, RecurrentBiasGrad, rows, gh);
+
+        // dxT = dZ·Wᵀ  [T·B, F], then back to batch-first (and forward time).
+        var dxT = _wDxT.Get(steps, b, f);
+        Gemm.Compute(false, true, rows, f, gh, T.One, dZ, gh, kernel.Value.ReadOnlySpan, gh, T.Zero, dxT.Span, f);
+        var dx = _wDx.Get(b, steps, f);
+        var dxs = dx.Span;
+        var dxts = dxT.ReadOnlySpan;
+        for (int s = 0; s < steps; s++)
+        {
+            int t = GoBackwards ? steps - 1 - s : s;
+            for (int r = 0; r < b; r++)
+                dxts.Slice((s * b + r) * f, f).CopyTo(dxs.Slice((r * steps + t) * f, f));
+        }
+        return dx;
+    }
+
+    private static void AddColumnSums(ReadOnlySpan<T> m, Span<T> sums, int rows, int cols)
+    {
+        if (sums.Length == 0) return;
+        for (int r = 0; r < rows; r++) TensorPrimitives.Add(sums, m.Slice(r * cols, cols), sums);
+    }
+
+    /// <summary>Options shared by every recurrent layer, with Keras' names.</summary>
+    private protected Dictionary<string, string> BaseConfig() => new()
+    {
+        ["units"] = Units.ToString(CultureInfo.InvariantCulture),
+        ["activation"] = Activation.Name,
+        ["return_sequences"] = Str(ReturnSequences),
+        ["return_state"] = Str(ReturnState),
+        ["go_backwards"] = Str(GoBackwards),
+        ["stateful"] = Str(Stateful),
+        // Not a Keras option: Nn.Simd's truncated-BPTT window (0 = full BPTT).
+        ["truncate_bptt"] = TruncateBptt.ToString(CultureInfo.InvariantCulture),
+    };
+
+    /// <summary>A fresh, unbuilt layer with the same options except <see cref="GoBackwards"/> flipped, as
+    /// Keras' <c>Bidirectional</c> makes its backward layer.</summary>
+    public abstract RecurrentLayer<T> CloneReversed();
+
+    /// <summary>Broadcasts a bias row into every row of <paramref name="m"/>.</summary>
+    private protected static void BroadcastRows(ReadOnlySpan<T> row, Span<T> m, int rows)
+    {
+        int n = row.Length;
+        for (int r = 0; r < rows; r++) row.CopyTo(m.Slice(r * n, n));
+    }
+}

@@ -1,0 +1,366 @@
+using FsCheck;
+using FsCheck.Xunit;
+using Nn.Simd.Tensors;
+using Nn.Simd.Tensors.Kernels;
+
+namespace Nn.Simd.Layers.Tests;
+
+/// <summary>Truncated BPTT against a brute-force window reference, allocation-free steady state, errors,
+/// configuration, Bidirectional values, Dropout statistics and the gate kernels.</summary>
+public class RecurrentBehaviourTests
+{
+    private static readonly string[] s_kinds = ["simple_rnn", "lstm", "gru"];
+
+    /// <summary>Truncated BPTT equals full BPTT run separately on each window (counted back from the last step),
+    /// each window starting from the previous window's final state as a constant.</summary>
+    [Property(MaxTest = 15, Replay = "(301,4001)")]
+    public void TruncatedBptt_MatchesWindowedFullBptt(PositiveInt kind, PositiveInt b, PositiveInt t, PositiveInt f, PositiveInt h, PositiveInt k, bool seq)
+    {
+        string kd = s_kinds[kind.Get % 3];
+        int bb = 1 + b.Get % 5, tt = 2 + t.Get % 11, ff = 1 + f.Get % 6, hh = 1 + h.Get % 8, kk = 1 + k.Get % (tt - 1);
+        var trunc = RnnTestUtil.Make<double>(kd, hh, seq, truncate: kk);
+        var x = Tensor<double>.RandomNormal(new TensorShape(bb, tt, ff), seed: tt);
+        trunc.Build(x.Shape, 1);
+        RnnTestUtil.Randomize(trunc, 2, scale: 0.8);
+        var dy = Tensor<double>.RandomNormal(trunc.ComputeOutputShape(x.Shape), seed: 3);
+        var y = trunc.Forward(x, true).ToArray();
+        var dx = trunc.Backward(dy).ToArray();
+
+        // Reference: windows [start, end) in time, the last one full; full BPTT inside each.
+        var reference = RnnTestUtil.Make<double>(kd, hh, seq: true, returnState: true);
+        reference.Build(x.Shape, 1);
+        RnnTestUtil.CopyParameters(trunc, reference);
+        var dxRef = new double[bb * tt * ff];
+        var yRef = new double[bb * tt * hh];
+        Tensor<double>? hState = null, cState = null;
+        var starts = new List<int>();
+        for (int s = tt - kk; s > 0; s -= kk) starts.Add(s);
+        starts.Add(0);
+        starts.Reverse();
+        for (int w = 0; w < starts.Count; w++)
+        {
+            int start = starts[w], len = (w + 1 < starts.Count ? starts[w + 1] : tt) - start;
+            var xw = new Tensor<double>(bb, len, ff);
+            var dyw = new Tensor<double>(bb, len, hh);
+            for (int r = 0; r < bb; r++)
+            {
+                x.ReadOnlySpan.Slice((r * tt + start) * ff, len * ff).CopyTo(xw.Span.Slice(r * len * ff));
+                if (seq) dy.ReadOnlySpan.Slice((r * tt + start) * hh, len * hh).CopyTo(dyw.Span.Slice(r * len * hh));
+                else if (w == starts.Count - 1) dy.ReadOnlySpan.Slice(r * hh, hh).CopyTo(dyw.Span.Slice((r * len + len - 1) * hh));
+            }
+            reference.InitialH = hState;
+            reference.InitialC = cState;
+            var yw = reference.Forward(xw, true).ToArray();
+            hState = reference.FinalH.Clone();
+            cState = kd == "lstm" ? reference.FinalC.Clone() : null;
+            var dxw = reference.Backward(dyw).ToArray();
+            for (int r = 0; r < bb; r++)
+            {
+                Array.Copy(dxw, r * len * ff, dxRef, (r * tt + start) * ff, len * ff);
+                Array.Copy(yw, r * len * hh, yRef, (r * tt + start) * hh, len * hh);
+            }
+        }
+        string what = $"{kd} B={bb} T={tt} k={kk} seq={seq}";
+        if (seq) RnnTestUtil.AssertClose(yRef, y, 1e-12, 1e-13, what + " output");
+        RnnTestUtil.AssertClose(dxRef, dx, 1e-10, 1e-12, what + " dx");
+        for (int i = 0; i < trunc.Parameters.Count; i++)
+            RnnTestUtil.AssertClose(reference.Parameters[i].Grad.ToArray(), trunc.Parameters[i].Grad.ToArray(), 1e-10, 1e-12,
+                $"{what} {trunc.Parameters[i].Name}");
+    }
+
+    [Theory]
+    [InlineData("simple_rnn")]
+    [InlineData("lstm")]
+    [InlineData("gru")]
+    public void TruncatedBptt_DiffersFromFull_AndStopsAfterKSteps(string kind)
+    {
+        int t = 10, k = 3;
+        var full = RnnTestUtil.Make<double>(kind, 4);
+        var trunc = RnnTestUtil.Make<double>(kind, 4, truncate: k);
+        var x = Tensor<double>.RandomNormal(new TensorShape(2, t, 3), seed: 1);
+        full.Build(x.Shape, 1); trunc.Build(x.Shape, 1);
+        RnnTestUtil.Randomize(full, 2, 0.8); RnnTestUtil.CopyParameters(full, trunc);
+        var dy = Tensor<double>.RandomNormal(new TensorShape(2, 4), seed: 3);
+        full.Forward(x, true); trunc.Forward(x, true);
+        var dxFull = full.Backward(dy).ToArray();
+        var dxTrunc = trunc.Backward(dy).ToArray();
+        // Without return_sequences only the last output has a gradient: it reaches the last k steps only.
+        for (int r = 0; r < 2; r++)
+            for (int s = 0; s < t; s++)
+                for (int j = 0; j < 3; j++)
+                {
+                    int i = (r * t + s) * 3 + j;
+                    if (s < t - k) Assert.Equal(0.0, dxTrunc[i]);
+                    else Assert.Equal(dxFull[i], dxTrunc[i], 12);
+                }
+        Assert.NotEqual(full.Parameters[1].Grad.ToArray(), trunc.Parameters[1].Grad.ToArray());
+    }
+
+    public static TheoryData<string> AllocationCases() => ["simple_rnn", "lstm", "gru", "lstm-seq-back-state", "gru-trunc-stateful", "bidirectional", "dropout-stack"];
+
+    [Theory]
+    [MemberData(nameof(AllocationCases))]
+    public void SteadyStateTrainingStep_AllocatesNothing(string which)
+    {
+        ILayer<float> layer = which switch
+        {
+            "lstm-seq-back-state" => new Lstm<float>(20, returnSequences: true, goBackwards: true, returnState: true),
+            "gru-trunc-stateful" => new Gru<float>(20, stateful: true, truncateBptt: 3),
+            "bidirectional" => new Bidirectional<float>(new Lstm<float>(20, returnSequences: true)),
+            "dropout-stack" => new Stack<float>(new Lstm<float>(20, returnSequences: true), new Dropout<float>(0.2, seed: 1), new SimpleRnn<float>(8)),
+            _ => RnnTestUtil.Make<float>(which, 20),
+        };
+        var x = Tensor<float>.RandomNormal(new TensorShape(4, 10, 3), seed: 1);
+        layer.Build(x.Shape, 1);
+        var dy = Tensor<float>.RandomNormal(layer.ComputeOutputShape(x.Shape), seed: 2);
+        for (int i = 0; i < 3; i++) { layer.Forward(x, true); layer.Backward(dy); }
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        layer.Forward(x, true);
+        layer.Backward(dy);
+        long after = GC.GetAllocatedBytesForCurrentThread();
+        Assert.Equal(0, after - before);
+    }
+
+    [Fact]
+    public void Stateful_DifferentBatchSize_Throws_UntilResetState()
+    {
+        var layer = new Lstm<float>(3, stateful: true);
+        layer.Forward(new Tensor<float>(2, 4, 5), false);
+        var ex = Assert.Throws<ArgumentException>(() => layer.Forward(new Tensor<float>(3, 4, 5), false));
+        Assert.Contains("batch size 2", ex.Message);
+        Assert.Contains("[3, 4, 5]", ex.Message);
+        layer.ResetState();
+        Assert.Equal(new TensorShape(3, 3), layer.Forward(new Tensor<float>(3, 4, 5), false).Shape);
+    }
+
+    [Fact]
+    public void Stateful_KeepsState_AndResetStateClearsIt()
+    {
+        var layer = new Gru<double>(3, stateful: true);
+        var x = Tensor<double>.RandomNormal(new TensorShape(2, 4, 2), seed: 1);
+        var first = layer.Forward(x, false).ToArray();
+        var second = layer.Forward(x, false).ToArray();
+        Assert.NotEqual(first, second);
+        layer.ResetState();
+        Assert.Equal(first, layer.Forward(x, false).ToArray());
+    }
+
+    [Fact]
+    public void ShapeErrors_NameTheShapes()
+    {
+        var layer = new Lstm<float>(3);
+        var rank = Assert.Throws<ArgumentException>(() => layer.Forward(new Tensor<float>(2, 4), false));
+        Assert.Contains("[2, 4]", rank.Message);
+        layer.Forward(new Tensor<float>(2, 4, 5), false);
+        var feat = Assert.Throws<ArgumentException>(() => layer.Forward(new Tensor<float>(2, 4, 6), false));
+        Assert.Contains("[2, 4, 6]", feat.Message);
+        Assert.Contains("[2, 4, 5]", feat.Message);
+        layer.InitialH = new Tensor<float>(3, 3);
+        var init = Assert.Throws<ArgumentException>(() => layer.Forward(new Tensor<float>(2, 4, 5), false));
+        Assert.Contains("[3, 3]", init.Message);
+        Assert.Contains("[2, 3]", init.Message);
+        layer.InitialH = null;
+        var dy = Assert.Throws<ArgumentException>(() => layer.Backward(new Tensor<float>(2, 4)));
+        Assert.Contains("[2, 4]", dy.Message);
+        Assert.Contains("[2, 3]", dy.Message);
+    }
+
+    [Fact]
+    public void InvalidArguments_EchoTheValue()
+    {
+        Assert.Contains("got 0", Assert.Throws<ArgumentOutOfRangeException>(() => new Lstm<float>(0)).Message);
+        Assert.Contains("got -2", Assert.Throws<ArgumentOutOfRangeException>(() => new Gru<float>(4, truncateBptt: -2)).Message);
+        Assert.Contains("got 1", Assert.Throws<ArgumentOutOfRangeException>(() => new Dropout<float>(1.0)).Message);
+        Assert.Contains("got -0.1", Assert.Throws<ArgumentOutOfRangeException>(() => new Dropout<float>(-0.1)).Message);
+        Assert.Contains("'avg'", Assert.Throws<ArgumentException>(() => new Bidirectional<float>(new Lstm<float>(2), "avg")).Message);
+        Assert.Contains("swish", Assert.Throws<ArgumentException>(() => new SimpleRnn<float>(2, "swish")).Message);
+        Assert.Throws<InvalidOperationException>(() => new Lstm<float>(2).Backward(new Tensor<float>(1, 2)));
+        var noState = new Lstm<float>(2);
+        noState.Forward(new Tensor<float>(1, 2, 2), false);
+        Assert.Contains("returnState", Assert.Throws<InvalidOperationException>(() => noState.FinalH).Message);
+        Assert.Throws<InvalidOperationException>(() => new Gru<float>(2, returnState: true).FinalC);
+    }
+
+    [Fact]
+    public void GetConfig_UsesKerasNames()
+    {
+        var lstm = new Lstm<float>(8, returnSequences: true, goBackwards: true).GetConfig();
+        Assert.Equal("8", lstm["units"]);
+        Assert.Equal("tanh", lstm["activation"]);
+        Assert.Equal("sigmoid", lstm["recurrent_activation"]);
+        Assert.Equal("true", lstm["return_sequences"]);
+        Assert.Equal("false", lstm["return_state"]);
+        Assert.Equal("true", lstm["go_backwards"]);
+        Assert.Equal("false", lstm["stateful"]);
+        Assert.Equal("true", lstm["unit_forget_bias"]);
+        Assert.Equal("orthogonal", lstm["recurrent_initializer"]);
+        Assert.Equal("glorot_uniform", lstm["kernel_initializer"]);
+        Assert.Equal("true", new Gru<float>(2).GetConfig()["reset_after"]);
+        Assert.Equal("relu", new SimpleRnn<float>(2, "relu").GetConfig()["activation"]);
+        var bi = new Bidirectional<float>(new Gru<float>(2), "ave").GetConfig();
+        Assert.Equal("ave", bi["merge_mode"]);
+        Assert.Equal("gru", bi["layer"]);
+        Assert.Equal("0.25", new Dropout<float>(0.25, seed: 1).GetConfig()["rate"]);
+    }
+
+    [Fact]
+    public void ParameterShapes_FollowKeras()
+    {
+        var x = new Tensor<float>(2, 3, 5);
+        var lstm = new Lstm<float>(7); lstm.Build(x.Shape, 1);
+        Assert.Equal([new TensorShape(5, 28), new TensorShape(7, 28), new TensorShape(28)], lstm.Parameters.Select(p => p.Value.Shape));
+        Assert.Equal(["kernel", "recurrent_kernel", "bias"], lstm.Parameters.Select(p => p.Name));
+        var bias = lstm.Bias!.Value.ToArray();
+        Assert.All(bias.AsSpan(0, 7).ToArray(), v => Assert.Equal(0f, v));
+        Assert.All(bias.AsSpan(7, 7).ToArray(), v => Assert.Equal(1f, v));
+        Assert.All(bias.AsSpan(14).ToArray(), v => Assert.Equal(0f, v));
+        var gru = new Gru<float>(7); gru.Build(x.Shape, 1);
+        Assert.Equal([new TensorShape(5, 21), new TensorShape(7, 21), new TensorShape(2, 21)], gru.Parameters.Select(p => p.Value.Shape));
+        var rnn = new SimpleRnn<float>(7, useBias: false); rnn.Build(x.Shape, 1);
+        Assert.Equal([new TensorShape(5, 7), new TensorShape(7, 7)], rnn.Parameters.Select(p => p.Value.Shape));
+        // The recurrent kernel is orthogonal: U·Uᵀ = I for the square SimpleRNN kernel.
+        var u = rnn.RecurrentKernel.Value;
+        for (int i = 0; i < 7; i++)
+            for (int j = 0; j < 7; j++)
+            {
+                double dot = 0;
+                for (int c = 0; c < 7; c++) dot += u[i, c] * u[j, c];
+                Assert.Equal(i == j ? 1.0 : 0.0, dot, 5);
+            }
+        var bi = new Bidirectional<float>(new Lstm<float>(7)); bi.Build(x.Shape, 1);
+        Assert.Equal(6, bi.Parameters.Count);
+        Assert.NotEqual(((Lstm<float>)bi.ForwardLayer).Kernel.Value.ToArray(), ((Lstm<float>)bi.BackwardLayer).Kernel.Value.ToArray());
+        Assert.True(bi.BackwardLayer.GoBackwards);
+    }
+
+    [Theory]
+    [InlineData("concat", true)]
+    [InlineData("concat", false)]
+    [InlineData("sum", true)]
+    [InlineData("mul", true)]
+    [InlineData("ave", false)]
+    public void Bidirectional_MergesForwardAndReversedBackwardOutputs(string mode, bool seq)
+    {
+        int b = 2, t = 4, f = 3, h = 3;
+        var bi = new Bidirectional<double>(new Gru<double>(h, returnSequences: seq), mode);
+        var x = Tensor<double>.RandomNormal(new TensorShape(b, t, f), seed: 1);
+        bi.Build(x.Shape, 7);
+        var y = bi.Forward(x, false).ToArray();
+        var fwd = bi.ForwardLayer.Forward(x, false).ToArray();
+        var bwd = bi.BackwardLayer.Forward(x, false).ToArray();
+        int steps = seq ? t : 1, w = mode == "concat" ? 2 * h : h;
+        for (int r = 0; r < b; r++)
+            for (int s = 0; s < steps; s++)
+                for (int j = 0; j < h; j++)
+                {
+                    double a = fwd[(r * steps + s) * h + j], c = bwd[(r * steps + (steps - 1 - s)) * h + j];
+                    int o = (r * steps + s) * w;
+                    switch (mode)
+                    {
+                        case "concat": Assert.Equal(a, y[o + j], 14); Assert.Equal(c, y[o + h + j], 14); break;
+                        case "sum": Assert.Equal(a + c, y[o + j], 14); break;
+                        case "mul": Assert.Equal(a * c, y[o + j], 14); break;
+                        default: Assert.Equal((a + c) / 2, y[o + j], 14); break;
+                    }
+                }
+        // The backward half at step s saw the input from the end down to s: compare with a plain reference.
+        if (seq && mode == "concat")
+        {
+            var (wk, u, bias) = RnnTestUtil.Weights(bi.BackwardLayer);
+            var expected = ScalarRnn.Run("gru", x.ToArray(), b, t, f, h, wk, u, bias, goBackwards: true, returnSequences: true);
+            for (int r = 0; r < b; r++)
+                for (int s = 0; s < t; s++)
+                    for (int j = 0; j < h; j++)
+                        Assert.Equal(expected.Output[(r * t + (t - 1 - s)) * h + j], y[(r * t + s) * 2 * h + h + j], 12);
+        }
+    }
+
+    [Fact]
+    public void Dropout_DropsAtTheRate_ScalesSurvivors_AndIsIdentityAtInference()
+    {
+        var x = Tensor<float>.Full(new TensorShape(200, 500), 2f);
+        var layer = new Dropout<float>(0.3, seed: 42);
+        Assert.Same(x, layer.Forward(x, training: false));
+        var y = layer.Forward(x, training: true).ToArray();
+        int zeros = y.Count(v => v == 0);
+        Assert.InRange(zeros / (double)y.Length, 0.29, 0.31);
+        Assert.All(y.Where(v => v != 0), v => Assert.Equal(2f / 0.7f, v, 5));
+        Assert.InRange(y.Average(v => (double)v), 1.97, 2.03);
+        // Seeded: a second layer with the same seed draws the same mask; Reseed repeats it.
+        Assert.Equal(y, new Dropout<float>(0.3, seed: 42).Forward(x, true).ToArray());
+        var next = layer.Forward(x, true).ToArray();
+        Assert.NotEqual(y, next);
+        layer.Reseed(42);
+        Assert.Equal(y, layer.Forward(x, true).ToArray());
+        // Backward multiplies by the same mask.
+        var dx = layer.Backward(Tensor<float>.Full(x.Shape, 1f)).ToArray();
+        for (int i = 0; i < dx.Length; i++) Assert.Equal(y[i] / 2f, dx[i], 5);
+    }
+
+    [Fact]
+    public void LstmGates_Forward_MatchesReference_AllLengths()
+    {
+        for (int units = 0; units <= 40; units++)
+        {
+            int b = 3;
+            var z = Tensor<float>.RandomNormal(new TensorShape(b, 4 * units + 1), seed: units).ToArray().AsSpan(0, b * 4 * units).ToArray();
+            var cp = Tensor<float>.RandomNormal(new TensorShape(b, units + 1), seed: units + 100).ToArray().AsSpan(0, b * units).ToArray();
+            var (z1, z2) = (z.ToArray(), z.ToArray());
+            var (c1, t1, h1) = (new float[b * units], new float[b * units], new float[b * units]);
+            var (c2, t2, h2) = (new float[b * units], new float[b * units], new float[b * units]);
+            LstmGates.Forward<float>(cp, z1, c1, t1, h1, b, units);
+            LstmGates.ForwardReference<float>(cp, z2, c2, t2, h2, b, units);
+            foreach (var (e, a, n) in new[] { (z2, z1, "gates"), (c2, c1, "c"), (t2, t1, "tanhC"), (h2, h1, "h") })
+            {
+                var r = Tolerance.Compare<float>(e, a, 1e-5, 1e-6);
+                Assert.True(r.Passed, $"units {units} {n}: {r}");
+            }
+        }
+    }
+
+    [Fact]
+    public void GateKernels_Float_AccurateOverAWideRange_AndSaturateCleanly()
+    {
+        // Pre-activations from −120 to 120 (beyond the exp clamp), against double-precision math.
+        int b = 2, units = 37, n = b * 4 * units;
+        var z = new float[n];
+        for (int i = 0; i < n; i++) z[i] = -120f + 240f * i / (n - 1);
+        var cp = Enumerable.Range(0, b * units).Select(i => (float)Math.Sin(i)).ToArray();
+        var (c, tc, h) = (new float[b * units], new float[b * units], new float[b * units]);
+        var g = z.ToArray();
+        LstmGates.Forward<float>(cp, g, c, tc, h, b, units);
+        for (int r = 0; r < b; r++)
+            for (int k = 0; k < 4; k++)
+                for (int j = 0; j < units; j++)
+                {
+                    int idx = r * 4 * units + k * units + j;
+                    double v = z[idx], expected = k == 2 ? Math.Tanh(v) : 1 / (1 + Math.Exp(-v));
+                    Assert.True(Math.Abs(g[idx] - expected) <= 2e-7 + 2e-7 * Math.Abs(expected), $"gate {k} at z={v}: {g[idx]} vs {expected}");
+                    Assert.False(float.IsSubnormal(g[idx]), $"subnormal at z={v}");
+                }
+        // GRU: h = z⊙h_prev + (1 − z)⊙ĥ against double math.
+        var x = Enumerable.Range(0, b * 3 * units).Select(i => -30f + 60f * i / (b * 3 * units)).ToArray();
+        var u = Enumerable.Range(0, b * 3 * units).Select(i => (float)Math.Cos(i)).ToArray();
+        var hp = cp;
+        var hn = new float[b * units];
+        var gx = x.ToArray();
+        GruGates.Forward<float>(hp, u, gx, hn, b, units);
+        for (int r = 0; r < b; r++)
+            for (int j = 0; j < units; j++)
+            {
+                int o = r * 3 * units;
+                double zz = 1 / (1 + Math.Exp(-(x[o + j] + u[o + j]))), rr = 1 / (1 + Math.Exp(-(x[o + units + j] + u[o + units + j])));
+                double hh = Math.Tanh(x[o + 2 * units + j] + rr * u[o + 2 * units + j]);
+                double expected = zz * hp[r * units + j] + (1 - zz) * hh;
+                Assert.True(Math.Abs(hn[r * units + j] - expected) <= 1e-6, $"GRU h[{r},{j}]: {hn[r * units + j]} vs {expected}");
+            }
+    }
+
+    [Fact]
+    public void GateKernels_ThrowForShortSpans()
+    {
+        var ex = Assert.Throws<ArgumentException>(() => LstmGates.Forward<float>(new float[4], new float[15], new float[4], new float[4], new float[4], 1, 4));
+        Assert.Contains("gates", ex.Message);
+        Assert.Throws<ArgumentException>(() => GruGates.Forward<float>(new float[4], new float[12], new float[12], new float[3], 1, 4));
+    }
+}
