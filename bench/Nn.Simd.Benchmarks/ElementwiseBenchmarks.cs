@@ -1,4 +1,3 @@
-using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Configs;
 using Nn.Simd.Tensors;

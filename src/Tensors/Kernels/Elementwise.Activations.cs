@@ -1,5 +1,4 @@
 using System.Numerics;
-using System.Numerics.Tensors;
 using Nn.Simd.Tensors.Kernels.Common;
 
 namespace Nn.Simd.Tensors.Kernels;
