@@ -1,0 +1,264 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using Nn.Simd.Tensors.Threading;
+
+namespace Nn.Simd.Tensors.Kernels;
+
+/// <summary>The arguments of one GEMM call, as raw pointers (the spans are pinned by the caller).</summary>
+internal unsafe struct GemmArgs<T> where T : unmanaged
+{
+    public bool TransA, TransB;
+    public int M, N, K;
+    public T Alpha, Beta;
+    public T* A, B, C;
+    public nint Lda, Ldb, Ldc;
+
+    /// <summary>B already packed by <see cref="GemmDriver{T, TPath}.PackAll"/>, or null to pack per call.</summary>
+    public T* Packed;
+}
+
+/// <summary>
+/// The BLIS-style loop nest around a path's micro-kernel, written once for every path.
+/// </summary>
+/// <remarks>
+/// <para>Loops, outermost first (C is [m, n], op(B) is [k, n]):</para>
+/// <list type="number">
+/// <item>the thread split: the NR-wide column panels of C and op(B) are cut into a few chunks per thread,
+/// which the threads take in turn; each thread packs the B columns of its own chunks;</item>
+/// <item><c>jc</c>, NC columns at a time, and <c>pc</c>, KC of k at a time: pack op(B)[pc.., jc..] into NR-wide
+/// panels of KC rows (a plain vector copy for B, a transposing copy for Bᵀ) in the thread's own buffer, which
+/// stays in L2;</item>
+/// <item><c>ir</c>, MR rows of A at a time: A is <b>not</b> packed; the micro-kernel reads it in place
+/// through row pointers (or, for Aᵀ, as contiguous columns), and its MR×KC sliver stays in L1 while
+/// <c>jr</c> walks the B panels.</item>
+/// </list>
+/// <para>Determinism: an element of C is a chain of fused multiply-adds over its KC-block, in k order,
+/// followed by the <see cref="GemmEpilogue"/> for that block. KC depends only on the element type, never on the
+/// thread count, the split, the path's row count or whether B was pre-packed, so all of those give bitwise
+/// identical C.</para>
+/// </remarks>
+internal static unsafe class GemmDriver<T, TPath>
+    where T : unmanaged, IFloatingPointIeee754<T>
+    where TPath : struct, IGemmPath
+{
+    /// <summary>Rows of op(B) per packed block: the depth of every accumulation chain segment.</summary>
+    public static int Kc => 256;
+
+    /// <summary>Columns per packed block: KC×NC elements (512 KiB) sit in the 1 MiB L2.</summary>
+    public static int Nc => Unsafe.SizeOf<T>() == 4 ? 512 : 256;
+
+    /// <summary>Panel width NR (two vectors).</summary>
+    public static int Nr => 2 * TPath.Lanes<T>();
+
+    /// <summary>Below this many FLOPs one thread does the whole call: waking a worker would not pay.</summary>
+    internal static long ParallelMinFlops = 1L << 21;
+
+    [ThreadStatic] private static T[]? t_packBuffer;
+
+    /// <summary>The number of elements a fully packed [k, n] B occupies (n rounded up to NR).</summary>
+    public static long PackedLength(int k, int n) => (long)k * RoundUp(n, Nr);
+
+    private static int RoundUp(int x, int multiple) => (x + multiple - 1) / multiple * multiple;
+
+    /// <summary>Runs one GEMM (m, n, k ≥ 1), splitting over N when the call is large enough.</summary>
+    public static void Run(in GemmArgs<T> args)
+    {
+        int panels = (args.N + Nr - 1) / Nr;
+        int parts = Math.Min(Parallelism.MaxDegree, panels);
+        if (parts > 1 && 2L * args.M * args.N * args.K >= ParallelMinFlops && WorkerPool.TryEnter())
+        {
+            GemmJob job = GemmJob.Instance;
+            job.Args = args;
+            job.Chunks = Math.Min(panels, parts * ChunksPerThread);
+            job.Next = 0;
+            WorkerPool.Run(job, parts);
+            job.Args = default;
+            return;
+        }
+        RunColumns(args, 0, args.N);
+    }
+
+    /// <summary>
+    /// Column chunks per thread in a parallel call. Threads take chunks from a shared counter, so a thread that
+    /// gets no core (the machine is shared) only delays the chunk it holds, and the others finish the rest.
+    /// </summary>
+    private const int ChunksPerThread = 4;
+
+    /// <summary>Computes chunk <paramref name="chunk"/> of <paramref name="chunks"/>: a run of whole NR panels.</summary>
+    private static void RunChunk(in GemmArgs<T> args, int chunk, int chunks)
+    {
+        int nr = Nr;
+        int panels = (args.N + nr - 1) / nr;
+        int p0 = (int)((long)panels * chunk / chunks), p1 = (int)((long)panels * (chunk + 1) / chunks);
+        if (p1 > p0) RunColumns(args, p0 * nr, Math.Min(args.N, p1 * nr));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void RunColumns(in GemmArgs<T> args, int j0, int j1)
+    {
+        int nr = Nr, kcMax = Kc, ncMax = Nc, k = args.K;
+        T* buffer = null;
+        if (args.Packed == null) buffer = PackBuffer(kcMax * ncMax);
+        int nPadded = RoundUp(args.N, nr);
+        for (int jc = j0; jc < j1; jc += ncMax)
+        {
+            int nc = Math.Min(ncMax, j1 - jc);
+            for (int pc = 0; pc < k; pc += kcMax)
+            {
+                int kc = Math.Min(kcMax, k - pc);
+                int mode = pc > 0 ? GemmEpilogue.Accumulate : args.Beta == T.Zero ? GemmEpilogue.Overwrite : GemmEpilogue.Scale;
+                T* bBlock;
+                if (args.Packed != null)
+                {
+                    bBlock = args.Packed + (nint)pc * nPadded + (nint)(jc / nr) * kc * nr;
+                }
+                else
+                {
+                    PackBlock(args.TransB, args.B, args.Ldb, pc, kc, jc, nc, buffer);
+                    bBlock = buffer;
+                }
+                if (args.TransA) MacroKernel<ATransposed>(args, pc, kc, jc, nc, bBlock, mode);
+                else MacroKernel<ANormal>(args, pc, kc, jc, nc, bBlock, mode);
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void MacroKernel<TA>(in GemmArgs<T> args, int pc, int kc, int jc, int nc, T* bBlock, int mode)
+        where TA : struct, IAOrder
+    {
+        int m = args.M, mr = TPath.MaxRows;
+        nint lda = args.Lda;
+        for (int ir = 0; ir < m;)
+        {
+            int rows = m - ir;
+            T* a = TA.Transposed ? args.A + (nint)pc * lda + ir : args.A + (nint)ir * lda + pc;
+            T* c = args.C + (nint)ir * args.Ldc + jc;
+            if (rows >= 8 && mr >= 8) { Panels<Rows8, TA>(args, kc, a, nc, bBlock, c, mode); ir += 8; }
+            else if (rows >= 4) { Panels<Rows4, TA>(args, kc, a, nc, bBlock, c, mode); ir += 4; }
+            else if (rows >= 2) { Panels<Rows2, TA>(args, kc, a, nc, bBlock, c, mode); ir += 2; }
+            else { Panels<Rows1, TA>(args, kc, a, nc, bBlock, c, mode); ir += 1; }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Panels<TRows, TA>(in GemmArgs<T> args, int kc, T* a, int nc, T* bBlock, T* c, int mode)
+        where TRows : struct, IRows where TA : struct, IAOrder
+    {
+        int nr = Nr;
+        nint panelSize = (nint)kc * nr;
+        T alpha = args.Alpha, beta = args.Beta;
+        nint lda = args.Lda, ldc = args.Ldc;
+        for (int jr = 0; jr < nc; jr += nr)
+        {
+            TPath.Kernel<T, TRows, TA>(kc, a, lda, bBlock, c + jr, ldc, Math.Min(nr, nc - jr), alpha, beta, mode);
+            bBlock += panelSize;
+        }
+    }
+
+    /// <summary>
+    /// Packs op(B)[pc..pc+kc, jc..jc+nc] into NR-wide panels: panel q holds columns jc+q·NR.. as kc rows of NR
+    /// contiguous elements, zero-padded past column nc.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void PackBlock(bool transB, T* b, nint ldb, int pc, int kc, int jc, int nc, T* dst)
+    {
+        int nr = Nr;
+        for (int jr = 0; jr < nc; jr += nr, dst += (nint)kc * nr)
+        {
+            int cols = Math.Min(nr, nc - jr);
+            if (!transB)
+            {
+                T* src = b + (nint)pc * ldb + jc + jr;
+                if (cols == nr)
+                {
+                    for (int p = 0; p < kc; p++) TPath.CopyPanelRow(src + p * ldb, dst + (nint)p * nr);
+                }
+                else
+                {
+                    for (int p = 0; p < kc; p++)
+                    {
+                        T* s = src + p * ldb, d = dst + (nint)p * nr;
+                        int j = 0;
+                        for (; j < cols; j++) d[j] = s[j];
+                        for (; j < nr; j++) d[j] = T.Zero;
+                    }
+                }
+            }
+            else
+            {
+                PackTransposedPanel(b + (nint)(jc + jr) * ldb + pc, ldb, kc, cols, dst);
+            }
+        }
+    }
+
+    // Bᵀ is stored [n, k]: panel column j is the contiguous run b[j·ldb + pc ..]. Four source rows at a time
+    // keep four read streams and write four adjacent elements of each destination row.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void PackTransposedPanel(T* src, nint ldb, int kc, int cols, T* dst)
+    {
+        int nr = Nr;
+        int j = 0;
+        for (; j + 4 <= cols; j += 4)
+        {
+            T* s0 = src + j * ldb, s1 = s0 + ldb, s2 = s1 + ldb, s3 = s2 + ldb;
+            T* d = dst + j;
+            for (int p = 0; p < kc; p++, d += nr)
+            {
+                d[0] = s0[p]; d[1] = s1[p]; d[2] = s2[p]; d[3] = s3[p];
+            }
+        }
+        for (; j < cols; j++)
+        {
+            T* s = src + j * ldb, d = dst + j;
+            for (int p = 0; p < kc; p++, d += nr) *d = s[p];
+        }
+        if (cols < nr)
+        {
+            for (int p = 0; p < kc; p++)
+                new Span<T>(dst + (nint)p * nr + cols, nr - cols).Clear();
+        }
+    }
+
+    /// <summary>Packs all of op(B) [k, n] into <paramref name="dst"/> (<see cref="PackedLength"/> elements).</summary>
+    public static void PackAll(bool transB, int k, int n, T* b, nint ldb, T* dst)
+    {
+        int nPadded = RoundUp(n, Nr);
+        for (int pc = 0; pc < k; pc += Kc)
+        {
+            int kc = Math.Min(Kc, k - pc);
+            PackBlock(transB, b, ldb, pc, kc, 0, n, dst + (nint)pc * nPadded);
+        }
+    }
+
+    // One KC×NC block per thread, allocated the first time the thread packs and then reused: nothing is allocated
+    // per call. A pinned array needs no finaliser and dies with the thread.
+    private static T* PackBuffer(int elements)
+    {
+        T[]? buffer = t_packBuffer;
+        int pad = 64 / Unsafe.SizeOf<T>();
+        if (buffer is null || buffer.Length < elements + pad)
+            t_packBuffer = buffer = GC.AllocateUninitializedArray<T>(elements + pad, pinned: true);
+        T* p = (T*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(buffer));
+        nint misalign = (nint)p & 63;
+        return misalign == 0 ? p : (T*)((byte*)p + (64 - misalign));
+    }
+
+    /// <summary>The reusable job handed to the worker pool (the pool runs one job at a time).</summary>
+    private sealed class GemmJob : IParallelWork
+    {
+        public static readonly GemmJob Instance = new();
+        public GemmArgs<T> Args;
+        public int Chunks;
+        public int Next;
+
+        // Every part, the caller's included, takes chunks until none are left (see WorkerPool.Run).
+        public void Execute(int part, int parts)
+        {
+            int chunk;
+            while ((chunk = Interlocked.Increment(ref Next) - 1) < Chunks)
+                RunChunk(Args, chunk, Chunks);
+        }
+    }
+}
