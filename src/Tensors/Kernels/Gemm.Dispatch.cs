@@ -20,6 +20,12 @@ public static partial class Gemm
 
     internal static GemmIsa ActiveIsa => ForcedIsa ?? BestIsa;
 
+    /// <summary>
+    /// Below this many FLOPs (2·m·n·k) one thread does the whole call: handing half to a worker costs about a
+    /// microsecond even when it is spinning, and more when it must be woken. Tests lower it to force splits.
+    /// </summary>
+    internal static long ParallelMinFlops = 1L << 21;
+
     private static unsafe void ComputeCore<T>(bool transA, bool transB, int m, int n, int k, T alpha,
         ReadOnlySpan<T> a, int lda, ReadOnlySpan<T> b, int ldb, T beta, Span<T> c, int ldc)
         where T : unmanaged, IFloatingPointIeee754<T>

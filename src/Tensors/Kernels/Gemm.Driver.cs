@@ -51,9 +51,6 @@ internal static unsafe class GemmDriver<T, TPath>
     /// <summary>Panel width NR (two vectors).</summary>
     public static int Nr => 2 * TPath.Lanes<T>();
 
-    /// <summary>Below this many FLOPs one thread does the whole call: waking a worker would not pay.</summary>
-    internal static long ParallelMinFlops = 1L << 21;
-
     [ThreadStatic] private static T[]? t_packBuffer;
 
     /// <summary>The number of elements a fully packed [k, n] B occupies (n rounded up to NR).</summary>
@@ -66,7 +63,7 @@ internal static unsafe class GemmDriver<T, TPath>
     {
         int panels = (args.N + Nr - 1) / Nr;
         int parts = Math.Min(Parallelism.MaxDegree, panels);
-        if (parts > 1 && 2L * args.M * args.N * args.K >= ParallelMinFlops && WorkerPool.TryEnter())
+        if (parts > 1 && 2L * args.M * args.N * args.K >= Gemm.ParallelMinFlops && WorkerPool.TryEnter())
         {
             GemmJob job = GemmJob.Instance;
             job.Args = args;

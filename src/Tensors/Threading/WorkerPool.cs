@@ -42,6 +42,10 @@ internal static class WorkerPool
     private static readonly object s_growLock = new();
     private static Worker[] s_workers = [];
     private static int s_busy;
+    private static long s_parallelRuns;
+
+    /// <summary>How many jobs have been handed to workers so far (for tests and diagnostics).</summary>
+    public static long ParallelRuns => Volatile.Read(ref s_parallelRuns);
 
     // The current job, written by the owner before it bumps each worker's generation.
     private static IParallelWork? s_work;
@@ -77,6 +81,7 @@ internal static class WorkerPool
                 return;
             }
             Worker[] workers = EnsureWorkers(parts - 1);
+            Interlocked.Increment(ref s_parallelRuns);
             s_work = work;
             s_parts = parts;
             s_failure = null;
