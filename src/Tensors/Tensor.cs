@@ -237,16 +237,8 @@ public sealed class Tensor<T> where T : unmanaged, IFloatingPointIeee754<T>
         var t = new Tensor<T>(shape);
         var rng = new Random(seed);
         var s = t.Span;
-        for (int i = 0; i < s.Length; i++) s[i] = T.CreateChecked(mean + stddev * NextGaussian(rng));
+        for (int i = 0; i < s.Length; i++) s[i] = T.CreateChecked(mean + stddev * rng.NextGaussian());
         return t;
-    }
-
-    internal static double NextGaussian(Random rng)
-    {
-        // Box–Muller; u1 is kept away from 0 so the log is finite.
-        double u1 = 1.0 - rng.NextDouble();
-        double u2 = rng.NextDouble();
-        return Math.Sqrt(-2.0 * Math.Log(u1)) * Math.Cos(2.0 * Math.PI * u2);
     }
 
     /// <summary>The element type, the shape and up to the first eight values, e.g. <c>Tensor&lt;Single&gt;[2, 3] [1, 2, 3, 4, 5, 6]</c>.</summary>
@@ -270,4 +262,17 @@ internal static class RefExtensions
 {
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ref T Add<T>(ref this T source, int elementOffset) where T : struct => ref Unsafe.Add(ref source, elementOffset);
+}
+
+/// <summary>Draws from distributions the BCL's <see cref="Random"/> lacks.</summary>
+public static class RandomExtensions
+{
+    /// <summary>A draw from N(0, 1) by the Box–Muller transform (one uniform pair per draw, so the stream is simple to reason about).</summary>
+    public static double NextGaussian(this Random rng)
+    {
+        ArgumentNullException.ThrowIfNull(rng);
+        double u1 = 1.0 - rng.NextDouble(); // in (0, 1], so the log is finite
+        double u2 = rng.NextDouble();
+        return Math.Sqrt(-2.0 * Math.Log(u1)) * Math.Cos(2.0 * Math.PI * u2);
+    }
 }

@@ -46,11 +46,11 @@ public static partial class Elementwise
         {
             var xr = x.Slice(r, features);
             var yr = y.Slice(r, features);
-            T max = System.Numerics.Tensors.TensorPrimitives.Max(xr);
-            System.Numerics.Tensors.TensorPrimitives.Subtract(xr, max, yr);
-            System.Numerics.Tensors.TensorPrimitives.Exp(yr, yr);
-            T sum = System.Numerics.Tensors.TensorPrimitives.Sum<T>(yr);
-            System.Numerics.Tensors.TensorPrimitives.Divide(yr, sum, yr);
+            T max = TensorPrimitives.Max(xr);
+            TensorPrimitives.Subtract(xr, max, yr);
+            TensorPrimitives.Exp(yr, yr);
+            T sum = TensorPrimitives.Sum<T>(yr);
+            TensorPrimitives.Divide(yr, sum, yr);
         }
     }
 
@@ -66,7 +66,7 @@ public static partial class Elementwise
             var yr = y.Slice(r, features);
             var dyr = dy.Slice(r, features);
             var dxr = dx.Slice(r, features);
-            T dot = System.Numerics.Tensors.TensorPrimitives.Dot(yr, dyr);
+            T dot = TensorPrimitives.Dot(yr, dyr);
             for (int i = 0; i < features; i++) dxr[i] = yr[i] * (dyr[i] - dot);
         }
     }

@@ -1,0 +1,117 @@
+using System.Globalization;
+using System.Numerics;
+using Nn.Simd.Tensors;
+
+namespace Nn.Simd.Layers;
+
+/// <summary>Shared plumbing for layers: naming, the parameter list and argument checks.</summary>
+public abstract class Layer<T> : ILayer<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    private static int s_counter;
+    private readonly List<Parameter<T>> _parameters = [];
+    private string? _name;
+
+    /// <summary>The Keras-style type name used for default names and in saved models, e.g. <c>dense</c>.</summary>
+    public abstract string TypeName { get; }
+
+    /// <inheritdoc/>
+    public string Name
+    {
+        get => _name ??= $"{TypeName}_{Interlocked.Increment(ref s_counter)}";
+        set { ArgumentException.ThrowIfNullOrWhiteSpace(value); _name = value; }
+    }
+
+    /// <inheritdoc/>
+    public bool IsBuilt { get; private set; }
+
+    /// <inheritdoc/>
+    public IReadOnlyList<Parameter<T>> Parameters => _parameters;
+
+    /// <summary>The input shape the layer was built for (batch dimension as first seen).</summary>
+    public TensorShape? BuiltInputShape { get; private set; }
+
+    /// <inheritdoc/>
+    public void Build(TensorShape inputShape, int seed)
+    {
+        if (IsBuilt)
+        {
+            CheckFeatures(inputShape, nameof(inputShape));
+            return;
+        }
+        _parameters.Clear();
+        BuildCore(inputShape, new Random(seed));
+        BuiltInputShape = inputShape;
+        IsBuilt = true;
+    }
+
+    /// <summary>Creates and initialises the parameters, registering them in a fixed order.</summary>
+    protected abstract void BuildCore(TensorShape inputShape, Random rng);
+
+    /// <summary>Throws unless <paramref name="inputShape"/> fits the built layer (rank and feature sizes).</summary>
+    protected virtual void CheckFeatures(TensorShape inputShape, string paramName)
+    {
+        if (BuiltInputShape is { } b && (b.Rank != inputShape.Rank || b[-1] != inputShape[-1]))
+            throw new ArgumentException($"{Name} was built for inputs shaped like {b} but got {inputShape}.", paramName);
+    }
+
+    /// <summary>Registers a parameter; order of calls is the order of <see cref="Parameters"/>.</summary>
+    protected Parameter<T> AddParameter(string name, TensorShape shape, Initializers.Initializer init, Random rng)
+    {
+        var p = new Parameter<T>(name, new Tensor<T>(shape));
+        init.Initialize(p.Value, rng);
+        _parameters.Add(p);
+        return p;
+    }
+
+    /// <summary>Registers an existing parameter (used by wrappers that expose their children's parameters).</summary>
+    protected void AddParameter(Parameter<T> parameter) => _parameters.Add(parameter);
+
+    /// <inheritdoc/>
+    public abstract TensorShape ComputeOutputShape(TensorShape inputShape);
+
+    /// <inheritdoc/>
+    public abstract Tensor<T> Forward(Tensor<T> input, bool training);
+
+    /// <inheritdoc/>
+    public abstract Tensor<T> Backward(Tensor<T> dOutput);
+
+    /// <inheritdoc/>
+    public abstract IReadOnlyDictionary<string, string> GetConfig();
+
+    /// <summary>Builds on first use with a seed derived from the name, so a layer used alone still works.</summary>
+    protected void EnsureBuilt(Tensor<T> input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        if (!IsBuilt) Build(input.Shape, StableHash(Name));
+        else CheckFeatures(input.Shape, nameof(input));
+    }
+
+    /// <summary>Throws unless a forward pass was run and <paramref name="dOutput"/> has the last output's shape.</summary>
+    protected static void CheckBackward(Tensor<T>? lastOutput, Tensor<T> dOutput, string layerName)
+    {
+        ArgumentNullException.ThrowIfNull(dOutput);
+        if (lastOutput is null)
+            throw new InvalidOperationException($"{layerName}: Backward was called before Forward.");
+        if (lastOutput.Shape != dOutput.Shape)
+            throw new ArgumentException($"{layerName}: dOutput has shape {dOutput.Shape} but the last output was {lastOutput.Shape}.", nameof(dOutput));
+    }
+
+    /// <summary>Formats a number for <see cref="GetConfig"/>.</summary>
+    protected static string Str(double v) => v.ToString("R", CultureInfo.InvariantCulture);
+
+    /// <summary>Formats a flag for <see cref="GetConfig"/>.</summary>
+    protected static string Str(bool v) => v ? "true" : "false";
+
+    private static int StableHash(string s)
+    {
+        unchecked
+        {
+            int h = (int)2166136261;
+            foreach (char c in s) h = (h ^ c) * 16777619;
+            return h & int.MaxValue;
+        }
+    }
+
+    /// <inheritdoc/>
+    public override string ToString() => $"{Name} ({TypeName})";
+}
