@@ -1,6 +1,8 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using Nn.Simd.Tensors.Threading;
 
 namespace Nn.Simd.Tensors.Kernels;
@@ -190,13 +192,26 @@ internal static unsafe class GemmDriver<T, TPath>
         }
     }
 
-    // Bᵀ is stored [n, k]: panel column j is the contiguous run b[j·ldb + pc ..]. Four source rows at a time
-    // keep four read streams and write four adjacent elements of each destination row.
+    // Bᵀ is stored [n, k]: panel column j is the contiguous run b[j·ldb + pc ..]. For float with AVX, 8×8 blocks
+    // are transposed in registers; otherwise four source rows at a time keep four read streams and write four
+    // adjacent elements of each destination row.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void PackTransposedPanel(T* src, nint ldb, int kc, int cols, T* dst)
     {
         int nr = Nr;
         int j = 0;
+        if (typeof(T) == typeof(float) && Avx.IsSupported && kc >= 8)
+        {
+            for (; j + 8 <= cols; j += 8)
+            {
+                float* s = (float*)(src + j * ldb);
+                float* d = (float*)(dst + j);
+                int p = 0;
+                for (; p + 8 <= kc; p += 8) Transpose8x8(s + p, ldb, d + (nint)p * nr, nr);
+                for (; p < kc; p++)
+                    for (int jj = 0; jj < 8; jj++) d[(nint)p * nr + jj] = s[jj * ldb + p];
+            }
+        }
         for (; j + 4 <= cols; j += 4)
         {
             T* s0 = src + j * ldb, s1 = s0 + ldb, s2 = s1 + ldb, s3 = s2 + ldb;
@@ -216,6 +231,38 @@ internal static unsafe class GemmDriver<T, TPath>
             for (int p = 0; p < kc; p++)
                 new Span<T>(dst + (nint)p * nr + cols, nr - cols).Clear();
         }
+    }
+
+    /// <summary>
+    /// Writes the transpose of the 8×8 block at <paramref name="s"/> (rows <paramref name="lds"/> apart) to
+    /// <paramref name="d"/> (rows <paramref name="ldd"/> apart): d[i, j] = s[j, i].
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Transpose8x8(float* s, nint lds, float* d, nint ldd)
+    {
+        Vector256<float> r0 = Avx.LoadVector256(s), r1 = Avx.LoadVector256(s + lds);
+        Vector256<float> r2 = Avx.LoadVector256(s + 2 * lds), r3 = Avx.LoadVector256(s + 3 * lds);
+        Vector256<float> r4 = Avx.LoadVector256(s + 4 * lds), r5 = Avx.LoadVector256(s + 5 * lds);
+        Vector256<float> r6 = Avx.LoadVector256(s + 6 * lds), r7 = Avx.LoadVector256(s + 7 * lds);
+        // Interleave pairs of rows: t0 = a0 b0 a1 b1 | a4 b4 a5 b5, t1 = a2 b2 a3 b3 | a6 b6 a7 b7, ...
+        Vector256<float> t0 = Avx.UnpackLow(r0, r1), t1 = Avx.UnpackHigh(r0, r1);
+        Vector256<float> t2 = Avx.UnpackLow(r2, r3), t3 = Avx.UnpackHigh(r2, r3);
+        Vector256<float> t4 = Avx.UnpackLow(r4, r5), t5 = Avx.UnpackHigh(r4, r5);
+        Vector256<float> t6 = Avx.UnpackLow(r6, r7), t7 = Avx.UnpackHigh(r6, r7);
+        // Gather quads: u0 = a0 b0 c0 d0 | a4 b4 c4 d4, u1 = a1 b1 c1 d1 | a5 b5 c5 d5, ...
+        Vector256<float> u0 = Avx.Shuffle(t0, t2, 0x44), u1 = Avx.Shuffle(t0, t2, 0xEE);
+        Vector256<float> u2 = Avx.Shuffle(t1, t3, 0x44), u3 = Avx.Shuffle(t1, t3, 0xEE);
+        Vector256<float> u4 = Avx.Shuffle(t4, t6, 0x44), u5 = Avx.Shuffle(t4, t6, 0xEE);
+        Vector256<float> u6 = Avx.Shuffle(t5, t7, 0x44), u7 = Avx.Shuffle(t5, t7, 0xEE);
+        // Join the 128-bit halves of rows a–d and e–h: column i of the block.
+        Avx.Store(d, Avx.Permute2x128(u0, u4, 0x20));
+        Avx.Store(d + ldd, Avx.Permute2x128(u1, u5, 0x20));
+        Avx.Store(d + 2 * ldd, Avx.Permute2x128(u2, u6, 0x20));
+        Avx.Store(d + 3 * ldd, Avx.Permute2x128(u3, u7, 0x20));
+        Avx.Store(d + 4 * ldd, Avx.Permute2x128(u0, u4, 0x31));
+        Avx.Store(d + 5 * ldd, Avx.Permute2x128(u1, u5, 0x31));
+        Avx.Store(d + 6 * ldd, Avx.Permute2x128(u2, u6, 0x31));
+        Avx.Store(d + 7 * ldd, Avx.Permute2x128(u3, u7, 0x31));
     }
 
     /// <summary>Packs all of op(B) [k, n] into <paramref name="dst"/> (<see cref="PackedLength"/> elements).</summary>
