@@ -30,7 +30,7 @@ internal unsafe struct GemmArgs<T> where T : unmanaged
 /// which the threads take in turn; each thread packs the B columns of its own chunks;</item>
 /// <item><c>jc</c>, NC columns at a time, and <c>pc</c>, KC of k at a time: pack op(B)[pc.., jc..] into NR-wide
 /// panels of KC rows (a plain vector copy for B, a transposing copy for Bᵀ) in the thread's own buffer, which
-/// stays in L2;</item>
+/// stays in L2. When m ≤ MR each B element is used once, so B (not transposed) is read in place instead;</item>
 /// <item><c>ir</c>, MR rows of A at a time: A is <b>not</b> packed; the micro-kernel reads it in place
 /// through row pointers (or, for Aᵀ, as contiguous columns), and its MR×KC sliver stays in L1 while
 /// <c>jr</c> walks the B panels.</item>
@@ -97,8 +97,11 @@ internal static unsafe class GemmDriver<T, TPath>
     private static void RunColumns(in GemmArgs<T> args, int j0, int j1)
     {
         int nr = Nr, kcMax = Kc, ncMax = Nc, k = args.K;
+        // With no more rows than one micro-kernel call takes, every B element is used by exactly one call, so
+        // packing B would only copy it: read B's rows in place instead (only the last, partial panel is packed).
+        bool direct = args.Packed == null && !args.TransB && args.M <= TPath.MaxRows;
         T* buffer = null;
-        if (args.Packed == null) buffer = PackBuffer(kcMax * ncMax);
+        if (args.Packed == null) buffer = PackBuffer(direct ? kcMax * nr : kcMax * ncMax);
         int nPadded = RoundUp(args.N, nr);
         for (int jc = j0; jc < j1; jc += ncMax)
         {
@@ -107,24 +110,53 @@ internal static unsafe class GemmDriver<T, TPath>
             {
                 int kc = Math.Min(kcMax, k - pc);
                 int mode = pc > 0 ? GemmEpilogue.Accumulate : args.Beta == T.Zero ? GemmEpilogue.Overwrite : GemmEpilogue.Scale;
-                T* bBlock;
-                if (args.Packed != null)
+                var block = new BBlock { Kc = kc, Nc = nc };
+                if (direct)
                 {
-                    bBlock = args.Packed + (nint)pc * nPadded + (nint)(jc / nr) * kc * nr;
+                    block.Start = args.B + (nint)pc * args.Ldb + jc;
+                    block.RowStride = args.Ldb;
+                    block.PanelStep = nr;
+                    block.FullPanels = nc / nr;
+                    if (nc % nr != 0)
+                    {
+                        PackBlock(false, args.B, args.Ldb, pc, kc, jc + block.FullPanels * nr, nc % nr, buffer);
+                        block.Tail = buffer;
+                    }
                 }
                 else
                 {
-                    PackBlock(args.TransB, args.B, args.Ldb, pc, kc, jc, nc, buffer);
-                    bBlock = buffer;
+                    if (args.Packed != null)
+                    {
+                        block.Start = args.Packed + (nint)pc * nPadded + (nint)(jc / nr) * kc * nr;
+                    }
+                    else
+                    {
+                        PackBlock(args.TransB, args.B, args.Ldb, pc, kc, jc, nc, buffer);
+                        block.Start = buffer;
+                    }
+                    block.RowStride = nr;
+                    block.PanelStep = (nint)kc * nr;
+                    block.FullPanels = (nc + nr - 1) / nr;    // packed panels are zero-padded to NR
                 }
-                if (args.TransA) MacroKernel<ATransposed>(args, pc, kc, jc, nc, bBlock, mode);
-                else MacroKernel<ANormal>(args, pc, kc, jc, nc, bBlock, mode);
+                if (args.TransA) MacroKernel<ATransposed>(args, pc, jc, block, mode);
+                else MacroKernel<ANormal>(args, pc, jc, block, mode);
             }
         }
     }
 
+    /// <summary>Where the micro-kernels find one KC×NC block of op(B).</summary>
+    private struct BBlock
+    {
+        public int Kc, Nc;
+        public T* Start;          // panel 0
+        public nint RowStride;    // between k rows of a panel: NR when packed, ldb when read in place
+        public nint PanelStep;    // between panels
+        public int FullPanels;    // panels read from Start (the last may have fewer than NR valid columns when packed)
+        public T* Tail;           // in-place reads only: the packed last panel, when nc is not a multiple of NR
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void MacroKernel<TA>(in GemmArgs<T> args, int pc, int kc, int jc, int nc, T* bBlock, int mode)
+    private static void MacroKernel<TA>(in GemmArgs<T> args, int pc, int jc, in BBlock block, int mode)
         where TA : struct, IAOrder
     {
         int m = args.M, mr = TPath.MaxRows;
@@ -134,26 +166,26 @@ internal static unsafe class GemmDriver<T, TPath>
             int rows = m - ir;
             T* a = TA.Transposed ? args.A + (nint)pc * lda + ir : args.A + (nint)ir * lda + pc;
             T* c = args.C + (nint)ir * args.Ldc + jc;
-            if (rows >= 8 && mr >= 8) { Panels<Rows8, TA>(args, kc, a, nc, bBlock, c, mode); ir += 8; }
-            else if (rows >= 4) { Panels<Rows4, TA>(args, kc, a, nc, bBlock, c, mode); ir += 4; }
-            else if (rows >= 2) { Panels<Rows2, TA>(args, kc, a, nc, bBlock, c, mode); ir += 2; }
-            else { Panels<Rows1, TA>(args, kc, a, nc, bBlock, c, mode); ir += 1; }
+            if (rows >= 8 && mr >= 8) { Panels<Rows8, TA>(args, a, block, c, mode); ir += 8; }
+            else if (rows >= 4) { Panels<Rows4, TA>(args, a, block, c, mode); ir += 4; }
+            else if (rows >= 2) { Panels<Rows2, TA>(args, a, block, c, mode); ir += 2; }
+            else { Panels<Rows1, TA>(args, a, block, c, mode); ir += 1; }
         }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Panels<TRows, TA>(in GemmArgs<T> args, int kc, T* a, int nc, T* bBlock, T* c, int mode)
+    private static void Panels<TRows, TA>(in GemmArgs<T> args, T* a, in BBlock block, T* c, int mode)
         where TRows : struct, IRows where TA : struct, IAOrder
     {
-        int nr = Nr;
-        nint panelSize = (nint)kc * nr;
+        int nr = Nr, kc = block.Kc, nc = block.Nc;
         T alpha = args.Alpha, beta = args.Beta;
-        nint lda = args.Lda, ldc = args.Ldc;
-        for (int jr = 0; jr < nc; jr += nr)
-        {
-            TPath.Kernel<T, TRows, TA>(kc, a, lda, bBlock, c + jr, ldc, Math.Min(nr, nc - jr), alpha, beta, mode);
-            bBlock += panelSize;
-        }
+        nint lda = args.Lda, ldc = args.Ldc, rowStride = block.RowStride, step = block.PanelStep;
+        T* b = block.Start;
+        int jr = 0;
+        for (int q = 0; q < block.FullPanels; q++, jr += nr, b += step)
+            TPath.Kernel<T, TRows, TA>(kc, a, lda, b, rowStride, c + jr, ldc, Math.Min(nr, nc - jr), alpha, beta, mode);
+        if (block.Tail != null)
+            TPath.Kernel<T, TRows, TA>(kc, a, lda, block.Tail, nr, c + jr, ldc, nc - jr, alpha, beta, mode);
     }
 
     /// <summary>

@@ -34,7 +34,7 @@ internal struct GemmPath256 : IGemmPath
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static unsafe void Kernel<T, TRows, TA>(int kc, T* a, nint lda, T* b, T* c, nint ldc, int cols,
+    public static unsafe void Kernel<T, TRows, TA>(int kc, T* a, nint lda, T* b, nint ldbPanel, T* c, nint ldc, int cols,
         T alpha, T beta, int mode)
         where T : unmanaged, IFloatingPointIeee754<T> where TRows : struct, IRows where TA : struct, IAOrder
     {
@@ -66,7 +66,7 @@ internal struct GemmPath256 : IGemmPath
                     x = Vector256.Create(a[7]); c70 = VectorFma.Fma(x, b0, c70); c71 = VectorFma.Fma(x, b1, c71);
                 }
                 a += lda;
-                b += nr;
+                b += ldbPanel;
             }
         }
         else
@@ -91,7 +91,7 @@ internal struct GemmPath256 : IGemmPath
                     x = Vector256.Create(a6[p]); c60 = VectorFma.Fma(x, b0, c60); c61 = VectorFma.Fma(x, b1, c61);
                     x = Vector256.Create(a7[p]); c70 = VectorFma.Fma(x, b0, c70); c71 = VectorFma.Fma(x, b1, c71);
                 }
-                b += nr;
+                b += ldbPanel;
             }
         }
 

@@ -52,12 +52,13 @@ internal interface IGemmPath
 
     /// <summary>
     /// The micro-kernel: for the <c>TRows.Count</c> rows of op(A) at <paramref name="a"/> (k-offset already
-    /// applied) and one packed B panel (<paramref name="kc"/> rows of NR contiguous elements), computes the
+    /// applied) and one B panel (<paramref name="kc"/> rows of NR contiguous elements, <paramref name="ldbPanel"/>
+    /// apart: NR when packed, ldb when read in place), computes the
     /// dot products acc[i, j] = Σ_p a(i, p)·b(p, j) as one fused multiply-add chain per element in p order,
     /// then writes the first <paramref name="cols"/> columns of each C row by <paramref name="mode"/>
     /// (see <see cref="GemmEpilogue"/>).
     /// </summary>
-    static abstract unsafe void Kernel<T, TRows, TA>(int kc, T* a, nint lda, T* b, T* c, nint ldc, int cols,
+    static abstract unsafe void Kernel<T, TRows, TA>(int kc, T* a, nint lda, T* b, nint ldbPanel, T* c, nint ldc, int cols,
         T alpha, T beta, int mode)
         where T : unmanaged, IFloatingPointIeee754<T> where TRows : struct, IRows where TA : struct, IAOrder;
 }
