@@ -22,6 +22,13 @@ internal interface IParallelWork
 /// issues calls back to back therefore hands work over through one shared-memory write.
 /// </para>
 /// <para>
+/// The spin yields the core every few hundred nanoseconds (<see cref="Thread.Yield"/>). On a busy machine the
+/// worker can be woken on the caller's own core; a spin that never yielded would then keep the caller off the
+/// CPU until the spin ran out (measured: a 38 µs GEMM took 260 µs at 2 threads). For the same reason a post
+/// that no worker has started when the caller finishes is taken back (<see cref="Run"/>): the caller never waits
+/// for a thread the OS has not scheduled.
+/// </para>
+/// <para>
 /// The pool runs one job at a time. The caller runs part 0 itself and parts 1..n-1 go to workers. A caller
 /// that finds the pool busy (another thread is using it) gets <see langword="false"/> from
 /// <see cref="TryEnter"/> and must run its work on its own thread; kernels are written so that results do
