@@ -110,8 +110,8 @@ internal static class Plots
                 max = Math.Max(max, matrix[r, c]);
             }
         var heat = plot.Add.Heatmap(values);
-        heat.Colormap = new ScottPlot.Colormaps.Blues();
-        heat.Extent = new CoordinateRect(-0.5, k - 0.5, -0.5, k - 0.5);
+        heat.Colormap = new WhiteToBlue();
+        heat.Extent = new CoordinateRect(0, k - 1, 0, k - 1); // ScottPlot places the corner cells' centres on the extent
         for (int r = 0; r < k; r++)
             for (int c = 0; c < k; c++)
             {
@@ -121,10 +121,8 @@ internal static class Plots
                 text.LabelFontColor = matrix[r, c] > max / 2 ? Colors.White : Colors.Black;
             }
         double[] ticks = [.. Enumerable.Range(0, k).Select(i => (double)i)];
-        plot.Axes.Bottom.SetTicks(ticks, [.. classNames]);
-        plot.Axes.Bottom.TickLabelStyle.Rotation = 45;
-        plot.Axes.Bottom.TickLabelStyle.Alignment = Alignment.MiddleLeft;
-        plot.Axes.Left.SetTicks([.. ticks.Select(t => k - 1 - t)], [.. classNames]);
+        plot.Axes.Bottom.SetTicks(ticks, [.. ticks.Select(t => t.ToString(System.Globalization.CultureInfo.InvariantCulture))]);
+        plot.Axes.Left.SetTicks([.. ticks.Select(t => k - 1 - t)], [.. classNames.Select((n, i) => $"{n} {i}")]);
         plot.Axes.SetLimits(-0.5, k - 0.5, -0.5, k - 0.5);
         plot.XLabel("predicted");
         plot.YLabel("true");
@@ -152,7 +150,9 @@ internal static class Plots
             var heat = plot.Add.Heatmap(img);
             heat.Colormap = new ScottPlot.Colormaps.Grayscale();
             double left = c * (cellW + 0.1), top = -r * (cellH + 0.1);
-            heat.Extent = new CoordinateRect(left, left + cellW, top - 1.0, top);
+            // The extent holds the corner pixels' centres, so inset it by half a pixel to fill [left, left + 1].
+            double hx = 0.5 / width, hy = 0.5 / height;
+            heat.Extent = new CoordinateRect(left + hx, left + cellW - hx, top - 1.0 + hy, top - hy);
             double captionY = top - 1.0 - 0.08;
             var truth = plot.Add.Text($"true: {classNames[labels[i]]}", left + cellW / 2, captionY);
             truth.LabelAlignment = Alignment.UpperCenter;
@@ -177,6 +177,20 @@ internal static class Plots
 
     private static void Save(Plot plot, string path, int width, int height) =>
         OutputFiles.WriteAtomically(path, plot.GetImageBytes(width, height, ImageFormat.Png));
+}
+
+/// <summary>White at zero to dark blue at the maximum, so the largest counts stand out.</summary>
+internal sealed class WhiteToBlue : IColormap
+{
+    /// <inheritdoc/>
+    public string Name => "white-to-blue";
+
+    /// <inheritdoc/>
+    public Color GetColor(double normalizedIntensity)
+    {
+        double v = Math.Clamp(double.IsFinite(normalizedIntensity) ? normalizedIntensity : 0, 0, 1);
+        return new Color((byte)(255 - v * (255 - 8)), (byte)(255 - v * (255 - 48)), (byte)(255 - v * (255 - 107)));
+    }
 }
 
 /// <summary>Writes result files atomically: a temporary file in the same folder, then a rename over the target.</summary>
