@@ -10,6 +10,9 @@ namespace Nn.Simd.Cli.Experiments.SideBySide;
 /// </summary>
 internal static class ReferenceMirror
 {
+    /// <summary>The Dense activations <see cref="TorchModel.Activate"/> knows.</summary>
+    private static readonly HashSet<string> SupportedDenseActivations = ["linear", "relu", "sigmoid", "tanh", "softmax"];
+
     /// <summary>The specs for <paramref name="model"/> (Dense, SimpleRNN, LSTM and GRU layers).</summary>
     /// <exception cref="ArgumentException">The model is not built, or holds a layer the reference engine lacks.</exception>
     public static IReadOnlyList<LayerSpec> Specs(Sequential<float> model)
@@ -21,7 +24,7 @@ internal static class ReferenceMirror
         {
             switch (layer)
             {
-                case Dense<float> d:
+                case Dense<float> d when SupportedDenseActivations.Contains(d.Activation.Name):
                     specs.Add(new DenseSpec(d.Kernel.Value.Shape[0], d.Units, d.Activation.Name, d.Kernel.Value.ToArray(),
                         d.Bias?.Value.ToArray()));
                     break;
