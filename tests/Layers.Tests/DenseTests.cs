@@ -138,3 +138,43 @@ internal static class SpecialFunctionsProxy
         return y[0] * 2 / x - 1;
     }
 }
+
+public class ActivationLayerTests
+{
+    [Theory]
+    [InlineData("linear")]
+    [InlineData("relu")]
+    [InlineData("sigmoid")]
+    [InlineData("tanh")]
+    [InlineData("softmax")]
+    [InlineData("leaky_relu")]
+    [InlineData("gelu")]
+    public void ActivationLayer_Backward_MatchesFiniteDifferences(string activation)
+    {
+        var layer = new ActivationLayer<double>(activation);
+        // Rank 3 input: the activation runs over rows of the last dimension (softmax normalises each of them).
+        var x = Tensor<double>.RandomNormal(new TensorShape(3, 2, 5), seed: 11);
+        var report = GradientCheck.Check(layer, x);
+        Assert.True(report.Passed, report.ToString());
+        Assert.Empty(layer.Parameters);
+    }
+
+    [Fact]
+    public void ActivationLayer_Softmax_RowsSumToOne()
+    {
+        var y = new ActivationLayer<float>("softmax").Forward(Tensor<float>.RandomNormal(new TensorShape(4, 6), seed: 3), false);
+        for (int r = 0; r < 4; r++)
+        {
+            float s = 0;
+            for (int j = 0; j < 6; j++) s += y[r, j];
+            Assert.Equal(1f, s, 5);
+        }
+    }
+
+    [Fact]
+    public void ActivationLayer_UnknownName_ListsKnownNames()
+    {
+        var ex = Assert.Throws<ArgumentException>(() => new ActivationLayer<float>("swishy"));
+        Assert.Contains("relu", ex.Message);
+    }
+}

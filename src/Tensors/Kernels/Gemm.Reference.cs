@@ -6,7 +6,7 @@ public static partial class Gemm
 {
     /// <summary>
     /// The scalar reference GEMM: the test oracle and the benchmark baseline. Same contract as
-    /// <see cref="Compute{T}"/>; each C element is one dot product accumulated in <typeparamref name="T"/>.
+    /// <see cref="Compute{T}(bool, bool, int, int, int, T, ReadOnlySpan{T}, int, ReadOnlySpan{T}, int, T, Span{T}, int)"/>; each C element is one dot product accumulated in <typeparamref name="T"/>.
     /// </summary>
     /// <exception cref="ArgumentException">A dimension is negative, a leading dimension is too small, or a span is too short.</exception>
     public static void Reference<T>(bool transA, bool transB, int m, int n, int k, T alpha,

@@ -7,9 +7,29 @@ namespace Nn.Simd.Tensors.Kernels;
 /// the identity or the transpose.
 /// </summary>
 /// <remarks>
+/// <para>
 /// Shapes: op(A) is [m, k], op(B) is [k, n] and C is [m, n]. A stored matrix X of r rows has element
 /// (i, j) at <c>x[i·ldx + j]</c>. When <c>beta</c> is zero, C is not read (NaNs in C do not propagate),
 /// as in BLAS.
+/// </para>
+/// <para>
+/// Implementation (float and double; other types use <see cref="Reference{T}"/>): BLIS-style blocking around a
+/// register-tiled micro-kernel on <c>Vector512</c> (8 rows × 2 vectors, 16 accumulators), with <c>Vector256</c>
+/// and <c>Vector&lt;T&gt;</c> paths for other CPUs; the path is chosen once per process. Panels of op(B) are packed
+/// into cache-sized blocks; A is read in place. Large calls are split over N across
+/// <see cref="Parallelism.MaxDegree"/> threads of a persistent worker pool; small ones stay on the calling thread.
+/// Steady-state calls allocate nothing.
+/// </para>
+/// <para>
+/// Determinism: each element of C is one fused multiply-add chain per 256-deep block of k, in k order, whatever
+/// the thread count, the split or whether B was pre-packed, so results are bitwise identical in all those cases
+/// (they can differ in the last bits from <see cref="Reference{T}"/> and between instruction-set paths).
+/// </para>
+/// <para>
+/// Reusing one B for many products (a recurrent kernel at every time step): pack it once with
+/// <see cref="Pack{T}"/> and call <see cref="Compute{T}(bool, int, T, ReadOnlySpan{T}, int, PackedMatrix{T}, T, Span{T}, int)"/>;
+/// see <see cref="PackedMatrix{T}"/>.
+/// </para>
 /// </remarks>
 public static partial class Gemm
 {

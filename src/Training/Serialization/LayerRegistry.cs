@@ -30,6 +30,7 @@ public static class LayerRegistry
     {
         Register("dense", new DenseFactory());
         Register("dropout", new DropoutFactory());
+        Register("activation", new ActivationFactory());
         Register("simple_rnn", new SimpleRnnFactory());
         Register("lstm", new LstmFactory());
         Register("gru", new GruFactory());
@@ -59,6 +60,12 @@ public static class LayerRegistry
     internal static bool TryGetGeneric(string typeName, out ILayerFactory factory) => s_generic.TryGetValue(typeName, out factory!);
 
     internal static IEnumerable<string> GenericNames => s_generic.Keys;
+
+    private sealed class ActivationFactory : ILayerFactory
+    {
+        public ILayer<T> Create<T>(IReadOnlyDictionary<string, string> c) where T : unmanaged, IFloatingPointIeee754<T> =>
+            new ActivationLayer<T>(LayerConfig.GetString(c, "activation", "linear"));
+    }
 
     private sealed class DropoutFactory : ILayerFactory
     {
