@@ -26,11 +26,16 @@ public static class CliApp
     /// <summary>Exit code for a usage error.</summary>
     public const int ExitUsage = 2;
 
-    /// <summary>Default spiral epochs (full batch): both engines reach at least 95 % test accuracy.</summary>
-    public const int SpiralEpochs = 1000;
+    /// <summary>
+    /// Default spiral epochs (full batch). With lr 0.05 both engines fit about 96 % of the 300 training points and
+    /// score about 81-83 % on fresh points in about a second; more epochs only overfit. The generator's angular
+    /// noise (0.5 rad between arms 1.15 rad apart) caps any classifier near 91 % on fresh points (Bayes rate,
+    /// estimated by Monte Carlo), so a 95 % test accuracy is out of reach by construction.
+    /// </summary>
+    public const int SpiralEpochs = 2000;
 
-    /// <summary>Default spiral Adam learning rate.</summary>
-    public const double SpiralLearningRate = 0.02;
+    /// <summary>Default spiral Adam learning rate (nnfs uses 0.05 with a tiny decay).</summary>
+    public const double SpiralLearningRate = 0.05;
 
     /// <summary>Default stock epochs.</summary>
     public const int StockEpochs = 25;
