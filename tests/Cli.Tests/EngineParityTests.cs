@@ -70,7 +70,10 @@ public class EngineParityTests
         for (int i = 0; i < torchAfter.Count; i++)
         {
             float[] mine = model.Parameters[i].Value.ToArray();
-            var r = Tolerance.Compare<float>(torchAfter[i], mine, rtol: 1e-5, atol: 1e-7);
+            // 1e-5 relative, with an absolute floor of 1e-4 of one step (lr): Adam's first step is lr·g/(|g| + 3e-6),
+            // so for a weight whose gradient nearly cancels (|g| ~ 1e-6) float summation order alone moves the step
+            // by ~1e-5·lr (seen: 4.5e-7 at lr 0.01 for one LSTM kernel entry).
+            var r = Tolerance.Compare<float>(torchAfter[i], mine, rtol: 1e-5, atol: 1e-4 * Lr);
             Assert.True(r.Passed, $"{name}: parameter {i} ({model.Parameters[i].Name}) after one step: {r}");
             moved |= !mine.AsSpan().SequenceEqual(torchStart[i]);
         }

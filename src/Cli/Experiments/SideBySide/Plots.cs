@@ -86,7 +86,8 @@ internal static class Plots
             var line = plot.Add.ScatterLine(xs, values);
             line.LegendText = name;
             line.LineWidth = 1.5f;
-            line.Color = ClassColors[i++ % 10];
+            line.Color = ClassColors[i % 10];
+            if (i++ == 1) line.LinePattern = LinePattern.Dashed; // the two engines' lines often coincide; keep both visible
         }
         plot.Axes.DateTimeTicksBottom();
         plot.Title(title);
