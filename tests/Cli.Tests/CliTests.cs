@@ -40,17 +40,17 @@ public class CliParsingTests
         var (code, c) = Run("spiral");
         Assert.Equal(0, code);
         var s = Assert.IsType<SpiralSettings>(c.Settings);
-        Assert.Equal(new SpiralSettings(new CommonSettings("mlp", 10001, null, 0, null, null, Path.Combine("runs", "spiral"), false, false), 100, 3), s);
+        Assert.Equal(new SpiralSettings(new CommonSettings("mlp", CliApp.SpiralEpochs, null, 0, null, null, Path.Combine("runs", "spiral"), false, false, CliApp.SpiralLearningRate), 100, 3), s);
     }
 
     [Fact]
     public void Stock_AllOptions()
     {
-        var (code, c) = Run("stock", "--model", "rnn", "--epochs", "3", "--batch-size", "16", "--seed", "42", "--threads", "2",
+        var (code, c) = Run("stock", "--model", "rnn", "--epochs", "3", "--batch-size", "16", "--lr", "0.005", "--seed", "42", "--threads", "2",
             "--data", "/d", "--out", "/o", "--no-reference", "--json", "--csv", "x.csv", "--window", "30", "--from", "2019-01-02", "--to", "2020-12-31");
         Assert.Equal(0, code);
         var s = Assert.IsType<StockSettings>(c.Settings);
-        Assert.Equal(new CommonSettings("rnn", 3, 16, 42, 2, "/d", "/o", true, true), s.Common);
+        Assert.Equal(new CommonSettings("rnn", 3, 16, 42, 2, "/d", "/o", true, true, 0.005), s.Common);
         Assert.Equal("x.csv", s.CsvPath);
         Assert.Equal(30, s.Window);
         Assert.Equal(new DateOnly(2019, 1, 2), s.From);
@@ -95,6 +95,8 @@ public class CliParsingTests
     [InlineData(new[] { "stock", "--window", "-5" }, "--window must be at least 1")]
     [InlineData(new[] { "fashion", "--limit", "0" }, "--limit must be at least 1")]
     [InlineData(new[] { "spiral", "--seed", "-1" }, "--seed must be non-negative")]
+    [InlineData(new[] { "spiral", "--lr", "0" }, "--lr must be a positive number")]
+    [InlineData(new[] { "fashion", "--lr", "fast" }, "fast")]
     [InlineData(new[] { "spiral", "--samples", "1" }, "--samples must be at least 2")]
     [InlineData(new[] { "stock", "--from", "2020-02-30" }, "--from must be a yyyy-MM-dd date")]
     [InlineData(new[] { "fetch", "mnist" }, "mnist")]
@@ -141,11 +143,12 @@ public class CliRunTests
     [Fact]
     public void Spiral_PrintsTableAndJsonLast()
     {
-        var (code, stdout, stderr) = Run("spiral", "--json", "--samples", "20", "--classes", "4");
+        using var tmp = new TempDirectory();
+        var (code, stdout, stderr) = Run("spiral", "--json", "--samples", "20", "--classes", "4", "--epochs", "3", "--no-reference", "--out", tmp.Path);
         Assert.Equal(0, code);
         Assert.Equal("", stderr);
-        Assert.Contains("[80, 2]", stdout);
         var json = LastJsonLine(stdout);
+        Assert.Equal([80, 2], json.GetProperty("train").GetProperty("shape").EnumerateArray().Select(e => e.GetInt32()));
         Assert.Equal("spiral", json.GetProperty("experiment").GetString());
         Assert.Equal(80, json.GetProperty("train").GetProperty("rows").GetInt32());
         Assert.Equal([20, 20, 20, 20], json.GetProperty("test").GetProperty("classCounts").EnumerateArray().Select(e => e.GetInt32()));
@@ -161,7 +164,7 @@ public class CliRunTests
         for (int i = 0; i < 30; i++) lines.Add($"{day.AddDays(i):yyyy-MM-dd},{10 + i},{12 + i},{9 + i},{10 + 2 * i},{10 + 2 * i},{1000 + i}");
         File.WriteAllText(path, string.Join('\n', lines));
 
-        var (code, stdout, stderr) = Run("stock", "--csv", path, "--window", "5", "--json");
+        var (code, stdout, stderr) = Run("stock", "--csv", path, "--window", "5", "--json", "--epochs", "1", "--no-reference", "--out", tmp.Combine("out"));
         Assert.Equal(0, code);
         Assert.Equal("", stderr);
         var json = LastJsonLine(stdout);

@@ -7,13 +7,15 @@ namespace Nn.Simd.Cli.Experiments;
 /// <param name="Epochs">Training epochs.</param>
 /// <param name="BatchSize">Mini-batch size; null means the experiment's own default (full batch for spiral).</param>
 /// <param name="Seed">Seed for data generation, initialisation and shuffling.</param>
-/// <param name="Threads">Degree of parallelism for the kernels; null leaves <c>Parallelism.MaxDegree</c> as is.</param>
+/// <param name="Threads">Threads for both engines (<c>Parallelism.MaxDegree</c> and <c>torch.set_num_threads</c>); null means all cores.</param>
 /// <param name="DataDirectory">The <c>--data</c> directory searched first; null when not given.</param>
 /// <param name="OutputDirectory">Where results and plots go.</param>
 /// <param name="NoReference">Skip the TorchSharp reference run.</param>
 /// <param name="Json">Print a one-line JSON summary as the last line of standard output.</param>
+/// <param name="LearningRate">Adam's learning rate, the same for both engines.</param>
 public sealed record CommonSettings(
-    string Model, int Epochs, int? BatchSize, int Seed, int? Threads, string? DataDirectory, string OutputDirectory, bool NoReference, bool Json);
+    string Model, int Epochs, int? BatchSize, int Seed, int? Threads, string? DataDirectory, string OutputDirectory, bool NoReference, bool Json,
+    double LearningRate);
 
 /// <summary>The nnfs spiral classification experiment.</summary>
 /// <param name="Common">Shared options.</param>
