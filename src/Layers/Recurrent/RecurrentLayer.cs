@@ -48,6 +48,11 @@ public abstract class RecurrentLayer<T> : Layer<T> where T : unmanaged, IFloatin
     private Tensor<T>? _xT, _lastOutput, _finalH, _finalC, _dInitH, _dInitC, _stateH, _stateC;
     private int _statefulBatch;
     private bool _forwardDone;
+    private PackedMatrix<T>? _packedU, _packedUT;
+    private readonly TimeLoop _timeLoop;
+    // The backward loop's per-call inputs, read by the chunks.
+    private Tensor<T>? _dOutput;
+    private Tensor<T>? _dhStep, _dhCarry, _dcCarry;
 
     /// <summary>Sets the options shared by all recurrent layers.</summary>
     /// <param name="units">H; positive.</param>
@@ -78,6 +83,7 @@ public abstract class RecurrentLayer<T> : Layer<T> where T : unmanaged, IFloatin
         GoBackwards = goBackwards;
         Stateful = stateful;
         TruncateBptt = truncateBptt;
+        _timeLoop = new TimeLoop(this);
     }
 
     /// <summary>H, the size of the hidden state and of each step's output.</summary>
@@ -213,14 +219,37 @@ public abstract class RecurrentLayer<T> : Layer<T> where T : unmanaged, IFloatin
     /// <summary>Allocates the subclass's own caches for (B, T).</summary>
     private protected virtual void PrepareCaches(int batch, int steps) { }
 
-    /// <summary>Runs step <paramref name="s"/>: adds <c>h[s]·U</c> into the step's gates (or its own buffer),
-    /// runs the gate math and writes <c>h[s+1]</c> (and <c>c[s+1]</c>).</summary>
-    private protected abstract void StepForward(int s);
+    /// <summary>Runs step <paramref name="s"/> for batch rows <c>[r0, r0 + rows)</c>: adds <c>h[s]·U</c> into
+    /// the step's gates (or its own buffer), runs the gate math and writes <c>h[s+1]</c> (and <c>c[s+1]</c>).
+    /// Row blocks may run concurrently (see <see cref="CanSplitRows"/>); each must touch only its own rows.</summary>
+    private protected abstract void StepForward(int s, int r0, int rows);
 
-    /// <summary>Back-propagates step <paramref name="s"/>: from <paramref name="dH"/> (and the carried dC in
-    /// <paramref name="dC"/>) writes the step's dZ over its gates and, if <paramref name="carry"/>, the
-    /// gradient with respect to h[s] into <paramref name="dHPrev"/> and c[s] into <paramref name="dC"/>.</summary>
-    private protected abstract void StepBackward(int s, Span<T> dH, Span<T> dHPrev, Span<T> dC, bool carry);
+    /// <summary>Back-propagates step <paramref name="s"/> for batch rows <c>[r0, r0 + rows)</c>: from
+    /// <paramref name="dH"/> (and the carried dC in <paramref name="dC"/>) writes the step's dZ over its gates and,
+    /// if <paramref name="carry"/>, the gradient with respect to h[s] into <paramref name="dHPrev"/> and c[s] into
+    /// <paramref name="dC"/>. The spans hold exactly the block's rows.</summary>
+    private protected abstract void StepBackward(int s, int r0, int rows, Span<T> dH, Span<T> dHPrev, Span<T> dC, bool carry);
+
+    /// <summary>Whether blocks of batch rows may run their time loops on different threads (the step code keeps
+    /// no shared scratch). The default is true.</summary>
+    private protected virtual bool CanSplitRows => true;
+
+    /// <summary>The recurrent kernel U packed as the GEMM's right operand <c>[H, G·H]</c>; refreshed at the start
+    /// of every forward pass, so all T steps reuse one packing.</summary>
+    private protected PackedMatrix<T> PackedRecurrent => _packedU!;
+
+    /// <summary>Uᵀ packed as the right operand <c>[G·H, H]</c> of <c>dZ·Uᵀ</c>; refreshed at the start of every
+    /// backward pass.</summary>
+    private protected PackedMatrix<T> PackedRecurrentTransposed => _packedUT!;
+
+    /// <summary>
+    /// Below this many FLOPs in the recurrent products of one pass (<c>2·B·H·G·H·T</c>), the time loop stays on the
+    /// calling thread. Tests lower it to force splits.
+    /// </summary>
+    internal static long ParallelMinFlops = 1L << 21;
+
+    /// <summary>Batch rows per block are a multiple of this (the GEMM's row tile), except the last block.</summary>
+    private const int RowBlock = 8;
 
     // ***** Layer *****
 
@@ -306,7 +335,8 @@ public abstract class RecurrentLayer<T> : Layer<T> where T : unmanaged, IFloatin
             if (HasCellState) { if (InitialC is { } ic) ic.ReadOnlySpan.CopyTo(c0); else c0.Clear(); }
         }
 
-        for (int s = 0; s < steps; s++) StepForward(s);
+        PackRecurrent(transposed: false);
+        _timeLoop.Run(backward: false);
 
         var hs = HCache.ReadOnlySpan;
         var hLast = hs.Slice(steps * b * h, b * h);
@@ -371,31 +401,18 @@ public abstract class RecurrentLayer<T> : Layer<T> where T : unmanaged, IFloatin
         if (dFinalC is not null && (!HasCellState || dFinalC.Rank != 2 || dFinalC.Shape[0] != b || dFinalC.Shape[1] != h))
             throw new ArgumentException($"{Name}: dFinalC has shape {dFinalC.Shape} but the final cell state is [{b}, {h}] (LSTM only).", nameof(dFinalC));
 
-        var dhStep = _wDhStep.Get(b, h).Span;
-        var dhCarry = _wDhCarry.Get(b, h).Span;
-        var dcCarry = HasCellState ? _wDcCarry.Get(b, h).Span : default;
+        _dhStep = _wDhStep.Get(b, h);
+        _dhCarry = _wDhCarry.Get(b, h);
+        _dcCarry = HasCellState ? _wDcCarry.Get(b, h) : null;
+        var dhCarry = _dhCarry.Span;
+        var dcCarry = HasCellState ? _dcCarry!.Span : default;
         if (dFinalH is not null) dFinalH.ReadOnlySpan.CopyTo(dhCarry); else dhCarry.Clear();
         if (HasCellState) { if (dFinalC is not null) dFinalC.ReadOnlySpan.CopyTo(dcCarry); else dcCarry.Clear(); }
 
-        var dy = dOutput.ReadOnlySpan;
-        int k = TruncateBptt;
-        for (int s = steps - 1; s >= 0; s--)
-        {
-            // dH of step s = carried dH + the output's gradient at s.
-            if (ReturnSequences)
-                for (int r = 0; r < b; r++)
-                    TensorPrimitives.Add(dhCarry.Slice(r * h, h), dy.Slice((r * steps + s) * h, h), dhStep.Slice(r * h, h));
-            else if (s == steps - 1) TensorPrimitives.Add(dhCarry, dy, dhStep);
-            else dhCarry.CopyTo(dhStep);
-            // A window boundary: the state entering step s (s > 0) is a constant for truncated BPTT.
-            bool carry = !(k > 0 && s > 0 && (steps - s) % k == 0);
-            StepBackward(s, dhStep, dhCarry, dcCarry, carry);
-            if (!carry)
-            {
-                dhCarry.Clear();
-                if (HasCellState) dcCarry.Clear();
-            }
-        }
+        PackRecurrent(transposed: true);
+        _dOutput = dOutput;
+        try { _timeLoop.Run(backward: true); }
+        finally { _dOutput = null; }
         _dInitH = _wDInitH.Get(b, h);
         dhCarry.CopyTo(_dInitH.Span);
         if (HasCellState) { _dInitC = _wDInitC.Get(b, h); dcCarry.CopyTo(_dInitC.Span); }
@@ -408,12 +425,18 @@ public abstract class RecurrentLayer<T> : Layer<T> where T : unmanaged, IFloatin
         // dW += xTᵀ·dZ  [F, G·H];  dU += h[0..T)ᵀ·dZr  [H, G·H]: one GEMM each over all steps.
         Gemm.Compute(true, false, f, gh, rows, T.One, _xT!.ReadOnlySpan, f, dZ, gh, T.One, kernel.Grad.Span, gh);
         Gemm.Compute(true, false, h, gh, rows, T.One, HCache.ReadOnlySpan, h, dZr, gh, T.One, recurrent.Grad.Span, gh);
-        AddColumnSums(dZ, InputBiasGrad, rows, gh);
-        AddColumnSums(dZr, RecurrentBiasGrad, rows, gh);
+        var biasGrad = InputBiasGrad;
+        if (biasGrad.Length > 0) Elementwise.SumColumns(dZ, biasGrad, gh, accumulate: true);
+        var recurrentBiasGrad = RecurrentBiasGrad;
+        if (recurrentBiasGrad.Length > 0) Elementwise.SumColumns(dZr, recurrentBiasGrad, gh, accumulate: true);
 
-        // dxT = dZ·Wᵀ  [T·B, F], then back to batch-first (and forward time).
+        // dxT = dZ·Wᵀ  [T·B, F], then back to batch-first (and forward time). With few features the GEMM would pad
+        // F to a whole register tile, so narrow products take one dot product per element instead.
         var dxT = _wDxT.Get(steps, b, f);
-        Gemm.Compute(false, true, rows, f, gh, T.One, dZ, gh, kernel.Value.ReadOnlySpan, gh, T.Zero, dxT.Span, f);
+        if (f <= NarrowFeatures)
+            RowDots.MultiplyTransposed(dZ.Slice(0, rows * gh), kernel.Value.ReadOnlySpan, dxT.Span, rows, f, gh);
+        else
+            Gemm.Compute(false, true, rows, f, gh, T.One, dZ, gh, kernel.Value.ReadOnlySpan, gh, T.Zero, dxT.Span, f);
         var dx = _wDx.Get(b, steps, f);
         var dxs = dx.Span;
         var dxts = dxT.ReadOnlySpan;
@@ -426,10 +449,86 @@ public abstract class RecurrentLayer<T> : Layer<T> where T : unmanaged, IFloatin
         return dx;
     }
 
-    private static void AddColumnSums(ReadOnlySpan<T> m, Span<T> sums, int rows, int cols)
+    /// <summary>Up to this many input features, <c>dx = dZ·Wᵀ</c> uses <see cref="RowDots"/> rather than the GEMM.</summary>
+    private const int NarrowFeatures = 16;
+
+    private void PackRecurrent(bool transposed)
     {
-        if (sums.Length == 0) return;
-        for (int r = 0; r < rows; r++) TensorPrimitives.Add(sums, m.Slice(r * cols, cols), sums);
+        int h = Units, gh = GateCount * Units;
+        var u = RecurrentKernelParameter.Value.ReadOnlySpan;
+        // Packed once per pass and reused by all T steps. Packing per pass rather than per optimizer step (by
+        // Parameter.Version) also catches direct writes to the weights, which do not bump the version; it costs
+        // one copy of U (measured well under 1 % of a pass).
+        if (!transposed)
+        {
+            if (_packedU is null) _packedU = Gemm.Pack(false, h, gh, u, gh);
+            else _packedU.Repack(u, gh);
+        }
+        else
+        {
+            // op(B) = Uᵀ [G·H, H], stored as U [H, G·H] = [n, k].
+            if (_packedUT is null) _packedUT = Gemm.Pack(true, gh, h, u, gh);
+            else _packedUT.Repack(u, gh);
+        }
+    }
+
+    /// <summary>The time loop, split into blocks of batch rows: every batch row is an independent sequence, so a block
+    /// runs all T steps for its rows with no synchronisation between steps, and the result is the same bits at
+    /// any thread count.</summary>
+    private sealed class TimeLoop(RecurrentLayer<T> layer) : ParallelChunks
+    {
+        private bool _backward;
+        private int _chunks, _blocks;
+
+        public void Run(bool backward)
+        {
+            var l = layer;
+            _backward = backward;
+            _blocks = (l.B + RowBlock - 1) / RowBlock;
+            int h = l.Units;
+            double flops = 2.0 * l.B * h * l.GateCount * h * l.Steps;
+            int threads = Parallelism.MaxDegree;
+            // Two blocks per thread, so that a thread that gets no core delays only half its share.
+            _chunks = threads > 1 && l.CanSplitRows && flops >= ParallelMinFlops ? Math.Min(_blocks, 2 * threads) : 1;
+            Run(_chunks);
+        }
+
+        protected override void ExecuteChunk(int chunk)
+        {
+            var l = layer;
+            int r0 = Math.Min(l.B, _blocks * chunk / _chunks * RowBlock);
+            int r1 = Math.Min(l.B, _blocks * (chunk + 1) / _chunks * RowBlock);
+            if (r1 <= r0) return;
+            if (_backward) l.BackwardRows(r0, r1 - r0);
+            else for (int s = 0; s < l.Steps; s++) l.StepForward(s, r0, r1 - r0);
+        }
+    }
+
+    /// <summary>Backpropagation through time for batch rows <c>[r0, r0 + rows)</c>.</summary>
+    private void BackwardRows(int r0, int rows)
+    {
+        int steps = Steps, h = Units, k = TruncateBptt, n = rows * h;
+        var dhStep = _dhStep!.Span.Slice(r0 * h, n);
+        var dhCarry = _dhCarry!.Span.Slice(r0 * h, n);
+        var dcCarry = HasCellState ? _dcCarry!.Span.Slice(r0 * h, n) : default;
+        var dy = _dOutput!.ReadOnlySpan;
+        for (int s = steps - 1; s >= 0; s--)
+        {
+            // dH of step s = carried dH + the output's gradient at s.
+            if (ReturnSequences)
+                for (int r = 0; r < rows; r++)
+                    TensorPrimitives.Add(dhCarry.Slice(r * h, h), dy.Slice(((r0 + r) * steps + s) * h, h), dhStep.Slice(r * h, h));
+            else if (s == steps - 1) TensorPrimitives.Add(dhCarry, dy.Slice(r0 * h, n), dhStep);
+            else dhCarry.CopyTo(dhStep);
+            // A window boundary: the state entering step s (s > 0) is a constant for truncated BPTT.
+            bool carry = !(k > 0 && s > 0 && (steps - s) % k == 0);
+            StepBackward(s, r0, rows, dhStep, dhCarry, dcCarry, carry);
+            if (!carry)
+            {
+                dhCarry.Clear();
+                if (HasCellState) dcCarry.Clear();
+            }
+        }
     }
 
     /// <summary>Options shared by every recurrent layer, with Keras' names.</summary>
