@@ -44,7 +44,7 @@ public abstract class RecurrentLayer<T> : Layer<T> where T : unmanaged, IFloatin
 {
     private readonly Workspace<T> _wxT = new(), _wGates = new(), _wH = new(), _wC = new(), _wOut = new(),
         _wDxT = new(), _wDx = new(), _wDhStep = new(), _wDhCarry = new(), _wDcCarry = new(),
-        _wFinalH = new(), _wFinalC = new(), _wDInitH = new(), _wDInitC = new();
+        _wFinalH = new(), _wFinalC = new(), _wDInitH = new(), _wDInitC = new(), _wZeroDx = new();
     private Tensor<T>? _xT, _lastOutput, _finalH, _finalC, _dInitH, _dInitC, _stateH, _stateC;
     private int _statefulBatch;
     private bool _forwardDone;
@@ -109,6 +109,11 @@ public abstract class RecurrentLayer<T> : Layer<T> where T : unmanaged, IFloatin
     /// <summary>0 for full backpropagation through time; k &gt; 0 for truncated BPTT with windows of k steps
     /// (see the class remarks for exactly what is truncated).</summary>
     public int TruncateBptt { get; }
+
+    /// <summary>Whether <see cref="Backward(Tensor{T}, Tensor{T}?, Tensor{T}?)"/> computes the gradient with respect to
+    /// the input (the default). Set it to false when the input is data, as for the first layer of a model: the
+    /// backward pass then skips <c>dZ·Wᵀ</c> and returns a tensor of zeros of the input's shape.</summary>
+    public bool ComputeInputGradient { get; set; } = true;
 
     /// <summary>G, the number of gate blocks (1 SimpleRNN, 3 GRU, 4 LSTM).</summary>
     protected int GateCount { get; }
@@ -429,6 +434,9 @@ public abstract class RecurrentLayer<T> : Layer<T> where T : unmanaged, IFloatin
         if (biasGrad.Length > 0) Elementwise.SumColumns(dZ, biasGrad, gh, accumulate: true);
         var recurrentBiasGrad = RecurrentBiasGrad;
         if (recurrentBiasGrad.Length > 0) Elementwise.SumColumns(dZr, recurrentBiasGrad, gh, accumulate: true);
+
+        // The zero tensor's storage is never written, so every view of it stays zero.
+        if (!ComputeInputGradient) return _wZeroDx.Get(b, steps, f);
 
         // dxT = dZ·Wᵀ  [T·B, F], then back to batch-first (and forward time). With few features the GEMM would pad
         // F to a whole register tile, so narrow products take one dot product per element instead.
