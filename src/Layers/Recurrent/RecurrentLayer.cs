@@ -22,10 +22,12 @@ namespace Nn.Simd.Layers;
 /// </summary>
 /// <remarks>
 /// <para><b>Forward.</b> The input <c>[B, T, F]</c> is copied time-major (reversed with
-/// <see cref="GoBackwards"/>), projected for all steps by one GEMM <c>[T·B, F]·[F, G·H]</c> with the input
-/// bias folded in, and then each step adds <c>h_{s−1}·U</c> by one GEMM on contiguous <c>[B, H]</c> rows and
-/// runs the gate math. The output is <c>[B, T, H]</c> with <see cref="ReturnSequences"/> (in processing
+/// <see cref="GoBackwards"/>); then each step computes <c>x_s·W + b</c> and adds <c>h_{s−1}·U</c>, each by one GEMM
+/// on contiguous <c>[B, H]</c> rows with the kernels packed once per pass, and runs the gate math. The output is <c>[B, T, H]</c> with <see cref="ReturnSequences"/> (in processing
 /// order, so reversed in time with <see cref="GoBackwards"/>, as in Keras) or the last step's <c>[B, H]</c>.</para>
+/// <para><b>Threads.</b> Every batch row is an independent sequence, so the time loops run over blocks of rows, one
+/// block per thread at a time, with no synchronisation between steps; results are bitwise the same at any thread
+/// count (see <see cref="Parallelism"/>).</para>
 /// <para><b>Backward.</b> <c>dH</c> (and <c>dC</c> for the LSTM) is carried from the last step to the first;
 /// each step turns it into the pre-activation gradient <c>dZ</c>, stored over the step's gates, and carries
 /// <c>dZ·Uᵀ</c> back. After the loop, <c>dW</c>, <c>dU</c>, the bias gradient and <c>dx</c> are each one
@@ -44,11 +46,11 @@ public abstract class RecurrentLayer<T> : Layer<T> where T : unmanaged, IFloatin
 {
     private readonly Workspace<T> _wxT = new(), _wGates = new(), _wH = new(), _wC = new(), _wOut = new(),
         _wDxT = new(), _wDx = new(), _wDhStep = new(), _wDhCarry = new(), _wDcCarry = new(),
-        _wFinalH = new(), _wFinalC = new(), _wDInitH = new(), _wDInitC = new(), _wZeroDx = new();
+        _wFinalH = new(), _wFinalC = new(), _wDInitH = new(), _wDInitC = new(), _wZeroDx = new(), _wKernelBias = new();
     private Tensor<T>? _xT, _lastOutput, _finalH, _finalC, _dInitH, _dInitC, _stateH, _stateC;
     private int _statefulBatch;
     private bool _forwardDone;
-    private PackedMatrix<T>? _packedU, _packedUT;
+    private PackedMatrix<T>? _packedU, _packedUT, _packedW;
     private readonly TimeLoop _timeLoop;
     // The backward loop's per-call inputs, read by the chunks.
     private Tensor<T>? _dOutput;
@@ -300,29 +302,28 @@ public abstract class RecurrentLayer<T> : Layer<T> where T : unmanaged, IFloatin
         if (HasCellState) CheckInitial(InitialC, b, nameof(InitialC));
 
         B = b; Steps = steps; F = f;
-        var xT = _xT = _wxT.Get(steps, b, f);
+        // With a bias, xT carries a column of ones after the features and the packed kernel a bias row after W, so
+        // the input projection x·W + b is one GEMM that writes each gate once (no broadcast pass, no read of C).
+        int fx = XColumns;
+        var xT = _xT = _wxT.Get(steps, b, fx);
         GatesCache = _wGates.Get(steps, b, gh);
         HCache = _wH.Get(steps + 1, b, h);
         if (HasCellState) CCache = _wC.Get(steps + 1, b, h);
         PrepareCaches(b, steps);
 
-        // xT[s, b, :] = x[b, t(s), :]
+        // xT[s, b, :] = [x[b, t(s), :], 1]
         var xs = input.ReadOnlySpan;
         var xts = xT.Span;
         for (int s = 0; s < steps; s++)
         {
             int t = GoBackwards ? steps - 1 - s : s;
             for (int r = 0; r < b; r++)
-                xs.Slice((r * steps + t) * f, f).CopyTo(xts.Slice((s * b + r) * f, f));
+            {
+                var row = xts.Slice((s * b + r) * fx, fx);
+                xs.Slice((r * steps + t) * f, f).CopyTo(row);
+                if (fx > f) row[f] = T.One;
+            }
         }
-
-        // gates = xT·W + b_in for all steps at once: [T·B, F]·[F, G·H].
-        var gs = GatesCache.Span;
-        var bias = InputBiasValue;
-        if (bias.Length > 0)
-            for (int r = 0; r < steps * b; r++) bias.CopyTo(gs.Slice(r * gh, gh));
-        Gemm.Compute(false, false, steps * b, gh, f, T.One, xT.ReadOnlySpan, f, KernelParameter.Value.ReadOnlySpan, gh,
-            bias.Length > 0 ? T.One : T.Zero, gs, gh);
 
         // Initial state into h[0] (and c[0]).
         var h0 = HCache.Span.Slice(0, b * h);
@@ -341,6 +342,7 @@ public abstract class RecurrentLayer<T> : Layer<T> where T : unmanaged, IFloatin
         }
 
         PackRecurrent(transposed: false);
+        PackKernel();
         _timeLoop.Run(backward: false);
 
         var hs = HCache.ReadOnlySpan;
@@ -428,7 +430,7 @@ public abstract class RecurrentLayer<T> : Layer<T> where T : unmanaged, IFloatin
         var kernel = KernelParameter;
         var recurrent = RecurrentKernelParameter;
         // dW += xTᵀ·dZ  [F, G·H];  dU += h[0..T)ᵀ·dZr  [H, G·H]: one GEMM each over all steps.
-        Gemm.Compute(true, false, f, gh, rows, T.One, _xT!.ReadOnlySpan, f, dZ, gh, T.One, kernel.Grad.Span, gh);
+        Gemm.Compute(true, false, f, gh, rows, T.One, _xT!.ReadOnlySpan, XColumns, dZ, gh, T.One, kernel.Grad.Span, gh);
         Gemm.Compute(true, false, h, gh, rows, T.One, HCache.ReadOnlySpan, h, dZr, gh, T.One, recurrent.Grad.Span, gh);
         var biasGrad = InputBiasGrad;
         if (biasGrad.Length > 0) Elementwise.SumColumns(dZ, biasGrad, gh, accumulate: true);
@@ -508,8 +510,43 @@ public abstract class RecurrentLayer<T> : Layer<T> where T : unmanaged, IFloatin
             int r1 = Math.Min(l.B, _blocks * (chunk + 1) / _chunks * RowBlock);
             if (r1 <= r0) return;
             if (_backward) l.BackwardRows(r0, r1 - r0);
-            else for (int s = 0; s < l.Steps; s++) l.StepForward(s, r0, r1 - r0);
+            else
+                for (int s = 0; s < l.Steps; s++)
+                {
+                    l.ProjectInput(s, r0, r1 - r0);
+                    l.StepForward(s, r0, r1 - r0);
+                }
         }
+    }
+
+    /// <summary>The step's input projection for batch rows <c>[r0, r0 + rows)</c>: <c>gates = x_s·W + b_in</c>. Done per
+    /// step, just before the step needs it, rather than for all steps at once: the rows are then still in L1 for the
+    /// recurrent product and the gate math, and the work is split across threads with the time loop. Each element is
+    /// the same bias-plus-FMA chain either way.</summary>
+    private void ProjectInput(int s, int r0, int rows)
+    {
+        int fx = XColumns, gh = GateCount * Units;
+        var z = GatesCache.Span.Slice((s * B + r0) * gh, rows * gh);
+        Gemm.Compute(false, rows, T.One, _xT!.ReadOnlySpan.Slice((s * B + r0) * fx, rows * fx), fx, _packedW!, T.Zero, z, gh);
+    }
+
+    /// <summary>Columns of the time-major input: the features, plus a column of ones when there is an input bias.</summary>
+    private int XColumns => F + (InputBiasValue.Length > 0 ? 1 : 0);
+
+    /// <summary>Packs <c>[W; b_in]</c> (<c>[F+1, G·H]</c>, or W alone without a bias) for the input projection.</summary>
+    private void PackKernel()
+    {
+        int f = F, gh = GateCount * Units, fx = XColumns;
+        ReadOnlySpan<T> source = KernelParameter.Value.ReadOnlySpan;
+        if (fx > f)
+        {
+            var wb = _wKernelBias.Get(new TensorShape(fx, gh)).Span;
+            source.CopyTo(wb);
+            InputBiasValue.CopyTo(wb.Slice(f * gh, gh));
+            source = wb;
+        }
+        if (_packedW is null || _packedW.K != fx) _packedW = Gemm.Pack(false, fx, gh, source, gh);
+        else _packedW.Repack(source, gh);
     }
 
     /// <summary>Backpropagation through time for batch rows <c>[r0, r0 + rows)</c>.</summary>
