@@ -79,4 +79,36 @@ public class RecurrentThreadingTests
             RecurrentLayer<float>.ParallelMinFlops = saved;
         }
     }
+
+    [Theory]
+    [InlineData("lstm", 1), InlineData("lstm", 2), InlineData("gru", 2), InlineData("simple_rnn", 2)]
+    public void SteadyStateTrainingPass_AllocatesNothing(string kind, int threads)
+    {
+        int saved = Parallelism.MaxDegree;
+        long savedFlops = RecurrentLayer<float>.ParallelMinFlops;
+        try
+        {
+            Parallelism.MaxDegree = threads;
+            RecurrentLayer<float>.ParallelMinFlops = 0;
+            var layer = Make(kind, returnSequences: false, truncate: 0);
+            var x = Tensor<float>.RandomNormal(new TensorShape(32, 10, 3), seed: 6);
+            var dy = Tensor<float>.RandomNormal(new TensorShape(32, 12), seed: 7);
+            var parameters = layer.Parameters;
+            void Pass()
+            {
+                for (int i = 0; i < parameters.Count; i++) parameters[i].Grad.Clear();   // foreach over the interface would box an enumerator
+                layer.Forward(x, training: true);
+                layer.Backward(dy);
+            }
+            for (int i = 0; i < 3; i++) Pass();   // workspaces, packed kernels and worker threads are created here
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < 5; i++) Pass();
+            Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        }
+        finally
+        {
+            Parallelism.MaxDegree = saved;
+            RecurrentLayer<float>.ParallelMinFlops = savedFlops;
+        }
+    }
 }
