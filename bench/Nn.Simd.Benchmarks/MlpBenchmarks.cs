@@ -162,6 +162,7 @@ public sealed class TorchMlpModel : IDisposable
 /// softmax cross-entropy and Adam, at batch 64 and 128: Nn.Simd and TorchSharp at 1 and 2 threads, torch at one
 /// thread as the baseline.
 /// </summary>
+[Config(typeof(RecurrentConfig))]
 [MemoryDiagnoser]
 [JsonExporterAttribute.Full]
 [GroupBenchmarksBy(BenchmarkLogicalGroupRule.ByParams)]

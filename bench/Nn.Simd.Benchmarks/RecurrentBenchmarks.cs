@@ -252,7 +252,7 @@ public class SimpleRnnBenchmarks : RecurrentBenchmarksBase
 /// <summary>The default configuration plus the effective GFLOP/s column of the recurrent benchmarks.</summary>
 public sealed class RecurrentConfig : ManualConfig
 {
-    public RecurrentConfig() => AddColumn(new RecurrentGflopsColumn());
+    public RecurrentConfig() => AddColumn(StatisticColumn.Median, new RecurrentGflopsColumn());
 }
 
 /// <summary>
