@@ -22,9 +22,10 @@ namespace Nn.Simd.Layers;
 /// </summary>
 /// <remarks>
 /// <para><b>Forward.</b> The input <c>[B, T, F]</c> is copied time-major (reversed with
-/// <see cref="GoBackwards"/>); then each step computes <c>x_s·W + b</c> and adds <c>h_{s−1}·U</c>, each by one GEMM
-/// on contiguous <c>[B, H]</c> rows with the kernels packed once per pass, and runs the gate math. The output is <c>[B, T, H]</c> with <see cref="ReturnSequences"/> (in processing
-/// order, so reversed in time with <see cref="GoBackwards"/>, as in Keras) or the last step's <c>[B, H]</c>.</para>
+/// <see cref="GoBackwards"/>); then each step computes <c>x_s·W + b</c> and adds <c>h_{s−1}·U</c>, each by one
+/// GEMM on contiguous <c>[B, H]</c> rows with the kernels packed once per pass, and runs the gate math. The output
+/// is <c>[B, T, H]</c> with <see cref="ReturnSequences"/> (in processing order, so reversed in time with
+/// <see cref="GoBackwards"/>, as in Keras) or the last step's <c>[B, H]</c>.</para>
 /// <para><b>Threads.</b> Every batch row is an independent sequence, so the time loops run over blocks of rows, one
 /// block per thread at a time, with no synchronisation between steps; results are bitwise the same at any thread
 /// count (see <see cref="Parallelism"/>).</para>
@@ -519,10 +520,10 @@ public abstract class RecurrentLayer<T> : Layer<T> where T : unmanaged, IFloatin
         }
     }
 
-    /// <summary>The step's input projection for batch rows <c>[r0, r0 + rows)</c>: <c>gates = x_s·W + b_in</c>. Done per
-    /// step, just before the step needs it, rather than for all steps at once: the rows are then still in L1 for the
-    /// recurrent product and the gate math, and the work is split across threads with the time loop. Each element is
-    /// the same bias-plus-FMA chain either way.</summary>
+    /// <summary>The step's input projection for batch rows <c>[r0, r0 + rows)</c>: <c>gates = [x_s, 1]·[W; b_in]</c>,
+    /// one GEMM that writes each gate once. Done per step, just before the step needs it, rather than for all steps at
+    /// once: the rows are then still in cache for the recurrent product and the gate math, and the work is split
+    /// across threads with the time loop.</summary>
     private void ProjectInput(int s, int r0, int rows)
     {
         int fx = XColumns, gh = GateCount * Units;
