@@ -2,10 +2,15 @@ using BenchmarkDotNet.Running;
 
 namespace Nn.Simd.Benchmarks;
 
-// Commands (run from the repository root; Release is required):
+// Commands (run from the repository root; Release is required). The machine is shared: note the load (uptime) with
+// every measurement and compare only rows from the same run.
 //   Everything (long):        dotnet run -c Release --project bench/Nn.Simd.Benchmarks -- --filter '*'
 //   One class:                dotnet run -c Release --project bench/Nn.Simd.Benchmarks -- --filter '*LstmBenchmarks*'
-//   Headline rows (< 5 min):  dotnet run -c Release --project bench/Nn.Simd.Benchmarks -- --quick
+//   The model benchmarks as reported (about 8 minutes; each case in its own process):
+//                             dotnet run -c Release --project bench/Nn.Simd.Benchmarks -- --filter '*LstmBenchmarks*' \
+//                               '*SimpleRnnBenchmarks*' '*MlpBenchmarks*' --warmupCount 3 --iterationCount 10 --iterationTime 250
+//   Headline rows (about a minute, in process; see HeadlineBenchmarks.RunQuick):
+//                             dotnet run -c Release --project bench/Nn.Simd.Benchmarks -- --quick
 //   Interleaved stopwatch probe (no BenchmarkDotNet, prints medians and ratios; for iterating):
 //                             dotnet run -c Release --project bench/Nn.Simd.Benchmarks -- --probe lstm 64 32
 //   Peak working set of a training run, one engine per process:
