@@ -16,7 +16,7 @@ namespace Nn.Simd.Layers;
 /// <remarks>Defaults follow Keras: Glorot-uniform kernel, zero bias, linear activation.</remarks>
 public sealed class Dense<T> : Layer<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
-    private readonly Workspace<T> _z = new(), _y = new(), _dz = new(), _dx = new();
+    private readonly Workspace<T> _z = new(), _y = new(), _dz = new(), _dx = new(), _zeroDx = new();
     private Tensor<T>? _x, _lastZ, _lastY;
     private Parameter<T>? _kernel, _bias;
 
@@ -69,6 +69,12 @@ public sealed class Dense<T> : Layer<T> where T : unmanaged, IFloatingPointIeee7
 
     /// <summary>The bias b, [H]; null when <see cref="UseBias"/> is false.</summary>
     public Parameter<T>? Bias => _bias;
+
+    /// <summary>Whether <see cref="Backward"/> computes the gradient with respect to the input (the default). Set it
+    /// to false when the input is data, as for the first layer of a model: the backward pass then skips the product
+    /// <c>dz·Wᵀ</c> (a third of a wide first layer's work; autograd engines skip it the same way) and returns a tensor of
+    /// zeros of the input's shape.</summary>
+    public bool ComputeInputGradient { get; set; } = true;
 
     /// <inheritdoc/>
     protected override void BuildCore(TensorShape inputShape, Random rng)
@@ -132,11 +138,9 @@ public sealed class Dense<T> : Layer<T> where T : unmanaged, IFloatingPointIeee7
         // dW += xᵀ·dz  [F, H]
         Gemm.Compute(true, false, f, h, rows, T.One, x.ReadOnlySpan, f, dz, h, T.One, Kernel.Grad.Span, h);
         // db += Σ_rows dz
-        if (_bias is { } b)
-        {
-            var db = b.Grad.Span;
-            for (int r = 0; r < rows; r++) TensorPrimitives.Add(db, dz.Slice(r * h, h), db);
-        }
+        if (_bias is { } b) Elementwise.SumColumns(dz.Slice(0, rows * h), b.Grad.Span, h, accumulate: true);
+        // The zero tensor's storage is never written, so every view of it stays zero.
+        if (!ComputeInputGradient) return _zeroDx.Get(x.Shape);
         // dx = dz·Wᵀ  [R, F]
         var dx = _dx.Get(x.Shape);
         Gemm.Compute(false, true, rows, f, h, T.One, dz, h, Kernel.Value.ReadOnlySpan, h, T.Zero, dx.Span, f);

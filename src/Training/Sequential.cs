@@ -166,6 +166,12 @@ public partial class Sequential<T> : IModel where T : unmanaged, IFloatingPointI
         _shuffleRng = new Random(unchecked(seed * 1103515245 + 12345));
         _outputs = new Tensor<T>[_layers.Count];
         _inputGrads = new Tensor<T>[_layers.Count];
+        // The first layer's input is data: nothing uses its gradient, so skip that product (as autograd does).
+        if (_layers.Count > 0)
+        {
+            if (_layers[0] is Dense<T> dense) dense.ComputeInputGradient = false;
+            else if (_layers[0] is RecurrentLayer<T> recurrent) recurrent.ComputeInputGradient = false;
+        }
     }
 
     /// <summary>Sets the loss, optimizer and metrics.</summary>

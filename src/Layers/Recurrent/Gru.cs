@@ -121,24 +121,25 @@ public sealed class Gru<T> : RecurrentLayer<T> where T : unmanaged, IFloatingPoi
         }
     }
 
-    private protected override void StepForward(int s)
+    private protected override bool CanSplitRows => Fused;   // the general path shares a scratch row
+
+    private protected override void StepForward(int s, int r0, int rows)
     {
-        int h = Units, g3 = 3 * h, bh = B * h, bg = B * g3;
-        var x = GatesCache.Span.Slice(s * bg, bg);
-        var u = _rec!.Span.Slice(s * bg, bg);
-        var hPrev = HCache.ReadOnlySpan.Slice(s * bh, bh);
-        var hNext = HCache.Span.Slice((s + 1) * bh, bh);
-        // u = h_{s−1}·U + b_rec: one GEMM on the step's contiguous [B, H] rows.
-        if (_bias is not null) BroadcastRows(_bias.Value.ReadOnlySpan.Slice(g3), u, B);
-        Gemm.Compute(false, false, B, g3, h, T.One, hPrev, h, RecurrentKernel.Value.ReadOnlySpan, g3,
-            _bias is not null ? T.One : T.Zero, u, g3);
+        int h = Units, g3 = 3 * h, bh = B * h, n = rows * h, ng = rows * g3;
+        var x = GatesCache.Span.Slice((s * B + r0) * g3, ng);
+        var u = _rec!.Span.Slice((s * B + r0) * g3, ng);
+        var hPrev = HCache.ReadOnlySpan.Slice(s * bh + r0 * h, n);
+        var hNext = HCache.Span.Slice((s + 1) * bh + r0 * h, n);
+        // u = h_{s−1}·U + b_rec: one GEMM on the block's contiguous rows, U packed once for all steps.
+        if (_bias is not null) BroadcastRows(_bias.Value.ReadOnlySpan.Slice(g3), u, rows);
+        Gemm.Compute(false, rows, T.One, hPrev, h, PackedRecurrent, _bias is not null ? T.One : T.Zero, u, g3);
         if (Fused)
         {
-            GruGates.Forward(hPrev, u, x, hNext, B, h);
+            GruGates.Forward(hPrev, u, x, hNext, rows, h);
             return;
         }
-        var pre = _pre!.Span.Slice(s * bg, bg);
-        for (int r = 0; r < B; r++)
+        var pre = _pre!.Span.Slice((s * B + r0) * g3, ng);
+        for (int r = 0; r < rows; r++)
         {
             var xr = x.Slice(r * g3, g3); var ur = u.Slice(r * g3, g3); var pr = pre.Slice(r * g3, g3);
             TensorPrimitives.Add(xr.Slice(0, 2 * h), ur.Slice(0, 2 * h), pr.Slice(0, 2 * h));
@@ -155,24 +156,24 @@ public sealed class Gru<T> : RecurrentLayer<T> where T : unmanaged, IFloatingPoi
         }
     }
 
-    private protected override void StepBackward(int s, Span<T> dH, Span<T> dHPrev, Span<T> dC, bool carry)
+    private protected override void StepBackward(int s, int r0, int rows, Span<T> dH, Span<T> dHPrev, Span<T> dC, bool carry)
     {
-        int h = Units, g3 = 3 * h, bh = B * h, bg = B * g3;
-        var x = GatesCache.Span.Slice(s * bg, bg);
-        var u = _rec!.Span.Slice(s * bg, bg);
-        var hPrev = HCache.ReadOnlySpan.Slice(s * bh, bh);
-        if (Fused) GruGates.Backward(x, hPrev, dH, u, x, dHPrev, B, h);
-        else GeneralBackward(s, x, u, hPrev, dH, dHPrev);
+        int h = Units, g3 = 3 * h, bh = B * h, ng = rows * g3;
+        var x = GatesCache.Span.Slice((s * B + r0) * g3, ng);
+        var u = _rec!.Span.Slice((s * B + r0) * g3, ng);
+        var hPrev = HCache.ReadOnlySpan.Slice(s * bh + r0 * h, rows * h);
+        if (Fused) GruGates.Backward(x, hPrev, dH, u, x, dHPrev, rows, h);
+        else GeneralBackward(s, r0, rows, x, u, hPrev, dH, dHPrev);
         if (carry)
-            Gemm.Compute(false, true, B, h, g3, T.One, u, g3, RecurrentKernel.Value.ReadOnlySpan, g3, T.One, dHPrev, h);
+            Gemm.Compute(false, rows, T.One, u, g3, PackedRecurrentTransposed, T.One, dHPrev, h);
     }
 
-    private void GeneralBackward(int s, Span<T> x, Span<T> u, ReadOnlySpan<T> hPrev, Span<T> dH, Span<T> dHPrev)
+    private void GeneralBackward(int s, int r0, int rows, Span<T> x, Span<T> u, ReadOnlySpan<T> hPrev, Span<T> dH, Span<T> dHPrev)
     {
-        int h = Units, g3 = 3 * h, bg = B * g3;
-        var pre = _pre!.ReadOnlySpan.Slice(s * bg, bg);
+        int h = Units, g3 = 3 * h;
+        var pre = _pre!.ReadOnlySpan.Slice((s * B + r0) * g3, rows * g3);
         var post = _row!.Span;
-        for (int r = 0; r < B; r++)
+        for (int r = 0; r < rows; r++)
         {
             var xr = x.Slice(r * g3, g3); var ur = u.Slice(r * g3, g3); var pr = pre.Slice(r * g3, g3);
             var z = xr.Slice(0, h); var rg = xr.Slice(h, h); var hh = xr.Slice(2 * h, h);

@@ -143,23 +143,25 @@ public sealed class Lstm<T> : RecurrentLayer<T> where T : unmanaged, IFloatingPo
         }
     }
 
-    private protected override void StepForward(int s)
+    private protected override bool CanSplitRows => Fused;   // the general path shares scratch rows
+
+    private protected override void StepForward(int s, int r0, int rows)
     {
-        int h = Units, g4 = 4 * h, bh = B * h;
-        var z = GatesCache.Span.Slice(s * B * g4, B * g4);
-        // z += h_{s−1}·U: one GEMM on the step's contiguous [B, H] rows.
-        Gemm.Compute(false, false, B, g4, h, T.One, HCache.ReadOnlySpan.Slice(s * bh, bh), h, RecurrentKernel.Value.ReadOnlySpan, g4, T.One, z, g4);
-        var cPrev = CCache.ReadOnlySpan.Slice(s * bh, bh);
-        var c = CCache.Span.Slice((s + 1) * bh, bh);
-        var tanhC = _tanhC!.Span.Slice(s * bh, bh);
-        var hNext = HCache.Span.Slice((s + 1) * bh, bh);
+        int h = Units, g4 = 4 * h, bh = B * h, n = rows * h;
+        var z = GatesCache.Span.Slice((s * B + r0) * g4, rows * g4);
+        // z += h_{s−1}·U: one GEMM on the block's contiguous rows, with U packed once for all steps.
+        Gemm.Compute(false, rows, T.One, HCache.ReadOnlySpan.Slice(s * bh + r0 * h, n), h, PackedRecurrent, T.One, z, g4);
+        var cPrev = CCache.ReadOnlySpan.Slice(s * bh + r0 * h, n);
+        var c = CCache.Span.Slice((s + 1) * bh + r0 * h, n);
+        var tanhC = _tanhC!.Span.Slice(s * bh + r0 * h, n);
+        var hNext = HCache.Span.Slice((s + 1) * bh + r0 * h, n);
         if (Fused)
         {
-            LstmGates.Forward(cPrev, z, c, tanhC, hNext, B, h);
+            LstmGates.Forward(cPrev, z, c, tanhC, hNext, rows, h);
             return;
         }
-        z.CopyTo(_pre!.Span.Slice(s * B * g4, B * g4));
-        for (int r = 0; r < B; r++)
+        z.CopyTo(_pre!.Span.Slice((s * B + r0) * g4, rows * g4));
+        for (int r = 0; r < rows; r++)
         {
             var row = z.Slice(r * g4, g4);
             var i = row.Slice(0, h); var f = row.Slice(h, h); var g = row.Slice(2 * h, h); var o = row.Slice(3 * h, h);
@@ -176,26 +178,27 @@ public sealed class Lstm<T> : RecurrentLayer<T> where T : unmanaged, IFloatingPo
         }
     }
 
-    private protected override void StepBackward(int s, Span<T> dH, Span<T> dHPrev, Span<T> dC, bool carry)
+    private protected override void StepBackward(int s, int r0, int rows, Span<T> dH, Span<T> dHPrev, Span<T> dC, bool carry)
     {
-        int h = Units, g4 = 4 * h, bh = B * h;
-        var z = GatesCache.Span.Slice(s * B * g4, B * g4);
-        var cPrev = CCache.ReadOnlySpan.Slice(s * bh, bh);
-        var tanhC = _tanhC!.ReadOnlySpan.Slice(s * bh, bh);
-        if (Fused) LstmGates.Backward(z, cPrev, tanhC, dH, dC, z, B, h);
-        else GeneralBackward(s, z, cPrev, tanhC, dH, dC);
+        int h = Units, g4 = 4 * h, bh = B * h, n = rows * h;
+        var z = GatesCache.Span.Slice((s * B + r0) * g4, rows * g4);
+        var cPrev = CCache.ReadOnlySpan.Slice(s * bh + r0 * h, n);
+        var tanhC = _tanhC!.ReadOnlySpan.Slice(s * bh + r0 * h, n);
+        if (Fused) LstmGates.Backward(z, cPrev, tanhC, dH, dC, z, rows, h);
+        else GeneralBackward(s, r0, rows, z, cPrev, tanhC, dH, dC);
+        // dh_{s−1} = dZ·Uᵀ, with Uᵀ packed once for all steps.
         if (carry)
-            Gemm.Compute(false, true, B, h, g4, T.One, z, g4, RecurrentKernel.Value.ReadOnlySpan, g4, T.Zero, dHPrev, h);
+            Gemm.Compute(false, rows, T.One, z, g4, PackedRecurrentTransposed, T.Zero, dHPrev, h);
     }
 
-    private void GeneralBackward(int s, Span<T> z, ReadOnlySpan<T> cPrev, ReadOnlySpan<T> tanhC, Span<T> dH, Span<T> dC)
+    private void GeneralBackward(int s, int r0, int rows, Span<T> z, ReadOnlySpan<T> cPrev, ReadOnlySpan<T> tanhC, Span<T> dH, Span<T> dC)
     {
         int h = Units, g4 = 4 * h, bh = B * h;
-        var pre = _pre!.ReadOnlySpan.Slice(s * B * g4, B * g4);
-        var c = CCache.ReadOnlySpan.Slice((s + 1) * bh, bh);
+        var pre = _pre!.ReadOnlySpan.Slice((s * B + r0) * g4, rows * g4);
+        var c = CCache.ReadOnlySpan.Slice((s + 1) * bh + r0 * h, rows * h);
         var post = _row!.Span;
         var t = _unit!.Span;
-        for (int r = 0; r < B; r++)
+        for (int r = 0; r < rows; r++)
         {
             var row = z.Slice(r * g4, g4);
             var pr = pre.Slice(r * g4, g4);

@@ -22,10 +22,13 @@ namespace Nn.Simd.Layers;
 /// </summary>
 /// <remarks>
 /// <para><b>Forward.</b> The input <c>[B, T, F]</c> is copied time-major (reversed with
-/// <see cref="GoBackwards"/>), projected for all steps by one GEMM <c>[T·B, F]·[F, G·H]</c> with the input
-/// bias folded in, and then each step adds <c>h_{s−1}·U</c> by one GEMM on contiguous <c>[B, H]</c> rows and
-/// runs the gate math. The output is <c>[B, T, H]</c> with <see cref="ReturnSequences"/> (in processing
-/// order, so reversed in time with <see cref="GoBackwards"/>, as in Keras) or the last step's <c>[B, H]</c>.</para>
+/// <see cref="GoBackwards"/>); then each step computes <c>x_s·W + b</c> and adds <c>h_{s−1}·U</c>, each by one
+/// GEMM on contiguous <c>[B, H]</c> rows with the kernels packed once per pass, and runs the gate math. The output
+/// is <c>[B, T, H]</c> with <see cref="ReturnSequences"/> (in processing order, so reversed in time with
+/// <see cref="GoBackwards"/>, as in Keras) or the last step's <c>[B, H]</c>.</para>
+/// <para><b>Threads.</b> Every batch row is an independent sequence, so the time loops run over blocks of rows, one
+/// block per thread at a time, with no synchronisation between steps; results are bitwise the same at any thread
+/// count (see <see cref="Parallelism"/>).</para>
 /// <para><b>Backward.</b> <c>dH</c> (and <c>dC</c> for the LSTM) is carried from the last step to the first;
 /// each step turns it into the pre-activation gradient <c>dZ</c>, stored over the step's gates, and carries
 /// <c>dZ·Uᵀ</c> back. After the loop, <c>dW</c>, <c>dU</c>, the bias gradient and <c>dx</c> are each one
@@ -44,10 +47,15 @@ public abstract class RecurrentLayer<T> : Layer<T> where T : unmanaged, IFloatin
 {
     private readonly Workspace<T> _wxT = new(), _wGates = new(), _wH = new(), _wC = new(), _wOut = new(),
         _wDxT = new(), _wDx = new(), _wDhStep = new(), _wDhCarry = new(), _wDcCarry = new(),
-        _wFinalH = new(), _wFinalC = new(), _wDInitH = new(), _wDInitC = new();
+        _wFinalH = new(), _wFinalC = new(), _wDInitH = new(), _wDInitC = new(), _wZeroDx = new(), _wKernelBias = new();
     private Tensor<T>? _xT, _lastOutput, _finalH, _finalC, _dInitH, _dInitC, _stateH, _stateC;
     private int _statefulBatch;
     private bool _forwardDone;
+    private PackedMatrix<T>? _packedU, _packedUT, _packedW;
+    private readonly TimeLoop _timeLoop;
+    // The backward loop's per-call inputs, read by the chunks.
+    private Tensor<T>? _dOutput;
+    private Tensor<T>? _dhStep, _dhCarry, _dcCarry;
 
     /// <summary>Sets the options shared by all recurrent layers.</summary>
     /// <param name="units">H; positive.</param>
@@ -78,6 +86,7 @@ public abstract class RecurrentLayer<T> : Layer<T> where T : unmanaged, IFloatin
         GoBackwards = goBackwards;
         Stateful = stateful;
         TruncateBptt = truncateBptt;
+        _timeLoop = new TimeLoop(this);
     }
 
     /// <summary>H, the size of the hidden state and of each step's output.</summary>
@@ -103,6 +112,11 @@ public abstract class RecurrentLayer<T> : Layer<T> where T : unmanaged, IFloatin
     /// <summary>0 for full backpropagation through time; k &gt; 0 for truncated BPTT with windows of k steps
     /// (see the class remarks for exactly what is truncated).</summary>
     public int TruncateBptt { get; }
+
+    /// <summary>Whether <see cref="Backward(Tensor{T}, Tensor{T}?, Tensor{T}?)"/> computes the gradient with respect to
+    /// the input (the default). Set it to false when the input is data, as for the first layer of a model: the
+    /// backward pass then skips <c>dZ·Wᵀ</c> and returns a tensor of zeros of the input's shape.</summary>
+    public bool ComputeInputGradient { get; set; } = true;
 
     /// <summary>G, the number of gate blocks (1 SimpleRNN, 3 GRU, 4 LSTM).</summary>
     protected int GateCount { get; }
@@ -213,14 +227,37 @@ public abstract class RecurrentLayer<T> : Layer<T> where T : unmanaged, IFloatin
     /// <summary>Allocates the subclass's own caches for (B, T).</summary>
     private protected virtual void PrepareCaches(int batch, int steps) { }
 
-    /// <summary>Runs step <paramref name="s"/>: adds <c>h[s]·U</c> into the step's gates (or its own buffer),
-    /// runs the gate math and writes <c>h[s+1]</c> (and <c>c[s+1]</c>).</summary>
-    private protected abstract void StepForward(int s);
+    /// <summary>Runs step <paramref name="s"/> for batch rows <c>[r0, r0 + rows)</c>: adds <c>h[s]·U</c> into
+    /// the step's gates (or its own buffer), runs the gate math and writes <c>h[s+1]</c> (and <c>c[s+1]</c>).
+    /// Row blocks may run concurrently (see <see cref="CanSplitRows"/>); each must touch only its own rows.</summary>
+    private protected abstract void StepForward(int s, int r0, int rows);
 
-    /// <summary>Back-propagates step <paramref name="s"/>: from <paramref name="dH"/> (and the carried dC in
-    /// <paramref name="dC"/>) writes the step's dZ over its gates and, if <paramref name="carry"/>, the
-    /// gradient with respect to h[s] into <paramref name="dHPrev"/> and c[s] into <paramref name="dC"/>.</summary>
-    private protected abstract void StepBackward(int s, Span<T> dH, Span<T> dHPrev, Span<T> dC, bool carry);
+    /// <summary>Back-propagates step <paramref name="s"/> for batch rows <c>[r0, r0 + rows)</c>: from
+    /// <paramref name="dH"/> (and the carried dC in <paramref name="dC"/>) writes the step's dZ over its gates and,
+    /// if <paramref name="carry"/>, the gradient with respect to h[s] into <paramref name="dHPrev"/> and c[s] into
+    /// <paramref name="dC"/>. The spans hold exactly the block's rows.</summary>
+    private protected abstract void StepBackward(int s, int r0, int rows, Span<T> dH, Span<T> dHPrev, Span<T> dC, bool carry);
+
+    /// <summary>Whether blocks of batch rows may run their time loops on different threads (the step code keeps
+    /// no shared scratch). The default is true.</summary>
+    private protected virtual bool CanSplitRows => true;
+
+    /// <summary>The recurrent kernel U packed as the GEMM's right operand <c>[H, G·H]</c>; refreshed at the start
+    /// of every forward pass, so all T steps reuse one packing.</summary>
+    private protected PackedMatrix<T> PackedRecurrent => _packedU!;
+
+    /// <summary>Uᵀ packed as the right operand <c>[G·H, H]</c> of <c>dZ·Uᵀ</c>; refreshed at the start of every
+    /// backward pass.</summary>
+    private protected PackedMatrix<T> PackedRecurrentTransposed => _packedUT!;
+
+    /// <summary>
+    /// Below this many FLOPs in the recurrent products of one pass (<c>2·B·H·G·H·T</c>), the time loop stays on the
+    /// calling thread. Tests lower it to force splits.
+    /// </summary>
+    internal static long ParallelMinFlops = 1L << 21;
+
+    /// <summary>Batch rows per block are a multiple of this (the GEMM's row tile), except the last block.</summary>
+    private const int RowBlock = 8;
 
     // ***** Layer *****
 
@@ -266,29 +303,28 @@ public abstract class RecurrentLayer<T> : Layer<T> where T : unmanaged, IFloatin
         if (HasCellState) CheckInitial(InitialC, b, nameof(InitialC));
 
         B = b; Steps = steps; F = f;
-        var xT = _xT = _wxT.Get(steps, b, f);
+        // With a bias, xT carries a column of ones after the features and the packed kernel a bias row after W, so
+        // the input projection x·W + b is one GEMM that writes each gate once (no broadcast pass, no read of C).
+        int fx = XColumns;
+        var xT = _xT = _wxT.Get(steps, b, fx);
         GatesCache = _wGates.Get(steps, b, gh);
         HCache = _wH.Get(steps + 1, b, h);
         if (HasCellState) CCache = _wC.Get(steps + 1, b, h);
         PrepareCaches(b, steps);
 
-        // xT[s, b, :] = x[b, t(s), :]
+        // xT[s, b, :] = [x[b, t(s), :], 1]
         var xs = input.ReadOnlySpan;
         var xts = xT.Span;
         for (int s = 0; s < steps; s++)
         {
             int t = GoBackwards ? steps - 1 - s : s;
             for (int r = 0; r < b; r++)
-                xs.Slice((r * steps + t) * f, f).CopyTo(xts.Slice((s * b + r) * f, f));
+            {
+                var row = xts.Slice((s * b + r) * fx, fx);
+                xs.Slice((r * steps + t) * f, f).CopyTo(row);
+                if (fx > f) row[f] = T.One;
+            }
         }
-
-        // gates = xT·W + b_in for all steps at once: [T·B, F]·[F, G·H].
-        var gs = GatesCache.Span;
-        var bias = InputBiasValue;
-        if (bias.Length > 0)
-            for (int r = 0; r < steps * b; r++) bias.CopyTo(gs.Slice(r * gh, gh));
-        Gemm.Compute(false, false, steps * b, gh, f, T.One, xT.ReadOnlySpan, f, KernelParameter.Value.ReadOnlySpan, gh,
-            bias.Length > 0 ? T.One : T.Zero, gs, gh);
 
         // Initial state into h[0] (and c[0]).
         var h0 = HCache.Span.Slice(0, b * h);
@@ -306,7 +342,9 @@ public abstract class RecurrentLayer<T> : Layer<T> where T : unmanaged, IFloatin
             if (HasCellState) { if (InitialC is { } ic) ic.ReadOnlySpan.CopyTo(c0); else c0.Clear(); }
         }
 
-        for (int s = 0; s < steps; s++) StepForward(s);
+        PackRecurrent(transposed: false);
+        PackKernel();
+        _timeLoop.Run(backward: false);
 
         var hs = HCache.ReadOnlySpan;
         var hLast = hs.Slice(steps * b * h, b * h);
@@ -371,31 +409,18 @@ public abstract class RecurrentLayer<T> : Layer<T> where T : unmanaged, IFloatin
         if (dFinalC is not null && (!HasCellState || dFinalC.Rank != 2 || dFinalC.Shape[0] != b || dFinalC.Shape[1] != h))
             throw new ArgumentException($"{Name}: dFinalC has shape {dFinalC.Shape} but the final cell state is [{b}, {h}] (LSTM only).", nameof(dFinalC));
 
-        var dhStep = _wDhStep.Get(b, h).Span;
-        var dhCarry = _wDhCarry.Get(b, h).Span;
-        var dcCarry = HasCellState ? _wDcCarry.Get(b, h).Span : default;
+        _dhStep = _wDhStep.Get(b, h);
+        _dhCarry = _wDhCarry.Get(b, h);
+        _dcCarry = HasCellState ? _wDcCarry.Get(b, h) : null;
+        var dhCarry = _dhCarry.Span;
+        var dcCarry = HasCellState ? _dcCarry!.Span : default;
         if (dFinalH is not null) dFinalH.ReadOnlySpan.CopyTo(dhCarry); else dhCarry.Clear();
         if (HasCellState) { if (dFinalC is not null) dFinalC.ReadOnlySpan.CopyTo(dcCarry); else dcCarry.Clear(); }
 
-        var dy = dOutput.ReadOnlySpan;
-        int k = TruncateBptt;
-        for (int s = steps - 1; s >= 0; s--)
-        {
-            // dH of step s = carried dH + the output's gradient at s.
-            if (ReturnSequences)
-                for (int r = 0; r < b; r++)
-                    TensorPrimitives.Add(dhCarry.Slice(r * h, h), dy.Slice((r * steps + s) * h, h), dhStep.Slice(r * h, h));
-            else if (s == steps - 1) TensorPrimitives.Add(dhCarry, dy, dhStep);
-            else dhCarry.CopyTo(dhStep);
-            // A window boundary: the state entering step s (s > 0) is a constant for truncated BPTT.
-            bool carry = !(k > 0 && s > 0 && (steps - s) % k == 0);
-            StepBackward(s, dhStep, dhCarry, dcCarry, carry);
-            if (!carry)
-            {
-                dhCarry.Clear();
-                if (HasCellState) dcCarry.Clear();
-            }
-        }
+        PackRecurrent(transposed: true);
+        _dOutput = dOutput;
+        try { _timeLoop.Run(backward: true); }
+        finally { _dOutput = null; }
         _dInitH = _wDInitH.Get(b, h);
         dhCarry.CopyTo(_dInitH.Span);
         if (HasCellState) { _dInitC = _wDInitC.Get(b, h); dcCarry.CopyTo(_dInitC.Span); }
@@ -406,14 +431,23 @@ public abstract class RecurrentLayer<T> : Layer<T> where T : unmanaged, IFloatin
         var kernel = KernelParameter;
         var recurrent = RecurrentKernelParameter;
         // dW += xTᵀ·dZ  [F, G·H];  dU += h[0..T)ᵀ·dZr  [H, G·H]: one GEMM each over all steps.
-        Gemm.Compute(true, false, f, gh, rows, T.One, _xT!.ReadOnlySpan, f, dZ, gh, T.One, kernel.Grad.Span, gh);
+        Gemm.Compute(true, false, f, gh, rows, T.One, _xT!.ReadOnlySpan, XColumns, dZ, gh, T.One, kernel.Grad.Span, gh);
         Gemm.Compute(true, false, h, gh, rows, T.One, HCache.ReadOnlySpan, h, dZr, gh, T.One, recurrent.Grad.Span, gh);
-        AddColumnSums(dZ, InputBiasGrad, rows, gh);
-        AddColumnSums(dZr, RecurrentBiasGrad, rows, gh);
+        var biasGrad = InputBiasGrad;
+        if (biasGrad.Length > 0) Elementwise.SumColumns(dZ, biasGrad, gh, accumulate: true);
+        var recurrentBiasGrad = RecurrentBiasGrad;
+        if (recurrentBiasGrad.Length > 0) Elementwise.SumColumns(dZr, recurrentBiasGrad, gh, accumulate: true);
 
-        // dxT = dZ·Wᵀ  [T·B, F], then back to batch-first (and forward time).
+        // The zero tensor's storage is never written, so every view of it stays zero.
+        if (!ComputeInputGradient) return _wZeroDx.Get(b, steps, f);
+
+        // dxT = dZ·Wᵀ  [T·B, F], then back to batch-first (and forward time). With few features the GEMM would pad
+        // F to a whole register tile, so narrow products take one dot product per element instead.
         var dxT = _wDxT.Get(steps, b, f);
-        Gemm.Compute(false, true, rows, f, gh, T.One, dZ, gh, kernel.Value.ReadOnlySpan, gh, T.Zero, dxT.Span, f);
+        if (f <= NarrowFeatures)
+            RowDots.MultiplyTransposed(dZ.Slice(0, rows * gh), kernel.Value.ReadOnlySpan, dxT.Span, rows, f, gh);
+        else
+            Gemm.Compute(false, true, rows, f, gh, T.One, dZ, gh, kernel.Value.ReadOnlySpan, gh, T.Zero, dxT.Span, f);
         var dx = _wDx.Get(b, steps, f);
         var dxs = dx.Span;
         var dxts = dxT.ReadOnlySpan;
@@ -426,10 +460,121 @@ public abstract class RecurrentLayer<T> : Layer<T> where T : unmanaged, IFloatin
         return dx;
     }
 
-    private static void AddColumnSums(ReadOnlySpan<T> m, Span<T> sums, int rows, int cols)
+    /// <summary>Up to this many input features, <c>dx = dZ·Wᵀ</c> uses <see cref="RowDots"/> rather than the GEMM.</summary>
+    private const int NarrowFeatures = 16;
+
+    private void PackRecurrent(bool transposed)
     {
-        if (sums.Length == 0) return;
-        for (int r = 0; r < rows; r++) TensorPrimitives.Add(sums, m.Slice(r * cols, cols), sums);
+        int h = Units, gh = GateCount * Units;
+        var u = RecurrentKernelParameter.Value.ReadOnlySpan;
+        // Packed once per pass and reused by all T steps. Packing per pass rather than per optimizer step (by
+        // Parameter.Version) also catches direct writes to the weights, which do not bump the version; it costs
+        // one copy of U (measured well under 1 % of a pass).
+        if (!transposed)
+        {
+            if (_packedU is null) _packedU = Gemm.Pack(false, h, gh, u, gh);
+            else _packedU.Repack(u, gh);
+        }
+        else
+        {
+            // op(B) = Uᵀ [G·H, H], stored as U [H, G·H] = [n, k].
+            if (_packedUT is null) _packedUT = Gemm.Pack(true, gh, h, u, gh);
+            else _packedUT.Repack(u, gh);
+        }
+    }
+
+    /// <summary>The time loop, split into blocks of batch rows: every batch row is an independent sequence, so a block
+    /// runs all T steps for its rows with no synchronisation between steps, and the result is the same bits at
+    /// any thread count.</summary>
+    private sealed class TimeLoop(RecurrentLayer<T> layer) : ParallelChunks
+    {
+        private bool _backward;
+        private int _chunks, _blocks;
+
+        public void Run(bool backward)
+        {
+            var l = layer;
+            _backward = backward;
+            _blocks = (l.B + RowBlock - 1) / RowBlock;
+            int h = l.Units;
+            double flops = 2.0 * l.B * h * l.GateCount * h * l.Steps;
+            int threads = Parallelism.MaxDegree;
+            // Two blocks per thread, so that a thread that gets no core delays only half its share.
+            _chunks = threads > 1 && l.CanSplitRows && flops >= ParallelMinFlops ? Math.Min(_blocks, 2 * threads) : 1;
+            Run(_chunks);
+        }
+
+        protected override void ExecuteChunk(int chunk)
+        {
+            var l = layer;
+            int r0 = Math.Min(l.B, _blocks * chunk / _chunks * RowBlock);
+            int r1 = Math.Min(l.B, _blocks * (chunk + 1) / _chunks * RowBlock);
+            if (r1 <= r0) return;
+            if (_backward) l.BackwardRows(r0, r1 - r0);
+            else
+                for (int s = 0; s < l.Steps; s++)
+                {
+                    l.ProjectInput(s, r0, r1 - r0);
+                    l.StepForward(s, r0, r1 - r0);
+                }
+        }
+    }
+
+    /// <summary>The step's input projection for batch rows <c>[r0, r0 + rows)</c>: <c>gates = [x_s, 1]·[W; b_in]</c>,
+    /// one GEMM that writes each gate once. Done per step, just before the step needs it, rather than for all steps at
+    /// once: the rows are then still in cache for the recurrent product and the gate math, and the work is split
+    /// across threads with the time loop.</summary>
+    private void ProjectInput(int s, int r0, int rows)
+    {
+        int fx = XColumns, gh = GateCount * Units;
+        var z = GatesCache.Span.Slice((s * B + r0) * gh, rows * gh);
+        Gemm.Compute(false, rows, T.One, _xT!.ReadOnlySpan.Slice((s * B + r0) * fx, rows * fx), fx, _packedW!, T.Zero, z, gh);
+    }
+
+    /// <summary>Columns of the time-major input: the features, plus a column of ones when there is an input bias.</summary>
+    private int XColumns => F + (InputBiasValue.Length > 0 ? 1 : 0);
+
+    /// <summary>Packs <c>[W; b_in]</c> (<c>[F+1, G·H]</c>, or W alone without a bias) for the input projection.</summary>
+    private void PackKernel()
+    {
+        int f = F, gh = GateCount * Units, fx = XColumns;
+        ReadOnlySpan<T> source = KernelParameter.Value.ReadOnlySpan;
+        if (fx > f)
+        {
+            var wb = _wKernelBias.Get(new TensorShape(fx, gh)).Span;
+            source.CopyTo(wb);
+            InputBiasValue.CopyTo(wb.Slice(f * gh, gh));
+            source = wb;
+        }
+        if (_packedW is null || _packedW.K != fx) _packedW = Gemm.Pack(false, fx, gh, source, gh);
+        else _packedW.Repack(source, gh);
+    }
+
+    /// <summary>Backpropagation through time for batch rows <c>[r0, r0 + rows)</c>.</summary>
+    private void BackwardRows(int r0, int rows)
+    {
+        int steps = Steps, h = Units, k = TruncateBptt, n = rows * h;
+        var dhStep = _dhStep!.Span.Slice(r0 * h, n);
+        var dhCarry = _dhCarry!.Span.Slice(r0 * h, n);
+        var dcCarry = HasCellState ? _dcCarry!.Span.Slice(r0 * h, n) : default;
+        var dy = _dOutput!.ReadOnlySpan;
+        for (int s = steps - 1; s >= 0; s--)
+        {
+            // dH of step s = carried dH + the output's gradient at s.
+            if (ReturnSequences)
+                for (int r = 0; r < rows; r++)
+                    TensorPrimitives.Add(dhCarry.Slice(r * h, h), dy.Slice(((r0 + r) * steps + s) * h, h), dhStep.Slice(r * h, h));
+            else if (s == steps - 1) TensorPrimitives.Add(dhCarry, dy.Slice(r0 * h, n), dhStep);
+            else dhCarry.CopyTo(dhStep);
+            // A window boundary: the state entering step s (s > 0) is a constant for truncated BPTT.
+            bool carry = !(k > 0 && s > 0 && (steps - s) % k == 0);
+            StepBackward(s, r0, rows, dhStep, dhCarry, dcCarry, carry);
+            if (!carry)
+            {
+                dhCarry.Clear();
+                if (HasCellState) dcCarry.Clear();
+            }
+        }
     }
 
     /// <summary>Options shared by every recurrent layer, with Keras' names.</summary>

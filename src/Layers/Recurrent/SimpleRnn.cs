@@ -85,23 +85,26 @@ public sealed class SimpleRnn<T> : RecurrentLayer<T> where T : unmanaged, IFloat
         _bias = UseBias ? AddParameter("bias", new TensorShape(Units), BiasInitializer, rng) : null;
     }
 
-    private protected override void StepForward(int s)
+    // Built-in activations keep no state; a user's own might, so only they run on several threads at once.
+    private protected override bool CanSplitRows => Activation.GetType().Assembly == typeof(SimpleRnn<T>).Assembly;
+
+    private protected override void StepForward(int s, int r0, int rows)
     {
-        int bh = B * Units, h = Units;
-        var z = GatesCache.Span.Slice(s * bh, bh);
-        Gemm.Compute(false, false, B, h, h, T.One, HCache.ReadOnlySpan.Slice(s * bh, bh), h, RecurrentKernel.Value.ReadOnlySpan, h, T.One, z, h);
-        Activation.Forward(z, HCache.Span.Slice((s + 1) * bh, bh), h);
+        int bh = B * Units, h = Units, n = rows * h;
+        var z = GatesCache.Span.Slice(s * bh + r0 * h, n);
+        Gemm.Compute(false, rows, T.One, HCache.ReadOnlySpan.Slice(s * bh + r0 * h, n), h, PackedRecurrent, T.One, z, h);
+        Activation.Forward(z, HCache.Span.Slice((s + 1) * bh + r0 * h, n), h);
     }
 
-    private protected override void StepBackward(int s, Span<T> dH, Span<T> dHPrev, Span<T> dC, bool carry)
+    private protected override void StepBackward(int s, int r0, int rows, Span<T> dH, Span<T> dHPrev, Span<T> dC, bool carry)
     {
-        int bh = B * Units, h = Units;
-        var z = GatesCache.Span.Slice(s * bh, bh);
+        int bh = B * Units, h = Units, n = rows * h;
+        var z = GatesCache.Span.Slice(s * bh + r0 * h, n);
         // dZ = act'(z)·dH, computed in dH (allowed to alias), then stored over the pre-activations.
-        Activation.Backward(z, HCache.ReadOnlySpan.Slice((s + 1) * bh, bh), dH, dH, h);
+        Activation.Backward(z, HCache.ReadOnlySpan.Slice((s + 1) * bh + r0 * h, n), dH, dH, h);
         dH.CopyTo(z);
         if (carry)
-            Gemm.Compute(false, true, B, h, h, T.One, z, h, RecurrentKernel.Value.ReadOnlySpan, h, T.Zero, dHPrev, h);
+            Gemm.Compute(false, rows, T.One, z, h, PackedRecurrentTransposed, T.Zero, dHPrev, h);
     }
 
     /// <inheritdoc/>

@@ -1,6 +1,7 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using Nn.Simd.Tensors.Kernels.Common;
 
 namespace Nn.Simd.Tensors.Kernels;
 
@@ -43,9 +44,9 @@ public static class GruGates
             ref T x = ref gates[b * g3];
             ref T hn = ref h[b * units];
             int j = 0;
-            if (Vector512.IsHardwareAccelerated && units >= Vector512<T>.Count)
+            if (Simd512<T>.IsSupported && units >= Vector512<T>.Count)
                 j = ForwardRow<Vector512<T>, Simd512<T>, T>(ref hp, ref u, ref x, ref hn, units, j);
-            else if (Vector256.IsHardwareAccelerated && units >= Vector256<T>.Count)
+            else if (Simd256<T>.IsSupported && units >= Vector256<T>.Count)
                 j = ForwardRow<Vector256<T>, Simd256<T>, T>(ref hp, ref u, ref x, ref hn, units, j);
             ForwardRow<T, SimdScalar<T>, T>(ref hp, ref u, ref x, ref hn, units, j);
         }
@@ -87,9 +88,9 @@ public static class GruGates
             ref T dx = ref dGates[b * g3];
             ref T dhp = ref dHPrev[b * units];
             int j = 0;
-            if (Vector512.IsHardwareAccelerated && units >= Vector512<T>.Count)
+            if (Simd512<T>.IsSupported && units >= Vector512<T>.Count)
                 j = BackwardRow<Vector512<T>, Simd512<T>, T>(ref g, ref hp, ref dh, ref u, ref dx, ref dhp, units, j);
-            else if (Vector256.IsHardwareAccelerated && units >= Vector256<T>.Count)
+            else if (Simd256<T>.IsSupported && units >= Vector256<T>.Count)
                 j = BackwardRow<Vector256<T>, Simd256<T>, T>(ref g, ref hp, ref dh, ref u, ref dx, ref dhp, units, j);
             BackwardRow<T, SimdScalar<T>, T>(ref g, ref hp, ref dh, ref u, ref dx, ref dhp, units, j);
         }
@@ -97,17 +98,17 @@ public static class GruGates
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static int ForwardRow<TV, TOps, T>(ref T hp, ref T u, ref T x, ref T hn, int units, int j)
-        where TV : struct where TOps : ISimdOps<TV, T> where T : unmanaged, IFloatingPointIeee754<T>
+        where TV : struct where TOps : ISimd<TV, T> where T : unmanaged, IFloatingPointIeee754<T>
     {
         nuint n = (nuint)units;
-        TV one = TOps.Splat(T.One);
+        TV one = TOps.Broadcast(T.One);
         for (; j <= units - TOps.Count; j += TOps.Count)
         {
             nuint o = (nuint)j;
-            TV z = TOps.Sigmoid(TOps.Add(TOps.Load(ref x, o), TOps.Load(ref u, o)));
-            TV r = TOps.Sigmoid(TOps.Add(TOps.Load(ref x, n + o), TOps.Load(ref u, n + o)));
-            TV hh = TOps.Tanh(TOps.Add(TOps.Load(ref x, 2 * n + o), TOps.Mul(r, TOps.Load(ref u, 2 * n + o))));
-            TV h = TOps.Add(TOps.Mul(z, TOps.Load(ref hp, o)), TOps.Mul(TOps.Sub(one, z), hh));
+            TV z = SimdMath.Sigmoid<TOps, TV, T>(TOps.Add(TOps.Load(ref x, o), TOps.Load(ref u, o)));
+            TV r = SimdMath.Sigmoid<TOps, TV, T>(TOps.Add(TOps.Load(ref x, n + o), TOps.Load(ref u, n + o)));
+            TV hh = SimdMath.Tanh<TOps, TV, T>(TOps.Add(TOps.Load(ref x, 2 * n + o), TOps.Multiply(r, TOps.Load(ref u, 2 * n + o))));
+            TV h = TOps.Add(TOps.Multiply(z, TOps.Load(ref hp, o)), TOps.Multiply(TOps.Subtract(one, z), hh));
             TOps.Store(z, ref x, o);
             TOps.Store(r, ref x, n + o);
             TOps.Store(hh, ref x, 2 * n + o);
@@ -118,22 +119,22 @@ public static class GruGates
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static int BackwardRow<TV, TOps, T>(ref T g, ref T hp, ref T dh, ref T u, ref T dx, ref T dhp, int units, int j)
-        where TV : struct where TOps : ISimdOps<TV, T> where T : unmanaged, IFloatingPointIeee754<T>
+        where TV : struct where TOps : ISimd<TV, T> where T : unmanaged, IFloatingPointIeee754<T>
     {
         nuint n = (nuint)units;
-        TV one = TOps.Splat(T.One);
+        TV one = TOps.Broadcast(T.One);
         for (; j <= units - TOps.Count; j += TOps.Count)
         {
             nuint o = (nuint)j;
             TV z = TOps.Load(ref g, o), r = TOps.Load(ref g, n + o), hh = TOps.Load(ref g, 2 * n + o);
             TV d = TOps.Load(ref dh, o), uh = TOps.Load(ref u, 2 * n + o);
-            TV dah = TOps.Mul(TOps.Mul(d, TOps.Sub(one, z)), TOps.Sub(one, TOps.Mul(hh, hh)));
-            TV dz = TOps.Mul(TOps.Mul(d, TOps.Sub(TOps.Load(ref hp, o), hh)), TOps.Mul(z, TOps.Sub(one, z)));
-            TV dr = TOps.Mul(TOps.Mul(dah, uh), TOps.Mul(r, TOps.Sub(one, r)));
-            TOps.Store(TOps.Mul(d, z), ref dhp, o);
+            TV dah = TOps.Multiply(TOps.Multiply(d, TOps.Subtract(one, z)), TOps.Subtract(one, TOps.Multiply(hh, hh)));
+            TV dz = TOps.Multiply(TOps.Multiply(d, TOps.Subtract(TOps.Load(ref hp, o), hh)), TOps.Multiply(z, TOps.Subtract(one, z)));
+            TV dr = TOps.Multiply(TOps.Multiply(dah, uh), TOps.Multiply(r, TOps.Subtract(one, r)));
+            TOps.Store(TOps.Multiply(d, z), ref dhp, o);
             TOps.Store(dz, ref u, o);
             TOps.Store(dr, ref u, n + o);
-            TOps.Store(TOps.Mul(dah, r), ref u, 2 * n + o);
+            TOps.Store(TOps.Multiply(dah, r), ref u, 2 * n + o);
             TOps.Store(dz, ref dx, o);
             TOps.Store(dr, ref dx, n + o);
             TOps.Store(dah, ref dx, 2 * n + o);

@@ -1,6 +1,7 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using Nn.Simd.Tensors.Kernels.Common;
 
 namespace Nn.Simd.Tensors.Kernels;
 
@@ -51,9 +52,9 @@ public static class LstmGates
             ref T tc = ref tanhC[b * units];
             ref T hn = ref h[b * units];
             int j = 0;
-            if (Vector512.IsHardwareAccelerated && units >= Vector512<T>.Count)
+            if (Simd512<T>.IsSupported && units >= Vector512<T>.Count)
                 j = ForwardRow<Vector512<T>, Simd512<T>, T>(ref z, ref cp, ref cn, ref tc, ref hn, units, j);
-            else if (Vector256.IsHardwareAccelerated && units >= Vector256<T>.Count)
+            else if (Simd256<T>.IsSupported && units >= Vector256<T>.Count)
                 j = ForwardRow<Vector256<T>, Simd256<T>, T>(ref z, ref cp, ref cn, ref tc, ref hn, units, j);
             ForwardRow<T, SimdScalar<T>, T>(ref z, ref cp, ref cn, ref tc, ref hn, units, j);
         }
@@ -95,9 +96,9 @@ public static class LstmGates
             ref T dc = ref dC[b * units];
             ref T dz = ref dGates[b * g4];
             int j = 0;
-            if (Vector512.IsHardwareAccelerated && units >= Vector512<T>.Count)
+            if (Simd512<T>.IsSupported && units >= Vector512<T>.Count)
                 j = BackwardRow<Vector512<T>, Simd512<T>, T>(ref g, ref cp, ref tc, ref dh, ref dc, ref dz, units, j);
-            else if (Vector256.IsHardwareAccelerated && units >= Vector256<T>.Count)
+            else if (Simd256<T>.IsSupported && units >= Vector256<T>.Count)
                 j = BackwardRow<Vector256<T>, Simd256<T>, T>(ref g, ref cp, ref tc, ref dh, ref dc, ref dz, units, j);
             BackwardRow<T, SimdScalar<T>, T>(ref g, ref cp, ref tc, ref dh, ref dc, ref dz, units, j);
         }
@@ -124,47 +125,47 @@ public static class LstmGates
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static int ForwardRow<TV, TOps, T>(ref T z, ref T cp, ref T cn, ref T tc, ref T hn, int units, int j)
-        where TV : struct where TOps : ISimdOps<TV, T> where T : unmanaged, IFloatingPointIeee754<T>
+        where TV : struct where TOps : ISimd<TV, T> where T : unmanaged, IFloatingPointIeee754<T>
     {
         nuint u = (nuint)units;
         for (; j <= units - TOps.Count; j += TOps.Count)
         {
             nuint o = (nuint)j;
-            TV i = TOps.Sigmoid(TOps.Load(ref z, o));
-            TV f = TOps.Sigmoid(TOps.Load(ref z, u + o));
-            TV g = TOps.Tanh(TOps.Load(ref z, 2 * u + o));
-            TV og = TOps.Sigmoid(TOps.Load(ref z, 3 * u + o));
-            TV c = TOps.Add(TOps.Mul(f, TOps.Load(ref cp, o)), TOps.Mul(i, g));
-            TV t = TOps.Tanh(c);
+            TV i = SimdMath.Sigmoid<TOps, TV, T>(TOps.Load(ref z, o));
+            TV f = SimdMath.Sigmoid<TOps, TV, T>(TOps.Load(ref z, u + o));
+            TV g = SimdMath.Tanh<TOps, TV, T>(TOps.Load(ref z, 2 * u + o));
+            TV og = SimdMath.Sigmoid<TOps, TV, T>(TOps.Load(ref z, 3 * u + o));
+            TV c = TOps.Add(TOps.Multiply(f, TOps.Load(ref cp, o)), TOps.Multiply(i, g));
+            TV t = SimdMath.Tanh<TOps, TV, T>(c);
             TOps.Store(i, ref z, o);
             TOps.Store(f, ref z, u + o);
             TOps.Store(g, ref z, 2 * u + o);
             TOps.Store(og, ref z, 3 * u + o);
             TOps.Store(c, ref cn, o);
             TOps.Store(t, ref tc, o);
-            TOps.Store(TOps.Mul(og, t), ref hn, o);
+            TOps.Store(TOps.Multiply(og, t), ref hn, o);
         }
         return j;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static int BackwardRow<TV, TOps, T>(ref T g, ref T cp, ref T tc, ref T dh, ref T dc, ref T dz, int units, int j)
-        where TV : struct where TOps : ISimdOps<TV, T> where T : unmanaged, IFloatingPointIeee754<T>
+        where TV : struct where TOps : ISimd<TV, T> where T : unmanaged, IFloatingPointIeee754<T>
     {
         nuint u = (nuint)units;
-        TV one = TOps.Splat(T.One);
+        TV one = TOps.Broadcast(T.One);
         for (; j <= units - TOps.Count; j += TOps.Count)
         {
             nuint o = (nuint)j;
             TV i = TOps.Load(ref g, o), f = TOps.Load(ref g, u + o), gg = TOps.Load(ref g, 2 * u + o), og = TOps.Load(ref g, 3 * u + o);
             TV t = TOps.Load(ref tc, o), d = TOps.Load(ref dh, o);
             // dc = dC + dH·o·(1 − tanh²c)
-            TV dcv = TOps.Add(TOps.Load(ref dc, o), TOps.Mul(TOps.Mul(d, og), TOps.Sub(one, TOps.Mul(t, t))));
-            TV di = TOps.Mul(TOps.Mul(dcv, gg), TOps.Mul(i, TOps.Sub(one, i)));
-            TV df = TOps.Mul(TOps.Mul(dcv, TOps.Load(ref cp, o)), TOps.Mul(f, TOps.Sub(one, f)));
-            TV dg = TOps.Mul(TOps.Mul(dcv, i), TOps.Sub(one, TOps.Mul(gg, gg)));
-            TV dO = TOps.Mul(TOps.Mul(d, t), TOps.Mul(og, TOps.Sub(one, og)));
-            TOps.Store(TOps.Mul(dcv, f), ref dc, o);
+            TV dcv = TOps.Add(TOps.Load(ref dc, o), TOps.Multiply(TOps.Multiply(d, og), TOps.Subtract(one, TOps.Multiply(t, t))));
+            TV di = TOps.Multiply(TOps.Multiply(dcv, gg), TOps.Multiply(i, TOps.Subtract(one, i)));
+            TV df = TOps.Multiply(TOps.Multiply(dcv, TOps.Load(ref cp, o)), TOps.Multiply(f, TOps.Subtract(one, f)));
+            TV dg = TOps.Multiply(TOps.Multiply(dcv, i), TOps.Subtract(one, TOps.Multiply(gg, gg)));
+            TV dO = TOps.Multiply(TOps.Multiply(d, t), TOps.Multiply(og, TOps.Subtract(one, og)));
+            TOps.Store(TOps.Multiply(dcv, f), ref dc, o);
             TOps.Store(di, ref dz, o);
             TOps.Store(df, ref dz, u + o);
             TOps.Store(dg, ref dz, 2 * u + o);
@@ -179,139 +180,5 @@ public static class LstmGates
             throw new ArgumentException($"Dimensions must be non-negative; got [{rows}, {cols}].", name);
         if (length < (long)rows * cols)
             throw new ArgumentException($"{name} has {length} elements but [{rows}, {cols}] needs {(long)rows * cols}.", name);
-    }
-}
-
-/// <summary>The vector operations the fused recurrent kernels are written against, so one generic body
-/// serves <c>Vector512</c>, <c>Vector256</c> and the scalar tail.</summary>
-internal interface ISimdOps<TV, T> where TV : struct where T : unmanaged, IFloatingPointIeee754<T>
-{
-    static abstract int Count { get; }
-    static abstract TV Load(ref T source, nuint offset);
-    static abstract void Store(TV value, ref T destination, nuint offset);
-    static abstract TV Splat(T value);
-    static abstract TV Add(TV a, TV b);
-    static abstract TV Sub(TV a, TV b);
-    static abstract TV Mul(TV a, TV b);
-    /// <summary>1 / (1 + exp(−x)).</summary>
-    static abstract TV Sigmoid(TV x);
-    /// <summary>sign(x)·(1 − e)/(1 + e), e = exp(−2|x|).</summary>
-    static abstract TV Tanh(TV x);
-}
-
-internal readonly struct Simd512<T> : ISimdOps<Vector512<T>, T> where T : unmanaged, IFloatingPointIeee754<T>
-{
-    public static int Count => Vector512<T>.Count;
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<T> Load(ref T s, nuint o) => Vector512.LoadUnsafe(ref s, o);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(Vector512<T> v, ref T d, nuint o) => v.StoreUnsafe(ref d, o);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<T> Splat(T v) => Vector512.Create(v);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<T> Add(Vector512<T> a, Vector512<T> b) => a + b;
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<T> Sub(Vector512<T> a, Vector512<T> b) => a - b;
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<T> Mul(Vector512<T> a, Vector512<T> b) => a * b;
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<T> Exp(Vector512<T> x) => typeof(T) == typeof(float)
-        ? ExpSingle(x.As<T, float>()).As<float, T>()
-        : Vector512.Exp(x.As<T, double>()).As<double, T>();
-
-    /// <summary>exp(x) for float, about 1 ulp: x is clamped to [−87, 87] (so 2ⁿ stays a normal number and the
-    /// results never overflow or become subnormal), split as n·ln2 + r with |r| ≤ ln2/2 (ln2 in two parts for
-    /// an exact product), and exp(r) is a degree-7 polynomial (Cephes' expf coefficients).</summary>
-    /// <remarks><c>Vector512.Exp(Vector512&lt;float&gt;)</c> measured about 6 ns per element here, several
-    /// times slower than this.</remarks>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> ExpSingle(Vector512<float> x)
-    {
-        x = Vector512.Min(Vector512.Max(x, Vector512.Create(-87f)), Vector512.Create(87f));
-        var n = Vector512.Floor(Vector512.FusedMultiplyAdd(x, Vector512.Create(1.44269504088896341f), Vector512.Create(0.5f)));
-        var r = Vector512.FusedMultiplyAdd(n, Vector512.Create(-0.693359375f), x);
-        r = Vector512.FusedMultiplyAdd(n, Vector512.Create(2.12194440e-4f), r);
-        var p = Vector512.Create(1.9875691500E-4f);
-        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1.3981999507E-3f));
-        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(8.3334519073E-3f));
-        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(4.1665795894E-2f));
-        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1.6666665459E-1f));
-        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(5.0000001201E-1f));
-        p = Vector512.FusedMultiplyAdd(p, r * r, r) + Vector512<float>.One;
-        var scale = Vector512.ShiftLeft(Vector512.ConvertToInt32(n) + Vector512.Create(127), 23).AsSingle();
-        return p * scale;
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<T> Sigmoid(Vector512<T> x) => Vector512<T>.One / (Vector512<T>.One + Exp(-x));
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<T> Tanh(Vector512<T> x)
-    {
-        var e = Exp(Vector512.Create(T.CreateTruncating(-2)) * Vector512.Abs(x));
-        return Vector512.CopySign((Vector512<T>.One - e) / (Vector512<T>.One + e), x);
-    }
-}
-
-internal readonly struct Simd256<T> : ISimdOps<Vector256<T>, T> where T : unmanaged, IFloatingPointIeee754<T>
-{
-    public static int Count => Vector256<T>.Count;
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<T> Load(ref T s, nuint o) => Vector256.LoadUnsafe(ref s, o);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(Vector256<T> v, ref T d, nuint o) => v.StoreUnsafe(ref d, o);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<T> Splat(T v) => Vector256.Create(v);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<T> Add(Vector256<T> a, Vector256<T> b) => a + b;
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<T> Sub(Vector256<T> a, Vector256<T> b) => a - b;
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<T> Mul(Vector256<T> a, Vector256<T> b) => a * b;
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<T> Exp(Vector256<T> x) => typeof(T) == typeof(float)
-        ? ExpSingle(x.As<T, float>()).As<float, T>()
-        : Vector256.Exp(x.As<T, double>()).As<double, T>();
-
-    /// <summary>exp(x) for float, about 1 ulp: x is clamped to [−87, 87] (so 2ⁿ stays a normal number and the
-    /// results never overflow or become subnormal), split as n·ln2 + r with |r| ≤ ln2/2 (ln2 in two parts for
-    /// an exact product), and exp(r) is a degree-7 polynomial (Cephes' expf coefficients).</summary>
-    /// <remarks><c>Vector256.Exp(Vector256&lt;float&gt;)</c> measured about 6 ns per element here, several
-    /// times slower than this.</remarks>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> ExpSingle(Vector256<float> x)
-    {
-        x = Vector256.Min(Vector256.Max(x, Vector256.Create(-87f)), Vector256.Create(87f));
-        var n = Vector256.Floor(Vector256.FusedMultiplyAdd(x, Vector256.Create(1.44269504088896341f), Vector256.Create(0.5f)));
-        var r = Vector256.FusedMultiplyAdd(n, Vector256.Create(-0.693359375f), x);
-        r = Vector256.FusedMultiplyAdd(n, Vector256.Create(2.12194440e-4f), r);
-        var p = Vector256.Create(1.9875691500E-4f);
-        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(1.3981999507E-3f));
-        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(8.3334519073E-3f));
-        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(4.1665795894E-2f));
-        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(1.6666665459E-1f));
-        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(5.0000001201E-1f));
-        p = Vector256.FusedMultiplyAdd(p, r * r, r) + Vector256<float>.One;
-        var scale = Vector256.ShiftLeft(Vector256.ConvertToInt32(n) + Vector256.Create(127), 23).AsSingle();
-        return p * scale;
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<T> Sigmoid(Vector256<T> x) => Vector256<T>.One / (Vector256<T>.One + Exp(-x));
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<T> Tanh(Vector256<T> x)
-    {
-        var e = Exp(Vector256.Create(T.CreateTruncating(-2)) * Vector256.Abs(x));
-        return Vector256.CopySign((Vector256<T>.One - e) / (Vector256<T>.One + e), x);
-    }
-}
-
-internal readonly struct SimdScalar<T> : ISimdOps<T, T> where T : unmanaged, IFloatingPointIeee754<T>
-{
-    public static int Count => 1;
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T Load(ref T s, nuint o) => Unsafe.Add(ref s, o);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(T v, ref T d, nuint o) => Unsafe.Add(ref d, o) = v;
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T Splat(T v) => v;
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T Add(T a, T b) => a + b;
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T Sub(T a, T b) => a - b;
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T Mul(T a, T b) => a * b;
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T Sigmoid(T x) => T.One / (T.One + T.Exp(-x));
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static T Tanh(T x)
-    {
-        T e = T.Exp(T.CreateTruncating(-2) * T.Abs(x));
-        return T.CopySign((T.One - e) / (T.One + e), x);
     }
 }

@@ -1,6 +1,7 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Nn.Simd.Tensors.Kernels.Common;
 
@@ -22,15 +23,28 @@ internal interface ISimd<TVector, T> where TVector : struct where T : unmanaged,
     /// <summary>Lanes per vector.</summary>
     static abstract int Count { get; }
     static abstract TVector Zero { get; }
+    static abstract TVector One { get; }
     static abstract TVector Broadcast(T value);
     static abstract TVector Load(ref T source, nuint index);
     static abstract void Store(TVector value, ref T destination, nuint index);
     static abstract TVector Add(TVector x, TVector y);
     static abstract TVector Subtract(TVector x, TVector y);
     static abstract TVector Multiply(TVector x, TVector y);
+    static abstract TVector Divide(TVector x, TVector y);
+    /// <summary><c>1/x</c> for x in [1, 1e38]: for float with AVX-512 an approximate reciprocal refined by one
+    /// Newton step (within about 1 ulp; a division costs several times more), else a division.</summary>
+    static abstract TVector ReciprocalOfAtLeastOne(TVector x);
+    /// <summary><c>x·y + z</c>, rounded once.</summary>
+    static abstract TVector FusedMultiplyAdd(TVector x, TVector y, TVector z);
+    static abstract TVector Abs(TVector x);
+    /// <summary><c>e^min(x, 87)</c>: as <see cref="Exp"/>, but never above 6.1e37 (for the activations).</summary>
+    static abstract TVector ExpCapped(TVector x);
+    /// <summary>The magnitude of <c>x</c> with the sign of <c>sign</c>.</summary>
+    static abstract TVector CopySign(TVector x, TVector sign);
     /// <summary><c>x &gt; 0 ? y : 0</c> per lane (false for NaN).</summary>
     static abstract TVector WherePositive(TVector x, TVector y);
-    /// <summary><c>e^x</c> per lane.</summary>
+    /// <summary><c>e^x</c> per lane: <see cref="FastExp"/> for float (within 2 ulp; results below about 2.4e-38 are
+    /// flushed to zero), the runtime's vector exp for double.</summary>
     static abstract TVector Exp(TVector x);
     /// <summary>Keeps lanes <c>≥ firstLane</c>, zeroes the others.</summary>
     static abstract TVector KeepFrom(TVector x, int firstLane);
@@ -51,16 +65,38 @@ internal readonly struct Simd128<T> : ISimd<Vector128<T>, T> where T : unmanaged
     public static bool IsSupported => Vector128.IsHardwareAccelerated && Simd.IsVectorType<T>();
     public static int Count => Vector128<T>.Count;
     public static Vector128<T> Zero => Vector128<T>.Zero;
+    public static Vector128<T> One => Vector128<T>.One;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<T> Broadcast(T value) => Vector128.Create(value);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<T> Load(ref T source, nuint index) => Vector128.LoadUnsafe(ref source, index);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(Vector128<T> value, ref T destination, nuint index) => value.StoreUnsafe(ref destination, index);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<T> Add(Vector128<T> x, Vector128<T> y) => x + y;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<T> Subtract(Vector128<T> x, Vector128<T> y) => x - y;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<T> Multiply(Vector128<T> x, Vector128<T> y) => x * y;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<T> Divide(Vector128<T> x, Vector128<T> y) => x / y;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<T> ReciprocalOfAtLeastOne(Vector128<T> x)
+    {
+        if (typeof(T) == typeof(float) && Avx512F.VL.IsSupported)
+        {
+            Vector128<float> d = x.AsSingle(), r = Avx512F.VL.Reciprocal14(x.AsSingle());
+            // One Newton step, r·(2 − d·r): the relative error goes from 2^−14 to about 2^−28.
+            return (Vector128.FusedMultiplyAdd(-d, r, Vector128.Create(2f)) * r).As<float, T>();
+        }
+        return Vector128<T>.One / x;
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<T> FusedMultiplyAdd(Vector128<T> x, Vector128<T> y, Vector128<T> z) => typeof(T) == typeof(float)
+        ? Vector128.FusedMultiplyAdd(x.AsSingle(), y.AsSingle(), z.AsSingle()).As<float, T>()
+        : Vector128.FusedMultiplyAdd(x.AsDouble(), y.AsDouble(), z.AsDouble()).As<double, T>();
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<T> Abs(Vector128<T> x) => Vector128.Abs(x);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<T> ExpCapped(Vector128<T> x) => typeof(T) == typeof(float)
+        ? FastExp.ExpCapped(x.AsSingle()).As<float, T>()
+        : Vector128.Exp(Vector128.Min(x.AsDouble(), Vector128.Create(87.0))).As<double, T>();
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<T> CopySign(Vector128<T> x, Vector128<T> sign) => Vector128.CopySign(x, sign);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<T> WherePositive(Vector128<T> x, Vector128<T> y) => Vector128.GreaterThan(x, Vector128<T>.Zero) & y;
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<T> Exp(Vector128<T> x) => typeof(T) == typeof(float)
-        ? Vector128.Exp(x.AsSingle()).As<float, T>()
+        ? FastExp.Exp(x.AsSingle()).As<float, T>()
         : Vector128.Exp(x.AsDouble()).As<double, T>();
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<T> KeepFrom(Vector128<T> x, int firstLane) => Vector128.GreaterThanOrEqual(Vector128<T>.Indices, Vector128.Create(T.CreateTruncating(firstLane))) & x;
@@ -73,16 +109,38 @@ internal readonly struct Simd256<T> : ISimd<Vector256<T>, T> where T : unmanaged
     public static bool IsSupported => Vector256.IsHardwareAccelerated && Simd.IsVectorType<T>();
     public static int Count => Vector256<T>.Count;
     public static Vector256<T> Zero => Vector256<T>.Zero;
+    public static Vector256<T> One => Vector256<T>.One;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<T> Broadcast(T value) => Vector256.Create(value);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<T> Load(ref T source, nuint index) => Vector256.LoadUnsafe(ref source, index);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(Vector256<T> value, ref T destination, nuint index) => value.StoreUnsafe(ref destination, index);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<T> Add(Vector256<T> x, Vector256<T> y) => x + y;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<T> Subtract(Vector256<T> x, Vector256<T> y) => x - y;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<T> Multiply(Vector256<T> x, Vector256<T> y) => x * y;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<T> Divide(Vector256<T> x, Vector256<T> y) => x / y;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<T> ReciprocalOfAtLeastOne(Vector256<T> x)
+    {
+        if (typeof(T) == typeof(float) && Avx512F.VL.IsSupported)
+        {
+            Vector256<float> d = x.AsSingle(), r = Avx512F.VL.Reciprocal14(x.AsSingle());
+            // One Newton step, r·(2 − d·r): the relative error goes from 2^−14 to about 2^−28.
+            return (Vector256.FusedMultiplyAdd(-d, r, Vector256.Create(2f)) * r).As<float, T>();
+        }
+        return Vector256<T>.One / x;
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<T> FusedMultiplyAdd(Vector256<T> x, Vector256<T> y, Vector256<T> z) => typeof(T) == typeof(float)
+        ? Vector256.FusedMultiplyAdd(x.AsSingle(), y.AsSingle(), z.AsSingle()).As<float, T>()
+        : Vector256.FusedMultiplyAdd(x.AsDouble(), y.AsDouble(), z.AsDouble()).As<double, T>();
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<T> Abs(Vector256<T> x) => Vector256.Abs(x);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<T> ExpCapped(Vector256<T> x) => typeof(T) == typeof(float)
+        ? FastExp.ExpCapped(x.AsSingle()).As<float, T>()
+        : Vector256.Exp(Vector256.Min(x.AsDouble(), Vector256.Create(87.0))).As<double, T>();
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<T> CopySign(Vector256<T> x, Vector256<T> sign) => Vector256.CopySign(x, sign);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<T> WherePositive(Vector256<T> x, Vector256<T> y) => Vector256.GreaterThan(x, Vector256<T>.Zero) & y;
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<T> Exp(Vector256<T> x) => typeof(T) == typeof(float)
-        ? Vector256.Exp(x.AsSingle()).As<float, T>()
+        ? FastExp.Exp(x.AsSingle()).As<float, T>()
         : Vector256.Exp(x.AsDouble()).As<double, T>();
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<T> KeepFrom(Vector256<T> x, int firstLane) => Vector256.GreaterThanOrEqual(Vector256<T>.Indices, Vector256.Create(T.CreateTruncating(firstLane))) & x;
@@ -95,18 +153,84 @@ internal readonly struct Simd512<T> : ISimd<Vector512<T>, T> where T : unmanaged
     public static bool IsSupported => Vector512.IsHardwareAccelerated && Simd.IsVectorType<T>();
     public static int Count => Vector512<T>.Count;
     public static Vector512<T> Zero => Vector512<T>.Zero;
+    public static Vector512<T> One => Vector512<T>.One;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<T> Broadcast(T value) => Vector512.Create(value);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<T> Load(ref T source, nuint index) => Vector512.LoadUnsafe(ref source, index);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(Vector512<T> value, ref T destination, nuint index) => value.StoreUnsafe(ref destination, index);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<T> Add(Vector512<T> x, Vector512<T> y) => x + y;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<T> Subtract(Vector512<T> x, Vector512<T> y) => x - y;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<T> Multiply(Vector512<T> x, Vector512<T> y) => x * y;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<T> Divide(Vector512<T> x, Vector512<T> y) => x / y;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<T> ReciprocalOfAtLeastOne(Vector512<T> x)
+    {
+        if (typeof(T) == typeof(float) && Avx512F.IsSupported)
+        {
+            Vector512<float> d = x.AsSingle(), r = Avx512F.Reciprocal14(x.AsSingle());
+            // One Newton step, r·(2 − d·r): the relative error goes from 2^−14 to about 2^−28.
+            return (Vector512.FusedMultiplyAdd(-d, r, Vector512.Create(2f)) * r).As<float, T>();
+        }
+        return Vector512<T>.One / x;
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<T> FusedMultiplyAdd(Vector512<T> x, Vector512<T> y, Vector512<T> z) => typeof(T) == typeof(float)
+        ? Vector512.FusedMultiplyAdd(x.AsSingle(), y.AsSingle(), z.AsSingle()).As<float, T>()
+        : Vector512.FusedMultiplyAdd(x.AsDouble(), y.AsDouble(), z.AsDouble()).As<double, T>();
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<T> Abs(Vector512<T> x) => Vector512.Abs(x);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<T> ExpCapped(Vector512<T> x) => typeof(T) == typeof(float)
+        ? FastExp.ExpCapped(x.AsSingle()).As<float, T>()
+        : Vector512.Exp(Vector512.Min(x.AsDouble(), Vector512.Create(87.0))).As<double, T>();
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<T> CopySign(Vector512<T> x, Vector512<T> sign) => Vector512.CopySign(x, sign);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<T> WherePositive(Vector512<T> x, Vector512<T> y) => Vector512.GreaterThan(x, Vector512<T>.Zero) & y;
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<T> Exp(Vector512<T> x) => typeof(T) == typeof(float)
-        ? Vector512.Exp(x.AsSingle()).As<float, T>()
+        ? FastExp.Exp(x.AsSingle()).As<float, T>()
         : Vector512.Exp(x.AsDouble()).As<double, T>();
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<T> KeepFrom(Vector512<T> x, int firstLane) => Vector512.GreaterThanOrEqual(Vector512<T>.Indices, Vector512.Create(T.CreateTruncating(firstLane))) & x;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T Sum(Vector512<T> x) => Vector512.Sum(x);
+}
+
+/// <summary>Scalars as a one-lane "vector", for the tails of kernels that cannot overlap their last vector (in-place
+/// multi-output kernels such as the LSTM gates).</summary>
+internal readonly struct SimdScalar<T> : ISimd<T, T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    public static bool IsSupported => true;
+    public static int Count => 1;
+    public static T Zero => T.Zero;
+    public static T One => T.One;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T Broadcast(T value) => value;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T Load(ref T source, nuint index) => Unsafe.Add(ref source, index);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(T value, ref T destination, nuint index) => Unsafe.Add(ref destination, index) = value;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T Add(T x, T y) => x + y;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T Subtract(T x, T y) => x - y;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T Multiply(T x, T y) => x * y;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T Divide(T x, T y) => x / y;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T ReciprocalOfAtLeastOne(T x) => T.One / x;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T FusedMultiplyAdd(T x, T y, T z) => T.FusedMultiplyAdd(x, y, z);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T Abs(T x) => T.Abs(x);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T ExpCapped(T x) => T.Exp(T.Min(x, T.CreateTruncating(87)));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T CopySign(T x, T sign) => T.CopySign(x, sign);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T WherePositive(T x, T y) => x > T.Zero ? y : T.Zero;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T Exp(T x) => T.Exp(x);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T KeepFrom(T x, int firstLane) => firstLane <= 0 ? x : T.Zero;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T Sum(T x) => x;
+}
+
+/// <summary>Activation functions written once over <see cref="ISimd{TVector, T}"/>, for the fused kernels.</summary>
+internal static class SimdMath
+{
+    /// <summary><c>1 / (1 + e^(−x))</c>, with <c>−x</c> capped at 87 so that a very negative x gives about 1.6e−38
+    /// rather than a subnormal (slow in later arithmetic) or zero.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static TV Sigmoid<TS, TV, T>(TV x) where TS : ISimd<TV, T> where TV : struct where T : unmanaged, IFloatingPointIeee754<T>
+        => TS.ReciprocalOfAtLeastOne(TS.Add(TS.One, TS.ExpCapped(TS.Subtract(TS.Zero, x))));
+
+    /// <summary><c>sign(x)·(1 − e)/(1 + e)</c> with <c>e = e^(−2|x|)</c>, which cannot overflow.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static TV Tanh<TS, TV, T>(TV x) where TS : ISimd<TV, T> where TV : struct where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        TV e = TS.ExpCapped(TS.Multiply(TS.Broadcast(T.CreateTruncating(-2)), TS.Abs(x)));
+        return TS.CopySign(TS.Multiply(TS.Subtract(TS.One, e), TS.ReciprocalOfAtLeastOne(TS.Add(TS.One, e))), x);
+    }
 }

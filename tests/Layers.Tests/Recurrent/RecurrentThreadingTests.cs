@@ -1,0 +1,114 @@
+using Nn.Simd.Tensors;
+
+namespace Nn.Simd.Layers.Tests;
+
+/// <summary>Tests that change the process-wide <see cref="Parallelism.MaxDegree"/> run alone.</summary>
+[CollectionDefinition(nameof(RecurrentGlobalSettings), DisableParallelization = true)]
+public sealed class RecurrentGlobalSettings;
+
+/// <summary>
+/// The recurrent layers split their time loops over blocks of batch rows run on several threads; every row is an
+/// independent sequence, so the outputs and all gradients must be bitwise the same at any thread count.
+/// </summary>
+[Collection(nameof(RecurrentGlobalSettings))]
+public class RecurrentThreadingTests
+{
+    private static RecurrentLayer<float> Make(string kind, bool returnSequences, int truncate) => kind switch
+    {
+        "lstm" => new Lstm<float>(12, returnSequences: returnSequences, truncateBptt: truncate),
+        "gru" => new Gru<float>(12, returnSequences: returnSequences, truncateBptt: truncate),
+        "simple_rnn" => new SimpleRnn<float>(12, returnSequences: returnSequences, truncateBptt: truncate),
+        _ => new SimpleRnn<float>(12, activation: "relu", returnSequences: returnSequences, truncateBptt: truncate),
+    };
+
+    private static List<float[]> Run(string kind, int batch, bool returnSequences, int truncate, int threads)
+    {
+        int saved = Parallelism.MaxDegree;
+        try
+        {
+            Parallelism.MaxDegree = threads;
+            var layer = Make(kind, returnSequences, truncate);
+            layer.Build(new TensorShape(batch, 7, 3), seed: 5);
+            var x = Tensor<float>.RandomNormal(new TensorShape(batch, 7, 3), seed: 6);
+            var results = new List<float[]>();
+            for (int call = 0; call < 2; call++)   // twice: the second call reuses the packed kernels and workspaces
+            {
+                var y = layer.Forward(x, training: true);
+                var dy = Tensor<float>.RandomNormal(y.Shape, seed: 7 + call);
+                foreach (var p in layer.Parameters) p.Grad.Clear();
+                var dx = layer.Backward(dy);
+                results.Add(y.ToArray());
+                results.Add(dx.ToArray());
+                results.Add(layer.InitialHGradient.ToArray());
+                foreach (var p in layer.Parameters) results.Add(p.Grad.ToArray());
+                // Change the weights between calls, as an optimizer would, so a stale packed kernel would show.
+                foreach (var p in layer.Parameters) TensorPrimitives.Multiply(p.Value.Span, 0.9f, p.Value.Span);
+            }
+            return results;
+        }
+        finally
+        {
+            Parallelism.MaxDegree = saved;
+        }
+    }
+
+    [Theory]
+    [InlineData("lstm"), InlineData("gru"), InlineData("simple_rnn"), InlineData("simple_rnn_relu")]
+    public void SplitTimeLoops_AreBitwiseIdentical_AtAnyThreadCount(string kind)
+    {
+        long saved = RecurrentLayer<float>.ParallelMinFlops;
+        try
+        {
+            RecurrentLayer<float>.ParallelMinFlops = 0;   // split even these small layers
+            foreach (int batch in new[] { 1, 21, 40 })
+                foreach (var (returnSequences, truncate) in new[] { (false, 0), (true, 3) })
+                {
+                    var serial = Run(kind, batch, returnSequences, truncate, 1);
+                    foreach (int threads in new[] { 2, 3 })
+                    {
+                        var parallel = Run(kind, batch, returnSequences, truncate, threads);
+                        Assert.Equal(serial.Count, parallel.Count);
+                        for (int i = 0; i < serial.Count; i++)
+                            Assert.True(serial[i].AsSpan().SequenceEqual(parallel[i]),
+                                $"{kind} B={batch} returnSequences={returnSequences} truncate={truncate} threads={threads}: result {i} differs");
+                    }
+                }
+        }
+        finally
+        {
+            RecurrentLayer<float>.ParallelMinFlops = saved;
+        }
+    }
+
+    [Theory]
+    [InlineData("lstm", 1), InlineData("lstm", 2), InlineData("gru", 2), InlineData("simple_rnn", 2)]
+    public void SteadyStateTrainingPass_AllocatesNothing(string kind, int threads)
+    {
+        int saved = Parallelism.MaxDegree;
+        long savedFlops = RecurrentLayer<float>.ParallelMinFlops;
+        try
+        {
+            Parallelism.MaxDegree = threads;
+            RecurrentLayer<float>.ParallelMinFlops = 0;
+            var layer = Make(kind, returnSequences: false, truncate: 0);
+            var x = Tensor<float>.RandomNormal(new TensorShape(32, 10, 3), seed: 6);
+            var dy = Tensor<float>.RandomNormal(new TensorShape(32, 12), seed: 7);
+            var parameters = layer.Parameters;
+            void Pass()
+            {
+                for (int i = 0; i < parameters.Count; i++) parameters[i].Grad.Clear();   // foreach over the interface would box an enumerator
+                layer.Forward(x, training: true);
+                layer.Backward(dy);
+            }
+            for (int i = 0; i < 3; i++) Pass();   // workspaces, packed kernels and worker threads are created here
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < 5; i++) Pass();
+            Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        }
+        finally
+        {
+            Parallelism.MaxDegree = saved;
+            RecurrentLayer<float>.ParallelMinFlops = savedFlops;
+        }
+    }
+}
