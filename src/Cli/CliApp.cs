@@ -49,6 +49,10 @@ public static class CliApp
     /// <summary>Default Fashion-MNIST Adam learning rate.</summary>
     public const double FashionLearningRate = 1e-3;
 
+    /// <summary>The fashion LSTM's default Adam learning rate (when <c>--lr</c> is not given): at 1e-3 ten epochs
+    /// of the full protocol end at 87.98 %, at 2e-3 at 88.75 % (TorchSharp 89.12 %), measured with seed 0.</summary>
+    public const double FashionLstmLearningRate = 2e-3;
+
     /// <summary>Parses <paramref name="args"/> and runs the chosen command.</summary>
     /// <param name="args">The command line.</param>
     /// <param name="stdout">Standard output (tables, progress, the JSON line).</param>
@@ -215,7 +219,10 @@ public static class CliApp
         command.SetAction(p => Guard(h, () =>
         {
             var proto = p.GetValue(protocol) == "full" ? FashionProtocol.Full : FashionProtocol.Seed;
-            var settings = new FashionSettings(common.Read(p), proto, p.GetValue(limit));
+            var commonSettings = common.Read(p);
+            if (commonSettings.Model == "lstm" && p.GetResult(common.LearningRate) is null or { Implicit: true })
+                commonSettings = commonSettings with { LearningRate = FashionLstmLearningRate };
+            var settings = new FashionSettings(commonSettings, proto, p.GetValue(limit));
             return h.Fashion is { } f ? f(settings) : h.CreateRunner().RunFashion(settings);
         }));
         return command;

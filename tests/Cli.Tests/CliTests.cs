@@ -79,6 +79,17 @@ public class CliParsingTests
     }
 
     [Fact]
+    public void Fashion_LstmHasItsOwnDefaultLearningRate_UnlessGiven()
+    {
+        var lstm = Assert.IsType<FashionSettings>(Run("fashion", "--model", "lstm").Capture.Settings);
+        Assert.Equal(CliApp.FashionLstmLearningRate, lstm.Common.LearningRate);
+        var given = Assert.IsType<FashionSettings>(Run("fashion", "--model", "lstm", "--lr", "0.001").Capture.Settings);
+        Assert.Equal(1e-3, given.Common.LearningRate);
+        var mlp = Assert.IsType<FashionSettings>(Run("fashion").Capture.Settings);
+        Assert.Equal(CliApp.FashionLearningRate, mlp.Common.LearningRate);
+    }
+
+    [Fact]
     public void Fetch_ParsesUrlAndData()
     {
         var s = Assert.IsType<FetchSettings>(Run("fetch", "fashion-mnist", "--data", "dd", "--url", "http://127.0.0.1:9/x/").Capture.Settings);
