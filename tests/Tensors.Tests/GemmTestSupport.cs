@@ -116,7 +116,7 @@ internal static class GemmTestSupport
     {
         if (Vector512.IsHardwareAccelerated) yield return GemmIsa.Vector512;
         if (Vector256.IsHardwareAccelerated) yield return GemmIsa.Vector256;
-        yield return GemmIsa.VectorT;
+        yield return GemmIsa.Vector128;
     }
 
     /// <summary>Runs <paramref name="body"/> with the GEMM path forced on this thread.</summary>

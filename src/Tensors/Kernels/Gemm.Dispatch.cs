@@ -1,3 +1,4 @@
+using Nn.Simd.Tensors.Kernels.Common;
 using System.Numerics;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
@@ -10,7 +11,7 @@ public static partial class Gemm
     internal static readonly GemmIsa BestIsa =
         Vector512.IsHardwareAccelerated && Avx512F.IsSupported ? GemmIsa.Vector512
         : Vector256.IsHardwareAccelerated && Fma.IsSupported ? GemmIsa.Vector256
-        : GemmIsa.VectorT;
+        : GemmIsa.Vector128;
 
     /// <summary>
     /// Tests only: forces a path for calls made on the current thread (an unsupported one runs in software);
@@ -56,9 +57,9 @@ public static partial class Gemm
     {
         switch (isa)
         {
-            case GemmIsa.Vector512: GemmDriver<T, GemmPath512>.Run(args); break;
-            case GemmIsa.Vector256: GemmDriver<T, GemmPath256>.Run(args); break;
-            default: GemmDriver<T, GemmPathVector>.Run(args); break;
+            case GemmIsa.Vector512: GemmDriver<T, GemmPath<T, Simd512<T>, Vector512<T>, Rows8>>.Run(args); break;
+            case GemmIsa.Vector256: GemmDriver<T, GemmPath<T, Simd256<T>, Vector256<T>, Rows4>>.Run(args); break;
+            default: GemmDriver<T, GemmPath<T, Simd128<T>, Vector128<T>, Rows4>>.Run(args); break;
         }
     }
 

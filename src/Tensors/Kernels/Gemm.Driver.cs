@@ -42,7 +42,7 @@ internal unsafe struct GemmArgs<T> where T : unmanaged
 /// </remarks>
 internal static unsafe class GemmDriver<T, TPath>
     where T : unmanaged, IFloatingPointIeee754<T>
-    where TPath : struct, IGemmPath
+    where TPath : struct, IGemmPath<T>
 {
     /// <summary>Rows of op(B) per packed block: the depth of every accumulation chain segment.</summary>
     public static int Kc => 256;
@@ -51,7 +51,7 @@ internal static unsafe class GemmDriver<T, TPath>
     public static int Nc => Unsafe.SizeOf<T>() == 4 ? 512 : 256;
 
     /// <summary>Panel width NR (two vectors).</summary>
-    public static int Nr => 2 * TPath.Lanes<T>();
+    public static int Nr => 2 * TPath.Lanes;
 
     [ThreadStatic] private static T[]? t_packBuffer;
 
@@ -183,9 +183,9 @@ internal static unsafe class GemmDriver<T, TPath>
         T* b = block.Start;
         int jr = 0;
         for (int q = 0; q < block.FullPanels; q++, jr += nr, b += step)
-            TPath.Kernel<T, TRows, TA>(kc, a, lda, b, rowStride, c + jr, ldc, Math.Min(nr, nc - jr), alpha, beta, mode);
+            TPath.Kernel<TRows, TA>(kc, a, lda, b, rowStride, c + jr, ldc, Math.Min(nr, nc - jr), alpha, beta, mode);
         if (block.Tail != null)
-            TPath.Kernel<T, TRows, TA>(kc, a, lda, block.Tail, nr, c + jr, ldc, nc - jr, alpha, beta, mode);
+            TPath.Kernel<TRows, TA>(kc, a, lda, block.Tail, nr, c + jr, ldc, nc - jr, alpha, beta, mode);
     }
 
     /// <summary>

@@ -1,3 +1,5 @@
+using System.Runtime.Intrinsics;
+using Nn.Simd.Tensors.Kernels.Common;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
@@ -108,9 +110,9 @@ public sealed class PackedMatrix<T> where T : unmanaged, IFloatingPointIeee754<T
         {
             switch (Isa)
             {
-                case GemmIsa.Vector512: GemmDriver<T, GemmPath512>.PackAll(Transposed, K, N, pb, ldb, Pointer); break;
-                case GemmIsa.Vector256: GemmDriver<T, GemmPath256>.PackAll(Transposed, K, N, pb, ldb, Pointer); break;
-                default: GemmDriver<T, GemmPathVector>.PackAll(Transposed, K, N, pb, ldb, Pointer); break;
+                case GemmIsa.Vector512: GemmDriver<T, GemmPath<T, Simd512<T>, Vector512<T>, Rows8>>.PackAll(Transposed, K, N, pb, ldb, Pointer); break;
+                case GemmIsa.Vector256: GemmDriver<T, GemmPath<T, Simd256<T>, Vector256<T>, Rows4>>.PackAll(Transposed, K, N, pb, ldb, Pointer); break;
+                default: GemmDriver<T, GemmPath<T, Simd128<T>, Vector128<T>, Rows4>>.PackAll(Transposed, K, N, pb, ldb, Pointer); break;
             }
         }
         GC.KeepAlive(this);
@@ -118,9 +120,9 @@ public sealed class PackedMatrix<T> where T : unmanaged, IFloatingPointIeee754<T
 
     private static long PackedLength(GemmIsa isa, int k, int n) => isa switch
     {
-        GemmIsa.Vector512 => GemmDriver<T, GemmPath512>.PackedLength(k, n),
-        GemmIsa.Vector256 => GemmDriver<T, GemmPath256>.PackedLength(k, n),
-        _ => GemmDriver<T, GemmPathVector>.PackedLength(k, n),
+        GemmIsa.Vector512 => GemmDriver<T, GemmPath<T, Simd512<T>, Vector512<T>, Rows8>>.PackedLength(k, n),
+        GemmIsa.Vector256 => GemmDriver<T, GemmPath<T, Simd256<T>, Vector256<T>, Rows4>>.PackedLength(k, n),
+        _ => GemmDriver<T, GemmPath<T, Simd128<T>, Vector128<T>, Rows4>>.PackedLength(k, n),
     };
 
     /// <summary>Describes the packed operand.</summary>

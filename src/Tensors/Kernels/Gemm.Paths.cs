@@ -13,8 +13,8 @@ internal enum GemmIsa
     /// <summary><see cref="Vector256{T}"/> (AVX2 + FMA): 4×(2 vectors) tiles, 8 accumulators (fits 16 registers).</summary>
     Vector256,
 
-    /// <summary><see cref="Vector{T}"/>, whatever width the runtime gives (software if not accelerated): 4×(2 vectors) tiles.</summary>
-    VectorT,
+    /// <summary><see cref="Vector128{T}"/> (SSE, Arm64 AdvSimd, or software where not accelerated): 4×(2 vectors) tiles.</summary>
+    Vector128,
 }
 
 // ---- Compile-time constants for the micro-kernels: generic struct arguments the JIT specialises on, so that
@@ -34,21 +34,19 @@ internal struct ATransposed : IAOrder { public static bool Transposed => true; }
 
 /// <summary>
 /// One instruction-set path: its register tile and micro-kernel. The driver
-/// (<see cref="GemmDriver{T, TPath}"/>) is written once over this interface.
+/// (<see cref="GemmDriver{T, TPath}"/>) is written once over this interface, and so is the only implementation,
+/// <see cref="GemmPath{T, TSimd, TVector, TMaxRows}"/>, generic over the vector width.
 /// </summary>
-internal interface IGemmPath
+internal interface IGemmPath<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
-    /// <summary>The path this type implements.</summary>
-    static abstract GemmIsa Isa { get; }
-
     /// <summary>The most rows one micro-kernel call handles (MR).</summary>
     static abstract int MaxRows { get; }
 
     /// <summary>Elements of <typeparamref name="T"/> per vector; a B panel (NR) is two vectors wide.</summary>
-    static abstract int Lanes<T>() where T : unmanaged, IFloatingPointIeee754<T>;
+    static abstract int Lanes { get; }
 
     /// <summary>Copies one panel row (NR = 2 vectors) from <paramref name="src"/> to aligned <paramref name="dst"/>.</summary>
-    static abstract unsafe void CopyPanelRow<T>(T* src, T* dst) where T : unmanaged, IFloatingPointIeee754<T>;
+    static abstract unsafe void CopyPanelRow(T* src, T* dst);
 
     /// <summary>
     /// The micro-kernel: for the <c>TRows.Count</c> rows of op(A) at <paramref name="a"/> (k-offset already
@@ -58,9 +56,9 @@ internal interface IGemmPath
     /// then writes the first <paramref name="cols"/> columns of each C row by <paramref name="mode"/>
     /// (see <see cref="GemmEpilogue"/>).
     /// </summary>
-    static abstract unsafe void Kernel<T, TRows, TA>(int kc, T* a, nint lda, T* b, nint ldbPanel, T* c, nint ldc, int cols,
+    static abstract unsafe void Kernel<TRows, TA>(int kc, T* a, nint lda, T* b, nint ldbPanel, T* c, nint ldc, int cols,
         T alpha, T beta, int mode)
-        where T : unmanaged, IFloatingPointIeee754<T> where TRows : struct, IRows where TA : struct, IAOrder;
+        where TRows : struct, IRows where TA : struct, IAOrder;
 }
 
 /// <summary>
@@ -92,39 +90,5 @@ internal static class GemmEpilogue
     {
         for (int j = 0; j < cols; j++)
             c[j] = Apply(tile[j], mode == Overwrite ? T.Zero : c[j], alpha, beta, mode);
-    }
-}
-
-/// <summary>Fused multiply-add at each width, for the element types the GEMM supports.</summary>
-internal static class VectorFma
-{
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<T> Fma<T>(Vector512<T> x, Vector512<T> y, Vector512<T> z)
-    {
-        if (typeof(T) == typeof(float))
-            return Vector512.FusedMultiplyAdd(x.AsSingle(), y.AsSingle(), z.AsSingle()).As<float, T>();
-        if (typeof(T) == typeof(double))
-            return Vector512.FusedMultiplyAdd(x.AsDouble(), y.AsDouble(), z.AsDouble()).As<double, T>();
-        throw new NotSupportedException($"No vector FMA for {typeof(T).Name}.");
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<T> Fma<T>(Vector256<T> x, Vector256<T> y, Vector256<T> z)
-    {
-        if (typeof(T) == typeof(float))
-            return Vector256.FusedMultiplyAdd(x.AsSingle(), y.AsSingle(), z.AsSingle()).As<float, T>();
-        if (typeof(T) == typeof(double))
-            return Vector256.FusedMultiplyAdd(x.AsDouble(), y.AsDouble(), z.AsDouble()).As<double, T>();
-        throw new NotSupportedException($"No vector FMA for {typeof(T).Name}.");
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector<T> Fma<T>(Vector<T> x, Vector<T> y, Vector<T> z)
-    {
-        if (typeof(T) == typeof(float))
-            return Vector.FusedMultiplyAdd(Vector.AsVectorSingle(x), Vector.AsVectorSingle(y), Vector.AsVectorSingle(z)).As<float, T>();
-        if (typeof(T) == typeof(double))
-            return Vector.FusedMultiplyAdd(Vector.AsVectorDouble(x), Vector.AsVectorDouble(y), Vector.AsVectorDouble(z)).As<double, T>();
-        throw new NotSupportedException($"No vector FMA for {typeof(T).Name}.");
     }
 }

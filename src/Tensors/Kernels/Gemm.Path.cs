@@ -1,0 +1,171 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using Nn.Simd.Tensors.Kernels.Common;
+
+namespace Nn.Simd.Tensors.Kernels;
+
+/// <summary>
+/// The GEMM micro-kernel at one vector width (<typeparamref name="TSimd"/> over <typeparamref name="TVector"/>:
+/// <see cref="Vector512{T}"/> with an 8-row tile, <see cref="Vector256{T}"/> or <see cref="Vector128{T}"/> with a
+/// 4-row tile): a register tile of up to <typeparamref name="TMaxRows"/> rows × 2 vectors of C, broadcasting A
+/// elements read in place and loading B from a packed panel.
+/// </summary>
+/// <remarks>
+/// <para>Per k step the tile does one load per B vector, one broadcast per A row and one FMA per
+/// accumulator; the accumulators never leave registers until the epilogue. Every member of
+/// <typeparamref name="TSimd"/> is a static method on a struct, so the JIT specialises this code per width and
+/// inlines the operations: the generated code is the same as hand-written <c>Vector512</c> code.</para>
+/// <para>Each accumulator is one fused multiply-add chain over k in increasing order, starting from zero, and
+/// the epilogue is <see cref="GemmEpilogue"/>'s; so an element's value does not depend on which tile or
+/// thread computed it.</para>
+/// </remarks>
+internal struct GemmPath<T, TSimd, TVector, TMaxRows> : IGemmPath<T>
+    where T : unmanaged, IFloatingPointIeee754<T>
+    where TSimd : struct, ISimd<TVector, T>
+    where TVector : struct
+    where TMaxRows : struct, IRows
+{
+    public static int MaxRows => TMaxRows.Count;
+
+    public static int Lanes => TSimd.Count;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static unsafe void CopyPanelRow(T* src, T* dst)
+    {
+        nuint v = (nuint)TSimd.Count;
+        TSimd.Store(TSimd.Load(ref *src, 0), ref *dst, 0);
+        TSimd.Store(TSimd.Load(ref *src, v), ref *dst, v);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static unsafe void Kernel<TRows, TA>(int kc, T* a, nint lda, T* b, nint ldbPanel, T* c, nint ldc, int cols,
+        T alpha, T beta, int mode)
+        where TRows : struct, IRows where TA : struct, IAOrder
+    {
+        nuint v = (nuint)TSimd.Count;
+        nint nr = 2 * TSimd.Count;
+        TVector c00 = TSimd.Zero, c01 = TSimd.Zero, c10 = TSimd.Zero, c11 = TSimd.Zero;
+        TVector c20 = TSimd.Zero, c21 = TSimd.Zero, c30 = TSimd.Zero, c31 = TSimd.Zero;
+        TVector c40 = TSimd.Zero, c41 = TSimd.Zero, c50 = TSimd.Zero, c51 = TSimd.Zero;
+        TVector c60 = TSimd.Zero, c61 = TSimd.Zero, c70 = TSimd.Zero, c71 = TSimd.Zero;
+        TVector x;
+        if (TA.Transposed)
+        {
+            // op(A) column p is contiguous: a[p·lda + 0..rows).
+            for (int p = 0; p < kc; p++)
+            {
+                TVector b0 = TSimd.Load(ref *b, 0), b1 = TSimd.Load(ref *b, v);
+                x = TSimd.Broadcast(a[0]); c00 = TSimd.FusedMultiplyAdd(x, b0, c00); c01 = TSimd.FusedMultiplyAdd(x, b1, c01);
+                if (TRows.Count > 1) { x = TSimd.Broadcast(a[1]); c10 = TSimd.FusedMultiplyAdd(x, b0, c10); c11 = TSimd.FusedMultiplyAdd(x, b1, c11); }
+                if (TRows.Count > 2)
+                {
+                    x = TSimd.Broadcast(a[2]); c20 = TSimd.FusedMultiplyAdd(x, b0, c20); c21 = TSimd.FusedMultiplyAdd(x, b1, c21);
+                    x = TSimd.Broadcast(a[3]); c30 = TSimd.FusedMultiplyAdd(x, b0, c30); c31 = TSimd.FusedMultiplyAdd(x, b1, c31);
+                }
+                if (TRows.Count > 4)
+                {
+                    x = TSimd.Broadcast(a[4]); c40 = TSimd.FusedMultiplyAdd(x, b0, c40); c41 = TSimd.FusedMultiplyAdd(x, b1, c41);
+                    x = TSimd.Broadcast(a[5]); c50 = TSimd.FusedMultiplyAdd(x, b0, c50); c51 = TSimd.FusedMultiplyAdd(x, b1, c51);
+                    x = TSimd.Broadcast(a[6]); c60 = TSimd.FusedMultiplyAdd(x, b0, c60); c61 = TSimd.FusedMultiplyAdd(x, b1, c61);
+                    x = TSimd.Broadcast(a[7]); c70 = TSimd.FusedMultiplyAdd(x, b0, c70); c71 = TSimd.FusedMultiplyAdd(x, b1, c71);
+                }
+                a += lda;
+                b += ldbPanel;
+            }
+        }
+        else
+        {
+            // op(A) rows are A's rows, read in place through one pointer each (no packing of A).
+            T* a1 = a + lda, a2 = a1 + lda, a3 = a2 + lda;
+            T* a4 = a3 + lda, a5 = a4 + lda, a6 = a5 + lda, a7 = a6 + lda;
+            for (nint p = 0; p < kc; p++)
+            {
+                TVector b0 = TSimd.Load(ref *b, 0), b1 = TSimd.Load(ref *b, v);
+                x = TSimd.Broadcast(a[p]); c00 = TSimd.FusedMultiplyAdd(x, b0, c00); c01 = TSimd.FusedMultiplyAdd(x, b1, c01);
+                if (TRows.Count > 1) { x = TSimd.Broadcast(a1[p]); c10 = TSimd.FusedMultiplyAdd(x, b0, c10); c11 = TSimd.FusedMultiplyAdd(x, b1, c11); }
+                if (TRows.Count > 2)
+                {
+                    x = TSimd.Broadcast(a2[p]); c20 = TSimd.FusedMultiplyAdd(x, b0, c20); c21 = TSimd.FusedMultiplyAdd(x, b1, c21);
+                    x = TSimd.Broadcast(a3[p]); c30 = TSimd.FusedMultiplyAdd(x, b0, c30); c31 = TSimd.FusedMultiplyAdd(x, b1, c31);
+                }
+                if (TRows.Count > 4)
+                {
+                    x = TSimd.Broadcast(a4[p]); c40 = TSimd.FusedMultiplyAdd(x, b0, c40); c41 = TSimd.FusedMultiplyAdd(x, b1, c41);
+                    x = TSimd.Broadcast(a5[p]); c50 = TSimd.FusedMultiplyAdd(x, b0, c50); c51 = TSimd.FusedMultiplyAdd(x, b1, c51);
+                    x = TSimd.Broadcast(a6[p]); c60 = TSimd.FusedMultiplyAdd(x, b0, c60); c61 = TSimd.FusedMultiplyAdd(x, b1, c61);
+                    x = TSimd.Broadcast(a7[p]); c70 = TSimd.FusedMultiplyAdd(x, b0, c70); c71 = TSimd.FusedMultiplyAdd(x, b1, c71);
+                }
+                b += ldbPanel;
+            }
+        }
+
+        if (cols == nr)
+        {
+            TVector va = TSimd.Broadcast(alpha), vb = TSimd.Broadcast(beta);
+            StoreRow(c, c00, c01, va, vb, mode);
+            if (TRows.Count > 1) StoreRow(c + ldc, c10, c11, va, vb, mode);
+            if (TRows.Count > 2)
+            {
+                StoreRow(c + 2 * ldc, c20, c21, va, vb, mode);
+                StoreRow(c + 3 * ldc, c30, c31, va, vb, mode);
+            }
+            if (TRows.Count > 4)
+            {
+                StoreRow(c + 4 * ldc, c40, c41, va, vb, mode);
+                StoreRow(c + 5 * ldc, c50, c51, va, vb, mode);
+                StoreRow(c + 6 * ldc, c60, c61, va, vb, mode);
+                StoreRow(c + 7 * ldc, c70, c71, va, vb, mode);
+            }
+        }
+        else
+        {
+            StorePartialRow(c, c00, c01, cols, alpha, beta, mode);
+            if (TRows.Count > 1) StorePartialRow(c + ldc, c10, c11, cols, alpha, beta, mode);
+            if (TRows.Count > 2)
+            {
+                StorePartialRow(c + 2 * ldc, c20, c21, cols, alpha, beta, mode);
+                StorePartialRow(c + 3 * ldc, c30, c31, cols, alpha, beta, mode);
+            }
+            if (TRows.Count > 4)
+            {
+                StorePartialRow(c + 4 * ldc, c40, c41, cols, alpha, beta, mode);
+                StorePartialRow(c + 5 * ldc, c50, c51, cols, alpha, beta, mode);
+                StorePartialRow(c + 6 * ldc, c60, c61, cols, alpha, beta, mode);
+                StorePartialRow(c + 7 * ldc, c70, c71, cols, alpha, beta, mode);
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void StoreRow(T* c, TVector x0, TVector x1, TVector va, TVector vb, int mode)
+    {
+        nuint v = (nuint)TSimd.Count;
+        if (mode == GemmEpilogue.Overwrite)
+        {
+            TSimd.Store(TSimd.Multiply(va, x0), ref *c, 0);
+            TSimd.Store(TSimd.Multiply(va, x1), ref *c, v);
+        }
+        else if (mode == GemmEpilogue.Scale)
+        {
+            TSimd.Store(TSimd.FusedMultiplyAdd(va, x0, TSimd.Multiply(vb, TSimd.Load(ref *c, 0))), ref *c, 0);
+            TSimd.Store(TSimd.FusedMultiplyAdd(va, x1, TSimd.Multiply(vb, TSimd.Load(ref *c, v))), ref *c, v);
+        }
+        else
+        {
+            TSimd.Store(TSimd.FusedMultiplyAdd(va, x0, TSimd.Load(ref *c, 0)), ref *c, 0);
+            TSimd.Store(TSimd.FusedMultiplyAdd(va, x1, TSimd.Load(ref *c, v)), ref *c, v);
+        }
+    }
+
+    // Edge tiles (fewer than NR valid columns) go through a small stack tile and the scalar epilogue.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static unsafe void StorePartialRow(T* c, TVector x0, TVector x1, int cols, T alpha, T beta, int mode)
+    {
+        nuint v = (nuint)TSimd.Count;
+        T* tile = stackalloc T[2 * TSimd.Count];
+        TSimd.Store(x0, ref *tile, 0);
+        TSimd.Store(x1, ref *tile, v);
+        GemmEpilogue.ApplyPartial(tile, c, cols, alpha, beta, mode);
+    }
+}
