@@ -180,22 +180,30 @@ public class LossTests
 
     [Theory]
     [MemberData(nameof(Cases))]
-    public void Loss_Gradient_MatchesFiniteDifferences(string which)
+    public void Loss_Gradient_MatchesFiniteDifferences(string which) => CheckLossGradient(which, 5, 4, 11);
+
+    /// <summary>Every loss over random batch sizes (1–8), class counts (2–10) and values.</summary>
+    [FsCheck.Xunit.Property(MaxTest = 12, Replay = "(409,5099)")]
+    public void EveryLoss_Gradient_MatchesFiniteDifferences_RandomShapes(FsCheck.PositiveInt batch, FsCheck.PositiveInt classes, FsCheck.PositiveInt seed)
     {
-        const int b = 5, c = 4;
-        var probs = Tensor<double>.RandomUniform(new TensorShape(b, c), 11, 0.05, 1);   // unnormalised on purpose
-        var logits = Tensor<double>.RandomNormal(new TensorShape(b, c), 12, 0, 2);
-        var soft = Tensor<double>.RandomUniform(new TensorShape(b, c), 13, 0, 1);
+        foreach (string which in Cases()) CheckLossGradient(which, 1 + batch.Get % 8, 2 + classes.Get % 9, seed.Get % 100000);
+    }
+
+    private static void CheckLossGradient(string which, int b, int c, int seed)
+    {
+        var probs = Tensor<double>.RandomUniform(new TensorShape(b, c), seed, 0.05, 1);   // unnormalised on purpose
+        var logits = Tensor<double>.RandomNormal(new TensorShape(b, c), seed + 1, 0, 2);
+        var soft = Tensor<double>.RandomUniform(new TensorShape(b, c), seed + 2, 0, 1);
         var (loss, pred, target) = which switch
         {
             "cce" => ((ILoss<double>)new CategoricalCrossEntropy<double>(), probs, OneHot(b, c, 1)),
             "cce_logits" => (new CategoricalCrossEntropy<double>(true), logits, OneHot(b, c, 2)),
             "cce_soft_targets" => (new CategoricalCrossEntropy<double>(), probs, soft),
-            "cce_logits_3d" => (new CategoricalCrossEntropy<double>(true), Tensor<double>.RandomNormal(new TensorShape(2, 3, c), 14),
+            "cce_logits_3d" => (new CategoricalCrossEntropy<double>(true), Tensor<double>.RandomNormal(new TensorShape(2, 3, c), seed + 3),
                 OneHot(6, c, 3).Reshape(2, 3, c)),
             "sparse" => (new SparseCategoricalCrossEntropy<double>(), probs, Labels(b, c, 4)),
             "sparse_logits" => (new SparseCategoricalCrossEntropy<double>(true), logits, Labels(b, c, 5)),
-            "bce" => (new BinaryCrossEntropy<double>(), Tensor<double>.RandomUniform(new TensorShape(b, c), 15, 0.05, 0.95), soft),
+            "bce" => (new BinaryCrossEntropy<double>(), Tensor<double>.RandomUniform(new TensorShape(b, c), seed + 4, 0.05, 0.95), soft),
             "bce_logits" => (new BinaryCrossEntropy<double>(true), logits, soft),
             "mse" => (new MeanSquaredError<double>(), logits, soft),
             "mae" => (new MeanAbsoluteError<double>(), AwayFrom(logits, soft, 0, 0.05), soft),
@@ -203,7 +211,7 @@ public class LossTests
             _ => throw new ArgumentException(which),
         };
         var report = GradientCheck.CheckLoss(loss, pred, target);
-        Assert.True(report.Passed, report.ToString());
+        Assert.True(report.Passed, $"{which} on [{b}, {c}]: {report}");
         Assert.True(report.Tensors[0].Checked == pred.Length);
     }
 
