@@ -41,9 +41,11 @@ public sealed class CategoricalCrossEntropy<T> : Loss<T> where T : unmanaged, IF
     protected override void CheckTargetValues(ReadOnlySpan<T> target, TensorShape predictionShape) => CheckUnitInterval(target);
 
     /// <inheritdoc/>
-    public override T Compute(Tensor<T> prediction, Tensor<T> target)
+    protected override T Evaluate(Tensor<T> prediction, Tensor<T> target, Tensor<T>? dPrediction) =>
+        dPrediction is null ? Value(prediction, target) : ValueAndGradient(prediction, target, dPrediction);
+
+    private T Value(Tensor<T> prediction, Tensor<T> target)
     {
-        CheckCall(prediction, target, null);
         int c = prediction.Shape.Columns, rows = prediction.Shape.Rows;
         if (rows == 0) return T.Zero;
         if (FromLogits)
@@ -63,21 +65,7 @@ public sealed class CategoricalCrossEntropy<T> : Loss<T> where T : unmanaged, IF
         return total / T.CreateChecked(rows);
     }
 
-    /// <inheritdoc/>
-    public override void Gradient(Tensor<T> prediction, Tensor<T> target, Tensor<T> dPrediction)
-    {
-        CheckCall(prediction, target, dPrediction);
-        ComputeWithGradientCore(prediction, target, dPrediction);
-    }
-
-    /// <inheritdoc/>
-    public override T ComputeWithGradient(Tensor<T> prediction, Tensor<T> target, Tensor<T> dPrediction)
-    {
-        CheckCall(prediction, target, dPrediction);
-        return ComputeWithGradientCore(prediction, target, dPrediction);
-    }
-
-    private T ComputeWithGradientCore(Tensor<T> prediction, Tensor<T> target, Tensor<T> dPrediction)
+    private T ValueAndGradient(Tensor<T> prediction, Tensor<T> target, Tensor<T> dPrediction)
     {
         int c = prediction.Shape.Columns, rows = prediction.Shape.Rows;
         if (rows == 0) return T.Zero;

@@ -10,17 +10,29 @@ public abstract class Loss<T> : ILoss<T> where T : unmanaged, IFloatingPointIeee
     public abstract string Name { get; }
 
     /// <inheritdoc/>
-    public abstract T Compute(Tensor<T> prediction, Tensor<T> target);
-
-    /// <inheritdoc/>
-    public abstract void Gradient(Tensor<T> prediction, Tensor<T> target, Tensor<T> dPrediction);
-
-    /// <inheritdoc/>
-    public virtual T ComputeWithGradient(Tensor<T> prediction, Tensor<T> target, Tensor<T> dPrediction)
+    public T Compute(Tensor<T> prediction, Tensor<T> target)
     {
-        Gradient(prediction, target, dPrediction);
-        return Compute(prediction, target);
+        CheckCall(prediction, target, null);
+        return Evaluate(prediction, target, null);
     }
+
+    /// <inheritdoc/>
+    public void Gradient(Tensor<T> prediction, Tensor<T> target, Tensor<T> dPrediction)
+    {
+        CheckCall(prediction, target, dPrediction);
+        Evaluate(prediction, target, dPrediction);
+    }
+
+    /// <inheritdoc/>
+    public T ComputeWithGradient(Tensor<T> prediction, Tensor<T> target, Tensor<T> dPrediction)
+    {
+        CheckCall(prediction, target, dPrediction);
+        return Evaluate(prediction, target, dPrediction);
+    }
+
+    /// <summary>The loss value and, when <paramref name="dPrediction"/> is not null, its gradient written there
+    /// (one pass for both). Shapes are already checked.</summary>
+    protected abstract T Evaluate(Tensor<T> prediction, Tensor<T> target, Tensor<T>? dPrediction);
 
     /// <inheritdoc/>
     public virtual void ValidateTargets(TensorShape predictionShape, Tensor<T> target)

@@ -13,25 +13,8 @@ public abstract class ElementwiseLoss<T> : Loss<T> where T : unmanaged, IFloatin
     protected abstract T Derivative(T d);
 
     /// <inheritdoc/>
-    public override T Compute(Tensor<T> prediction, Tensor<T> target)
-    {
-        CheckCall(prediction, target, null);
-        return Core(prediction.ReadOnlySpan, target.ReadOnlySpan, default);
-    }
-
-    /// <inheritdoc/>
-    public override void Gradient(Tensor<T> prediction, Tensor<T> target, Tensor<T> dPrediction)
-    {
-        CheckCall(prediction, target, dPrediction);
-        Core(prediction.ReadOnlySpan, target.ReadOnlySpan, dPrediction.Span);
-    }
-
-    /// <inheritdoc/>
-    public override T ComputeWithGradient(Tensor<T> prediction, Tensor<T> target, Tensor<T> dPrediction)
-    {
-        CheckCall(prediction, target, dPrediction);
-        return Core(prediction.ReadOnlySpan, target.ReadOnlySpan, dPrediction.Span);
-    }
+    protected override T Evaluate(Tensor<T> prediction, Tensor<T> target, Tensor<T>? dPrediction) =>
+        Core(prediction.ReadOnlySpan, target.ReadOnlySpan, dPrediction is null ? default : dPrediction.Span);
 
     private T Core(ReadOnlySpan<T> p, ReadOnlySpan<T> y, Span<T> d)
     {

@@ -41,27 +41,7 @@ public sealed class SparseCategoricalCrossEntropy<T> : Loss<T> where T : unmanag
     }
 
     /// <inheritdoc/>
-    public override T Compute(Tensor<T> prediction, Tensor<T> target)
-    {
-        CheckCall(prediction, target, null);
-        return Core(prediction, target, null);
-    }
-
-    /// <inheritdoc/>
-    public override void Gradient(Tensor<T> prediction, Tensor<T> target, Tensor<T> dPrediction)
-    {
-        CheckCall(prediction, target, dPrediction);
-        Core(prediction, target, dPrediction);
-    }
-
-    /// <inheritdoc/>
-    public override T ComputeWithGradient(Tensor<T> prediction, Tensor<T> target, Tensor<T> dPrediction)
-    {
-        CheckCall(prediction, target, dPrediction);
-        return Core(prediction, target, dPrediction);
-    }
-
-    private T Core(Tensor<T> prediction, Tensor<T> target, Tensor<T>? dPrediction)
+    protected override T Evaluate(Tensor<T> prediction, Tensor<T> target, Tensor<T>? dPrediction)
     {
         int c = prediction.Shape.Columns, rows = prediction.Shape.Rows;
         if (rows == 0) return T.Zero;
