@@ -55,13 +55,9 @@ public sealed class Gru<T> : RecurrentLayer<T> where T : unmanaged, IFloatingPoi
     public Gru(int units, string? activation = "tanh", string? recurrentActivation = "sigmoid", bool useBias = true,
         Initializer? kernelInitializer = null, Initializer? recurrentInitializer = null, Initializer? biasInitializer = null,
         bool returnSequences = false, bool returnState = false, bool goBackwards = false, bool stateful = false, int truncateBptt = 0)
-        : base(units, 3, false, Activations.Activations.Get<T>(activation), returnSequences, returnState, goBackwards, stateful, truncateBptt)
+        : base(units, 3, false, Activations.Activations.Get<T>(activation), useBias, kernelInitializer, recurrentInitializer, biasInitializer, returnSequences, returnState, goBackwards, stateful, truncateBptt)
     {
         RecurrentActivation = Activations.Activations.Get<T>(recurrentActivation);
-        UseBias = useBias;
-        KernelInitializer = kernelInitializer ?? new GlorotUniform();
-        RecurrentInitializer = recurrentInitializer ?? new Orthogonal();
-        BiasInitializer = biasInitializer ?? new Constant(0);
     }
 
     /// <inheritdoc/>
@@ -69,18 +65,6 @@ public sealed class Gru<T> : RecurrentLayer<T> where T : unmanaged, IFloatingPoi
 
     /// <summary>The update and reset gates' activation (sigmoid by default).</summary>
     public Activation<T> RecurrentActivation { get; }
-
-    /// <summary>Whether the biases are added.</summary>
-    public bool UseBias { get; }
-
-    /// <summary>The kernel initializer.</summary>
-    public Initializer KernelInitializer { get; }
-
-    /// <summary>The recurrent kernel initializer.</summary>
-    public Initializer RecurrentInitializer { get; }
-
-    /// <summary>The bias initializer.</summary>
-    public Initializer BiasInitializer { get; }
 
     /// <summary>The kernel W, [F, 3H], gates z, r, h.</summary>
     public Parameter<T> Kernel => _kernel ?? throw new InvalidOperationException($"{Name} is not built yet.");
@@ -203,10 +187,6 @@ public sealed class Gru<T> : RecurrentLayer<T> where T : unmanaged, IFloatingPoi
     {
         var c = BaseConfig();
         c["recurrent_activation"] = RecurrentActivation.Name;
-        c["use_bias"] = Str(UseBias);
-        c["kernel_initializer"] = KernelInitializer.Name;
-        c["recurrent_initializer"] = RecurrentInitializer.Name;
-        c["bias_initializer"] = BiasInitializer.Name;
         c["reset_after"] = "true";
         return c;
     }

@@ -59,14 +59,10 @@ public sealed class Lstm<T> : RecurrentLayer<T> where T : unmanaged, IFloatingPo
         Initializer? kernelInitializer = null, Initializer? recurrentInitializer = null, Initializer? biasInitializer = null,
         bool unitForgetBias = true, bool returnSequences = false, bool returnState = false, bool goBackwards = false,
         bool stateful = false, int truncateBptt = 0)
-        : base(units, 4, true, Activations.Activations.Get<T>(activation), returnSequences, returnState, goBackwards, stateful, truncateBptt)
+        : base(units, 4, true, Activations.Activations.Get<T>(activation), useBias, kernelInitializer, recurrentInitializer, biasInitializer, returnSequences, returnState, goBackwards, stateful, truncateBptt)
     {
         RecurrentActivation = Activations.Activations.Get<T>(recurrentActivation);
-        UseBias = useBias;
         UnitForgetBias = unitForgetBias;
-        KernelInitializer = kernelInitializer ?? new GlorotUniform();
-        RecurrentInitializer = recurrentInitializer ?? new Orthogonal();
-        BiasInitializer = biasInitializer ?? new Constant(0);
     }
 
     /// <inheritdoc/>
@@ -75,20 +71,8 @@ public sealed class Lstm<T> : RecurrentLayer<T> where T : unmanaged, IFloatingPo
     /// <summary>The activation of the input, forget and output gates (sigmoid by default).</summary>
     public Activation<T> RecurrentActivation { get; }
 
-    /// <summary>Whether a bias is added.</summary>
-    public bool UseBias { get; }
-
     /// <summary>Whether the forget gate's bias is initialised to 1.</summary>
     public bool UnitForgetBias { get; }
-
-    /// <summary>The kernel initializer.</summary>
-    public Initializer KernelInitializer { get; }
-
-    /// <summary>The recurrent kernel initializer.</summary>
-    public Initializer RecurrentInitializer { get; }
-
-    /// <summary>The bias initializer.</summary>
-    public Initializer BiasInitializer { get; }
 
     /// <summary>The kernel W, [F, 4H], gates i, f, c, o.</summary>
     public Parameter<T> Kernel => _kernel ?? throw new InvalidOperationException($"{Name} is not built yet.");
@@ -235,10 +219,6 @@ public sealed class Lstm<T> : RecurrentLayer<T> where T : unmanaged, IFloatingPo
     {
         var c = BaseConfig();
         c["recurrent_activation"] = RecurrentActivation.Name;
-        c["use_bias"] = Str(UseBias);
-        c["kernel_initializer"] = KernelInitializer.Name;
-        c["recurrent_initializer"] = RecurrentInitializer.Name;
-        c["bias_initializer"] = BiasInitializer.Name;
         c["unit_forget_bias"] = Str(UnitForgetBias);
         return c;
     }

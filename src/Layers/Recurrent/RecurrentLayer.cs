@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Numerics;
 using Nn.Simd.Layers.Activations;
+using Nn.Simd.Layers.Initializers;
 using Nn.Simd.Tensors;
 using Nn.Simd.Tensors.Kernels;
 
@@ -63,6 +64,10 @@ public abstract class RecurrentLayer<T> : Layer<T> where T : unmanaged, IFloatin
     /// <param name="gateCount">G, the number of gate blocks of H columns (1, 3 or 4).</param>
     /// <param name="hasCellState">Whether there is a second state (the LSTM's c).</param>
     /// <param name="activation">The activation object.</param>
+    /// <param name="useBias">Whether biases are added.</param>
+    /// <param name="kernelInitializer">Null means Glorot-uniform.</param>
+    /// <param name="recurrentInitializer">Null means orthogonal.</param>
+    /// <param name="biasInitializer">Null means zeros.</param>
     /// <param name="returnSequences">Return every step's output, [B, T, H], instead of the last, [B, H].</param>
     /// <param name="returnState">Expose the final state(s) through <see cref="FinalH"/> and <see cref="FinalC"/>.</param>
     /// <param name="goBackwards">Process the input from the last step to the first.</param>
@@ -71,6 +76,7 @@ public abstract class RecurrentLayer<T> : Layer<T> where T : unmanaged, IFloatin
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="units"/> is not positive or
     /// <paramref name="truncateBptt"/> is negative.</exception>
     private protected RecurrentLayer(int units, int gateCount, bool hasCellState, Activation<T> activation,
+        bool useBias, Initializer? kernelInitializer, Initializer? recurrentInitializer, Initializer? biasInitializer,
         bool returnSequences, bool returnState, bool goBackwards, bool stateful, int truncateBptt)
     {
         if (units <= 0)
@@ -87,8 +93,24 @@ public abstract class RecurrentLayer<T> : Layer<T> where T : unmanaged, IFloatin
         GoBackwards = goBackwards;
         Stateful = stateful;
         TruncateBptt = truncateBptt;
+        UseBias = useBias;
+        KernelInitializer = kernelInitializer ?? new GlorotUniform();
+        RecurrentInitializer = recurrentInitializer ?? new Orthogonal();
+        BiasInitializer = biasInitializer ?? new Constant(0);
         _timeLoop = new TimeLoop(this);
     }
+
+    /// <summary>Whether biases are added.</summary>
+    public bool UseBias { get; }
+
+    /// <summary>The kernel initializer (Glorot-uniform by default).</summary>
+    public Initializer KernelInitializer { get; }
+
+    /// <summary>The recurrent kernel initializer (orthogonal by default).</summary>
+    public Initializer RecurrentInitializer { get; }
+
+    /// <summary>The bias initializer (zeros by default).</summary>
+    public Initializer BiasInitializer { get; }
 
     /// <summary>H, the size of the hidden state and of each step's output.</summary>
     public int Units { get; }
@@ -576,6 +598,10 @@ public abstract class RecurrentLayer<T> : Layer<T> where T : unmanaged, IFloatin
         ["stateful"] = Str(Stateful),
         // Not a Keras option: Nn.Simd's truncated-BPTT window (0 = full BPTT).
         ["truncate_bptt"] = TruncateBptt.ToString(CultureInfo.InvariantCulture),
+        ["use_bias"] = Str(UseBias),
+        ["kernel_initializer"] = KernelInitializer.Name,
+        ["recurrent_initializer"] = RecurrentInitializer.Name,
+        ["bias_initializer"] = BiasInitializer.Name,
     };
 
     /// <summary>A fresh, unbuilt layer with the same options except <see cref="GoBackwards"/> flipped, as

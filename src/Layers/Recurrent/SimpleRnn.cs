@@ -41,28 +41,12 @@ public sealed class SimpleRnn<T> : RecurrentLayer<T> where T : unmanaged, IFloat
     public SimpleRnn(int units, string? activation = "tanh", bool useBias = true,
         Initializer? kernelInitializer = null, Initializer? recurrentInitializer = null, Initializer? biasInitializer = null,
         bool returnSequences = false, bool returnState = false, bool goBackwards = false, bool stateful = false, int truncateBptt = 0)
-        : base(units, 1, false, Activations.Activations.Get<T>(activation), returnSequences, returnState, goBackwards, stateful, truncateBptt)
+        : base(units, 1, false, Activations.Activations.Get<T>(activation), useBias, kernelInitializer, recurrentInitializer, biasInitializer, returnSequences, returnState, goBackwards, stateful, truncateBptt)
     {
-        UseBias = useBias;
-        KernelInitializer = kernelInitializer ?? new GlorotUniform();
-        RecurrentInitializer = recurrentInitializer ?? new Orthogonal();
-        BiasInitializer = biasInitializer ?? new Constant(0);
     }
 
     /// <inheritdoc/>
     public override string TypeName => "simple_rnn";
-
-    /// <summary>Whether a bias is added.</summary>
-    public bool UseBias { get; }
-
-    /// <summary>The kernel initializer.</summary>
-    public Initializer KernelInitializer { get; }
-
-    /// <summary>The recurrent kernel initializer.</summary>
-    public Initializer RecurrentInitializer { get; }
-
-    /// <summary>The bias initializer.</summary>
-    public Initializer BiasInitializer { get; }
 
     /// <summary>The kernel W, [F, H].</summary>
     public Parameter<T> Kernel => _kernel ?? throw new InvalidOperationException($"{Name} is not built yet.");
@@ -115,10 +99,6 @@ public sealed class SimpleRnn<T> : RecurrentLayer<T> where T : unmanaged, IFloat
     public override IReadOnlyDictionary<string, string> GetConfig()
     {
         var c = BaseConfig();
-        c["use_bias"] = Str(UseBias);
-        c["kernel_initializer"] = KernelInitializer.Name;
-        c["recurrent_initializer"] = RecurrentInitializer.Name;
-        c["bias_initializer"] = BiasInitializer.Name;
         return c;
     }
 }
