@@ -10,7 +10,7 @@ namespace Nn.Simd.Layers;
 // kernel W [F, 4H], recurrent_kernel U [H, 4H], bias b [4H].
 // z = x_t·W + h_{t−1}·U + b;  i = σ(z_i), f = σ(z_f), g = tanh(z_c), o = σ(z_o);
 // c_t = f⊙c_{t−1} + i⊙g;  h_t = o⊙tanh(c_t).
-// Extra caches: tanhC [T, B, H]; pre [T, B, 4H] (pre-activations, only for non-default activations).
+// Extra cache: pre [T, B, 4H] (pre-activations, only for non-default activations). tanh(c) is recomputed in backward.
 
 /// <summary>
 /// Long short-term memory (Hochreiter &amp; Schmidhuber, 1997), Keras' <c>LSTM</c> with its weight layout and
@@ -34,8 +34,8 @@ namespace Nn.Simd.Layers;
 /// </code></example>
 public sealed class Lstm<T> : RecurrentLayer<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
-    private readonly Workspace<T> _wTanhC = new(), _wPre = new(), _wRow = new(), _wUnit = new();
-    private Tensor<T>? _tanhC, _pre, _row, _unit;
+    private readonly Workspace<T> _wPre = new(), _wRow = new(), _wUnit = new(), _wActC = new();
+    private Tensor<T>? _pre, _row, _unit, _actC;
     private Parameter<T>? _kernel, _recurrent, _bias;
 
     /// <summary>Creates the layer.</summary>
@@ -118,12 +118,12 @@ public sealed class Lstm<T> : RecurrentLayer<T> where T : unmanaged, IFloatingPo
 
     private protected override void PrepareCaches(int batch, int steps)
     {
-        _tanhC = _wTanhC.Get(steps, batch, Units);
         if (!Fused)
         {
             _pre = _wPre.Get(steps, batch, 4 * Units);
             _row = _wRow.Get(new TensorShape(4 * Units));
             _unit = _wUnit.Get(new TensorShape(Units));
+            _actC = _wActC.Get(new TensorShape(Units));
         }
     }
 
@@ -137,13 +137,13 @@ public sealed class Lstm<T> : RecurrentLayer<T> where T : unmanaged, IFloatingPo
         Gemm.Compute(false, rows, T.One, HCache.ReadOnlySpan.Slice(s * bh + r0 * h, n), h, PackedRecurrent, T.One, z, g4);
         var cPrev = CCache.ReadOnlySpan.Slice(s * bh + r0 * h, n);
         var c = CCache.Span.Slice((s + 1) * bh + r0 * h, n);
-        var tanhC = _tanhC!.Span.Slice(s * bh + r0 * h, n);
         var hNext = HCache.Span.Slice((s + 1) * bh + r0 * h, n);
         if (Fused)
         {
-            LstmGates.Forward(cPrev, z, c, tanhC, hNext, rows, h);
+            LstmGates.Forward(cPrev, z, c, hNext, rows, h, keepGates: IsTraining);
             return;
         }
+        var tr = _actC!.Span;
         z.CopyTo(_pre!.Span.Slice((s * B + r0) * g4, rows * g4));
         for (int r = 0; r < rows; r++)
         {
@@ -154,7 +154,6 @@ public sealed class Lstm<T> : RecurrentLayer<T> where T : unmanaged, IFloatingPo
             Activation.Forward(g, g, h);
             RecurrentActivation.Forward(o, o, h);
             var cr = c.Slice(r * h, h);
-            var tr = tanhC.Slice(r * h, h);
             TensorPrimitives.Multiply(f, cPrev.Slice(r * h, h), cr);
             TensorPrimitives.MultiplyAdd(i, g, cr, cr);
             Activation.Forward(cr, tr, h);
@@ -167,27 +166,28 @@ public sealed class Lstm<T> : RecurrentLayer<T> where T : unmanaged, IFloatingPo
         int h = Units, g4 = 4 * h, bh = B * h, n = rows * h;
         var z = GatesCache.Span.Slice((s * B + r0) * g4, rows * g4);
         var cPrev = CCache.ReadOnlySpan.Slice(s * bh + r0 * h, n);
-        var tanhC = _tanhC!.ReadOnlySpan.Slice(s * bh + r0 * h, n);
-        if (Fused) LstmGates.Backward(z, cPrev, tanhC, dH, dC, z, rows, h);
-        else GeneralBackward(s, r0, rows, z, cPrev, tanhC, dH, dC);
+        var c = CCache.ReadOnlySpan.Slice((s + 1) * bh + r0 * h, n);
+        if (Fused) LstmGates.Backward(z, cPrev, c, dH, dC, z, rows, h);
+        else GeneralBackward(s, r0, rows, z, cPrev, c, dH, dC);
         // dh_{s−1} = dZ·Uᵀ, with Uᵀ packed once for all steps.
         if (carry)
             Gemm.Compute(false, rows, T.One, z, g4, PackedRecurrentTransposed, T.Zero, dHPrev, h);
     }
 
-    private void GeneralBackward(int s, int r0, int rows, Span<T> z, ReadOnlySpan<T> cPrev, ReadOnlySpan<T> tanhC, Span<T> dH, Span<T> dC)
+    private void GeneralBackward(int s, int r0, int rows, Span<T> z, ReadOnlySpan<T> cPrev, ReadOnlySpan<T> c, Span<T> dH, Span<T> dC)
     {
-        int h = Units, g4 = 4 * h, bh = B * h;
+        int h = Units, g4 = 4 * h;
         var pre = _pre!.ReadOnlySpan.Slice((s * B + r0) * g4, rows * g4);
-        var c = CCache.ReadOnlySpan.Slice((s + 1) * bh + r0 * h, rows * h);
         var post = _row!.Span;
         var t = _unit!.Span;
+        var tc = _actC!.Span;
         for (int r = 0; r < rows; r++)
         {
             var row = z.Slice(r * g4, g4);
             var pr = pre.Slice(r * g4, g4);
             var i = row.Slice(0, h); var f = row.Slice(h, h); var g = row.Slice(2 * h, h); var o = row.Slice(3 * h, h);
-            var dh = dH.Slice(r * h, h); var dc = dC.Slice(r * h, h); var tc = tanhC.Slice(r * h, h);
+            var dh = dH.Slice(r * h, h); var dc = dC.Slice(r * h, h);
+            Activation.Forward(c.Slice(r * h, h), tc, h);   // act(c), recomputed rather than cached
             // dc += act'(c)·(dh⊙o)
             TensorPrimitives.Multiply(dh, o, t);
             Activation.Backward(c.Slice(r * h, h), tc, t, t, h);

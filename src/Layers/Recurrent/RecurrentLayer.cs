@@ -213,6 +213,10 @@ public abstract class RecurrentLayer<T> : Layer<T> where T : unmanaged, IFloatin
     /// <summary>Batch size of the last forward pass.</summary>
     private protected int B { get; private set; }
 
+    /// <summary>Whether the current forward pass is a training pass; an inference pass may skip what only the
+    /// backward pass needs (the LSTM does not store its activated gates).</summary>
+    private protected bool IsTraining { get; private set; }
+
     /// <summary>Number of steps of the last forward pass.</summary>
     private protected int Steps { get; private set; }
 
@@ -325,7 +329,7 @@ public abstract class RecurrentLayer<T> : Layer<T> where T : unmanaged, IFloatin
         CheckInitial(InitialH, b, nameof(InitialH));
         if (HasCellState) CheckInitial(InitialC, b, nameof(InitialC));
 
-        B = b; Steps = steps; F = f;
+        B = b; Steps = steps; F = f; IsTraining = training;
         // With a bias, xT carries a column of ones after the features and the packed kernel a bias row after W, so
         // the input projection x·W + b is one GEMM that writes each gate once (no broadcast pass, no read of C).
         int fx = XColumns;
@@ -428,6 +432,8 @@ public abstract class RecurrentLayer<T> : Layer<T> where T : unmanaged, IFloatin
     {
         CheckBackward(_lastOutput, dOutput, Name);
         if (!_forwardDone) throw new InvalidOperationException($"{Name}: Backward was called before Forward.");
+        if (!IsTraining)
+            throw new InvalidOperationException($"{Name}: Backward needs the caches of a training forward pass; the last Forward had training: false.");
         int b = B, steps = Steps, f = F, h = Units, gh = GateCount * Units, bh = b * h;
         if (dFinalH is not null && (dFinalH.Rank != 2 || dFinalH.Shape[0] != b || dFinalH.Shape[1] != h))
             throw new ArgumentException($"{Name}: dFinalH has shape {dFinalH.Shape} but the final state is [{b}, {h}].", nameof(dFinalH));

@@ -165,6 +165,32 @@ public class RecurrentBehaviourTests
         Assert.Contains("[2, 3]", dy.Message);
     }
 
+    [Theory]
+    [InlineData("lstm")]
+    [InlineData("gru")]
+    [InlineData("rnn")]
+    public void InferencePass_MatchesTrainingPass_AndCannotBeBackpropagated(string kind)
+    {
+        RecurrentLayer<float> Make() => kind switch
+        {
+            "lstm" => new Lstm<float>(20, returnSequences: true),
+            "gru" => new Gru<float>(20, returnSequences: true),
+            _ => new SimpleRnn<float>(20, returnSequences: true),
+        };
+        var x = Tensor<float>.RandomNormal(new TensorShape(5, 7, 3), seed: 3);
+        var layer = Make();
+        layer.Build(x.Shape, 11);
+        var train = layer.Forward(x, true).ToArray();
+        var infer = layer.Forward(x, false).ToArray();
+        Assert.Equal(train, infer);
+        var dy = Tensor<float>.Full(new TensorShape(5, 7, 20), 1f);
+        var ex = Assert.Throws<InvalidOperationException>(() => layer.Backward(dy));
+        Assert.Contains("training", ex.Message);
+        // A training pass after it makes Backward valid again.
+        layer.Forward(x, true);
+        Assert.Equal(new[] { 5, 7, 3 }, layer.Backward(dy).Shape.ToArray());
+    }
+
     [Fact]
     public void InvalidArguments_EchoTheValue()
     {
@@ -306,15 +332,21 @@ public class RecurrentBehaviourTests
             var z = Tensor<float>.RandomNormal(new TensorShape(b, 4 * units + 1), seed: units).ToArray().AsSpan(0, b * 4 * units).ToArray();
             var cp = Tensor<float>.RandomNormal(new TensorShape(b, units + 1), seed: units + 100).ToArray().AsSpan(0, b * units).ToArray();
             var (z1, z2) = (z.ToArray(), z.ToArray());
-            var (c1, t1, h1) = (new float[b * units], new float[b * units], new float[b * units]);
-            var (c2, t2, h2) = (new float[b * units], new float[b * units], new float[b * units]);
-            LstmGates.Forward<float>(cp, z1, c1, t1, h1, b, units);
-            LstmGates.ForwardReference<float>(cp, z2, c2, t2, h2, b, units);
-            foreach (var (e, a, n) in new[] { (z2, z1, "gates"), (c2, c1, "c"), (t2, t1, "tanhC"), (h2, h1, "h") })
+            var (c1, h1) = (new float[b * units], new float[b * units]);
+            var (c2, h2) = (new float[b * units], new float[b * units]);
+            LstmGates.Forward<float>(cp, z1, c1, h1, b, units);
+            LstmGates.ForwardReference<float>(cp, z2, c2, h2, b, units);
+            foreach (var (e, a, n) in new[] { (z2, z1, "gates"), (c2, c1, "c"), (h2, h1, "h") })
             {
                 var r = Tolerance.Compare<float>(e, a, 1e-5, 1e-6);
                 Assert.True(r.Passed, $"units {units} {n}: {r}");
             }
+            // Inference (keepGates: false) gives the same c and h, bit for bit, and leaves the gates alone.
+            var (z3, c3, h3) = (z.ToArray(), new float[b * units], new float[b * units]);
+            LstmGates.Forward<float>(cp, z3, c3, h3, b, units, keepGates: false);
+            Assert.Equal(c1, c3);
+            Assert.Equal(h1, h3);
+            Assert.Equal(z, z3);
         }
     }
 
@@ -326,9 +358,9 @@ public class RecurrentBehaviourTests
         var z = new float[n];
         for (int i = 0; i < n; i++) z[i] = -120f + 240f * i / (n - 1);
         var cp = Enumerable.Range(0, b * units).Select(i => (float)Math.Sin(i)).ToArray();
-        var (c, tc, h) = (new float[b * units], new float[b * units], new float[b * units]);
+        var (c, h) = (new float[b * units], new float[b * units]);
         var g = z.ToArray();
-        LstmGates.Forward<float>(cp, g, c, tc, h, b, units);
+        LstmGates.Forward<float>(cp, g, c, h, b, units);
         for (int r = 0; r < b; r++)
             for (int k = 0; k < 4; k++)
                 for (int j = 0; j < units; j++)
@@ -359,7 +391,7 @@ public class RecurrentBehaviourTests
     [Fact]
     public void GateKernels_ThrowForShortSpans()
     {
-        var ex = Assert.Throws<ArgumentException>(() => LstmGates.Forward<float>(new float[4], new float[15], new float[4], new float[4], new float[4], 1, 4));
+        var ex = Assert.Throws<ArgumentException>(() => LstmGates.Forward<float>(new float[4], new float[15], new float[4], new float[4], 1, 4));
         Assert.Contains("gates", ex.Message);
         Assert.Throws<ArgumentException>(() => GruGates.Forward<float>(new float[4], new float[12], new float[12], new float[3], 1, 4));
     }
