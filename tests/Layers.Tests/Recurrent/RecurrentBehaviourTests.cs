@@ -389,6 +389,37 @@ public class RecurrentBehaviourTests
     }
 
     [Fact]
+    public void GateKernels_PropagateNaN_InEveryLane()
+    {
+        // A NaN pre-activation must reach h (so a diverging model is caught), in the vector body and the tail.
+        foreach (int units in new[] { 16, 37 })
+            for (int gate = 0; gate < 4; gate++)
+            {
+                int b = 2, lane = units - 1;
+                var z = new float[b * 4 * units];
+                z[gate * units + lane] = float.NaN;
+                var (c, h) = (new float[b * units], new float[b * units]);
+                LstmGates.Forward<float>(new float[b * units], z, c, h, b, units, keepGates: gate % 2 == 0);
+                Assert.True(float.IsNaN(h[lane]), $"units {units}, gate {gate}: h = {h[lane]}");
+                Assert.False(float.IsNaN(h[units + lane]), "the NaN leaked into another row");
+                // Backward: a NaN cell state reaches dC and the gate gradients through the recomputed tanh(c).
+                var g = Enumerable.Repeat(0.5f, b * 4 * units).ToArray();
+                var cNaN = new float[b * units];
+                cNaN[lane] = float.NaN;
+                var dC = new float[b * units];
+                var dZ = new float[b * 4 * units];
+                LstmGates.Backward<float>(g, new float[b * units], cNaN, Enumerable.Repeat(1f, b * units).ToArray(), dC, dZ, b, units);
+                Assert.True(float.IsNaN(dC[lane]) && float.IsNaN(dZ[3 * units + lane]), $"units {units}: backward lost the NaN");
+            }
+        // GRU: NaN in the recurrent part reaches h.
+        var u = new float[3 * 16];
+        u[2 * 16 + 5] = float.NaN;
+        var hn = new float[16];
+        GruGates.Forward<float>(new float[16], u, new float[3 * 16], hn, 1, 16);
+        Assert.True(float.IsNaN(hn[5]));
+    }
+
+    [Fact]
     public void GateKernels_ThrowForShortSpans()
     {
         var ex = Assert.Throws<ArgumentException>(() => LstmGates.Forward<float>(new float[4], new float[15], new float[4], new float[4], 1, 4));

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Nn.Simd.Tensors.Kernels.Common;
 
@@ -18,7 +19,7 @@ namespace Nn.Simd.Tensors.Kernels.Common;
 /// </remarks>
 internal static class FastExp
 {
-    private const float Low = -87.5f, High = 88.72283f, Cap = 87f, Log2E = 1.44269504088896341f;
+    private const float Low = -87.5f, High = 88.72283f, Cap = 87f, ScaleLow = -86.5f, Log2E = 1.44269504088896341f;
     private const float Magic = 12582912f;   // 1.5·2^23
     private const int MagicBits = 0x4B400000;
     private const float Ln2Hi = 0.693359375f, Ln2Lo = -2.12194440e-4f;
@@ -107,8 +108,32 @@ internal static class FastExp
 
     /// <summary>e^min(x, 87) per lane: never above 6.1e37, so <c>1 + e</c> and its reciprocal stay normal
     /// numbers (for the sigmoid and tanh of the fused kernels); NaN gives NaN.</summary>
+    /// <remarks>With AVX-512 the result is built by <c>vscalefps</c> (<c>p·2ⁿ</c> from a float n) instead of
+    /// integer exponent arithmetic and a NaN select: 14 instructions instead of 20, with the same polynomial and so
+    /// the same values, except that inputs below −86.5 give e^−86.5 ≈ 2.6e−38 (still normal) instead of 0, which
+    /// no caller can tell apart after adding 1.</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> ExpCapped(Vector512<float> x) => Core(x, Cap);
+    public static Vector512<float> ExpCapped(Vector512<float> x) => Avx512F.IsSupported ? ScaleCore(x) : Core(x, Cap);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> ScaleCore(Vector512<float> x)
+    {
+        // Clamp to [−86.5, 87]. vminps/vmaxps return their second operand when either is NaN, so with x second a
+        // NaN passes through both (and then through r, p and the scaling): no select is needed to restore it.
+        Vector512<float> xc = Avx512F.Max(Vector512.Create(ScaleLow), Avx512F.Min(Vector512.Create(Cap), x));
+        // n = round(x·log2 e) in [−125, 126], so 2ⁿ·e^r (e^r ≥ 0.7) is a normal number.
+        Vector512<float> n = Avx512F.RoundScale(xc * Vector512.Create(Log2E), 0x08);
+        Vector512<float> r = Vector512.FusedMultiplyAdd(n, Vector512.Create(-Ln2Hi), xc);
+        r = Vector512.FusedMultiplyAdd(n, Vector512.Create(-Ln2Lo), r);
+        Vector512<float> p = Vector512.Create(P0);
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(P1));
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(P2));
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(P3));
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(P4));
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(P5));
+        p = Vector512.FusedMultiplyAdd(p, r * r, r) + Vector512<float>.One;
+        return Avx512F.Scale(p, n);
+    }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<float> Core(Vector512<float> x, float high)
