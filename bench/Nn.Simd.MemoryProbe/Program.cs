@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Numerics;
+using System.Runtime.Intrinsics;
 using Nn.Simd.Benchmarks;
 
 namespace Nn.Simd.MemoryProbe;
@@ -7,7 +9,8 @@ namespace Nn.Simd.MemoryProbe;
 // Usage: Nn.Simd.MemoryProbe lstm|rnn H B steps
 // Trains NnRecurrentModel (RecurrentProblem.cs, the model of the benchmarks) for `steps` steps in this process and
 // prints one line in the format of the benchmarks' `--memory nnsimd` line, with the peak working set read from
-// /proc/self/status (VmHWM) and VmRSS at start. steps = 0 builds the model and trains nothing: the runtime alone.
+// /proc/self/status (VmHWM), VmRSS at start and the vector widths in use (NativeAOT fixes them at publish time).
+// steps = 0 builds the model and trains nothing: the runtime alone.
 // Run it published NativeAOT (bench/memory.sh) or as a JIT build (dotnet .../Nn.Simd.MemoryProbe.dll ...).
 
 public static class Program
@@ -40,7 +43,8 @@ public static class Program
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{engine} {title}: {sw.Elapsed.TotalSeconds:F2} s, final loss {loss:G5} (bits 0x{BitConverter.SingleToInt32Bits(loss):X8}), " +
             $"peak working set {peak / 1024.0:F1} MiB (at start {startPeak / 1024.0:F1} MiB), " +
-            $"GC heap {GC.GetTotalMemory(false) / 1048576.0:F1} MiB, VmRSS at start {startRss / 1024.0:F1} MiB"));
+            $"GC heap {GC.GetTotalMemory(false) / 1048576.0:F1} MiB, VmRSS at start {startRss / 1024.0:F1} MiB, " +
+            $"Vector512 {(Vector512.IsHardwareAccelerated ? "on" : "off")}, Vector<float> {Vector<float>.Count} lanes"));
         return 0;
     }
 
