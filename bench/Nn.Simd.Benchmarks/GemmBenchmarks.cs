@@ -60,12 +60,7 @@ public class GemmBenchmarks
         _tb = torch.tensor(_b, [Shape.K, Shape.N]);
     }
 
-    internal static float[] Random(Random rng, int n)
-    {
-        var x = new float[n];
-        for (int i = 0; i < x.Length; i++) x[i] = (float)(rng.NextDouble() * 2 - 1);
-        return x;
-    }
+    internal static float[] Random(Random rng, int n) => RecurrentProblem.Uniform(rng, n);
 
     [GlobalSetup(Target = nameof(NnSimd_1T))]
     public void SetupNnSimd1T() { CreateOperands(); Parallelism.MaxDegree = 1; }

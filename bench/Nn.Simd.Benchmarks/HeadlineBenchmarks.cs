@@ -217,7 +217,8 @@ public static class Probe
     }
 
     /// <summary><c>--memory nnsimd|torch lstm|rnn H B steps</c>: trains one engine in this
-    /// process and prints <see cref="Process.PeakWorkingSet64"/>. Run the two engines as separate processes.</summary>
+    /// process and prints <see cref="Process.PeakWorkingSet64"/>. Run the two engines as separate processes.
+    /// The final loss's bits let bench/memory.sh check that the NativeAOT probe ran the same arithmetic.</summary>
     public static void Memory(string[] args)
     {
         string engine = args[0], what = args[1];
@@ -238,7 +239,7 @@ public static class Probe
         var sw = Stopwatch.StartNew();
         for (int i = 0; i < count; i++) loss = step();
         process.Refresh();
-        Console.WriteLine($"{engine} {title}: {sw.Elapsed.TotalSeconds:F2} s, final loss {loss:G5}, " +
+        Console.WriteLine($"{engine} {title}: {sw.Elapsed.TotalSeconds:F2} s, final loss {loss:G5} (bits 0x{BitConverter.SingleToInt32Bits(loss):X8}), " +
             $"peak working set {process.PeakWorkingSet64 / 1048576.0:F1} MiB (at start {startPeak / 1048576.0:F1} MiB), " +
             $"GC heap {GC.GetTotalMemory(false) / 1048576.0:F1} MiB");
     }

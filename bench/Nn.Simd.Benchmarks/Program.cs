@@ -16,6 +16,9 @@ namespace Nn.Simd.Benchmarks;
 //   Peak working set of a training run, one engine per process:
 //                             dotnet run -c Release --project bench/Nn.Simd.Benchmarks -- --memory nnsimd lstm 128 64 200
 //                             dotnet run -c Release --project bench/Nn.Simd.Benchmarks -- --memory torch lstm 128 64 200
+//   The same next to Nn.Simd published NativeAOT (bench/Nn.Simd.MemoryProbe) and the runtimes alone, as a table with
+//   % of TorchSharp's peak; publishes and builds first, RUNS=3 for medians (defaults lstm 128 64 100):
+//                             RUNS=3 bench/memory.sh lstm 128 64 100
 
 public static class Program
 {
