@@ -1,5 +1,7 @@
+using System.Buffers;
 using System.Globalization;
 using System.Numerics;
+using System.Text;
 using System.Text.Json;
 using Nn.Simd.Layers;
 using Nn.Simd.Tensors;
@@ -55,8 +57,7 @@ public partial class Sequential<T>
         List<(string Type, string Name, Dictionary<string, string> Config)> specs;
         try
         {
-            inputShape = new TensorShape(JsonSerializer.Deserialize<int[]>(md.GetValueOrDefault("input_shape") ?? "null")
-                ?? throw new InvalidDataException("input_shape is missing"));
+            inputShape = new TensorShape(ParseShape(md.GetValueOrDefault("input_shape")));
             seed = int.Parse(md.GetValueOrDefault("seed") ?? "0", CultureInfo.InvariantCulture);
             specs = ParseLayers(layersJson);
         }
@@ -135,23 +136,54 @@ public partial class Sequential<T>
 
     private Dictionary<string, string> BuildMetadata()
     {
-        var layers = new List<Dictionary<string, object>>();
-        foreach (var l in _layers)
-            layers.Add(new Dictionary<string, object>
+        // Written with Utf8JsonWriter rather than JsonSerializer: no reflection, so Save works in trimmed and
+        // NativeAOT applications (where reflection-based serialization is switched off).
+        var layers = new ArrayBufferWriter<byte>();
+        using (var w = new Utf8JsonWriter(layers))
+        {
+            w.WriteStartArray();
+            foreach (var l in _layers)
             {
-                ["type"] = l is Layer<T> typed ? typed.TypeName : l.GetType().Name.Split('`')[0].ToLowerInvariant(),
-                ["name"] = l.Name,
-                ["config"] = l.GetConfig(),
-            });
+                w.WriteStartObject();
+                w.WriteString("type", l is Layer<T> typed ? typed.TypeName : l.GetType().Name.Split('`')[0].ToLowerInvariant());
+                w.WriteString("name", l.Name);
+                w.WriteStartObject("config");
+                foreach (var (key, value) in l.GetConfig()) w.WriteString(key, value);
+                w.WriteEndObject();
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+        }
+        var shape = new ArrayBufferWriter<byte>();
+        using (var w = new Utf8JsonWriter(shape))
+        {
+            w.WriteStartArray();
+            foreach (int d in InputShape!.Value.ToArray()) w.WriteNumberValue(d);
+            w.WriteEndArray();
+        }
         return new Dictionary<string, string>(StringComparer.Ordinal)
         {
             ["format"] = FormatName,
             ["format_version"] = FormatVersion,
             ["dtype"] = typeof(T) == typeof(float) ? "float32" : "float64",
             ["seed"] = EffectiveSeed.ToString(CultureInfo.InvariantCulture),
-            ["input_shape"] = JsonSerializer.Serialize(InputShape!.Value.ToArray()),
-            ["layers"] = JsonSerializer.Serialize(layers),
+            ["input_shape"] = Encoding.UTF8.GetString(shape.WrittenSpan),
+            ["layers"] = Encoding.UTF8.GetString(layers.WrittenSpan),
         };
+    }
+
+    private static int[] ParseShape(string? json)
+    {
+        if (json is null) throw new InvalidDataException("input_shape is missing");
+        using var doc = JsonDocument.Parse(json);
+        if (doc.RootElement.ValueKind != JsonValueKind.Array)
+            throw new InvalidDataException($"input_shape must be a JSON array of integers; got {json}");
+        var dims = new int[doc.RootElement.GetArrayLength()];
+        int i = 0;
+        foreach (var e in doc.RootElement.EnumerateArray())
+            dims[i++] = e.ValueKind == JsonValueKind.Number && e.TryGetInt32(out int d)
+                ? d : throw new InvalidDataException($"input_shape must be a JSON array of integers; got {json}");
+        return dims;
     }
 
     private static List<(string Type, string Name, Dictionary<string, string> Config)> ParseLayers(string json)
