@@ -12,7 +12,9 @@ namespace Nn.Simd.Benchmarks;
 /// <summary>
 /// TorchSharp's side, written the way a user writes it: <c>nn.LSTM</c>/<c>nn.RNN</c> (batch first), <c>nn.Linear</c>,
 /// <c>mse_loss</c>, <c>torch.optim.Adam</c>; each step in a <c>DisposeScope</c>. Weights are copied from an
-/// <see cref="NnRecurrentModel"/> (Keras layout, transposed; <c>bias_hh = 0</c>).
+/// <see cref="NnRecurrentModel"/> (Keras layout, transposed; <c>bias_hh = 0</c> and frozen, because Keras has one
+/// bias: with both trainable, Adam would move the sum of the two about twice as fast and the models would part
+/// from step 2).
 /// </summary>
 public sealed class TorchRecurrentModel : IDisposable
 {
@@ -39,10 +41,11 @@ public sealed class TorchRecurrentModel : IDisposable
             p["weight_hh_l0"].copy_(tensor(layer.Parameters[1].Value.ToArray(), [units, g * units]).t());
             p["bias_ih_l0"].copy_(tensor(layer.Parameters[2].Value.ToArray()));
             p["bias_hh_l0"].zero_();
+            p["bias_hh_l0"].requires_grad = false;
             _head.weight!.copy_(tensor(source.Head.Kernel.Value.ToArray(), [units, 1]).t());
             _head.bias!.copy_(tensor(source.Head.Bias!.Value.ToArray()));
         }
-        var parameters = _rnn.parameters().Concat(_head.parameters()).ToList();
+        var parameters = _rnn.parameters().Concat(_head.parameters()).Where(t => t.requires_grad).ToList();
         _adam = optim.Adam(parameters, lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-7);
         var (x, y) = RecurrentProblem.Data(batch);
         _x = tensor(x, [batch, RecurrentProblem.Steps, f]);
