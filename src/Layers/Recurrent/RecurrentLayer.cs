@@ -23,8 +23,9 @@ namespace Nn.Simd.Layers;
 /// </summary>
 /// <remarks>
 /// <para><b>Forward.</b> The input <c>[B, T, F]</c> is copied time-major (reversed with
-/// <see cref="GoBackwards"/>) and projected for all steps by one GEMM <c>[T·B, F+1]·[F+1, G·H]</c> with the
-/// input bias folded in as a column of ones; then each step adds <c>h_{s−1}·U</c> by one GEMM on contiguous
+/// <see cref="GoBackwards"/>) and, in a training pass, projected for all steps by one GEMM
+/// <c>[T·B, F+1]·[F+1, G·H]</c> with the input bias folded in as a column of ones (an inference pass projects
+/// each row block's step just before it runs, with the same bits, so the gates stay in L1); then each step adds <c>h_{s−1}·U</c> by one GEMM on contiguous
 /// <c>[B, H]</c> rows, with U packed once per pass, and runs the fused gate math. The output
 /// is <c>[B, T, H]</c> with <see cref="ReturnSequences"/> (in processing order, so reversed in time with
 /// <see cref="GoBackwards"/>, as in Keras) or the last step's <c>[B, H]</c>.</para>
@@ -53,7 +54,8 @@ public abstract class RecurrentLayer<T> : Layer<T> where T : unmanaged, IFloatin
     private Tensor<T>? _xT, _lastOutput, _finalH, _finalC, _dInitH, _dInitC, _stateH, _stateC;
     private int _statefulBatch;
     private bool _forwardDone;
-    private PackedMatrix<T>? _packedU, _packedUT;
+    private PackedMatrix<T>? _packedU, _packedUT, _packedKernel;
+    private bool _streamInputs;
     private readonly TimeLoop _timeLoop;
     // The backward loop's per-call inputs, read by the chunks.
     private Tensor<T>? _dOutput;
@@ -369,9 +371,13 @@ public abstract class RecurrentLayer<T> : Layer<T> where T : unmanaged, IFloatin
             if (HasCellState) { if (InitialC is { } ic) ic.ReadOnlySpan.CopyTo(c0); else c0.Clear(); }
         }
 
-        // gates = [x, 1]·[W; b_in] for all steps at once, before the time loop: one GEMM [T·B, F+1]·[F+1, G·H]
-        // that writes each gate once (jcjohnson/torch-rnn#187 measured this hoisting at 10–20 %).
-        ProjectInputs();
+        // Training: gates = [x, 1]·[W; b_in] for all steps at once, before the time loop: one GEMM
+        // [T·B, F+1]·[F+1, G·H] that writes each gate once (jcjohnson/torch-rnn#187 measured this hoisting at
+        // 10–20 %). Inference: each row block projects its own rows step by step, right before the step reads them,
+        // so the gates are written and read by the same core while they are in L1 (the whole-sequence buffer is 7.5
+        // MiB at H = 128, B = 64, more than the L2, and its columns were split across cores); same bits either way.
+        _streamInputs = !training;
+        if (_streamInputs) PackKernel(); else ProjectInputs();
         PackRecurrent(transposed: false);
         _timeLoop.Run(backward: false);
 
@@ -542,6 +548,12 @@ public abstract class RecurrentLayer<T> : Layer<T> where T : unmanaged, IFloatin
             int r1 = Math.Min(l.B, _blocks * (chunk + 1) / _chunks * RowBlock);
             if (r1 <= r0) return;
             if (_backward) l.BackwardRows(r0, r1 - r0);
+            else if (l._streamInputs)
+                for (int s = 0; s < l.Steps; s++)
+                {
+                    l.ProjectStep(s, r0, r1 - r0);
+                    l.StepForward(s, r0, r1 - r0);
+                }
             else
                 for (int s = 0; s < l.Steps; s++) l.StepForward(s, r0, r1 - r0);
         }
@@ -564,6 +576,31 @@ public abstract class RecurrentLayer<T> : Layer<T> where T : unmanaged, IFloatin
             w = wb;
         }
         Gemm.Compute(false, false, Steps * B, gh, fx, T.One, _xT!.ReadOnlySpan, fx, w, gh, T.Zero, GatesCache.Span, gh);
+    }
+
+    /// <summary>[W; b_in] (W alone without a bias), packed once per inference pass for <see cref="ProjectStep"/>.</summary>
+    private void PackKernel()
+    {
+        int f = F, gh = GateCount * Units, fx = XColumns;
+        ReadOnlySpan<T> w = KernelParameter.Value.ReadOnlySpan;
+        if (fx > f)
+        {
+            var wb = _wKernelBias.Get(new TensorShape(fx, gh)).Span;
+            w.CopyTo(wb);
+            InputBiasValue.CopyTo(wb.Slice(f * gh, gh));
+            w = wb;
+        }
+        if (_packedKernel is null || _packedKernel.K != fx) _packedKernel = Gemm.Pack(false, fx, gh, w, gh);
+        else _packedKernel.Repack(w, gh);
+    }
+
+    /// <summary>The input projection of step <paramref name="s"/> for batch rows <c>[r0, r0 + rows)</c>:
+    /// <c>gates[s, r0.., :] = [x, 1]·[W; b_in]</c> (inference).</summary>
+    private void ProjectStep(int s, int r0, int rows)
+    {
+        int gh = GateCount * Units, fx = XColumns;
+        Gemm.Compute(false, rows, T.One, _xT!.ReadOnlySpan.Slice((s * B + r0) * fx, rows * fx), fx, _packedKernel!, T.Zero,
+            GatesCache.Span.Slice((s * B + r0) * gh, rows * gh), gh);
     }
 
     /// <summary>Backpropagation through time for batch rows <c>[r0, r0 + rows)</c>.</summary>

@@ -33,11 +33,16 @@ public class RecurrentThreadingTests
             var results = new List<float[]>();
             for (int call = 0; call < 2; call++)   // twice: the second call reuses the packed kernels and workspaces
             {
+                // Inference projects each row block's steps inside the split loop; training projects all steps
+                // first: the outputs must be the same bits.
+                var inferred = layer.Forward(x, training: false).ToArray();
                 var y = layer.Forward(x, training: true);
+                Assert.True(inferred.AsSpan().SequenceEqual(y.ReadOnlySpan), $"{kind} B={batch} threads={threads}: inference differs from training");
                 var dy = Tensor<float>.RandomNormal(y.Shape, seed: 7 + call);
                 foreach (var p in layer.Parameters) p.Grad.Clear();
                 var dx = layer.Backward(dy);
                 results.Add(y.ToArray());
+                results.Add(inferred);
                 results.Add(dx.ToArray());
                 results.Add(layer.InitialHGradient.ToArray());
                 foreach (var p in layer.Parameters) results.Add(p.Grad.ToArray());
