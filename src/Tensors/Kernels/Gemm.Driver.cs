@@ -156,9 +156,12 @@ internal static unsafe class GemmDriver<T, TPath>
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [SkipLocalsInit]
     private static void MacroKernel<TA>(in GemmArgs<T> args, int pc, int jc, in BBlock block, int mode)
         where TA : struct, IAOrder
     {
+        // Room for one edge tile's accumulators (at most 8 rows × NR), which the kernel stores raw.
+        T* edge = stackalloc T[8 * 2 * TPath.Lanes];
         int m = args.M, mr = TPath.MaxRows;
         nint lda = args.Lda;
         for (int ir = 0; ir < m;)
@@ -166,15 +169,15 @@ internal static unsafe class GemmDriver<T, TPath>
             int rows = m - ir;
             T* a = TA.Transposed ? args.A + (nint)pc * lda + ir : args.A + (nint)ir * lda + pc;
             T* c = args.C + (nint)ir * args.Ldc + jc;
-            if (rows >= 8 && mr >= 8) { Panels<Rows8, TA>(args, a, block, c, mode); ir += 8; }
-            else if (rows >= 4) { Panels<Rows4, TA>(args, a, block, c, mode); ir += 4; }
-            else if (rows >= 2) { Panels<Rows2, TA>(args, a, block, c, mode); ir += 2; }
-            else { Panels<Rows1, TA>(args, a, block, c, mode); ir += 1; }
+            if (rows >= 8 && mr >= 8) { Panels<Rows8, TA>(args, a, block, c, mode, edge); ir += 8; }
+            else if (rows >= 4) { Panels<Rows4, TA>(args, a, block, c, mode, edge); ir += 4; }
+            else if (rows >= 2) { Panels<Rows2, TA>(args, a, block, c, mode, edge); ir += 2; }
+            else { Panels<Rows1, TA>(args, a, block, c, mode, edge); ir += 1; }
         }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Panels<TRows, TA>(in GemmArgs<T> args, T* a, in BBlock block, T* c, int mode)
+    private static void Panels<TRows, TA>(in GemmArgs<T> args, T* a, in BBlock block, T* c, int mode, T* edge)
         where TRows : struct, IRows where TA : struct, IAOrder
     {
         int nr = Nr, kc = block.Kc, nc = block.Nc;
@@ -183,9 +186,25 @@ internal static unsafe class GemmDriver<T, TPath>
         T* b = block.Start;
         int jr = 0;
         for (int q = 0; q < block.FullPanels; q++, jr += nr, b += step)
-            TPath.Kernel<TRows, TA>(kc, a, lda, b, rowStride, c + jr, ldc, Math.Min(nr, nc - jr), alpha, beta, mode);
+        {
+            int cols = Math.Min(nr, nc - jr);
+            TPath.Kernel<TRows, TA>(kc, a, lda, b, rowStride, c + jr, ldc, cols, alpha, beta, mode, edge);
+            if (cols < nr) ApplyEdge(edge, c + jr, ldc, TRows.Count, cols, alpha, beta, mode);
+        }
         if (block.Tail != null)
-            TPath.Kernel<TRows, TA>(kc, a, lda, block.Tail, nr, c + jr, ldc, nc - jr, alpha, beta, mode);
+        {
+            TPath.Kernel<TRows, TA>(kc, a, lda, block.Tail, nr, c + jr, ldc, nc - jr, alpha, beta, mode, edge);
+            if (nc - jr < nr) ApplyEdge(edge, c + jr, ldc, TRows.Count, nc - jr, alpha, beta, mode);
+        }
+    }
+
+    /// <summary>The epilogue of an edge tile from the raw accumulators the kernel stored at <paramref name="edge"/>
+    /// (rows of NR), for the first <paramref name="cols"/> columns.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void ApplyEdge(T* edge, T* c, nint ldc, int rows, int cols, T alpha, T beta, int mode)
+    {
+        for (int r = 0; r < rows; r++)
+            GemmEpilogue.ApplyPartial(edge + r * Nr, c + r * ldc, cols, alpha, beta, mode);
     }
 
     /// <summary>

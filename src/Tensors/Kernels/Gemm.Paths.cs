@@ -57,7 +57,7 @@ internal interface IGemmPath<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// (see <see cref="GemmEpilogue"/>).
     /// </summary>
     static abstract unsafe void Kernel<TRows, TA>(int kc, T* a, nint lda, T* b, nint ldbPanel, T* c, nint ldc, int cols,
-        T alpha, T beta, int mode)
+        T alpha, T beta, int mode, T* edge)
         where TRows : struct, IRows where TA : struct, IAOrder;
 }
 
