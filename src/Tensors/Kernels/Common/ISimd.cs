@@ -43,6 +43,9 @@ internal interface ISimd<TVector, T> where TVector : struct where T : unmanaged,
     static abstract TVector CopySign(TVector x, TVector sign);
     /// <summary><c>x &gt; 0 ? y : 0</c> per lane (false for NaN).</summary>
     static abstract TVector WherePositive(TVector x, TVector y);
+    /// <summary><c>x &gt; y ? x : y</c> per lane (x86 <c>maxps</c>): <c>y</c> when either is NaN, so
+    /// <c>MaxOrSecond(0, x)</c> is a ReLU that keeps NaN.</summary>
+    static abstract TVector MaxOrSecond(TVector x, TVector y);
     /// <summary><c>e^x</c> per lane: <see cref="FastExp"/> for float (within 2 ulp; results below about 2.4e-38 are
     /// flushed to zero), the runtime's vector exp for double.</summary>
     static abstract TVector Exp(TVector x);
@@ -94,6 +97,7 @@ internal readonly struct Simd128<T> : ISimd<Vector128<T>, T> where T : unmanaged
         : Vector128.Exp(Vector128.Min(x.AsDouble(), Vector128.Create(87.0))).As<double, T>();
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<T> CopySign(Vector128<T> x, Vector128<T> sign) => Vector128.CopySign(x, sign);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<T> WherePositive(Vector128<T> x, Vector128<T> y) => Vector128.GreaterThan(x, Vector128<T>.Zero) & y;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<T> MaxOrSecond(Vector128<T> x, Vector128<T> y) => Vector128.MaxNative(x, y);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<T> Exp(Vector128<T> x) => typeof(T) == typeof(float)
         ? FastExp.Exp(x.AsSingle()).As<float, T>()
@@ -138,6 +142,7 @@ internal readonly struct Simd256<T> : ISimd<Vector256<T>, T> where T : unmanaged
         : Vector256.Exp(Vector256.Min(x.AsDouble(), Vector256.Create(87.0))).As<double, T>();
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<T> CopySign(Vector256<T> x, Vector256<T> sign) => Vector256.CopySign(x, sign);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<T> WherePositive(Vector256<T> x, Vector256<T> y) => Vector256.GreaterThan(x, Vector256<T>.Zero) & y;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<T> MaxOrSecond(Vector256<T> x, Vector256<T> y) => Vector256.MaxNative(x, y);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<T> Exp(Vector256<T> x) => typeof(T) == typeof(float)
         ? FastExp.Exp(x.AsSingle()).As<float, T>()
@@ -182,6 +187,7 @@ internal readonly struct Simd512<T> : ISimd<Vector512<T>, T> where T : unmanaged
         : Vector512.Exp(Vector512.Min(x.AsDouble(), Vector512.Create(87.0))).As<double, T>();
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<T> CopySign(Vector512<T> x, Vector512<T> sign) => Vector512.CopySign(x, sign);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<T> WherePositive(Vector512<T> x, Vector512<T> y) => Vector512.GreaterThan(x, Vector512<T>.Zero) & y;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<T> MaxOrSecond(Vector512<T> x, Vector512<T> y) => Vector512.MaxNative(x, y);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<T> Exp(Vector512<T> x) => typeof(T) == typeof(float)
         ? FastExp.Exp(x.AsSingle()).As<float, T>()
@@ -212,6 +218,7 @@ internal readonly struct SimdScalar<T> : ISimd<T, T> where T : unmanaged, IFloat
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T ExpCapped(T x) => T.Exp(T.Min(x, T.CreateTruncating(87)));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T CopySign(T x, T sign) => T.CopySign(x, sign);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T WherePositive(T x, T y) => x > T.Zero ? y : T.Zero;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T MaxOrSecond(T x, T y) => x > y ? x : y;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T Exp(T x) => T.Exp(x);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T KeepFrom(T x, int firstLane) => firstLane <= 0 ? x : T.Zero;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T Sum(T x) => x;
