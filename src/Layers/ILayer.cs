@@ -50,7 +50,8 @@ public interface ILayer<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// <summary>Back-propagates <paramref name="dOutput"/> through the last forward call.</summary>
     /// <param name="dOutput">The gradient of the loss with respect to the last output; same shape.</param>
     /// <returns>The gradient with respect to the last input, owned by the layer.</returns>
-    /// <exception cref="InvalidOperationException">No forward pass precedes it.</exception>
+    /// <exception cref="InvalidOperationException">No forward pass precedes it (the recurrent layers also need
+    /// that pass to have been a training pass).</exception>
     /// <exception cref="ArgumentException">The shape differs from the last output's.</exception>
     Tensor<T> Backward(Tensor<T> dOutput);
 

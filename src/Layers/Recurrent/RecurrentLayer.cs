@@ -432,7 +432,7 @@ public abstract class RecurrentLayer<T> : Layer<T> where T : unmanaged, IFloatin
     /// <param name="dFinalH">The gradient with respect to <see cref="FinalH"/>, [B, H]; null for none.</param>
     /// <param name="dFinalC">The gradient with respect to <see cref="FinalC"/>, [B, H]; null for none.</param>
     /// <returns>The gradient with respect to the input, [B, T, F], owned by the layer.</returns>
-    /// <exception cref="InvalidOperationException">No forward pass precedes it.</exception>
+    /// <exception cref="InvalidOperationException">No forward pass precedes it, or the last one had <c>training: false</c> (an inference pass keeps no caches for backward).</exception>
     /// <exception cref="ArgumentException">A shape does not match the last forward pass.</exception>
     public Tensor<T> Backward(Tensor<T> dOutput, Tensor<T>? dFinalH, Tensor<T>? dFinalC)
     {
