@@ -566,32 +566,30 @@ public abstract class RecurrentLayer<T> : Layer<T> where T : unmanaged, IFloatin
     /// without a bias), one GEMM over all time steps, which the GEMM splits across threads when it is big enough.</summary>
     private void ProjectInputs()
     {
-        int f = F, gh = GateCount * Units, fx = XColumns;
-        ReadOnlySpan<T> w = KernelParameter.Value.ReadOnlySpan;
-        if (fx > f)
-        {
-            var wb = _wKernelBias.Get(new TensorShape(fx, gh)).Span;
-            w.CopyTo(wb);
-            InputBiasValue.CopyTo(wb.Slice(f * gh, gh));
-            w = wb;
-        }
-        Gemm.Compute(false, false, Steps * B, gh, fx, T.One, _xT!.ReadOnlySpan, fx, w, gh, T.Zero, GatesCache.Span, gh);
+        int gh = GateCount * Units, fx = XColumns;
+        Gemm.Compute(false, false, Steps * B, gh, fx, T.One, _xT!.ReadOnlySpan, fx, KernelWithBias(), gh, T.Zero, GatesCache.Span, gh);
     }
 
     /// <summary>[W; b_in] (W alone without a bias), packed once per inference pass for <see cref="ProjectStep"/>.</summary>
     private void PackKernel()
     {
-        int f = F, gh = GateCount * Units, fx = XColumns;
-        ReadOnlySpan<T> w = KernelParameter.Value.ReadOnlySpan;
-        if (fx > f)
-        {
-            var wb = _wKernelBias.Get(new TensorShape(fx, gh)).Span;
-            w.CopyTo(wb);
-            InputBiasValue.CopyTo(wb.Slice(f * gh, gh));
-            w = wb;
-        }
+        int gh = GateCount * Units, fx = XColumns;
+        var w = KernelWithBias();
         if (_packedKernel is null || _packedKernel.K != fx) _packedKernel = Gemm.Pack(false, fx, gh, w, gh);
         else _packedKernel.Repack(w, gh);
+    }
+
+    /// <summary>The B operand of the input projection, <c>[F+1, G·H]</c> = [W; b_in] in a workspace, or W itself
+    /// without an input bias.</summary>
+    private ReadOnlySpan<T> KernelWithBias()
+    {
+        int f = F, gh = GateCount * Units;
+        ReadOnlySpan<T> w = KernelParameter.Value.ReadOnlySpan;
+        if (XColumns == f) return w;
+        var wb = _wKernelBias.Get(new TensorShape(f + 1, gh)).Span;
+        w.CopyTo(wb);
+        InputBiasValue.CopyTo(wb.Slice(f * gh, gh));
+        return wb;
     }
 
     /// <summary>The input projection of step <paramref name="s"/> for batch rows <c>[r0, r0 + rows)</c>:

@@ -115,15 +115,11 @@ internal static class FastExp
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> ExpCapped(Vector512<float> x) => Avx512F.IsSupported ? ScaleCore(x) : Core(x, Cap);
 
+    /// <summary>e^r for r = x − n·ln2 (|r| ≤ ln2/2 give or take rounding), with ln2 in two parts.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> ScaleCore(Vector512<float> x)
+    private static Vector512<float> ExpOfReduced(Vector512<float> x, Vector512<float> n)
     {
-        // Clamp to [−86.5, 87]. vminps/vmaxps return their second operand when either is NaN, so with x second a
-        // NaN passes through both (and then through r, p and the scaling): no select is needed to restore it.
-        Vector512<float> xc = Avx512F.Max(Vector512.Create(ScaleLow), Avx512F.Min(Vector512.Create(Cap), x));
-        // n = round(x·log2 e) in [−125, 126], so 2ⁿ·e^r (e^r ≥ 0.7) is a normal number.
-        Vector512<float> n = Avx512F.RoundScale(xc * Vector512.Create(Log2E), 0x08);
-        Vector512<float> r = Vector512.FusedMultiplyAdd(n, Vector512.Create(-Ln2Hi), xc);
+        Vector512<float> r = Vector512.FusedMultiplyAdd(n, Vector512.Create(-Ln2Hi), x);
         r = Vector512.FusedMultiplyAdd(n, Vector512.Create(-Ln2Lo), r);
         Vector512<float> p = Vector512.Create(P0);
         p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(P1));
@@ -132,6 +128,18 @@ internal static class FastExp
         p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(P4));
         p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(P5));
         p = Vector512.FusedMultiplyAdd(p, r * r, r) + Vector512<float>.One;
+        return p;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> ScaleCore(Vector512<float> x)
+    {
+        // Clamp to [−86.5, 87]. vminps/vmaxps return their second operand when either is NaN, so with x second a
+        // NaN passes through both (and then through r, p and the scaling): no select is needed to restore it.
+        Vector512<float> xc = Avx512F.Max(Vector512.Create(ScaleLow), Avx512F.Min(Vector512.Create(Cap), x));
+        // n = round(x·log2 e) in [−125, 126], so 2ⁿ·e^r (e^r ≥ 0.7) is a normal number.
+        Vector512<float> n = Avx512F.RoundScale(xc * Vector512.Create(Log2E), 0x08);
+        Vector512<float> p = ExpOfReduced(xc, n);
         return Avx512F.Scale(p, n);
     }
 
@@ -143,15 +151,7 @@ internal static class FastExp
         // t = x·log2(e) + 1.5·2^23 rounds to an integer n held in t's low mantissa bits; n = t − 1.5·2^23 exactly.
         Vector512<float> t = Vector512.FusedMultiplyAdd(xc, Vector512.Create(Log2E), Vector512.Create(Magic));
         Vector512<float> n = t - Vector512.Create(Magic);
-        Vector512<float> r = Vector512.FusedMultiplyAdd(n, Vector512.Create(-Ln2Hi), xc);
-        r = Vector512.FusedMultiplyAdd(n, Vector512.Create(-Ln2Lo), r);
-        Vector512<float> p = Vector512.Create(P0);
-        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(P1));
-        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(P2));
-        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(P3));
-        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(P4));
-        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(P5));
-        p = Vector512.FusedMultiplyAdd(p, r * r, r) + Vector512<float>.One;
+        Vector512<float> p = ExpOfReduced(xc, n);
         // 2^(n−1) has the biased exponent n + 126 in [0, 254]: 0 (n = −126, x below about −87.0) gives zero, the flush.
         Vector512<float> half = Vector512.ShiftLeft(t.AsInt32() + Vector512.Create(126 - MagicBits), 23).AsSingle();
         Vector512<float> result = p * half * Vector512.Create(2f);
