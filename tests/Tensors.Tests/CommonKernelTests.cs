@@ -39,6 +39,38 @@ public class CommonKernelTests
     }
 
     [Fact]
+    public void ElementwiseTanhAndSigmoid_Float_AreWithinAFewUlp()
+    {
+        // Dense points over [−12, 12] (both branches of tanh and the 0.625 switch), tiny values and subnormals, at a
+        // length that exercises the vector body and the overlapping last vector.
+        var xs = new List<float> { 0f, -0f, 1e-30f, -1e-30f, float.Epsilon, 1e-7f, 0.6249999f, 0.625f, -0.625f, 0.6250001f };
+        for (float v = -12f; v <= 12f; v += 0.00731f) xs.Add(v);
+        for (float v = 1e-6f; v < 0.7f; v *= 1.01f) { xs.Add(v); xs.Add(-v); }
+        var x = xs.ToArray();
+        var t = new float[x.Length];
+        var s = new float[x.Length];
+        Elementwise.Tanh<float>(x, t);
+        Elementwise.Sigmoid<float>(x, s);
+        double worstT = 0, worstS = 0;
+        for (int i = 0; i < x.Length; i++)
+        {
+            double et = Math.Tanh(x[i]), es = 1 / (1 + Math.Exp(-(double)x[i]));
+            // Relative to the float spacing at the exact value: 1 means 1 ulp.
+            double ulpT = Math.Max(MathF.BitIncrement(Math.Abs((float)et)) - Math.Abs((float)et), float.Epsilon);
+            double ulpS = MathF.BitIncrement((float)es) - (float)es;
+            worstT = Math.Max(worstT, Math.Abs(t[i] - et) / ulpT);
+            worstS = Math.Max(worstS, Math.Abs(s[i] - es) / ulpS);
+            Assert.Equal(Math.Sign(et), Math.Sign(t[i]));
+        }
+        Assert.True(worstT <= 4, $"tanh: worst error {worstT:F2} ulp");
+        Assert.True(worstS <= 4, $"sigmoid: worst error {worstS:F2} ulp");
+        var nan = new float[20];
+        nan[19] = float.NaN;
+        Elementwise.Tanh<float>(nan, nan);
+        Assert.True(float.IsNaN(nan[19]) && nan[0] == 0f);
+    }
+
+    [Fact]
     public void FastExp_SpecialValues()
     {
         float[] x = [float.NegativeInfinity, -1000f, -104f, -87f, 89f, 1000f, float.PositiveInfinity, float.NaN, 0f, 1f, -1f, 2f, 3f, 4f, 5f, 6f];

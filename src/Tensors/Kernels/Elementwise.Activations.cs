@@ -5,10 +5,10 @@ namespace Nn.Simd.Tensors.Kernels;
 
 public static partial class Elementwise
 {
-    // Relu, and Sigmoid and Exp in float, are this library's own loops because they measured faster than
+    // Relu, and Sigmoid, Tanh and Exp in float, are this library's own loops because they measured faster than
     // TensorPrimitives here (ElementwiseBenchmarks): one vmaxps per vector for ReLU (TensorPrimitives.Max keeps
-    // IEEE max semantics with extra compares), and FastExp's shorter exp. Tanh and the double versions call
-    // TensorPrimitives, whose accuracy near zero (tanh) and in double we keep.
+    // IEEE max semantics with extra compares), and FastExp's shorter exp. The double versions call
+    // TensorPrimitives.
 
     /// <summary><c>destination[i] = max(x[i], 0)</c>; NaN stays NaN (−0 may stay −0).</summary>
     /// <exception cref="ArgumentException"><paramref name="destination"/> is too short or partially overlaps <paramref name="x"/>.</exception>
@@ -29,12 +29,14 @@ public static partial class Elementwise
         else TensorPrimitives.Sigmoid(x, destination);
     }
 
-    /// <summary><c>destination[i] = tanh(x[i])</c> (TensorPrimitives.Tanh).</summary>
+    /// <summary><c>destination[i] = tanh(x[i])</c>: in float a polynomial near 0 and the exp form elsewhere (within a
+    /// few ulp), in double TensorPrimitives.Tanh.</summary>
     /// <exception cref="ArgumentException"><paramref name="destination"/> is too short or partially overlaps <paramref name="x"/>.</exception>
     public static void Tanh<T>(ReadOnlySpan<T> x, Span<T> destination) where T : unmanaged, IFloatingPointIeee754<T>
     {
         CheckUnary(x, destination, nameof(x), nameof(destination));
-        TensorPrimitives.Tanh(x, destination);
+        if (typeof(T) == typeof(float)) ElementLoop.Map<T, TanhOperator<T>>(x, x, T.One, destination);
+        else TensorPrimitives.Tanh(x, destination);
     }
 
     /// <summary><c>destination[i] = e^x[i]</c>: in float FastExp (within 2 ulp; results below about 2.4e−38 are
@@ -96,6 +98,14 @@ public static partial class Elementwise
         public static T Invoke(T x, T y, T one) => SimdMath.Sigmoid<SimdScalar<T>, T, T>(x);
         public static TV Invoke<TS, TV>(TV x, TV y, TV one) where TS : ISimd<TV, T> where TV : struct
             => SimdMath.Sigmoid<TS, TV, T>(x);
+    }
+
+    /// <summary><c>tanh(x)</c> (<see cref="SimdMath.TanhAccurate{TS, TV, T}"/>).</summary>
+    internal readonly struct TanhOperator<T> : IElementOperator<T> where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        public static T Invoke(T x, T y, T one) => T.Tanh(x);
+        public static TV Invoke<TS, TV>(TV x, TV y, TV one) where TS : ISimd<TV, T> where TV : struct
+            => SimdMath.TanhAccurate<TS, TV, T>(x);
     }
 
     /// <summary><c>e^x</c> (FastExp in float).</summary>

@@ -46,6 +46,8 @@ internal interface ISimd<TVector, T> where TVector : struct where T : unmanaged,
     /// <summary><c>x &gt; y ? x : y</c> per lane (x86 <c>maxps</c>): <c>y</c> when either is NaN, so
     /// <c>MaxOrSecond(0, x)</c> is a ReLU that keeps NaN.</summary>
     static abstract TVector MaxOrSecond(TVector x, TVector y);
+    /// <summary><c>x &lt; limit ? ifLess : otherwise</c> per lane (<c>otherwise</c> for NaN).</summary>
+    static abstract TVector WhereLess(TVector x, TVector limit, TVector ifLess, TVector otherwise);
     /// <summary><c>e^x</c> per lane: <see cref="FastExp"/> for float (within 2 ulp; results below about 2.4e-38 are
     /// flushed to zero), the runtime's vector exp for double.</summary>
     static abstract TVector Exp(TVector x);
@@ -98,6 +100,7 @@ internal readonly struct Simd128<T> : ISimd<Vector128<T>, T> where T : unmanaged
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<T> CopySign(Vector128<T> x, Vector128<T> sign) => Vector128.CopySign(x, sign);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<T> WherePositive(Vector128<T> x, Vector128<T> y) => Vector128.GreaterThan(x, Vector128<T>.Zero) & y;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<T> MaxOrSecond(Vector128<T> x, Vector128<T> y) => Vector128.MaxNative(x, y);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<T> WhereLess(Vector128<T> x, Vector128<T> limit, Vector128<T> ifLess, Vector128<T> otherwise) => Vector128.ConditionalSelect(Vector128.LessThan(x, limit), ifLess, otherwise);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<T> Exp(Vector128<T> x) => typeof(T) == typeof(float)
         ? FastExp.Exp(x.AsSingle()).As<float, T>()
@@ -143,6 +146,7 @@ internal readonly struct Simd256<T> : ISimd<Vector256<T>, T> where T : unmanaged
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<T> CopySign(Vector256<T> x, Vector256<T> sign) => Vector256.CopySign(x, sign);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<T> WherePositive(Vector256<T> x, Vector256<T> y) => Vector256.GreaterThan(x, Vector256<T>.Zero) & y;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<T> MaxOrSecond(Vector256<T> x, Vector256<T> y) => Vector256.MaxNative(x, y);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<T> WhereLess(Vector256<T> x, Vector256<T> limit, Vector256<T> ifLess, Vector256<T> otherwise) => Vector256.ConditionalSelect(Vector256.LessThan(x, limit), ifLess, otherwise);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<T> Exp(Vector256<T> x) => typeof(T) == typeof(float)
         ? FastExp.Exp(x.AsSingle()).As<float, T>()
@@ -188,6 +192,7 @@ internal readonly struct Simd512<T> : ISimd<Vector512<T>, T> where T : unmanaged
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<T> CopySign(Vector512<T> x, Vector512<T> sign) => Vector512.CopySign(x, sign);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<T> WherePositive(Vector512<T> x, Vector512<T> y) => Vector512.GreaterThan(x, Vector512<T>.Zero) & y;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<T> MaxOrSecond(Vector512<T> x, Vector512<T> y) => Vector512.MaxNative(x, y);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<T> WhereLess(Vector512<T> x, Vector512<T> limit, Vector512<T> ifLess, Vector512<T> otherwise) => Vector512.ConditionalSelect(Vector512.LessThan(x, limit), ifLess, otherwise);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<T> Exp(Vector512<T> x) => typeof(T) == typeof(float)
         ? FastExp.Exp(x.AsSingle()).As<float, T>()
@@ -219,6 +224,7 @@ internal readonly struct SimdScalar<T> : ISimd<T, T> where T : unmanaged, IFloat
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T CopySign(T x, T sign) => T.CopySign(x, sign);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T WherePositive(T x, T y) => x > T.Zero ? y : T.Zero;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T MaxOrSecond(T x, T y) => x > y ? x : y;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T WhereLess(T x, T limit, T ifLess, T otherwise) => x < limit ? ifLess : otherwise;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T Exp(T x) => T.Exp(x);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T KeepFrom(T x, int firstLane) => firstLane <= 0 ? x : T.Zero;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T Sum(T x) => x;
@@ -232,6 +238,25 @@ internal static class SimdMath
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static TV Sigmoid<TS, TV, T>(TV x) where TS : ISimd<TV, T> where TV : struct where T : unmanaged, IFloatingPointIeee754<T>
         => TS.ReciprocalOfAtLeastOne(TS.Add(TS.One, TS.ExpCapped(TS.Subtract(TS.Zero, x))));
+
+    /// <summary>tanh to a few ulp everywhere, for the element-wise kernel (the gates' <see cref="Tanh"/> has an
+    /// absolute error near 6e−8 around 0, where its relative error grows): Cephes' odd polynomial
+    /// <c>x + x³·P(x²)</c> for <c>|x| &lt; 0.625</c>, else <c>sign(x)·(1 − 2/(e^(2|x|) + 1))</c> with the exponent
+    /// capped (tanh is 1 in float long before); both computed, one kept per lane.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static TV TanhAccurate<TS, TV, T>(TV x) where TS : ISimd<TV, T> where TV : struct where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        TV a = TS.Abs(x);
+        TV e = TS.ExpCapped(TS.Add(a, a));
+        TV large = TS.FusedMultiplyAdd(TS.Broadcast(T.CreateTruncating(-2)), TS.ReciprocalOfAtLeastOne(TS.Add(TS.One, e)), TS.One);
+        TV z = TS.Multiply(x, x);
+        TV p = TS.FusedMultiplyAdd(TS.Broadcast(T.CreateTruncating(-5.70498872745e-3)), z, TS.Broadcast(T.CreateTruncating(2.06390887954e-2)));
+        p = TS.FusedMultiplyAdd(p, z, TS.Broadcast(T.CreateTruncating(-5.37397155531e-2)));
+        p = TS.FusedMultiplyAdd(p, z, TS.Broadcast(T.CreateTruncating(1.33314422036e-1)));
+        p = TS.FusedMultiplyAdd(p, z, TS.Broadcast(T.CreateTruncating(-3.33332819422e-1)));
+        TV small = TS.FusedMultiplyAdd(TS.Multiply(p, z), x, x);
+        return TS.WhereLess(a, TS.Broadcast(T.CreateTruncating(0.625)), small, TS.CopySign(large, x));
+    }
 
     /// <summary><c>sign(x)·(1 − e)/(1 + e)</c> with <c>e = e^(−2|x|)</c>, which cannot overflow.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
