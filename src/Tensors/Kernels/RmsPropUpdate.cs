@@ -2,6 +2,7 @@ using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using Nn.Simd.Tensors.Kernels.Common;
 
 namespace Nn.Simd.Tensors.Kernels;
 
@@ -16,8 +17,8 @@ namespace Nn.Simd.Tensors.Kernels;
 /// </code>
 /// PyTorch (and TorchSharp) put ε outside the root, <c>lr·g / (√v + ε)</c>, with ε = 1e-8 and ρ ("alpha") = 0.99.
 /// </summary>
-/// <remarks>Vector loops and the scalar tail use identical operations, so results are bitwise those of
-/// <see cref="ApplyReference{T}"/>.</remarks>
+/// <remarks>The step is written once over <see cref="ISimd{TVector, T}"/>: every width and the scalar tail run the
+/// same operations in the same order, so results are bitwise those of <see cref="ApplyReference{T}"/>.</remarks>
 public static class RmsPropUpdate
 {
     /// <summary>Applies one RMSprop step in place.</summary>
@@ -45,64 +46,45 @@ public static class RmsPropUpdate
         ref T s0 = ref MemoryMarshal.GetReference(momentumBuffer);
         ref T w0 = ref MemoryMarshal.GetReference(weights);
         int i = 0;
-        if (Vector512.IsHardwareAccelerated && Vector512<T>.IsSupported)
+        if (Simd512<T>.IsSupported)
+            i = Loop<Simd512<T>, Vector512<T>, T>(ref g0, ref v0, ref a0, ref s0, ref w0, n, i, learningRate, rho, c, momentum, epsilon, centered);
+        else if (Simd256<T>.IsSupported)
+            i = Loop<Simd256<T>, Vector256<T>, T>(ref g0, ref v0, ref a0, ref s0, ref w0, n, i, learningRate, rho, c, momentum, epsilon, centered);
+        Loop<SimdScalar<T>, T, T>(ref g0, ref v0, ref a0, ref s0, ref w0, n, i, learningRate, rho, c, momentum, epsilon, centered);
+    }
+
+    /// <summary>The step for elements <c>[i, n)</c> in whole vectors of <typeparamref name="TS"/>; returns where it
+    /// stopped. <c>a</c> is touched only when centred, <c>s</c> only with momentum.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int Loop<TS, TV, T>(ref T g0, ref T v0, ref T a0, ref T s0, ref T w0, int n, int i,
+        T learningRate, T rho, T c, T momentum, T epsilon, bool centered)
+        where TS : ISimd<TV, T> where TV : struct where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        bool useMomentum = momentum != T.Zero;
+        TV vr = TS.Broadcast(rho), vc = TS.Broadcast(c), vlr = TS.Broadcast(learningRate), ve = TS.Broadcast(epsilon), vmu = TS.Broadcast(momentum);
+        for (; i <= n - TS.Count; i += TS.Count)
         {
-            var vr = Vector512.Create(rho); var vc = Vector512.Create(c); var vlr = Vector512.Create(learningRate);
-            var ve = Vector512.Create(epsilon); var vmu = Vector512.Create(momentum);
-            for (; i <= n - Vector512<T>.Count; i += Vector512<T>.Count)
+            nuint k = (nuint)i;
+            TV g = TS.Load(ref g0, k);
+            TV v = TS.Add(TS.Multiply(vr, TS.Load(ref v0, k)), TS.Multiply(vc, TS.Multiply(g, g)));
+            TS.Store(v, ref v0, k);
+            TV d;
+            if (centered)
             {
-                nuint k = (nuint)i;
-                var g = Vector512.LoadUnsafe(ref g0, k);
-                var v = vr * Vector512.LoadUnsafe(ref v0, k) + vc * (g * g);
-                v.StoreUnsafe(ref v0, k);
-                Vector512<T> d;
-                if (centered)
-                {
-                    var a = vr * Vector512.LoadUnsafe(ref a0, k) + vc * g;
-                    a.StoreUnsafe(ref a0, k);
-                    d = v - a * a + ve;
-                }
-                else d = v + ve;
-                var u = vlr * g / Vector512.Sqrt(d);
-                if (useMomentum)
-                {
-                    u = vmu * Vector512.LoadUnsafe(ref s0, k) + u;
-                    u.StoreUnsafe(ref s0, k);
-                }
-                (Vector512.LoadUnsafe(ref w0, k) - u).StoreUnsafe(ref w0, k);
+                TV a = TS.Add(TS.Multiply(vr, TS.Load(ref a0, k)), TS.Multiply(vc, g));
+                TS.Store(a, ref a0, k);
+                d = TS.Add(TS.Subtract(v, TS.Multiply(a, a)), ve);
             }
-        }
-        else if (Vector256.IsHardwareAccelerated && Vector256<T>.IsSupported)
-        {
-            var vr = Vector256.Create(rho); var vc = Vector256.Create(c); var vlr = Vector256.Create(learningRate);
-            var ve = Vector256.Create(epsilon); var vmu = Vector256.Create(momentum);
-            for (; i <= n - Vector256<T>.Count; i += Vector256<T>.Count)
+            else d = TS.Add(v, ve);
+            TV u = TS.Divide(TS.Multiply(vlr, g), TS.Sqrt(d));
+            if (useMomentum)
             {
-                nuint k = (nuint)i;
-                var g = Vector256.LoadUnsafe(ref g0, k);
-                var v = vr * Vector256.LoadUnsafe(ref v0, k) + vc * (g * g);
-                v.StoreUnsafe(ref v0, k);
-                Vector256<T> d;
-                if (centered)
-                {
-                    var a = vr * Vector256.LoadUnsafe(ref a0, k) + vc * g;
-                    a.StoreUnsafe(ref a0, k);
-                    d = v - a * a + ve;
-                }
-                else d = v + ve;
-                var u = vlr * g / Vector256.Sqrt(d);
-                if (useMomentum)
-                {
-                    u = vmu * Vector256.LoadUnsafe(ref s0, k) + u;
-                    u.StoreUnsafe(ref s0, k);
-                }
-                (Vector256.LoadUnsafe(ref w0, k) - u).StoreUnsafe(ref w0, k);
+                u = TS.Add(TS.Multiply(vmu, TS.Load(ref s0, k)), u);
+                TS.Store(u, ref s0, k);
             }
+            TS.Store(TS.Subtract(TS.Load(ref w0, k), u), ref w0, k);
         }
-        for (; i < n; i++)
-            Scalar(Unsafe.Add(ref g0, i), learningRate, rho, c, momentum, epsilon, centered, useMomentum,
-                ref Unsafe.Add(ref v0, i), ref centered ? ref Unsafe.Add(ref a0, i) : ref Unsafe.NullRef<T>(),
-                ref useMomentum ? ref Unsafe.Add(ref s0, i) : ref Unsafe.NullRef<T>(), ref Unsafe.Add(ref w0, i));
+        return i;
     }
 
     /// <summary>The scalar reference for <see cref="Apply{T}"/>.</summary>
@@ -113,10 +95,9 @@ public static class RmsPropUpdate
         int n = gradient.Length;
         bool useMomentum = momentum != T.Zero;
         Check(n, centered, useMomentum, velocity, averageGradient, momentumBuffer, weights);
-        for (int i = 0; i < n; i++)
-            Scalar(gradient[i], learningRate, rho, T.One - rho, momentum, epsilon, centered, useMomentum, ref velocity[i],
-                ref centered ? ref averageGradient[i] : ref Unsafe.NullRef<T>(),
-                ref useMomentum ? ref momentumBuffer[i] : ref Unsafe.NullRef<T>(), ref weights[i]);
+        Loop<SimdScalar<T>, T, T>(ref MemoryMarshal.GetReference(gradient), ref MemoryMarshal.GetReference(velocity),
+            ref MemoryMarshal.GetReference(averageGradient), ref MemoryMarshal.GetReference(momentumBuffer),
+            ref MemoryMarshal.GetReference(weights), n, 0, learningRate, rho, T.One - rho, momentum, epsilon, centered);
     }
 
     private static void Check<T>(int n, bool centered, bool useMomentum, Span<T> velocity, Span<T> averageGradient, Span<T> momentumBuffer, Span<T> weights)
@@ -125,28 +106,5 @@ public static class RmsPropUpdate
         if (centered) OptimizerChecks.Same(n, averageGradient.Length, nameof(averageGradient));
         if (useMomentum) OptimizerChecks.Same(n, momentumBuffer.Length, nameof(momentumBuffer));
         OptimizerChecks.Same(n, weights.Length, nameof(weights));
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Scalar<T>(T g, T lr, T rho, T c, T mu, T eps, bool centered, bool useMomentum,
-        ref T v, ref T a, ref T s, ref T w) where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        T nv = rho * v + c * (g * g);
-        v = nv;
-        T d;
-        if (centered)
-        {
-            T na = rho * a + c * g;
-            a = na;
-            d = nv - na * na + eps;
-        }
-        else d = nv + eps;
-        T u = lr * g / T.Sqrt(d);
-        if (useMomentum)
-        {
-            u = mu * s + u;
-            s = u;
-        }
-        w -= u;
     }
 }

@@ -2,6 +2,7 @@ using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using Nn.Simd.Tensors.Kernels.Common;
 
 namespace Nn.Simd.Tensors.Kernels;
 
@@ -14,8 +15,8 @@ namespace Nn.Simd.Tensors.Kernels;
 /// Nesterov:       v = μ·v − lr·g;  w += μ·v − lr·g
 /// </code>
 /// </summary>
-/// <remarks>The vector loops and the scalar tail use the same operations in the same order, so results are
-/// bitwise those of <see cref="ApplyReference{T}"/>.</remarks>
+/// <remarks>The step is written once over <see cref="ISimd{TVector, T}"/>: every width and the scalar tail run the
+/// same operations in the same order, so results are bitwise those of <see cref="ApplyReference{T}"/>.</remarks>
 public static class SgdUpdate
 {
     /// <summary>Applies one SGD step in place.</summary>
@@ -37,59 +38,38 @@ public static class SgdUpdate
         ref T v0 = ref MemoryMarshal.GetReference(velocity);
         ref T w0 = ref MemoryMarshal.GetReference(weights);
         int i = 0;
-        if (!useMomentum)
-        {
-            if (Vector512.IsHardwareAccelerated && Vector512<T>.IsSupported)
-            {
-                var lr = Vector512.Create(learningRate);
-                for (; i <= n - Vector512<T>.Count; i += Vector512<T>.Count)
-                {
-                    nuint k = (nuint)i;
-                    (Vector512.LoadUnsafe(ref w0, k) - Vector512.LoadUnsafe(ref g0, k) * lr).StoreUnsafe(ref w0, k);
-                }
-            }
-            else if (Vector256.IsHardwareAccelerated && Vector256<T>.IsSupported)
-            {
-                var lr = Vector256.Create(learningRate);
-                for (; i <= n - Vector256<T>.Count; i += Vector256<T>.Count)
-                {
-                    nuint k = (nuint)i;
-                    (Vector256.LoadUnsafe(ref w0, k) - Vector256.LoadUnsafe(ref g0, k) * lr).StoreUnsafe(ref w0, k);
-                }
-            }
-            for (; i < n; i++) Unsafe.Add(ref w0, i) -= Unsafe.Add(ref g0, i) * learningRate;
-            return;
-        }
+        if (Simd512<T>.IsSupported) i = Loop<Simd512<T>, Vector512<T>, T>(ref g0, ref v0, ref w0, n, i, learningRate, momentum, nesterov);
+        else if (Simd256<T>.IsSupported) i = Loop<Simd256<T>, Vector256<T>, T>(ref g0, ref v0, ref w0, n, i, learningRate, momentum, nesterov);
+        Loop<SimdScalar<T>, T, T>(ref g0, ref v0, ref w0, n, i, learningRate, momentum, nesterov);
+    }
 
-        if (Vector512.IsHardwareAccelerated && Vector512<T>.IsSupported)
+    /// <summary>The step for elements <c>[i, n)</c> in whole vectors of <typeparamref name="TS"/>; returns where it stopped.
+    /// With μ = 0 the velocity is neither read nor written.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int Loop<TS, TV, T>(ref T g0, ref T v0, ref T w0, int n, int i, T learningRate, T momentum, bool nesterov)
+        where TS : ISimd<TV, T> where TV : struct where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        TV lr = TS.Broadcast(learningRate), mu = TS.Broadcast(momentum);
+        if (momentum == T.Zero)
         {
-            var lr = Vector512.Create(learningRate); var mu = Vector512.Create(momentum);
-            for (; i <= n - Vector512<T>.Count; i += Vector512<T>.Count)
+            for (; i <= n - TS.Count; i += TS.Count)
             {
                 nuint k = (nuint)i;
-                var step = Vector512.LoadUnsafe(ref g0, k) * lr;
-                var v = Vector512.LoadUnsafe(ref v0, k) * mu - step;
-                var w = Vector512.LoadUnsafe(ref w0, k);
-                w = nesterov ? w + (v * mu - step) : w + v;
-                v.StoreUnsafe(ref v0, k);
-                w.StoreUnsafe(ref w0, k);
+                TS.Store(TS.Subtract(TS.Load(ref w0, k), TS.Multiply(TS.Load(ref g0, k), lr)), ref w0, k);
             }
+            return i;
         }
-        else if (Vector256.IsHardwareAccelerated && Vector256<T>.IsSupported)
+        for (; i <= n - TS.Count; i += TS.Count)
         {
-            var lr = Vector256.Create(learningRate); var mu = Vector256.Create(momentum);
-            for (; i <= n - Vector256<T>.Count; i += Vector256<T>.Count)
-            {
-                nuint k = (nuint)i;
-                var step = Vector256.LoadUnsafe(ref g0, k) * lr;
-                var v = Vector256.LoadUnsafe(ref v0, k) * mu - step;
-                var w = Vector256.LoadUnsafe(ref w0, k);
-                w = nesterov ? w + (v * mu - step) : w + v;
-                v.StoreUnsafe(ref v0, k);
-                w.StoreUnsafe(ref w0, k);
-            }
+            nuint k = (nuint)i;
+            TV step = TS.Multiply(TS.Load(ref g0, k), lr);
+            TV v = TS.Subtract(TS.Multiply(TS.Load(ref v0, k), mu), step);
+            TV w = TS.Load(ref w0, k);
+            w = nesterov ? TS.Add(w, TS.Subtract(TS.Multiply(v, mu), step)) : TS.Add(w, v);
+            TS.Store(v, ref v0, k);
+            TS.Store(w, ref w0, k);
         }
-        for (; i < n; i++) Scalar(Unsafe.Add(ref g0, i), learningRate, momentum, nesterov, ref Unsafe.Add(ref v0, i), ref Unsafe.Add(ref w0, i));
+        return i;
     }
 
     /// <summary>The scalar reference for <see cref="Apply{T}"/>.</summary>
@@ -101,19 +81,7 @@ public static class SgdUpdate
         bool useMomentum = momentum != T.Zero;
         if (useMomentum) OptimizerChecks.Same(n, velocity.Length, nameof(velocity));
         OptimizerChecks.Same(n, weights.Length, nameof(weights));
-        for (int i = 0; i < n; i++)
-        {
-            if (useMomentum) Scalar(gradient[i], learningRate, momentum, nesterov, ref velocity[i], ref weights[i]);
-            else weights[i] -= gradient[i] * learningRate;
-        }
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Scalar<T>(T g, T lr, T mu, bool nesterov, ref T v, ref T w) where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        T step = g * lr;
-        T nv = v * mu - step;
-        v = nv;
-        w = nesterov ? w + (nv * mu - step) : w + nv;
+        Loop<SimdScalar<T>, T, T>(ref MemoryMarshal.GetReference(gradient), ref MemoryMarshal.GetReference(velocity),
+            ref MemoryMarshal.GetReference(weights), n, 0, learningRate, momentum, nesterov);
     }
 }

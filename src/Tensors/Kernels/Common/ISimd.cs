@@ -31,6 +31,8 @@ internal interface ISimd<TVector, T> where TVector : struct where T : unmanaged,
     static abstract TVector Subtract(TVector x, TVector y);
     static abstract TVector Multiply(TVector x, TVector y);
     static abstract TVector Divide(TVector x, TVector y);
+    /// <summary>√x per lane, correctly rounded (so every width gives the scalar result).</summary>
+    static abstract TVector Sqrt(TVector x);
     /// <summary><c>1/x</c> for x in [1, 1e38]: for float with AVX-512 an approximate reciprocal refined by one
     /// Newton step (within about 1 ulp; a division costs several times more), else a division.</summary>
     static abstract TVector ReciprocalOfAtLeastOne(TVector x);
@@ -78,6 +80,7 @@ internal readonly struct Simd128<T> : ISimd<Vector128<T>, T> where T : unmanaged
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<T> Subtract(Vector128<T> x, Vector128<T> y) => x - y;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<T> Multiply(Vector128<T> x, Vector128<T> y) => x * y;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<T> Divide(Vector128<T> x, Vector128<T> y) => x / y;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<T> Sqrt(Vector128<T> x) => Vector128.Sqrt(x);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<T> ReciprocalOfAtLeastOne(Vector128<T> x)
     {
@@ -124,6 +127,7 @@ internal readonly struct Simd256<T> : ISimd<Vector256<T>, T> where T : unmanaged
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<T> Subtract(Vector256<T> x, Vector256<T> y) => x - y;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<T> Multiply(Vector256<T> x, Vector256<T> y) => x * y;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<T> Divide(Vector256<T> x, Vector256<T> y) => x / y;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<T> Sqrt(Vector256<T> x) => Vector256.Sqrt(x);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<T> ReciprocalOfAtLeastOne(Vector256<T> x)
     {
@@ -170,6 +174,7 @@ internal readonly struct Simd512<T> : ISimd<Vector512<T>, T> where T : unmanaged
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<T> Subtract(Vector512<T> x, Vector512<T> y) => x - y;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<T> Multiply(Vector512<T> x, Vector512<T> y) => x * y;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<T> Divide(Vector512<T> x, Vector512<T> y) => x / y;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<T> Sqrt(Vector512<T> x) => Vector512.Sqrt(x);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<T> ReciprocalOfAtLeastOne(Vector512<T> x)
     {
@@ -217,6 +222,7 @@ internal readonly struct SimdScalar<T> : ISimd<T, T> where T : unmanaged, IFloat
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T Subtract(T x, T y) => x - y;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T Multiply(T x, T y) => x * y;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T Divide(T x, T y) => x / y;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T Sqrt(T x) => T.Sqrt(x);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T ReciprocalOfAtLeastOne(T x) => T.One / x;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T FusedMultiplyAdd(T x, T y, T z) => T.FusedMultiplyAdd(x, y, z);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T Abs(T x) => T.Abs(x);
