@@ -44,6 +44,13 @@ public static class LstmGates
         CheckLength(c.Length, batch, units, nameof(c));
         CheckLength(h.Length, batch, units, nameof(h));
         if (units == 0) return;
+        if (keepGates) ForwardRows<T, Yes>(cPrev, gates, c, h, batch, units);
+        else ForwardRows<T, No>(cPrev, gates, c, h, batch, units);
+    }
+
+    private static void ForwardRows<T, TKeep>(ReadOnlySpan<T> cPrev, Span<T> gates, Span<T> c, Span<T> h, int batch, int units)
+        where T : unmanaged, IFloatingPointIeee754<T> where TKeep : struct, IFlag
+    {
         int g4 = 4 * units;
         for (int b = 0; b < batch; b++)
         {
@@ -52,22 +59,11 @@ public static class LstmGates
             ref T cn = ref c[b * units];
             ref T hn = ref h[b * units];
             int j = 0;
-            if (keepGates)
-            {
-                if (Simd512<T>.IsSupported && units >= Vector512<T>.Count)
-                    j = ForwardRow<Vector512<T>, Simd512<T>, T>(ref z, ref cp, ref cn, ref hn, units, j, true);
-                else if (Simd256<T>.IsSupported && units >= Vector256<T>.Count)
-                    j = ForwardRow<Vector256<T>, Simd256<T>, T>(ref z, ref cp, ref cn, ref hn, units, j, true);
-                ForwardRow<T, SimdScalar<T>, T>(ref z, ref cp, ref cn, ref hn, units, j, true);
-            }
-            else
-            {
-                if (Simd512<T>.IsSupported && units >= Vector512<T>.Count)
-                    j = ForwardRow<Vector512<T>, Simd512<T>, T>(ref z, ref cp, ref cn, ref hn, units, j, false);
-                else if (Simd256<T>.IsSupported && units >= Vector256<T>.Count)
-                    j = ForwardRow<Vector256<T>, Simd256<T>, T>(ref z, ref cp, ref cn, ref hn, units, j, false);
-                ForwardRow<T, SimdScalar<T>, T>(ref z, ref cp, ref cn, ref hn, units, j, false);
-            }
+            if (Simd512<T>.IsSupported && units >= Vector512<T>.Count)
+                j = ForwardRow<Vector512<T>, Simd512<T>, T, TKeep>(ref z, ref cp, ref cn, ref hn, units, j);
+            else if (Simd256<T>.IsSupported && units >= Vector256<T>.Count)
+                j = ForwardRow<Vector256<T>, Simd256<T>, T, TKeep>(ref z, ref cp, ref cn, ref hn, units, j);
+            ForwardRow<T, SimdScalar<T>, T, TKeep>(ref z, ref cp, ref cn, ref hn, units, j);
         }
     }
 
@@ -135,8 +131,8 @@ public static class LstmGates
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int ForwardRow<TV, TOps, T>(ref T z, ref T cp, ref T cn, ref T hn, int units, int j, bool keepGates)
-        where TV : struct where TOps : ISimd<TV, T> where T : unmanaged, IFloatingPointIeee754<T>
+    private static int ForwardRow<TV, TOps, T, TKeep>(ref T z, ref T cp, ref T cn, ref T hn, int units, int j)
+        where TV : struct where TOps : ISimd<TV, T> where T : unmanaged, IFloatingPointIeee754<T> where TKeep : struct, IFlag
     {
         nuint u = (nuint)units;
         for (; j <= units - TOps.Count; j += TOps.Count)
@@ -148,7 +144,7 @@ public static class LstmGates
             TV og = SimdMath.Sigmoid<TOps, TV, T>(TOps.Load(ref z, 3 * u + o));
             TV c = TOps.Add(TOps.Multiply(f, TOps.Load(ref cp, o)), TOps.Multiply(i, g));
             TV t = SimdMath.Tanh<TOps, TV, T>(c);
-            if (keepGates)
+            if (TKeep.Value)
             {
                 TOps.Store(i, ref z, o);
                 TOps.Store(f, ref z, u + o);
