@@ -70,6 +70,87 @@ public class CommonKernelTests
         Assert.True(float.IsNaN(nan[19]) && nan[0] == 0f);
     }
 
+    /// <summary>Inputs for the capped exp and the gate activations: a sweep over [−100, 100], the clamp ends for
+    /// k = 1, −1 and −2 and one float either side of them, and the special values.</summary>
+    private static float[] GateInputs()
+    {
+        var xs = new List<float> { 0f, -0f, float.Epsilon, -float.Epsilon, 1e-30f, -1e-30f, float.MaxValue, float.MinValue,
+            float.PositiveInfinity, float.NegativeInfinity, float.NaN };
+        foreach (float edge in new[] { 87f, -86.5f, -87f, 86.5f, -43.5f, 43.25f, 43.5f, -43.25f })
+            xs.AddRange([MathF.BitDecrement(edge), edge, MathF.BitIncrement(edge)]);
+        for (float v = -100f; v <= 100f; v += 0.00917f) xs.Add(v);
+        while (xs.Count % 16 != 0) xs.Add(0.5f);
+        return xs.ToArray();
+    }
+
+    [Theory]
+    [InlineData(-1f)]
+    [InlineData(-2f)]
+    public void FastExpCappedScaled_IsBitwiseExpCappedOfTheScaledInput(float k)
+    {
+        // The folded form exists to save the multiply; it must not change a single result.
+        // Without AVX-512 the folded form is not compiled in: ExpCappedScaled is then ExpCapped(k·x) by definition.
+        if (!Vector512.IsHardwareAccelerated) return;
+        var x = GateInputs();
+        for (int i = 0; i < x.Length; i += 16)
+        {
+            var v = Vector512.Create(x.AsSpan(i, 16));
+            var folded = FastExp.ExpCappedScaled(v, k);
+            var plain = FastExp.ExpCapped(v * k);
+            for (int j = 0; j < 16; j++)
+                Assert.True(BitConverter.SingleToInt32Bits(folded[j]) == BitConverter.SingleToInt32Bits(plain[j]) || (float.IsNaN(folded[j]) && float.IsNaN(plain[j])),
+                    $"k = {k}, x = {x[i + j]:R}: folded {folded[j]:R}, plain {plain[j]:R}");
+        }
+    }
+
+    [Fact]
+    public void GateSigmoidAndTanh_AreWithinTheirStatedErrors_AtEveryWidth()
+    {
+        // The fused gate kernels' activations: sigmoid within a few ulp, tanh within 1.5e−7
+        // absolute, both never NaN for a number and NaN for NaN, and every width giving the same bits.
+        var x = GateInputs();
+        var s512 = new float[x.Length]; var t512 = new float[x.Length];
+        var s256 = new float[x.Length]; var t256 = new float[x.Length];
+        var s1 = new float[x.Length]; var t1 = new float[x.Length];
+        for (int i = 0; i < x.Length; i++)
+        {
+            s1[i] = SimdMath.Sigmoid<SimdScalar<float>, float, float>(x[i]);
+            t1[i] = SimdMath.Tanh<SimdScalar<float>, float, float>(x[i]);
+        }
+        for (int i = 0; i + 8 <= x.Length; i += 8)
+        {
+            SimdMath.Sigmoid<Simd256<float>, Vector256<float>, float>(Vector256.Create(x.AsSpan(i, 8))).CopyTo(s256.AsSpan(i));
+            SimdMath.Tanh<Simd256<float>, Vector256<float>, float>(Vector256.Create(x.AsSpan(i, 8))).CopyTo(t256.AsSpan(i));
+        }
+        if (Vector512.IsHardwareAccelerated)
+            for (int i = 0; i + 16 <= x.Length; i += 16)
+            {
+                SimdMath.Sigmoid<Simd512<float>, Vector512<float>, float>(Vector512.Create(x.AsSpan(i, 16))).CopyTo(s512.AsSpan(i));
+                SimdMath.Tanh<Simd512<float>, Vector512<float>, float>(Vector512.Create(x.AsSpan(i, 16))).CopyTo(t512.AsSpan(i));
+            }
+        else { s256.CopyTo(s512, 0); t256.CopyTo(t512, 0); }
+        for (int i = 0; i < x.Length; i++)
+        {
+            if (float.IsNaN(x[i]))
+            {
+                Assert.True(float.IsNaN(s512[i]) && float.IsNaN(t512[i]) && float.IsNaN(s256[i]) && float.IsNaN(t256[i]));
+                continue;
+            }
+            double es = 1 / (1 + Math.Exp(-(double)x[i])), et = Math.Tanh(x[i]);
+            double ulpS = Math.Max(MathF.BitIncrement((float)es) - (float)es, 1e-45);
+            foreach (var (s, t, width) in new[] { (s512, t512, "512"), (s256, t256, "256") })
+            {
+                Assert.True(Math.Abs(s[i] - es) <= 4 * ulpS || Math.Abs(s[i] - es) < 2e-38, $"sigmoid{width}({x[i]:R}) = {s[i]:R}, expected {es:R}");
+                Assert.True(Math.Abs(t[i] - et) <= 1.5e-7, $"tanh{width}({x[i]:R}) = {t[i]:R}, expected {et:R}");
+                Assert.InRange(t[i], -1f, 1f);
+            }
+            Assert.Equal(s512[i], s256[i]);
+            Assert.Equal(t512[i], t256[i]);
+            // The scalar tails use T.Exp and a division: close to the vector lanes, not bitwise.
+            Assert.True(Math.Abs(t1[i] - et) <= 1.5e-7 && Math.Abs(s1[i] - es) <= 4 * ulpS + 2e-38, $"scalar at {x[i]:R}");
+        }
+    }
+
     [Fact]
     public void FastExp_SpecialValues()
     {

@@ -113,33 +113,52 @@ internal static class FastExp
     /// the same values, except that inputs below −86.5 give e^−86.5 ≈ 2.6e−38 (still normal) instead of 0, which
     /// no caller can tell apart after adding 1.</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> ExpCapped(Vector512<float> x) => Avx512F.IsSupported ? ScaleCore(x) : Core(x, Cap);
+    public static Vector512<float> ExpCapped(Vector512<float> x) => Avx512F.IsSupported ? ScaleCore(x, 1) : Core(x, Cap);
 
-    /// <summary>e^r for r = x − n·ln2 (|r| ≤ ln2/2 give or take rounding), with ln2 in two parts.</summary>
+    /// <summary>e^(k·x) per lane, capped like <see cref="ExpCapped(Vector512{float})"/>, for <c>k</c> = −1 or −2 (a
+    /// constant): <c>e^−x</c> for the sigmoid and <c>e^−2x</c> for tanh without an instruction to form <c>k·x</c>.
+    /// The result is bitwise <c>ExpCapped(k·x)</c>.</summary>
+    /// <remarks>k is a power of two, so multiplying by it commutes with rounding: the reduction runs on x with
+    /// ln2/k, the polynomial on r/k with its coefficients times powers of k, and every intermediate is the
+    /// unscaled one times an exact power of two.</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> ExpOfReduced(Vector512<float> x, Vector512<float> n)
+    public static Vector512<float> ExpCappedScaled(Vector512<float> x, float k) =>
+        Avx512F.IsSupported ? ScaleCore(x, k) : Core(x * Vector512.Create(k), Cap);
+
+    /// <summary>e^(k·r) for k·r = k·x − n·ln2 (|k·r| ≤ ln2/2 give or take rounding), with ln2 in two parts; k is a
+    /// power of two (1, −1 or −2; see <see cref="ExpCappedScaled"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> ExpOfReduced(Vector512<float> x, Vector512<float> n, float k)
     {
-        Vector512<float> r = Vector512.FusedMultiplyAdd(n, Vector512.Create(-Ln2Hi), x);
-        r = Vector512.FusedMultiplyAdd(n, Vector512.Create(-Ln2Lo), r);
-        Vector512<float> p = Vector512.Create(P0);
-        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(P1));
-        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(P2));
-        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(P3));
-        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(P4));
-        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(P5));
-        p = Vector512.FusedMultiplyAdd(p, r * r, r) + Vector512<float>.One;
-        return p;
+        // With k = 1 this is Cephes' e^r = 1 + r + r²·P(r). For other k, r here is the unscaled r divided by k, and
+        // the Horner coefficients carry k⁶, k⁵, …, k¹, so the last Horner value is k·P and the sum below is
+        // (r + r²·P)/k, which the final fma scales back by k.
+        Vector512<float> r = Vector512.FusedMultiplyAdd(n, Vector512.Create(-Ln2Hi / k), x);
+        r = Vector512.FusedMultiplyAdd(n, Vector512.Create(-Ln2Lo / k), r);
+        float k2 = k * k, k3 = k2 * k, k4 = k2 * k2;
+        Vector512<float> p = Vector512.Create(P0 * k4 * k2);
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(P1 * k4 * k));
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(P2 * k4));
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(P3 * k3));
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(P4 * k2));
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(P5 * k));
+        p = Vector512.FusedMultiplyAdd(p, r * r, r);
+        return k == 1 ? p + Vector512<float>.One : Vector512.FusedMultiplyAdd(p, Vector512.Create(k), Vector512<float>.One);
     }
 
+    /// <summary>e^(k·x) capped, built by <c>vscalefps</c>; k is 1, −1 or −2 (see <see cref="ExpCappedScaled"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> ScaleCore(Vector512<float> x)
+    private static Vector512<float> ScaleCore(Vector512<float> x, float k)
     {
-        // Clamp to [−86.5, 87]. vminps/vmaxps return their second operand when either is NaN, so with x second a
-        // NaN passes through both (and then through r, p and the scaling): no select is needed to restore it.
-        Vector512<float> xc = Avx512F.Max(Vector512.Create(ScaleLow), Avx512F.Min(Vector512.Create(Cap), x));
-        // n = round(x·log2 e) in [−125, 126], so 2ⁿ·e^r (e^r ≥ 0.7) is a normal number.
-        Vector512<float> n = Avx512F.RoundScale(xc * Vector512.Create(Log2E), 0x08);
-        Vector512<float> p = ExpOfReduced(xc, n);
+        // Clamp k·x to [−86.5, 87], in x's units (a negative k swaps the ends). vminps/vmaxps return their second
+        // operand when either is NaN, so with x second a NaN passes through both (and then through r, p and the
+        // scaling): no select is needed to restore it.
+        Vector512<float> xc = k > 0
+            ? Avx512F.Max(Vector512.Create(ScaleLow / k), Avx512F.Min(Vector512.Create(Cap / k), x))
+            : Avx512F.Min(Vector512.Create(ScaleLow / k), Avx512F.Max(Vector512.Create(Cap / k), x));
+        // n = round(k·x·log2 e) in [−125, 126], so 2ⁿ·e^r (e^r ≥ 0.7) is a normal number.
+        Vector512<float> n = Avx512F.RoundScale(xc * Vector512.Create(Log2E * k), 0x08);
+        Vector512<float> p = ExpOfReduced(xc, n, k);
         return Avx512F.Scale(p, n);
     }
 
@@ -151,7 +170,7 @@ internal static class FastExp
         // t = x·log2(e) + 1.5·2^23 rounds to an integer n held in t's low mantissa bits; n = t − 1.5·2^23 exactly.
         Vector512<float> t = Vector512.FusedMultiplyAdd(xc, Vector512.Create(Log2E), Vector512.Create(Magic));
         Vector512<float> n = t - Vector512.Create(Magic);
-        Vector512<float> p = ExpOfReduced(xc, n);
+        Vector512<float> p = ExpOfReduced(xc, n, 1);
         // 2^(n−1) has the biased exponent n + 126 in [0, 254]: 0 (n = −126, x below about −87.0) gives zero, the flush.
         Vector512<float> half = Vector512.ShiftLeft(t.AsInt32() + Vector512.Create(126 - MagicBits), 23).AsSingle();
         Vector512<float> result = p * half * Vector512.Create(2f);
