@@ -55,7 +55,7 @@ public abstract class RecurrentLayer<T> : Layer<T> where T : unmanaged, IFloatin
     private int _statefulBatch;
     private bool _forwardDone;
     private PackedMatrix<T>? _packedU, _packedUT, _packedKernel;
-    private bool _streamInputs;
+    private bool _streamInputs, _fusedInference;
     private readonly TimeLoop _timeLoop;
     // The backward loop's per-call inputs, read by the chunks.
     private Tensor<T>? _dOutput;
@@ -271,6 +271,20 @@ public abstract class RecurrentLayer<T> : Layer<T> where T : unmanaged, IFloatin
     /// no shared scratch). The default is true.</summary>
     private protected virtual bool CanSplitRows => true;
 
+    /// <summary>Called at the start of an inference pass: a layer with a fused inference step packs what it needs
+    /// and returns true, and the time loop then calls <see cref="FusedInferenceStep"/> instead of the input
+    /// projection and <see cref="StepForward"/> (and <see cref="GatesCache"/> is not allocated).</summary>
+    /// <param name="inputColumns">F': the features, plus one when the input projection has a bias row.</param>
+    private protected virtual bool PrepareFusedInference(int inputColumns) => false;
+
+    /// <summary>One fused inference step for batch rows <c>[r0, r0 + rows)</c> (see <see cref="PrepareFusedInference"/>).</summary>
+    private protected virtual void FusedInferenceStep(int s, int r0, int rows) =>
+        throw new InvalidOperationException($"{Name} has no fused inference step.");
+
+    /// <summary>Step <paramref name="s"/>'s input rows <c>[r0, r0 + rows)</c>, [rows, F'] with the column of ones.</summary>
+    private protected ReadOnlySpan<T> StepInput(int s, int r0, int rows) =>
+        _xT!.ReadOnlySpan.Slice((s * B + r0) * XColumns, rows * XColumns);
+
     /// <summary>The recurrent kernel U packed as the GEMM's right operand <c>[H, G·H]</c>; refreshed at the start
     /// of every forward pass, so all T steps reuse one packing.</summary>
     private protected PackedMatrix<T> PackedRecurrent => _packedU!;
@@ -336,7 +350,9 @@ public abstract class RecurrentLayer<T> : Layer<T> where T : unmanaged, IFloatin
         // the input projection x·W + b is one GEMM that writes each gate once (no broadcast pass, no read of C).
         int fx = XColumns;
         var xT = _xT = _wxT.Get(steps, b, fx);
-        GatesCache = _wGates.Get(steps, b, gh);
+        // A fused inference step (LSTM) keeps its gates in registers: no [T, B, G·H] buffer.
+        _fusedInference = !training && PrepareFusedInference(fx);
+        if (!_fusedInference) GatesCache = _wGates.Get(steps, b, gh);
         HCache = _wH.Get(steps + 1, b, h);
         if (HasCellState) CCache = _wC.Get(steps + 1, b, h);
         PrepareCaches(b, steps);
@@ -377,8 +393,11 @@ public abstract class RecurrentLayer<T> : Layer<T> where T : unmanaged, IFloatin
         // so the gates are written and read by the same core while they are in L1 (the whole-sequence buffer is 7.5
         // MiB at H = 128, B = 64, more than the L2, and its columns were split across cores); same bits either way.
         _streamInputs = !training;
-        if (_streamInputs) PackKernel(); else ProjectInputs();
-        PackRecurrent(transposed: false);
+        if (!_fusedInference)
+        {
+            if (_streamInputs) PackKernel(); else ProjectInputs();
+            PackRecurrent(transposed: false);
+        }
         _timeLoop.Run(backward: false);
 
         var hs = HCache.ReadOnlySpan;
@@ -548,6 +567,8 @@ public abstract class RecurrentLayer<T> : Layer<T> where T : unmanaged, IFloatin
             int r1 = Math.Min(l.B, _blocks * (chunk + 1) / _chunks * RowBlock);
             if (r1 <= r0) return;
             if (_backward) l.BackwardRows(r0, r1 - r0);
+            else if (l._fusedInference)
+                for (int s = 0; s < l.Steps; s++) l.FusedInferenceStep(s, r0, r1 - r0);
             else if (l._streamInputs)
                 for (int s = 0; s < l.Steps; s++)
                 {
@@ -560,7 +581,7 @@ public abstract class RecurrentLayer<T> : Layer<T> where T : unmanaged, IFloatin
     }
 
     /// <summary>Columns of the time-major input: the features, plus a column of ones when there is an input bias.</summary>
-    private int XColumns => F + (InputBiasValue.Length > 0 ? 1 : 0);
+    private protected int XColumns => F + (InputBiasValue.Length > 0 ? 1 : 0);
 
     /// <summary>The input projection of every step at once: <c>gates[T·B, G·H] = [x, 1]·[W; b_in]</c> (W alone
     /// without a bias), one GEMM over all time steps, which the GEMM splits across threads when it is big enough.</summary>
@@ -581,7 +602,7 @@ public abstract class RecurrentLayer<T> : Layer<T> where T : unmanaged, IFloatin
 
     /// <summary>The B operand of the input projection, <c>[F+1, G·H]</c> = [W; b_in] in a workspace, or W itself
     /// without an input bias.</summary>
-    private ReadOnlySpan<T> KernelWithBias()
+    private protected ReadOnlySpan<T> KernelWithBias()
     {
         int f = F, gh = GateCount * Units;
         ReadOnlySpan<T> w = KernelParameter.Value.ReadOnlySpan;

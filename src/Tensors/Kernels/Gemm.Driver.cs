@@ -45,7 +45,7 @@ internal static unsafe class GemmDriver<T, TPath>
     where TPath : struct, IGemmPath<T>
 {
     /// <summary>Rows of op(B) per packed block: the depth of every accumulation chain segment.</summary>
-    public static int Kc => 256;
+    public static int Kc => GemmEpilogue.ChainDepth;
 
     /// <summary>Columns per packed block: KC×NC elements (512 KiB) sit in the 1 MiB L2.</summary>
     public static int Nc => Unsafe.SizeOf<T>() == 4 ? 512 : 256;

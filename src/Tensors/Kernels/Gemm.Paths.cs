@@ -68,6 +68,11 @@ internal interface IGemmPath<T> where T : unmanaged, IFloatingPointIeee754<T>
 /// </summary>
 internal static class GemmEpilogue
 {
+    /// <summary>The k depth of one accumulation chain (the driver's KC): a longer k is summed chain by chain, each
+    /// added to C by <see cref="Accumulate"/>. Kernels that must match the GEMM bit for bit
+    /// (<see cref="LstmStep"/>) split their chains here too.</summary>
+    public const int ChainDepth = 256;
+
     /// <summary>First k-block, beta = 0: <c>C = alpha·acc</c> (C is not read).</summary>
     public const int Overwrite = 0;
 

@@ -191,6 +191,43 @@ public class RecurrentBehaviourTests
         Assert.Equal(new[] { 5, 7, 3 }, layer.Backward(dy).Shape.ToArray());
     }
 
+    /// <summary>LSTM inference runs the fused step (gates in registers, gate math in the tile epilogue); it must give
+    /// the training forward's bits at every shape the kernel treats differently: whole 16-unit blocks (H = 16, 64),
+    /// a partial last block (20), a row narrower than a vector (12: 256-bit block and scalars, 5: scalars only),
+    /// chains split at the GEMM's depth of 256 (H = 300, F = 300), 4-row tiles plus single rows (B = 1, 6), no
+    /// bias, reversed time, an initial state, and stepped Float64.</summary>
+    [Theory]
+    [InlineData(16, 3, 6, true, false)]
+    [InlineData(64, 5, 9, true, false)]
+    [InlineData(20, 3, 5, true, true)]
+    [InlineData(12, 2, 4, false, false)]
+    [InlineData(5, 1, 1, true, false)]
+    [InlineData(300, 4, 3, true, false)]
+    [InlineData(24, 300, 6, false, true)]
+    public void FusedLstmInference_IsBitwiseTheTrainingForward(int units, int features, int batch, bool useBias, bool goBackwards)
+    {
+        Check<float>();
+        Check<double>();
+
+        void Check<T>() where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+        {
+            var layer = new Lstm<T>(units, useBias: useBias, goBackwards: goBackwards, returnSequences: true, returnState: true)
+            {
+                InitialH = Tensor<T>.RandomNormal(new TensorShape(batch, units), seed: 4),
+                InitialC = Tensor<T>.RandomNormal(new TensorShape(batch, units), seed: 5),
+            };
+            var x = Tensor<T>.RandomNormal(new TensorShape(batch, 7, features), seed: 3);
+            layer.Build(x.Shape, 11);
+            foreach (var p in layer.Parameters)   // a non-zero bias, so a dropped bias row would show
+                for (int i = 0; i < p.Value.Length; i++) p.Value.Span[i] += T.CreateTruncating(0.01 * (i % 7));
+            var train = layer.Forward(x, true).ToArray();
+            var trainC = layer.FinalC!.ToArray();
+            var infer = layer.Forward(x, false).ToArray();
+            Assert.Equal(train, infer);
+            Assert.Equal(trainC, layer.FinalC!.ToArray());
+        }
+    }
+
     [Fact]
     public void InvalidArguments_EchoTheValue()
     {
@@ -348,6 +385,49 @@ public class RecurrentBehaviourTests
             Assert.Equal(h1, h3);
             Assert.Equal(z, z3);
         }
+    }
+
+    [Fact]
+    public void LstmStep_IsBitwiseGemmThenLstmGates_AllLengths_AndRejectsBadShapes()
+    {
+        if (!LstmStep.IsSupported<float>()) return;   // the layer then takes the GEMM + LstmGates path itself
+        foreach (int units in new[] { 1, 7, 8, 15, 16, 17, 33, 48 })
+            foreach (int rows in new[] { 1, 3, 4, 9 })
+            {
+                int fx = 4, g4 = 4 * units;
+                var x = Tensor<float>.RandomNormal(new TensorShape(rows, fx), seed: units).ToArray();
+                var hp = Tensor<float>.RandomNormal(new TensorShape(rows, units), seed: units + 1).ToArray();
+                var cp = Tensor<float>.RandomNormal(new TensorShape(rows, units), seed: units + 2).ToArray();
+                var w = Tensor<float>.RandomNormal(new TensorShape(fx, g4), seed: units + 3).ToArray();
+                var u = Tensor<float>.RandomNormal(new TensorShape(units, g4), seed: units + 4).ToArray();
+                // Reference: z = x·W, z += h·U (two GEMMs), then the gate kernel.
+                var z = new float[rows * g4];
+                Gemm.Compute(false, false, rows, g4, fx, 1f, x, fx, w, g4, 0f, z, g4);
+                Gemm.Compute(false, false, rows, g4, units, 1f, hp, units, u, g4, 1f, z, g4);
+                var (c1, h1) = (new float[rows * units], new float[rows * units]);
+                LstmGates.Forward<float>(cp, z, c1, h1, rows, units, keepGates: false);
+                var weights = new LstmStepWeights<float>(fx, units);
+                weights.Pack(w, u);
+                var (c2, h2) = (new float[rows * units], new float[rows * units]);
+                LstmStep.Forward<float>(x, hp, cp, weights, c2, h2, rows);
+                Assert.True(c1.AsSpan().SequenceEqual(c2) && h1.AsSpan().SequenceEqual(h2), $"units {units} rows {rows}");
+            }
+
+        var pw = new LstmStepWeights<float>(3, 5);
+        var e = Assert.Throws<ArgumentException>(() => pw.Pack(new float[3 * 20], new float[5 * 19]));
+        Assert.Contains("[5, 20]", e.Message);
+        Assert.Equal("recurrentKernel", e.ParamName);
+        e = Assert.Throws<ArgumentException>(() => pw.Pack(new float[2 * 20], new float[5 * 20]));
+        Assert.Contains("[3, 20]", e.Message);
+        pw.Pack(new float[3 * 20], new float[5 * 20]);
+        e = Assert.Throws<ArgumentException>(() => LstmStep.Forward<float>(new float[5], new float[10], new float[10], pw, new float[10], new float[10], 2));
+        Assert.Equal("x", e.ParamName);
+        Assert.Contains("[2, 3]", e.Message);
+        e = Assert.Throws<ArgumentException>(() => LstmStep.Forward<float>(new float[6], new float[10], new float[10], pw, new float[9], new float[10], 2));
+        Assert.Equal("c", e.ParamName);
+        Assert.Contains("[2, 5]", e.Message);
+        Assert.Throws<ArgumentOutOfRangeException>(() => new LstmStepWeights<float>(0, 4));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new LstmStepWeights<float>(3, 0));
     }
 
     [Fact]
