@@ -17,7 +17,6 @@ namespace Nn.Simd.Tensors;
 /// </remarks>
 public sealed class Tensor<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
-    private const int AlignBytes = 64;
     private readonly T[] _buffer;
     private readonly int _offset;
 
@@ -35,11 +34,7 @@ public sealed class Tensor<T> where T : unmanaged, IFloatingPointIeee754<T>
     public Tensor(TensorShape shape)
     {
         Shape = shape;
-        int pad = AlignBytes / Unsafe.SizeOf<T>();
-        _buffer = GC.AllocateArray<T>(shape.Length + pad, pinned: true);
-        nint addr = AddressOf(_buffer);
-        int misalign = (int)(addr & (AlignBytes - 1));
-        _offset = misalign == 0 ? 0 : (AlignBytes - misalign) / Unsafe.SizeOf<T>();
+        _buffer = AlignedArray.Allocate<T>(shape.Length, out _offset);
     }
 
     /// <summary>Creates a zero-filled tensor with the given dimensions.</summary>
@@ -51,9 +46,6 @@ public sealed class Tensor<T> where T : unmanaged, IFloatingPointIeee754<T>
         _offset = offset;
         Shape = shape;
     }
-
-    private static unsafe nint AddressOf(T[] pinnedArray) =>
-        (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(pinnedArray));
 
     /// <summary>The elements, in row-major order.</summary>
     public Span<T> Span => _buffer.AsSpan(_offset, Shape.Length);

@@ -41,14 +41,7 @@ public sealed class PackedMatrix<T> where T : unmanaged, IFloatingPointIeee754<T
         long length = IsPanelled ? PackedLength(isa, k, n) : (long)k * n;
         if (length > Array.MaxLength - 64)
             throw new ArgumentException($"op(B) [{k}, {n}] is too large to pack ({length} elements).", nameof(n));
-        int pad = 64 / Unsafe.SizeOf<T>();
-        _storage = GC.AllocateArray<T>((int)length + pad, pinned: true);
-        unsafe
-        {
-            nint address = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_storage));
-            int misalign = (int)(address & 63);
-            _offset = misalign == 0 ? 0 : (64 - misalign) / Unsafe.SizeOf<T>();
-        }
+        _storage = AlignedArray.Allocate<T>((int)length, out _offset);
     }
 
     /// <summary>Rows of op(B): the inner dimension of the products.</summary>

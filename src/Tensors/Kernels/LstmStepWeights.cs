@@ -34,13 +34,7 @@ public sealed class LstmStepWeights<T> where T : unmanaged, IFloatingPointIeee75
         long length = (long)Blocks * (inputColumns + units) * 4 * Lanes;
         if (length > Array.MaxLength - 64)
             throw new ArgumentException($"An LSTM with {inputColumns} input columns and {units} units is too large to pack ({length} elements).", nameof(units));
-        _storage = GC.AllocateArray<T>((int)length + 64 / Unsafe.SizeOf<T>(), pinned: true);
-        unsafe
-        {
-            nint address = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_storage));
-            int misalign = (int)(address & 63);
-            _offset = misalign == 0 ? 0 : (64 - misalign) / Unsafe.SizeOf<T>();
-        }
+        _storage = AlignedArray.Allocate<T>((int)length, out _offset);
     }
 
     /// <summary>F': rows of the input kernel, including a bias row.</summary>
