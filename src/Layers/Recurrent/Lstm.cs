@@ -22,9 +22,9 @@ namespace Nn.Simd.Layers;
 /// orthogonal recurrent kernel, zero bias with <c>unitForgetBias</c> (the forget gate's bias starts at 1,
 /// Jozefowicz et al., 2015).</para>
 /// <para>With the default activations the gate math of each step is one fused vectorised pass
-/// (<see cref="LstmGates"/>), and an inference pass (<c>training: false</c>) runs each step as one kernel,
-/// <see cref="LstmStep"/>, which keeps the gates in registers (same bits as the training forward); other
-/// activations take a general row-wise path through the activation objects.
+/// (<see cref="LstmGates"/>), and the forward pass runs each step as one kernel, <see cref="LstmStep"/>, which
+/// forms the gates in registers and applies that math to them (same bits as a GEMM followed by
+/// <see cref="LstmGates"/>); other activations take a general row-wise path through the activation objects.
 /// The time loop, options and BPTT are described on <see cref="RecurrentLayer{T}"/>.</para>
 /// <para>PyTorch's <c>nn.LSTM</c> has the same gate order (i, f, g, o): Keras' kernel is <c>weight_ih_l0ᵀ</c>,
 /// the recurrent kernel <c>weight_hh_l0ᵀ</c> and the bias <c>bias_ih_l0 + bias_hh_l0</c>.</para>
@@ -88,6 +88,10 @@ public sealed class Lstm<T> : RecurrentLayer<T> where T : unmanaged, IFloatingPo
     /// <summary>For tests: take the general row-wise path even with the default activations.</summary>
     internal bool ForceGeneralGates { get; set; }
 
+    /// <summary>For tests: with the default activations, run each step as the GEMM + <see cref="LstmGates"/> pair
+    /// instead of the fused <see cref="LstmStep"/> (the two must agree bit for bit).</summary>
+    internal bool DisableFusedStep { get; set; }
+
     private bool Fused => !ForceGeneralGates && Activation is Tanh<T> && RecurrentActivation is Sigmoid<T>;
 
     private protected override Parameter<T> KernelParameter => Kernel;
@@ -133,22 +137,24 @@ public sealed class Lstm<T> : RecurrentLayer<T> where T : unmanaged, IFloatingPo
 
     private LstmStepWeights<T>? _stepWeights;
 
-    // Inference with the default activations: one kernel per step computes the gates in registers and applies the
-    // gate math to them (LstmStep), with [W; b] and U packed side by side once per pass. Same bits as training's forward.
-    private protected override bool PrepareFusedInference(int inputColumns)
+    // With the default activations every step is one kernel (LstmStep): the gates are formed in registers and the
+    // gate math applied to them, with [W; b] and U packed side by side once per pass. Training also stores the
+    // activated gates for the backward pass. Same bits as the GEMM + LstmGates path it replaces.
+    private protected override bool PrepareFusedForward(int inputColumns)
     {
-        if (!Fused || !LstmStep.IsSupported<T>()) return false;
+        if (!Fused || DisableFusedStep || !LstmStep.IsSupported<T>()) return false;
         if (_stepWeights is null || _stepWeights.InputColumns != inputColumns || _stepWeights.Units != Units)
             _stepWeights = new LstmStepWeights<T>(inputColumns, Units);
         _stepWeights.Pack(KernelWithBias(), RecurrentKernel.Value.ReadOnlySpan);
         return true;
     }
 
-    private protected override void FusedInferenceStep(int s, int r0, int rows)
+    private protected override void FusedStep(int s, int r0, int rows)
     {
-        int h = Units, bh = B * h, n = rows * h;
+        int h = Units, bh = B * h, n = rows * h, g4 = 4 * h;
+        var gates = IsTraining ? GatesCache.Span.Slice((s * B + r0) * g4, rows * g4) : default;
         LstmStep.Forward(StepInput(s, r0, rows), HCache.ReadOnlySpan.Slice(s * bh + r0 * h, n), CCache.ReadOnlySpan.Slice(s * bh + r0 * h, n),
-            _stepWeights!, CCache.Span.Slice((s + 1) * bh + r0 * h, n), HCache.Span.Slice((s + 1) * bh + r0 * h, n), rows);
+            _stepWeights!, CCache.Span.Slice((s + 1) * bh + r0 * h, n), HCache.Span.Slice((s + 1) * bh + r0 * h, n), rows, gates);
     }
 
     private protected override void StepForward(int s, int r0, int rows)

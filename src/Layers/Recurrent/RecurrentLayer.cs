@@ -55,7 +55,7 @@ public abstract class RecurrentLayer<T> : Layer<T> where T : unmanaged, IFloatin
     private int _statefulBatch;
     private bool _forwardDone;
     private PackedMatrix<T>? _packedU, _packedUT, _packedKernel;
-    private bool _streamInputs, _fusedInference;
+    private bool _streamInputs, _fusedForward;
     private readonly TimeLoop _timeLoop;
     // The backward loop's per-call inputs, read by the chunks.
     private Tensor<T>? _dOutput;
@@ -271,15 +271,16 @@ public abstract class RecurrentLayer<T> : Layer<T> where T : unmanaged, IFloatin
     /// no shared scratch). The default is true.</summary>
     private protected virtual bool CanSplitRows => true;
 
-    /// <summary>Called at the start of an inference pass: a layer with a fused inference step packs what it needs
-    /// and returns true, and the time loop then calls <see cref="FusedInferenceStep"/> instead of the input
-    /// projection and <see cref="StepForward"/> (and <see cref="GatesCache"/> is not allocated).</summary>
+    /// <summary>Called at the start of a forward pass: a layer with a fused step packs what it needs and returns
+    /// true, and the time loop then calls <see cref="FusedStep"/> instead of the input projection and
+    /// <see cref="StepForward"/> (in inference, <see cref="GatesCache"/> is then not allocated).</summary>
     /// <param name="inputColumns">F': the features, plus one when the input projection has a bias row.</param>
-    private protected virtual bool PrepareFusedInference(int inputColumns) => false;
+    private protected virtual bool PrepareFusedForward(int inputColumns) => false;
 
-    /// <summary>One fused inference step for batch rows <c>[r0, r0 + rows)</c> (see <see cref="PrepareFusedInference"/>).</summary>
-    private protected virtual void FusedInferenceStep(int s, int r0, int rows) =>
-        throw new InvalidOperationException($"{Name} has no fused inference step.");
+    /// <summary>One fused forward step for batch rows <c>[r0, r0 + rows)</c> (see <see cref="PrepareFusedForward"/>);
+    /// in training it leaves in <see cref="GatesCache"/> what <see cref="StepBackward"/> needs.</summary>
+    private protected virtual void FusedStep(int s, int r0, int rows) =>
+        throw new InvalidOperationException($"{Name} has no fused step.");
 
     /// <summary>Step <paramref name="s"/>'s input rows <c>[r0, r0 + rows)</c>, [rows, F'] with the column of ones.</summary>
     private protected ReadOnlySpan<T> StepInput(int s, int r0, int rows) =>
@@ -350,9 +351,9 @@ public abstract class RecurrentLayer<T> : Layer<T> where T : unmanaged, IFloatin
         // the input projection x·W + b is one GEMM that writes each gate once (no broadcast pass, no read of C).
         int fx = XColumns;
         var xT = _xT = _wxT.Get(steps, b, fx);
-        // A fused inference step (LSTM) keeps its gates in registers: no [T, B, G·H] buffer.
-        _fusedInference = !training && PrepareFusedInference(fx);
-        if (!_fusedInference) GatesCache = _wGates.Get(steps, b, gh);
+        // A fused step (LSTM) forms its gates in registers; only training keeps them, for the backward pass.
+        _fusedForward = PrepareFusedForward(fx);
+        if (!_fusedForward || training) GatesCache = _wGates.Get(steps, b, gh);
         HCache = _wH.Get(steps + 1, b, h);
         if (HasCellState) CCache = _wC.Get(steps + 1, b, h);
         PrepareCaches(b, steps);
@@ -392,8 +393,9 @@ public abstract class RecurrentLayer<T> : Layer<T> where T : unmanaged, IFloatin
         // 10–20 %). Inference: each row block projects its own rows step by step, right before the step reads them,
         // so the gates are written and read by the same core while they are in L1 (the whole-sequence buffer is 7.5
         // MiB at H = 128, B = 64, more than the L2, and its columns were split across cores); same bits either way.
+        // A fused step (the LSTM's) does its own projection inside its register tile, in training and inference.
         _streamInputs = !training;
-        if (!_fusedInference)
+        if (!_fusedForward)
         {
             if (_streamInputs) PackKernel(); else ProjectInputs();
             PackRecurrent(transposed: false);
@@ -567,8 +569,8 @@ public abstract class RecurrentLayer<T> : Layer<T> where T : unmanaged, IFloatin
             int r1 = Math.Min(l.B, _blocks * (chunk + 1) / _chunks * RowBlock);
             if (r1 <= r0) return;
             if (_backward) l.BackwardRows(r0, r1 - r0);
-            else if (l._fusedInference)
-                for (int s = 0; s < l.Steps; s++) l.FusedInferenceStep(s, r0, r1 - r0);
+            else if (l._fusedForward)
+                for (int s = 0; s < l.Steps; s++) l.FusedStep(s, r0, r1 - r0);
             else if (l._streamInputs)
                 for (int s = 0; s < l.Steps; s++)
                 {

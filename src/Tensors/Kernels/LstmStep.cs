@@ -11,18 +11,19 @@ namespace Nn.Simd.Tensors.Kernels;
 // x [B, F'], hPrev/cPrev/c/h [B, H]; kernel [F', 4H] ([W; b] with a bias), recurrent kernel U [H, 4H].
 
 /// <summary>
-/// One LSTM inference step as a single kernel: <c>z = [x, 1]·[W; b] + h_prev·U</c> computed in registers, a tile of
+/// One LSTM time step as a single kernel: <c>z = [x, 1]·[W; b] + h_prev·U</c> computed in registers, a tile of
 /// rows × (4 gates × V units) at a time, and the gate math (<c>σ</c>, <c>tanh</c>, the cell update) applied to
-/// the tile before it leaves L1. Nothing of size [B, 4H] is written or read back.
+/// the tile before it leaves L1. The pre-activations z are never written to memory; training stores the activated
+/// gates (what the backward pass needs), inference stores only c and h.
 /// </summary>
 /// <remarks>
 /// <para>The weights are packed once per pass (<see cref="LstmStepWeights{T}"/>) so that one row of a unit
 /// block's panel holds the i, f, g and o weights of the same V units: the micro-kernel's accumulators for a row are
 /// then the four pre-activations of those units, which is what the gate math needs.</para>
-/// <para>The sums are formed exactly as the training path forms them (the input-projection GEMM, then the recurrent
+/// <para>The sums are formed exactly as the unfused path forms them (the input-projection GEMM, then the recurrent
 /// GEMM accumulating into it: each a fused multiply-add chain in k order, in blocks of <c>Kc</c>, each block
-/// added to the running sum), and the gate math is <see cref="LstmGates"/>'s, so an inference pass gives the same
-/// bits as a training forward pass.</para>
+/// added to the running sum), and the gate math is <see cref="LstmGates"/>'s, so the results are the same bits as
+/// those of <see cref="Gemm"/> followed by <see cref="LstmGates.Forward{T}"/>.</para>
 /// </remarks>
 public static class LstmStep
 {
@@ -46,10 +47,12 @@ public static class LstmStep
     /// <param name="c">The new cell state, [rows, H]; must not overlap the inputs.</param>
     /// <param name="h">The new hidden state, [rows, H]; must not overlap the inputs.</param>
     /// <param name="rows">The number of batch rows.</param>
+    /// <param name="gates">Empty for inference; for training, [rows, 4H], which receives the activated gates
+    /// <c>i, f, g, o</c> exactly as <see cref="LstmGates.Forward{T}"/> leaves them for <see cref="LstmGates.Backward{T}"/>.</param>
     /// <exception cref="ArgumentException">A span is too short for its shape; the message gives the shapes.</exception>
     /// <exception cref="PlatformNotSupportedException"><see cref="IsSupported{T}"/> is false.</exception>
     public static unsafe void Forward<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> hPrev, ReadOnlySpan<T> cPrev, LstmStepWeights<T> weights,
-        Span<T> c, Span<T> h, int rows) where T : unmanaged, IFloatingPointIeee754<T>
+        Span<T> c, Span<T> h, int rows, Span<T> gates = default) where T : unmanaged, IFloatingPointIeee754<T>
     {
         ArgumentNullException.ThrowIfNull(weights);
         ArgumentOutOfRangeException.ThrowIfNegative(rows);
@@ -59,29 +62,35 @@ public static class LstmStep
         LstmGates.CheckLength(cPrev.Length, rows, units, nameof(cPrev));
         LstmGates.CheckLength(c.Length, rows, units, nameof(c));
         LstmGates.CheckLength(h.Length, rows, units, nameof(h));
+        bool keep = !gates.IsEmpty;
+        if (keep) LstmGates.CheckLength(gates.Length, rows, 4 * units, nameof(gates));
         if (rows == 0 || units == 0) return;
         if (weights.Lanes != Lanes<T>())
             throw new PlatformNotSupportedException($"The weights were packed for {weights.Lanes} lanes, but this machine's vectors hold {Lanes<T>()}.");
-        fixed (T* px = x, ph = hPrev, pcp = cPrev, pc = c, pho = h)
+        fixed (T* px = x, ph = hPrev, pcp = cPrev, pc = c, pho = h, pg = gates)
         {
             var a = new Args<T>
             {
-                X = px, HPrev = ph, CPrev = pcp, C = pc, H = pho, Weights = weights.Pointer,
+                X = px, HPrev = ph, CPrev = pcp, C = pc, H = pho, Gates = pg, Weights = weights.Pointer,
                 InputColumns = fx, Units = units, Rows = rows, Blocks = weights.Blocks,
             };
-            if (Simd512<T>.IsSupported) Run<Simd512<T>, Vector512<T>, T>(ref a);
-            else Run<Simd256<T>, Vector256<T>, T>(ref a);
+            if (Simd512<T>.IsSupported)
+            {
+                if (keep) Run<Simd512<T>, Vector512<T>, T, Yes>(ref a); else Run<Simd512<T>, Vector512<T>, T, No>(ref a);
+            }
+            else if (keep) Run<Simd256<T>, Vector256<T>, T, Yes>(ref a);
+            else Run<Simd256<T>, Vector256<T>, T, No>(ref a);
         }
     }
 
     private unsafe struct Args<T> where T : unmanaged
     {
-        public T* X, HPrev, CPrev, C, H, Weights;
+        public T* X, HPrev, CPrev, C, H, Gates, Weights;
         public int InputColumns, Units, Rows, Blocks;
     }
 
-    private static unsafe void Run<TS, TV, T>(ref Args<T> a)
-        where TS : ISimd<TV, T> where TV : struct where T : unmanaged, IFloatingPointIeee754<T>
+    private static unsafe void Run<TS, TV, T, TKeep>(ref Args<T> a)
+        where TS : ISimd<TV, T> where TV : struct where T : unmanaged, IFloatingPointIeee754<T> where TKeep : struct, IFlag
     {
         int v = TS.Count, fx = a.InputColumns, units = a.Units, k = fx + units;
         // z for one tile: TileRows × 4 gates × V.
@@ -93,16 +102,17 @@ public static class LstmStep
             int col = j * v, valid = Math.Min(v, units - col);
             int r = 0;
             for (; r + TileRows <= a.Rows; r += TileRows)
-                Tile<TS, TV, T, Rows4>(ref a, r, panel, col, valid, z);
+                Tile<TS, TV, T, Rows4, TKeep>(ref a, r, panel, col, valid, z);
             for (; r < a.Rows; r++)
-                Tile<TS, TV, T, Rows1>(ref a, r, panel, col, valid, z);
+                Tile<TS, TV, T, Rows1, TKeep>(ref a, r, panel, col, valid, z);
         }
     }
 
     /// <summary>z for rows <c>r..r+TRows</c> of unit block at <paramref name="col"/>, then their gate math.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe void Tile<TS, TV, T, TRows>(ref Args<T> a, int r, T* panel, int col, int valid, T* z)
+    private static unsafe void Tile<TS, TV, T, TRows, TKeep>(ref Args<T> a, int r, T* panel, int col, int valid, T* z)
         where TS : ISimd<TV, T> where TV : struct where T : unmanaged, IFloatingPointIeee754<T> where TRows : struct, IRows
+        where TKeep : struct, IFlag
     {
         int v = TS.Count, fx = a.InputColumns, units = a.Units, kc = GemmEpilogue.ChainDepth;
         bool first = true;
@@ -116,7 +126,8 @@ public static class LstmStep
         for (int i = 0; i < TRows.Count; i++)
         {
             nint state = (nint)(r + i) * units + col;
-            Gates<TS, TV, T>(z + i * 4 * v, a.CPrev + state, a.C + state, a.H + state, valid, units < v);
+            T* gates = TKeep.Value ? a.Gates + (nint)(r + i) * 4 * units + col : null;
+            Gates<TS, TV, T, TKeep>(z + i * 4 * v, a.CPrev + state, a.C + state, a.H + state, gates, (nuint)units, valid, units < v);
         }
     }
 
@@ -186,29 +197,29 @@ public static class LstmStep
     /// <see cref="LstmGates"/> does: a 256-bit block first when the whole row is narrower than V, the rest one scalar
     /// at a time.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe void Gates<TS, TV, T>(T* z, T* cPrev, T* c, T* h, int valid, bool narrowRow)
-        where TS : ISimd<TV, T> where TV : struct where T : unmanaged, IFloatingPointIeee754<T>
+    private static unsafe void Gates<TS, TV, T, TKeep>(T* z, T* cPrev, T* c, T* h, T* gates, nuint units, int valid, bool narrowRow)
+        where TS : ISimd<TV, T> where TV : struct where T : unmanaged, IFloatingPointIeee754<T> where TKeep : struct, IFlag
     {
         nuint v = (nuint)TS.Count;
         if (valid == TS.Count)
         {
-            GateLanes<TS, TV, T>(z, v, cPrev, c, h);
+            GateLanes<TS, TV, T, TKeep>(z, v, cPrev, c, h, gates, units);
             return;
         }
         int l = 0;
         if (narrowRow && TS.Count > Vector256<T>.Count && Simd256<T>.IsSupported && valid >= Vector256<T>.Count)
         {
-            GateLanes<Simd256<T>, Vector256<T>, T>(z, v, cPrev, c, h);
+            GateLanes<Simd256<T>, Vector256<T>, T, TKeep>(z, v, cPrev, c, h, gates, units);
             l = Vector256<T>.Count;
         }
         for (; l < valid; l++)
-            GateLanes<SimdScalar<T>, T, T>(z + l, v, cPrev + l, c + l, h + l);
+            GateLanes<SimdScalar<T>, T, T, TKeep>(z + l, v, cPrev + l, c + l, h + l, TKeep.Value ? gates + l : null, units);
     }
 
     /// <summary>The gate math on one vector of lanes (the same operations as <see cref="LstmGates"/>' row loop).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe void GateLanes<TS, TV, T>(T* z, nuint gateStride, T* cPrev, T* c, T* h)
-        where TS : ISimd<TV, T> where TV : struct where T : unmanaged, IFloatingPointIeee754<T>
+    private static unsafe void GateLanes<TS, TV, T, TKeep>(T* z, nuint gateStride, T* cPrev, T* c, T* h, T* gates, nuint units)
+        where TS : ISimd<TV, T> where TV : struct where T : unmanaged, IFloatingPointIeee754<T> where TKeep : struct, IFlag
     {
         TV i = SimdMath.Sigmoid<TS, TV, T>(TS.Load(ref *z, 0));
         TV f = SimdMath.Sigmoid<TS, TV, T>(TS.Load(ref *z, gateStride));
@@ -217,5 +228,13 @@ public static class LstmStep
         TV cn = TS.Add(TS.Multiply(f, TS.Load(ref *cPrev, 0)), TS.Multiply(i, g));
         TS.Store(cn, ref *c, 0);
         TS.Store(TS.Multiply(o, SimdMath.Tanh<TS, TV, T>(cn)), ref *h, 0);
+        if (TKeep.Value)
+        {
+            // The activated gates in the layer's [i | f | g | o] row layout, for the backward pass.
+            TS.Store(i, ref *gates, 0);
+            TS.Store(f, ref *gates, units);
+            TS.Store(g, ref *gates, 2 * units);
+            TS.Store(o, ref *gates, 3 * units);
+        }
     }
 }

@@ -191,11 +191,12 @@ public class RecurrentBehaviourTests
         Assert.Equal(new[] { 5, 7, 3 }, layer.Backward(dy).Shape.ToArray());
     }
 
-    /// <summary>LSTM inference runs the fused step (gates in registers, gate math in the tile epilogue); it must give
-    /// the training forward's bits at every shape the kernel treats differently: whole 16-unit blocks (H = 16, 64),
-    /// a partial last block (20), a row narrower than a vector (12: 256-bit block and scalars, 5: scalars only),
-    /// chains split at the GEMM's depth of 256 (H = 300, F = 300), 4-row tiles plus single rows (B = 1, 6), no
-    /// bias, reversed time, an initial state, and stepped Float64.</summary>
+    /// <summary>With the default activations the LSTM runs each step as one fused kernel (gates in registers, gate math
+    /// in the tile epilogue), in training and in inference. It must give the bits of the GEMM + LstmGates path, for
+    /// the outputs, the final cell state and every gradient, at every shape the kernel treats differently: whole
+    /// 16-unit blocks (H = 16, 64), a partial last block (20), a row narrower than a vector (12: 256-bit block and
+    /// scalars, 5: scalars only), chains split at the GEMM's depth of 256 (H = 300, F = 300), 4-row tiles plus
+    /// single rows (B = 1, 6), no bias, reversed time, an initial state, float and double.</summary>
     [Theory]
     [InlineData(16, 3, 6, true, false)]
     [InlineData(64, 5, 9, true, false)]
@@ -204,27 +205,39 @@ public class RecurrentBehaviourTests
     [InlineData(5, 1, 1, true, false)]
     [InlineData(300, 4, 3, true, false)]
     [InlineData(24, 300, 6, false, true)]
-    public void FusedLstmInference_IsBitwiseTheTrainingForward(int units, int features, int batch, bool useBias, bool goBackwards)
+    public void FusedLstmStep_IsBitwiseTheGemmAndGatePath(int units, int features, int batch, bool useBias, bool goBackwards)
     {
         Check<float>();
         Check<double>();
 
         void Check<T>() where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
         {
-            var layer = new Lstm<T>(units, useBias: useBias, goBackwards: goBackwards, returnSequences: true, returnState: true)
-            {
-                InitialH = Tensor<T>.RandomNormal(new TensorShape(batch, units), seed: 4),
-                InitialC = Tensor<T>.RandomNormal(new TensorShape(batch, units), seed: 5),
-            };
             var x = Tensor<T>.RandomNormal(new TensorShape(batch, 7, features), seed: 3);
-            layer.Build(x.Shape, 11);
-            foreach (var p in layer.Parameters)   // a non-zero bias, so a dropped bias row would show
-                for (int i = 0; i < p.Value.Length; i++) p.Value.Span[i] += T.CreateTruncating(0.01 * (i % 7));
-            var train = layer.Forward(x, true).ToArray();
-            var trainC = layer.FinalC!.ToArray();
-            var infer = layer.Forward(x, false).ToArray();
-            Assert.Equal(train, infer);
-            Assert.Equal(trainC, layer.FinalC!.ToArray());
+            var dy = Tensor<T>.RandomNormal(new TensorShape(batch, 7, units), seed: 6);
+            List<T[]> Run(bool fused)
+            {
+                var layer = new Lstm<T>(units, useBias: useBias, goBackwards: goBackwards, returnSequences: true, returnState: true)
+                {
+                    InitialH = Tensor<T>.RandomNormal(new TensorShape(batch, units), seed: 4),
+                    InitialC = Tensor<T>.RandomNormal(new TensorShape(batch, units), seed: 5),
+                    DisableFusedStep = !fused,
+                };
+                layer.Build(x.Shape, 11);
+                foreach (var p in layer.Parameters)   // a non-zero bias, so a dropped bias row would show
+                    for (int i = 0; i < p.Value.Length; i++) p.Value.Span[i] += T.CreateTruncating(0.01 * (i % 7));
+                var results = new List<T[]> { layer.Forward(x, false).ToArray(), layer.FinalC!.ToArray() };
+                results.Add(layer.Forward(x, true).ToArray());
+                results.Add(layer.FinalC!.ToArray());
+                results.Add(layer.Backward(dy).ToArray());
+                results.Add(layer.InitialHGradient.ToArray());
+                foreach (var p in layer.Parameters) results.Add(p.Grad.ToArray());
+                return results;
+            }
+            var (plain, fused) = (Run(false), Run(true));
+            Assert.Equal(plain.Count, fused.Count);
+            for (int i = 0; i < plain.Count; i++)
+                Assert.True(plain[i].AsSpan().SequenceEqual(fused[i]), $"{typeof(T).Name}: result {i} differs");
+            Assert.Equal(plain[0], plain[2]);   // and inference is the training forward
         }
     }
 
@@ -405,12 +418,15 @@ public class RecurrentBehaviourTests
                 Gemm.Compute(false, false, rows, g4, fx, 1f, x, fx, w, g4, 0f, z, g4);
                 Gemm.Compute(false, false, rows, g4, units, 1f, hp, units, u, g4, 1f, z, g4);
                 var (c1, h1) = (new float[rows * units], new float[rows * units]);
-                LstmGates.Forward<float>(cp, z, c1, h1, rows, units, keepGates: false);
+                LstmGates.Forward<float>(cp, z, c1, h1, rows, units, keepGates: true);
                 var weights = new LstmStepWeights<float>(fx, units);
                 weights.Pack(w, u);
-                var (c2, h2) = (new float[rows * units], new float[rows * units]);
-                LstmStep.Forward<float>(x, hp, cp, weights, c2, h2, rows);
-                Assert.True(c1.AsSpan().SequenceEqual(c2) && h1.AsSpan().SequenceEqual(h2), $"units {units} rows {rows}");
+                var (c2, h2, g2) = (new float[rows * units], new float[rows * units], new float[rows * g4]);
+                LstmStep.Forward<float>(x, hp, cp, weights, c2, h2, rows, g2);
+                Assert.True(c1.AsSpan().SequenceEqual(c2) && h1.AsSpan().SequenceEqual(h2) && z.AsSpan().SequenceEqual(g2), $"units {units} rows {rows}");
+                var (c3, h3) = (new float[rows * units], new float[rows * units]);
+                LstmStep.Forward<float>(x, hp, cp, weights, c3, h3, rows);   // inference: no gates kept, same c and h
+                Assert.True(c1.AsSpan().SequenceEqual(c3) && h1.AsSpan().SequenceEqual(h3), $"units {units} rows {rows}, no gates");
             }
 
         var pw = new LstmStepWeights<float>(3, 5);
@@ -426,6 +442,9 @@ public class RecurrentBehaviourTests
         e = Assert.Throws<ArgumentException>(() => LstmStep.Forward<float>(new float[6], new float[10], new float[10], pw, new float[9], new float[10], 2));
         Assert.Equal("c", e.ParamName);
         Assert.Contains("[2, 5]", e.Message);
+        e = Assert.Throws<ArgumentException>(() => LstmStep.Forward<float>(new float[6], new float[10], new float[10], pw, new float[10], new float[10], 2, new float[39]));
+        Assert.Equal("gates", e.ParamName);
+        Assert.Contains("[2, 20]", e.Message);
         Assert.Throws<ArgumentOutOfRangeException>(() => new LstmStepWeights<float>(0, 4));
         Assert.Throws<ArgumentOutOfRangeException>(() => new LstmStepWeights<float>(3, 0));
     }
