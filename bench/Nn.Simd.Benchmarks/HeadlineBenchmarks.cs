@@ -192,6 +192,11 @@ public static class Probe
             for (int c = 0; c < cases.Count; c++)
             {
                 SetThreads(cases[c].Threads);
+                // Let the previous case's worker threads go idle first: libtorch's libgomp workers and our pool spin
+                // for a while after their last task, and on two cores that spinning took the second core from the
+                // next two-thread case (measured: our H=64 B=32 inference at 2T read 599-628 µs back to back, 510-514
+                // µs after a pause, as in BenchmarkDotNet; torch's 2T case gained too, 941 -> 818 µs).
+                Thread.Sleep(250);
                 cases[c].Op();
                 long before = GC.GetAllocatedBytesForCurrentThread();
                 long start = Stopwatch.GetTimestamp();
