@@ -22,7 +22,8 @@ namespace Nn.Simd.Layers;
 /// <para>Defaults follow Keras: tanh activation, sigmoid recurrent activation, Glorot-uniform kernel,
 /// orthogonal recurrent kernel, zero biases. The time loop, options and BPTT are described on
 /// <see cref="RecurrentLayer{T}"/>; with the default activations each step's gate math is one fused pass
-/// (<see cref="GruGates"/>).</para>
+/// (<see cref="GruGates"/>), and each forward step runs as one kernel, <see cref="GruStep"/>, which forms both sums
+/// in registers and applies that math to them (same bits as a GEMM followed by <see cref="GruGates"/>).</para>
 /// <para><b>Mapping to PyTorch <c>nn.GRU</c></b> (gate order r, z, n; <c>n = tanh(W_in x + b_in + r⊙(W_hn h + b_hn))</c>,
 /// <c>h' = (1 − z)⊙n + z⊙h</c>, the same function). With PyTorch blocks split by gate as
 /// <c>weight_ih = [W_ir; W_iz; W_in]</c> ([3H, F]) and likewise <c>weight_hh</c>, <c>bias_ih</c>, <c>bias_hh</c>:
@@ -106,6 +107,34 @@ public sealed class Gru<T> : RecurrentLayer<T> where T : unmanaged, IFloatingPoi
     }
 
     private protected override bool CanSplitRows => Fused;   // the general path shares a scratch row
+
+    private RecurrentStepWeights<T>? _stepWeights;
+
+    /// <summary>For tests: with the default activations, run each step as the GEMM + <see cref="GruGates"/> pair
+    /// instead of the fused <see cref="GruStep"/> (the two must agree bit for bit).</summary>
+    internal bool DisableFusedStep { get; set; }
+
+    // With the default activations every forward step is one kernel (GruStep): both sums are formed in registers
+    // and the gate math applied to them, with [W; b_in] and U packed side by side once per pass. Training also
+    // stores the activated gates and u_h for the backward pass. Same bits as the GEMM + GruGates path it replaces.
+    private protected override bool PrepareFusedForward(int inputColumns)
+    {
+        if (!Fused || DisableFusedStep || !GruStep.IsSupported<T>()) return false;
+        if (_stepWeights is null || _stepWeights.InputColumns != inputColumns || _stepWeights.Units != Units)
+            _stepWeights = new RecurrentStepWeights<T>(inputColumns, Units, 3);
+        _stepWeights.Pack(KernelWithBias(), RecurrentKernel.Value.ReadOnlySpan);
+        return true;
+    }
+
+    private protected override void FusedStep(int s, int r0, int rows)
+    {
+        int h = Units, bh = B * h, n = rows * h, g3 = 3 * h;
+        var bias = _bias is null ? default : _bias.Value.ReadOnlySpan.Slice(g3);
+        var gates = IsTraining ? GatesCache.Span.Slice((s * B + r0) * g3, rows * g3) : default;
+        var rec = IsTraining ? _rec!.Span.Slice((s * B + r0) * g3, rows * g3) : default;
+        GruStep.Forward(StepInput(s, r0, rows), HCache.ReadOnlySpan.Slice(s * bh + r0 * h, n), _stepWeights!, bias,
+            HCache.Span.Slice((s + 1) * bh + r0 * h, n), rows, gates, rec);
+    }
 
     private protected override void StepForward(int s, int r0, int rows)
     {

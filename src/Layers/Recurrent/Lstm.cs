@@ -135,7 +135,7 @@ public sealed class Lstm<T> : RecurrentLayer<T> where T : unmanaged, IFloatingPo
 
     private protected override bool CanSplitRows => Fused;   // the general path shares scratch rows
 
-    private LstmStepWeights<T>? _stepWeights;
+    private RecurrentStepWeights<T>? _stepWeights;
 
     // With the default activations every step is one kernel (LstmStep): the gates are formed in registers and the
     // gate math applied to them, with [W; b] and U packed side by side once per pass. Training also stores the
@@ -144,7 +144,7 @@ public sealed class Lstm<T> : RecurrentLayer<T> where T : unmanaged, IFloatingPo
     {
         if (!Fused || DisableFusedStep || !LstmStep.IsSupported<T>()) return false;
         if (_stepWeights is null || _stepWeights.InputColumns != inputColumns || _stepWeights.Units != Units)
-            _stepWeights = new LstmStepWeights<T>(inputColumns, Units);
+            _stepWeights = new RecurrentStepWeights<T>(inputColumns, Units, 4);
         _stepWeights.Pack(KernelWithBias(), RecurrentKernel.Value.ReadOnlySpan);
         return true;
     }

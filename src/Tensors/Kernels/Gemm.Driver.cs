@@ -67,6 +67,10 @@ internal static unsafe class GemmDriver<T, TPath>
         int parts = Math.Min(Parallelism.MaxDegree, panels);
         if (parts > 1 && 2L * args.M * args.N * args.K >= Gemm.ParallelMinFlops && WorkerPool.TryEnter())
         {
+            // The caller's pack buffer, at its full size, before the chunks are handed out: the worker may take
+            // every chunk of the first calls, and the caller's first pack would then allocate in a later, steady-state
+            // call (seen as a rare non-zero allocation in a steady-state training test).
+            if (args.Packed == null) PackBuffer(Kc * Nc);
             GemmJob job = GemmJob.Instance;
             job.Args = args;
             job.Chunks = Math.Min(panels, parts * ChunksPerThread);

@@ -191,21 +191,28 @@ public class RecurrentBehaviourTests
         Assert.Equal(new[] { 5, 7, 3 }, layer.Backward(dy).Shape.ToArray());
     }
 
-    /// <summary>With the default activations the LSTM runs each step as one fused kernel (gates in registers, gate math
-    /// in the tile epilogue), in training and in inference. It must give the bits of the GEMM + LstmGates path, for
-    /// the outputs, the final cell state and every gradient, at every shape the kernel treats differently: whole
+    /// <summary>With the default activations the LSTM and the GRU run each forward step as one fused kernel (sums in
+    /// registers, gate math on the tile), in training and in inference. It must give the bits of the GEMM + gate-kernel
+    /// path, for the outputs, the final states and every gradient, at every shape the kernels treat differently: whole
     /// 16-unit blocks (H = 16, 64), a partial last block (20), a row narrower than a vector (12: 256-bit block and
     /// scalars, 5: scalars only), chains split at the GEMM's depth of 256 (H = 300, F = 300), 4-row tiles plus
     /// single rows (B = 1, 6), no bias, reversed time, an initial state, float and double.</summary>
     [Theory]
-    [InlineData(16, 3, 6, true, false)]
-    [InlineData(64, 5, 9, true, false)]
-    [InlineData(20, 3, 5, true, true)]
-    [InlineData(12, 2, 4, false, false)]
-    [InlineData(5, 1, 1, true, false)]
-    [InlineData(300, 4, 3, true, false)]
-    [InlineData(24, 300, 6, false, true)]
-    public void FusedLstmStep_IsBitwiseTheGemmAndGatePath(int units, int features, int batch, bool useBias, bool goBackwards)
+    [InlineData("lstm", 16, 3, 6, true, false)]
+    [InlineData("lstm", 64, 5, 9, true, false)]
+    [InlineData("lstm", 20, 3, 5, true, true)]
+    [InlineData("lstm", 12, 2, 4, false, false)]
+    [InlineData("lstm", 5, 1, 1, true, false)]
+    [InlineData("lstm", 300, 4, 3, true, false)]
+    [InlineData("lstm", 24, 300, 6, false, true)]
+    [InlineData("gru", 16, 3, 6, true, false)]
+    [InlineData("gru", 64, 5, 9, true, false)]
+    [InlineData("gru", 20, 3, 5, true, true)]
+    [InlineData("gru", 12, 2, 4, false, false)]
+    [InlineData("gru", 5, 1, 1, true, false)]
+    [InlineData("gru", 300, 4, 3, true, false)]
+    [InlineData("gru", 24, 300, 6, false, true)]
+    public void FusedRecurrentStep_IsBitwiseTheGemmAndGatePath(string kind, int units, int features, int batch, bool useBias, bool goBackwards)
     {
         Check<float>();
         Check<double>();
@@ -216,18 +223,24 @@ public class RecurrentBehaviourTests
             var dy = Tensor<T>.RandomNormal(new TensorShape(batch, 7, units), seed: 6);
             List<T[]> Run(bool fused)
             {
-                var layer = new Lstm<T>(units, useBias: useBias, goBackwards: goBackwards, returnSequences: true, returnState: true)
-                {
-                    InitialH = Tensor<T>.RandomNormal(new TensorShape(batch, units), seed: 4),
-                    InitialC = Tensor<T>.RandomNormal(new TensorShape(batch, units), seed: 5),
-                    DisableFusedStep = !fused,
-                };
+                RecurrentLayer<T> layer = kind == "lstm"
+                    ? new Lstm<T>(units, useBias: useBias, goBackwards: goBackwards, returnSequences: true, returnState: true)
+                    {
+                        InitialC = Tensor<T>.RandomNormal(new TensorShape(batch, units), seed: 5),
+                        DisableFusedStep = !fused,
+                    }
+                    : new Gru<T>(units, useBias: useBias, goBackwards: goBackwards, returnSequences: true, returnState: true)
+                    {
+                        DisableFusedStep = !fused,
+                    };
+                layer.InitialH = Tensor<T>.RandomNormal(new TensorShape(batch, units), seed: 4);
                 layer.Build(x.Shape, 11);
-                foreach (var p in layer.Parameters)   // a non-zero bias, so a dropped bias row would show
+                foreach (var p in layer.Parameters)   // non-zero biases, so a dropped bias row would show
                     for (int i = 0; i < p.Value.Length; i++) p.Value.Span[i] += T.CreateTruncating(0.01 * (i % 7));
-                var results = new List<T[]> { layer.Forward(x, false).ToArray(), layer.FinalC!.ToArray() };
+                var results = new List<T[]> { layer.Forward(x, false).ToArray(), layer.FinalH!.ToArray() };
                 results.Add(layer.Forward(x, true).ToArray());
-                results.Add(layer.FinalC!.ToArray());
+                results.Add(layer.FinalH!.ToArray());
+                if (kind == "lstm") results.Add(layer.FinalC!.ToArray());
                 results.Add(layer.Backward(dy).ToArray());
                 results.Add(layer.InitialHGradient.ToArray());
                 foreach (var p in layer.Parameters) results.Add(p.Grad.ToArray());
@@ -236,7 +249,7 @@ public class RecurrentBehaviourTests
             var (plain, fused) = (Run(false), Run(true));
             Assert.Equal(plain.Count, fused.Count);
             for (int i = 0; i < plain.Count; i++)
-                Assert.True(plain[i].AsSpan().SequenceEqual(fused[i]), $"{typeof(T).Name}: result {i} differs");
+                Assert.True(plain[i].AsSpan().SequenceEqual(fused[i]), $"{kind} {typeof(T).Name}: result {i} differs");
             Assert.Equal(plain[0], plain[2]);   // and inference is the training forward
         }
     }
@@ -419,7 +432,7 @@ public class RecurrentBehaviourTests
                 Gemm.Compute(false, false, rows, g4, units, 1f, hp, units, u, g4, 1f, z, g4);
                 var (c1, h1) = (new float[rows * units], new float[rows * units]);
                 LstmGates.Forward<float>(cp, z, c1, h1, rows, units, keepGates: true);
-                var weights = new LstmStepWeights<float>(fx, units);
+                var weights = new RecurrentStepWeights<float>(fx, units, 4);
                 weights.Pack(w, u);
                 var (c2, h2, g2) = (new float[rows * units], new float[rows * units], new float[rows * g4]);
                 LstmStep.Forward<float>(x, hp, cp, weights, c2, h2, rows, g2);
@@ -429,7 +442,7 @@ public class RecurrentBehaviourTests
                 Assert.True(c1.AsSpan().SequenceEqual(c3) && h1.AsSpan().SequenceEqual(h3), $"units {units} rows {rows}, no gates");
             }
 
-        var pw = new LstmStepWeights<float>(3, 5);
+        var pw = new RecurrentStepWeights<float>(3, 5, 4);
         var e = Assert.Throws<ArgumentException>(() => pw.Pack(new float[3 * 20], new float[5 * 19]));
         Assert.Contains("[5, 20]", e.Message);
         Assert.Equal("recurrentKernel", e.ParamName);
@@ -445,8 +458,53 @@ public class RecurrentBehaviourTests
         e = Assert.Throws<ArgumentException>(() => LstmStep.Forward<float>(new float[6], new float[10], new float[10], pw, new float[10], new float[10], 2, new float[39]));
         Assert.Equal("gates", e.ParamName);
         Assert.Contains("[2, 20]", e.Message);
-        Assert.Throws<ArgumentOutOfRangeException>(() => new LstmStepWeights<float>(0, 4));
-        Assert.Throws<ArgumentOutOfRangeException>(() => new LstmStepWeights<float>(3, 0));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new RecurrentStepWeights<float>(0, 4, 4));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new RecurrentStepWeights<float>(3, 0, 4));
+    }
+
+    [Fact]
+    public void GruStep_IsBitwiseGemmThenGruGates_AndRejectsBadArguments()
+    {
+        if (!GruStep.IsSupported<float>()) return;   // the layer then takes the GEMM + GruGates path itself
+        foreach (int units in new[] { 1, 9, 16, 17, 40 })
+            foreach (int rows in new[] { 1, 4, 7 })
+            {
+                int fx = 3, g3 = 3 * units;
+                var x = Tensor<float>.RandomNormal(new TensorShape(rows, fx), seed: units).ToArray();
+                var hp = Tensor<float>.RandomNormal(new TensorShape(rows, units), seed: units + 1).ToArray();
+                var w = Tensor<float>.RandomNormal(new TensorShape(fx, g3), seed: units + 2).ToArray();
+                var u = Tensor<float>.RandomNormal(new TensorShape(units, g3), seed: units + 3).ToArray();
+                var b = Tensor<float>.RandomNormal(new TensorShape(g3), seed: units + 4).ToArray();
+                // Reference: gx = x·W; gu = b broadcast, += h·U; then the gate kernel.
+                var (gx, gu) = (new float[rows * g3], new float[rows * g3]);
+                Gemm.Compute(false, false, rows, g3, fx, 1f, x, fx, w, g3, 0f, gx, g3);
+                for (int r = 0; r < rows; r++) b.CopyTo(gu.AsSpan(r * g3));
+                Gemm.Compute(false, false, rows, g3, units, 1f, hp, units, u, g3, 1f, gu, g3);
+                var uh = Enumerable.Range(0, rows).SelectMany(r => gu.AsSpan(r * g3 + 2 * units, units).ToArray()).ToArray();
+                var h1 = new float[rows * units];
+                GruGates.Forward<float>(hp, gu, gx, h1, rows, units);
+                var weights = new RecurrentStepWeights<float>(fx, units, 3);
+                weights.Pack(w, u);
+                var (h2, g2, u2) = (new float[rows * units], new float[rows * g3], new float[rows * g3]);
+                GruStep.Forward<float>(x, hp, weights, b, h2, rows, g2, u2);
+                var uh2 = Enumerable.Range(0, rows).SelectMany(r => u2.AsSpan(r * g3 + 2 * units, units).ToArray()).ToArray();
+                Assert.True(h1.AsSpan().SequenceEqual(h2) && gx.AsSpan().SequenceEqual(g2) && uh.AsSpan().SequenceEqual(uh2), $"units {units} rows {rows}");
+                var h3 = new float[rows * units];
+                GruStep.Forward<float>(x, hp, weights, b, h3, rows);   // inference
+                Assert.Equal(h1, h3);
+            }
+
+        var pw = new RecurrentStepWeights<float>(3, 5, 3);
+        var e = Assert.Throws<ArgumentException>(() => GruStep.Forward<float>(new float[6], new float[10], pw, new float[14], new float[10], 2));
+        Assert.Equal("recurrentBias", e.ParamName);
+        e = Assert.Throws<ArgumentException>(() => GruStep.Forward<float>(new float[6], new float[10], pw, default, new float[10], 2, new float[30]));
+        Assert.Equal("recurrent", e.ParamName);
+        e = Assert.Throws<ArgumentException>(() => GruStep.Forward<float>(new float[6], new float[10], new RecurrentStepWeights<float>(3, 5, 4), default, new float[10], 2));
+        Assert.Contains("4 gates", e.Message);
+        e = Assert.Throws<ArgumentException>(() => GruStep.Forward<float>(new float[6], new float[9], pw, default, new float[10], 2));
+        Assert.Equal("hPrev", e.ParamName);
+        Assert.Contains("[2, 5]", e.Message);
+        Assert.Throws<ArgumentOutOfRangeException>(() => new RecurrentStepWeights<float>(3, 5, 2));
     }
 
     [Fact]

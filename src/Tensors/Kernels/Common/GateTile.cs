@@ -1,0 +1,132 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace Nn.Simd.Tensors.Kernels.Common;
+
+/// <summary>How many gate vectors one row of a fused recurrent step's panel holds: 4 for the LSTM (i, f, g, o),
+/// 3 for the GRU (z, r, h).</summary>
+internal interface IGateCount { static abstract int Count { get; } }
+internal struct ThreeGates : IGateCount { public static int Count => 3; }
+internal struct FourGates : IGateCount { public static int Count => 4; }
+
+/// <summary>The operands of one fused recurrent step (<see cref="LstmStep"/>, <see cref="GruStep"/>); a cell
+/// leaves the pointers it has no use for null.</summary>
+internal unsafe struct StepArgs<T> where T : unmanaged
+{
+    public T* X, HPrev, CPrev, RecurrentBias, C, H, Gates, Recurrent, Weights;
+    public int InputColumns, Units, Rows, Blocks;
+}
+
+/// <summary>A fused step's body at one vector width, with or without the training outputs.</summary>
+internal interface IFusedStep
+{
+    static abstract unsafe void Run<TS, TV, T, TKeep>(ref StepArgs<T> a)
+        where TS : ISimd<TV, T> where TV : struct where T : unmanaged, IFloatingPointIeee754<T> where TKeep : struct, IFlag;
+}
+
+/// <summary>
+/// The GEMM part of the fused recurrent steps (<see cref="LstmStep"/>, <see cref="GruStep"/>): for up to 4 rows,
+/// the sums <c>a·panel</c> over one unit block's panel (rows of <c>TGates.Count</c> vectors), formed exactly as the
+/// GEMM forms them, into a small tile <c>z</c> in L1 (rows of <c>TGates.Count</c> vectors).
+/// </summary>
+/// <remarks>The k loop is cut where the GEMM cuts it (<see cref="GemmEpilogue.ChainDepth"/>); each piece is one
+/// fused multiply-add chain from zero in k order, then stored (<c>z = acc</c>) or added (<c>z = acc + z</c>):
+/// the GEMM's micro-kernel and epilogue for alpha = beta = 1, so the step's sums are the GEMM's bits.</remarks>
+internal static unsafe class GateTile
+{
+    /// <summary>Runs <typeparamref name="TStep"/> at the widest vector this machine has (512, else 256 bits), keeping
+    /// the training outputs when <paramref name="keep"/> is set.</summary>
+    public static void Dispatch<TStep, T>(ref StepArgs<T> a, bool keep)
+        where TStep : struct, IFusedStep where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (Simd512<T>.IsSupported)
+        {
+            if (keep) TStep.Run<Simd512<T>, Vector512<T>, T, Yes>(ref a);
+            else TStep.Run<Simd512<T>, Vector512<T>, T, No>(ref a);
+        }
+        else if (keep) TStep.Run<Simd256<T>, Vector256<T>, T, Yes>(ref a);
+        else TStep.Run<Simd256<T>, Vector256<T>, T, No>(ref a);
+    }
+
+    /// <summary><c>z (+)= a[0..rows, 0..k)·panel[0..k, :]</c>, the whole k range in chain-depth pieces; the first
+    /// piece stores unless <paramref name="accumulate"/>, every later one adds.</summary>
+    /// <param name="k">The depth.</param>
+    /// <param name="a">Row 0 of A; row i at <c>a + i·lda</c>.</param>
+    /// <param name="lda">Elements between A's rows.</param>
+    /// <param name="panel">The panel's first row (rows of <c>TGates.Count</c> vectors, contiguous).</param>
+    /// <param name="z">The tile: TRows rows of <c>TGates.Count</c> vectors.</param>
+    /// <param name="accumulate">Add the first piece to z too (z holds a running sum, e.g. a broadcast bias).</param>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Sum<TS, TV, T, TRows, TGates>(int k, T* a, nint lda, T* panel, T* z, bool accumulate)
+        where TS : ISimd<TV, T> where TV : struct where T : unmanaged, IFloatingPointIeee754<T>
+        where TRows : struct, IRows where TGates : struct, IGateCount
+    {
+        int depth = GemmEpilogue.ChainDepth;
+        nint rowElements = TGates.Count * TS.Count;
+        for (int p = 0; p < k; p += depth, accumulate = true)
+            Chain<TS, TV, T, TRows, TGates>(Math.Min(depth, k - p), a + p, lda, panel + p * rowElements, z, accumulate);
+    }
+
+    /// <summary>One chain of at most the chain depth (see <see cref="Sum"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Chain<TS, TV, T, TRows, TGates>(int len, T* a, nint lda, T* b, T* z, bool accumulate)
+        where TS : ISimd<TV, T> where TV : struct where T : unmanaged, IFloatingPointIeee754<T>
+        where TRows : struct, IRows where TGates : struct, IGateCount
+    {
+        nuint v = (nuint)TS.Count;
+        nint step = TGates.Count * TS.Count;
+        bool four = TGates.Count > 3;
+        TV c00 = TS.Zero, c01 = TS.Zero, c02 = TS.Zero, c03 = TS.Zero;
+        TV c10 = TS.Zero, c11 = TS.Zero, c12 = TS.Zero, c13 = TS.Zero;
+        TV c20 = TS.Zero, c21 = TS.Zero, c22 = TS.Zero, c23 = TS.Zero;
+        TV c30 = TS.Zero, c31 = TS.Zero, c32 = TS.Zero, c33 = TS.Zero;
+        T* a1 = a + lda, a2 = a1 + lda, a3 = a2 + lda;
+        for (nint p = 0; p < len; p++)
+        {
+            TV b0 = TS.Load(ref *b, 0), b1 = TS.Load(ref *b, v), b2 = TS.Load(ref *b, 2 * v);
+            TV b3 = four ? TS.Load(ref *b, 3 * v) : TS.Zero;
+            TV x = TS.Broadcast(a[p]);
+            c00 = TS.FusedMultiplyAdd(x, b0, c00); c01 = TS.FusedMultiplyAdd(x, b1, c01); c02 = TS.FusedMultiplyAdd(x, b2, c02);
+            if (four) c03 = TS.FusedMultiplyAdd(x, b3, c03);
+            if (TRows.Count > 1)
+            {
+                x = TS.Broadcast(a1[p]);
+                c10 = TS.FusedMultiplyAdd(x, b0, c10); c11 = TS.FusedMultiplyAdd(x, b1, c11); c12 = TS.FusedMultiplyAdd(x, b2, c12);
+                if (four) c13 = TS.FusedMultiplyAdd(x, b3, c13);
+                x = TS.Broadcast(a2[p]);
+                c20 = TS.FusedMultiplyAdd(x, b0, c20); c21 = TS.FusedMultiplyAdd(x, b1, c21); c22 = TS.FusedMultiplyAdd(x, b2, c22);
+                if (four) c23 = TS.FusedMultiplyAdd(x, b3, c23);
+                x = TS.Broadcast(a3[p]);
+                c30 = TS.FusedMultiplyAdd(x, b0, c30); c31 = TS.FusedMultiplyAdd(x, b1, c31); c32 = TS.FusedMultiplyAdd(x, b2, c32);
+                if (four) c33 = TS.FusedMultiplyAdd(x, b3, c33);
+            }
+            b += step;
+        }
+        Store<TS, TV, T, TGates>(z, c00, c01, c02, c03, accumulate);
+        if (TRows.Count > 1)
+        {
+            Store<TS, TV, T, TGates>(z + step, c10, c11, c12, c13, accumulate);
+            Store<TS, TV, T, TGates>(z + 2 * step, c20, c21, c22, c23, accumulate);
+            Store<TS, TV, T, TGates>(z + 3 * step, c30, c31, c32, c33, accumulate);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store<TS, TV, T, TGates>(T* z, TV x0, TV x1, TV x2, TV x3, bool accumulate)
+        where TS : ISimd<TV, T> where TV : struct where T : unmanaged, IFloatingPointIeee754<T> where TGates : struct, IGateCount
+    {
+        nuint v = (nuint)TS.Count;
+        if (accumulate)
+        {
+            x0 = TS.Add(x0, TS.Load(ref *z, 0));
+            x1 = TS.Add(x1, TS.Load(ref *z, v));
+            x2 = TS.Add(x2, TS.Load(ref *z, 2 * v));
+            if (TGates.Count > 3) x3 = TS.Add(x3, TS.Load(ref *z, 3 * v));
+        }
+        TS.Store(x0, ref *z, 0);
+        TS.Store(x1, ref *z, v);
+        TS.Store(x2, ref *z, 2 * v);
+        if (TGates.Count > 3) TS.Store(x3, ref *z, 3 * v);
+    }
+}

@@ -1,0 +1,108 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using Nn.Simd.Tensors.Kernels.Common;
+
+namespace Nn.Simd.Tensors.Kernels;
+
+/// <summary>
+/// A recurrent layer's input kernel (with its bias row) and recurrent kernel, packed for a fused step
+/// (<see cref="LstmStep"/> with 4 gates, <see cref="GruStep"/> with 3): per block of V units (V = the vector's
+/// lanes), <c>F' + H</c> rows of <c>G·V</c> values, the G gates' weights of those units side by side. Pack once per
+/// pass, then run every step of the pass on it.
+/// </summary>
+/// <remarks>Packing allocates nothing after construction; the layout belongs to the vector width of the machine
+/// that built it. Concurrent steps that only read it are safe; packing while a step runs is not.</remarks>
+public sealed class RecurrentStepWeights<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    private readonly T[] _storage;
+    private readonly int _offset;
+
+    /// <summary>Allocates the packed storage.</summary>
+    /// <param name="inputColumns">F': the input features, plus one for a bias row.</param>
+    /// <param name="units">H.</param>
+    /// <param name="gates">G: 4 for an LSTM, 3 for a GRU.</param>
+    /// <exception cref="ArgumentOutOfRangeException">A size is not positive, or <paramref name="gates"/> is not 3 or 4.</exception>
+    /// <exception cref="PlatformNotSupportedException"><see cref="IsSupported"/> is false.</exception>
+    public RecurrentStepWeights(int inputColumns, int units, int gates)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(inputColumns, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(units, 1);
+        if (gates is not (3 or 4)) throw new ArgumentOutOfRangeException(nameof(gates), $"A fused step has 3 (GRU) or 4 (LSTM) gates; got {gates}.");
+        if (!IsSupported)
+            throw new PlatformNotSupportedException($"The fused recurrent steps need 256- or 512-bit vectors of {typeof(T).Name}.");
+        InputColumns = inputColumns;
+        Units = units;
+        Gates = gates;
+        Lanes = MachineLanes;
+        Blocks = (units + Lanes - 1) / Lanes;
+        long length = (long)Blocks * (inputColumns + units) * gates * Lanes;
+        if (length > Array.MaxLength - 64)
+            throw new ArgumentException($"A layer with {inputColumns} input columns, {units} units and {gates} gates is too large to pack ({length} elements).", nameof(units));
+        _storage = AlignedArray.Allocate<T>((int)length, out _offset);
+    }
+
+    /// <summary>Whether the fused steps run on this machine for <typeparamref name="T"/> (float or double with
+    /// 256- or 512-bit vectors).</summary>
+    public static bool IsSupported => Simd512<T>.IsSupported || Simd256<T>.IsSupported;
+
+    /// <summary>The lanes per unit block on this machine: the widest vector of <typeparamref name="T"/>, 0 when not supported.</summary>
+    internal static int MachineLanes => Simd512<T>.IsSupported ? Vector512<T>.Count : Simd256<T>.IsSupported ? Vector256<T>.Count : 0;
+
+    /// <summary>F': rows of the input kernel, including a bias row.</summary>
+    public int InputColumns { get; }
+
+    /// <summary>H.</summary>
+    public int Units { get; }
+
+    /// <summary>G: gates per unit.</summary>
+    public int Gates { get; }
+
+    /// <summary>V: units per block, the vector width.</summary>
+    public int Lanes { get; }
+
+    /// <summary>Unit blocks, ⌈H / V⌉ (the last zero-padded).</summary>
+    public int Blocks { get; }
+
+    internal unsafe T* Pointer => (T*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_storage)) + _offset;
+
+    /// <summary>Throws unless these weights were packed for <paramref name="gates"/> gates at this machine's width.</summary>
+    internal void CheckFor(int gates, int lanes)
+    {
+        if (Gates != gates)
+            throw new ArgumentException($"The weights were packed for {Gates} gates; this step needs {gates}.", "weights");
+        if (Lanes != lanes)
+            throw new PlatformNotSupportedException($"The weights were packed for {Lanes} lanes, but this machine's vectors hold {lanes}.");
+    }
+
+    /// <summary>Packs new weight values.</summary>
+    /// <param name="kernel">[F', G·H] row-major: W, with the input bias as its last row when the layer has one.</param>
+    /// <param name="recurrentKernel">U, [H, G·H] row-major.</param>
+    /// <exception cref="ArgumentException">A span's length does not match its shape.</exception>
+    public void Pack(ReadOnlySpan<T> kernel, ReadOnlySpan<T> recurrentKernel)
+    {
+        int fx = InputColumns, h = Units, gh = Gates * h, v = Lanes;
+        if (kernel.Length != fx * gh)
+            throw new ArgumentException($"The kernel has {kernel.Length} elements but [{fx}, {gh}] needs {fx * gh}.", nameof(kernel));
+        if (recurrentKernel.Length != h * gh)
+            throw new ArgumentException($"The recurrent kernel has {recurrentKernel.Length} elements but [{h}, {gh}] needs {h * gh}.", nameof(recurrentKernel));
+        var dst = _storage.AsSpan(_offset, Blocks * (fx + h) * Gates * v);
+        int o = 0;
+        for (int j = 0; j < Blocks; j++)
+        {
+            int col = j * v, valid = Math.Min(v, h - col);
+            for (int p = 0; p < fx + h; p++)
+            {
+                var row = p < fx ? kernel.Slice(p * gh, gh) : recurrentKernel.Slice((p - fx) * gh, gh);
+                for (int q = 0; q < Gates; q++)
+                {
+                    var d = dst.Slice(o + q * v, v);
+                    row.Slice(q * h + col, valid).CopyTo(d);
+                    d.Slice(valid).Clear();
+                }
+                o += Gates * v;
+            }
+        }
+    }
+}
