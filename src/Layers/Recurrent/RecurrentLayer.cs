@@ -26,7 +26,9 @@ namespace Nn.Simd.Layers;
 /// <see cref="GoBackwards"/>) and, in a training pass, projected for all steps by one GEMM
 /// <c>[T·B, F+1]·[F+1, G·H]</c> with the input bias folded in as a column of ones (an inference pass projects
 /// each row block's step just before it runs, with the same bits, so the gates stay in L1); then each step adds <c>h_{s−1}·U</c> by one GEMM on contiguous
-/// <c>[B, H]</c> rows, with U packed once per pass, and runs the fused gate math. The output
+/// <c>[B, H]</c> rows, with U packed once per pass, and runs the fused gate math. The LSTM and the GRU with
+/// their default activations replace all of that by one kernel per step (<see cref="LstmStep"/>,
+/// <see cref="GruStep"/>: projection, recurrent product and gate math in one register tile), with the same bits. The output
 /// is <c>[B, T, H]</c> with <see cref="ReturnSequences"/> (in processing order, so reversed in time with
 /// <see cref="GoBackwards"/>, as in Keras) or the last step's <c>[B, H]</c>.</para>
 /// <para><b>Threads.</b> Every batch row is an independent sequence, so the time loops run over blocks of rows, one
