@@ -10,6 +10,7 @@ public abstract class Layer<T> : ILayer<T> where T : unmanaged, IFloatingPointIe
     private static int s_counter;
     private readonly List<Parameter<T>> _parameters = [];
     private string? _name;
+    private bool _trainable = true;
 
     /// <summary>The Keras-style type name used for default names and in saved models, e.g. <c>dense</c>.</summary>
     public abstract string TypeName { get; }
@@ -26,6 +27,20 @@ public abstract class Layer<T> : ILayer<T> where T : unmanaged, IFloatingPointIe
 
     /// <inheritdoc/>
     public IReadOnlyList<Parameter<T>> Parameters => _parameters;
+
+    /// <summary>Whether the optimizer updates this layer's parameters (Keras' <c>layer.trainable</c>). Setting it sets
+    /// <see cref="Parameter{T}.Trainable"/> on every parameter, including those created later by <c>Build</c>, so a
+    /// layer can be frozen before the model is built. Reads true when any parameter is trainable (or, before
+    /// build, when the layer was not frozen).</summary>
+    public bool Trainable
+    {
+        get => _parameters.Count == 0 ? _trainable : _parameters.Exists(p => p.Trainable);
+        set
+        {
+            _trainable = value;
+            foreach (var p in _parameters) p.Trainable = value;
+        }
+    }
 
     /// <summary>The input shape the layer was built for (batch dimension as first seen).</summary>
     public TensorShape? BuiltInputShape { get; private set; }
@@ -59,12 +74,17 @@ public abstract class Layer<T> : ILayer<T> where T : unmanaged, IFloatingPointIe
     {
         var p = new Parameter<T>(name, new Tensor<T>(shape));
         init.Initialize(p.Value, rng);
+        p.Trainable = _trainable;
         _parameters.Add(p);
         return p;
     }
 
     /// <summary>Registers an existing parameter (used by wrappers that expose their children's parameters).</summary>
-    protected void AddParameter(Parameter<T> parameter) => _parameters.Add(parameter);
+    protected void AddParameter(Parameter<T> parameter)
+    {
+        if (!_trainable) parameter.Trainable = false;
+        _parameters.Add(parameter);
+    }
 
     /// <inheritdoc/>
     public abstract TensorShape ComputeOutputShape(TensorShape inputShape);

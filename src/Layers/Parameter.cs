@@ -32,9 +32,15 @@ public sealed class Parameter<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// so layers can tell when cached copies such as packed weights are stale.</summary>
     public int Version { get; private set; }
 
+    /// <summary>Whether the optimizer updates this parameter (PyTorch's <c>requires_grad</c>, Keras' per-layer
+    /// <c>trainable</c>; see <see cref="Layer{T}.Trainable"/>). A frozen parameter still gets its gradient, so the
+    /// layers below it keep learning, but the model's optimizer step, gradient clipping and parameter counts leave
+    /// it out. Default: true.</summary>
+    public bool Trainable { get; set; } = true;
+
     /// <summary>Marks <see cref="Value"/> as changed.</summary>
     public void MarkChanged() => Version++;
 
     /// <inheritdoc/>
-    public override string ToString() => $"{Name} {Value.Shape}";
+    public override string ToString() => Trainable ? $"{Name} {Value.Shape}" : $"{Name} {Value.Shape} (frozen)";
 }

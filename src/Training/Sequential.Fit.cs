@@ -227,7 +227,10 @@ public partial class Sequential<T>
         bool finite = true;
         foreach (var p in _parameters) finite &= IsFinite(p.Grad.ReadOnlySpan);
         if (!finite) return ReportNonFinite(LocateBackward(epoch, step));
-        Optimizer!.Step(_parameters);
+        // Only trainable parameters reach the optimizer (and its clipping); the list is reused, so this allocates nothing.
+        _trainableScratch.Clear();
+        foreach (var p in _parameters) if (p.Trainable) _trainableScratch.Add(p);
+        Optimizer!.Step(_trainableScratch);
         return loss;
     }
 

@@ -5,6 +5,8 @@ using System.Text;
 using System.Text.Json;
 using Nn.Simd.Layers;
 using Nn.Simd.Tensors;
+using Nn.Simd.Training.Losses;
+using Nn.Simd.Training.Optimizers;
 using Nn.Simd.Training.Serialization;
 
 namespace Nn.Simd.Training;
@@ -15,33 +17,69 @@ public partial class Sequential<T>
     private const string FormatVersion = "1";
 
     /// <summary>
-    /// Saves architecture and weights to a safetensors file, atomically (a temporary file in the same directory,
-    /// flushed, then renamed over <paramref name="path"/>). Tensors are named <c>{layer}.{parameter}</c>; the
-    /// <c>__metadata__</c> map holds the format, dtype, seed, input shape and each layer's type, name and options.
+    /// Saves architecture, weights and, when the model is compiled, the training setup (loss, metrics, optimizer
+    /// settings, its step count and state), as Keras' <c>model.save</c> does. The file is written atomically
+    /// (a temporary file in the same directory, flushed, then renamed over <paramref name="path"/>). Tensors are
+    /// named <c>{layer}.{parameter}</c>, optimizer state <c>__optimizer__/{layer}.{parameter}/{slot}</c>; the
+    /// <c>__metadata__</c> map holds the format, dtype, seed, input shape, each layer's type, name and options,
+    /// the frozen parameters and the training setup.
     /// </summary>
     /// <exception cref="InvalidOperationException">The model is not built.</exception>
     /// <exception cref="IOException">Writing failed; any previous file is left as it was.</exception>
-    public void Save(string path) => Save(path, null);
+    public void Save(string path) => Save(path, includeOptimizer: true, null);
 
-    internal void Save(string path, Action? beforeCommit)
+    /// <summary>Saves as <see cref="Save(string)"/>; with <paramref name="includeOptimizer"/> false the optimizer's
+    /// step count and state are left out (Keras' <c>include_optimizer=False</c>), for a smaller file to deploy.</summary>
+    /// <exception cref="InvalidOperationException">The model is not built.</exception>
+    /// <exception cref="IOException">Writing failed; any previous file is left as it was.</exception>
+    public void Save(string path, bool includeOptimizer) => Save(path, includeOptimizer, null);
+
+    internal void Save(string path, bool includeOptimizer, Action? beforeCommit)
     {
         if (!IsBuilt) throw new InvalidOperationException("The model is not built yet; there are no weights to save. Call Build or Fit first.");
-        var tensors = NamedParameters().Select(kv => new KeyValuePair<string, Tensor<T>>(kv.Key, kv.Value.Value)).ToList();
-        SafeTensors.Write(path, tensors, BuildMetadata(), beforeCommit);
+        var named = NamedParameters();
+        var tensors = named.Select(kv => new KeyValuePair<string, Tensor<T>>(kv.Key, kv.Value.Value)).ToList();
+        if (includeOptimizer && Optimizer is not null)
+        {
+            foreach (var (key, p) in named)
+            {
+                if (Optimizer.GetStateOf(p) is not { } state) continue;
+                for (int s = 0; s < state.Count; s++) tensors.Add(new(OptimizerTensorName(key, s), state[s]));
+            }
+        }
+        SafeTensors.Write(path, tensors, BuildMetadata(named, includeOptimizer), beforeCommit);
     }
 
-    /// <summary>Loads a model saved with <see cref="Save(string)"/>: architecture and weights, with layer names restored.</summary>
+    private const string OptimizerPrefix = "__optimizer__/";
+
+    private static string OptimizerTensorName(string parameterKey, int slot) =>
+        $"{OptimizerPrefix}{parameterKey}/{slot.ToString(CultureInfo.InvariantCulture)}";
+
+    /// <summary>Loads a model saved with <see cref="Save(string)"/>: architecture, weights and frozen flags, and, when
+    /// the file holds a training setup made only of built-in parts, the compiled loss, metrics and optimizer with
+    /// its step count and state, so that <c>Fit</c> continues where the saved run stopped (Keras' <c>load_model</c>).</summary>
+    /// <remarks>A model compiled with a user-defined loss, metric, optimizer or schedule comes back uncompiled:
+    /// compile it with the same objects, then call <see cref="LoadOptimizerState"/> to resume.</remarks>
     /// <exception cref="InvalidDataException">The file is invalid or does not describe a model; the message says why.</exception>
     /// <exception cref="KeyNotFoundException">A layer type has no registered factory (see <see cref="LayerRegistry"/>).</exception>
-    public static Sequential<T> Load(string path)
+    public static Sequential<T> Load(string path) => Load(path, compile: true);
+
+    /// <summary>Loads as <see cref="Load(string)"/>; with <paramref name="compile"/> false the training setup is
+    /// ignored and the model comes back uncompiled (Keras' <c>compile=False</c>).</summary>
+    /// <exception cref="InvalidDataException">The file is invalid or does not describe a model; the message says why.</exception>
+    public static Sequential<T> Load(string path, bool compile)
     {
         var m = new Sequential<T>();
-        m.LoadFrom(path);
+        m.LoadFrom(path, compile);
         return m;
     }
 
     /// <summary>Fills an empty model from a saved file.</summary>
-    protected void LoadFrom(string path)
+    protected void LoadFrom(string path) => LoadFrom(path, compile: true);
+
+    /// <summary>Fills an empty model from a saved file, compiling it from the file's training setup when
+    /// <paramref name="compile"/> is true and the setup has only built-in parts.</summary>
+    protected void LoadFrom(string path, bool compile)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         if (_layers.Count != 0) throw new InvalidOperationException("LoadFrom needs an empty model.");
@@ -55,11 +93,15 @@ public partial class Sequential<T>
         TensorShape inputShape;
         int seed;
         List<(string Type, string Name, Dictionary<string, string> Config)> specs;
+        HashSet<string> frozen;
+        TrainingSetup? setup;
         try
         {
             inputShape = new TensorShape(ParseShape(md.GetValueOrDefault("input_shape")));
             seed = int.Parse(md.GetValueOrDefault("seed") ?? "0", CultureInfo.InvariantCulture);
             specs = ParseLayers(layersJson);
+            frozen = md.TryGetValue("non_trainable", out var f) ? ParseStrings(f, "non_trainable").ToHashSet(StringComparer.Ordinal) : [];
+            setup = md.TryGetValue("training_config", out var tc) ? TrainingSetup.Parse(tc) : null;
         }
         catch (Exception e) when (e is JsonException or FormatException or ArgumentException or OverflowException or InvalidDataException)
         {
@@ -73,7 +115,100 @@ public partial class Sequential<T>
         }
         Seed = seed;
         Build(inputShape);
+        var named = NamedParameters();
+        var unknownFrozen = frozen.Where(k => !named.Exists(n => n.Key == k)).ToList();
+        if (unknownFrozen.Count > 0)
+            throw new InvalidDataException($"'{path}': non_trainable names parameters the model does not have: {string.Join(", ", unknownFrozen)}.");
+        foreach (var (key, p) in named) p.Trainable = !frozen.Contains(key);
         LoadWeights(fs, header, path);
+        if (!compile || setup is null || !setup.IsBuiltIn) return;
+        Optimizers.Optimizer optimizer;
+        ILoss<T> loss;
+        try
+        {
+            optimizer = Optimizers.Optimizer.FromConfig(setup.OptimizerName!, setup.OptimizerConfig);
+            loss = LossFactory.Get<T>(setup.LossName!, setup.FromLogits);
+            if (setup.HuberDelta is double delta) loss = new Huber<T>(delta);
+            Compile(loss, optimizer, setup.Metrics.ToArray());
+        }
+        catch (ArgumentException e)
+        {
+            throw new InvalidDataException($"'{path}': the training setup is invalid: {e.Message}", e);
+        }
+        if (setup.Iterations > 0) InstallOptimizerState(fs, header, path, setup.OptimizerName!, setup.Iterations);
+    }
+
+    /// <summary>Loads the optimizer step count and state saved in <paramref name="path"/> into this compiled
+    /// model's optimizer, for resuming a run whose setup <see cref="Load(string)"/> could not rebuild (a user-defined
+    /// loss, metric, optimizer or schedule). The optimizer must have the saved optimizer's name and state layout.</summary>
+    /// <exception cref="InvalidOperationException">The model is not built or not compiled.</exception>
+    /// <exception cref="InvalidDataException">The file holds no optimizer state, or it does not fit this model's
+    /// optimizer or parameters; nothing is changed.</exception>
+    public void LoadOptimizerState(string path)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        if (!IsBuilt || Optimizer is null)
+            throw new InvalidOperationException("Build and compile the model before loading optimizer state into it.");
+        using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
+        var header = SafeTensors.ReadHeader(fs, path);
+        TrainingSetup? setup;
+        try
+        {
+            setup = header.Metadata.TryGetValue("training_config", out var tc) ? TrainingSetup.Parse(tc) : null;
+        }
+        catch (Exception e) when (e is JsonException or FormatException or ArgumentException or OverflowException or InvalidDataException)
+        {
+            throw new InvalidDataException($"'{path}': the training setup is invalid: {e.Message}", e);
+        }
+        if (setup is null || setup.Iterations < 0)
+            throw new InvalidDataException($"'{path}' holds no optimizer state (saved uncompiled, or with includeOptimizer: false).");
+        InstallOptimizerState(fs, header, path, setup.OptimizerName ?? setup.CustomOptimizer ?? "?", setup.Iterations);
+    }
+
+    /// <summary>Checks every saved state tensor against this model, reads them into new tensors, then installs them.</summary>
+    private void InstallOptimizerState(Stream fs, SafeTensorsHeader header, string path, string savedName, long iterations)
+    {
+        var opt = Optimizer!;
+        if (savedName != opt.Name)
+            throw new InvalidDataException($"'{path}' holds state of optimizer '{savedName}' but the model's optimizer is '{opt.Name}'.");
+        var named = NamedParameters();
+        var byKey = named.ToDictionary(n => n.Key, n => n.Value, StringComparer.Ordinal);
+        var saved = header.Tensors.Where(t => t.Name.StartsWith(OptimizerPrefix, StringComparison.Ordinal)).ToList();
+        var perParameter = new Dictionary<string, SafeTensorEntry?[]>(StringComparer.Ordinal);
+        foreach (var e in saved)
+        {
+            string rest = e.Name[OptimizerPrefix.Length..];
+            int slash = rest.LastIndexOf('/');
+            if (slash < 0 || !int.TryParse(rest[(slash + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out int slot))
+                throw new InvalidDataException($"'{path}': optimizer tensor '{e.Name}' is not named __optimizer__/{{parameter}}/{{slot}}.");
+            string key = rest[..slash];
+            if (!byKey.TryGetValue(key, out var p))
+                throw new InvalidDataException($"'{path}': optimizer tensor '{e.Name}' belongs to a parameter '{key}' the model does not have.");
+            if (slot >= opt.SlotCount)
+                throw new InvalidDataException($"'{path}': optimizer tensor '{e.Name}' is slot {slot}, but '{opt}' keeps {opt.SlotCount} state tensor(s) per parameter.");
+            if (!e.Shape.AsSpan().SequenceEqual(p.Value.Shape.ToArray()))
+                throw new InvalidDataException($"'{path}': optimizer tensor '{e.Name}' has shape [{string.Join(", ", e.Shape)}] but parameter '{key}' is {p.Value.Shape}.");
+            if (!perParameter.TryGetValue(key, out var slots)) perParameter[key] = slots = new SafeTensorEntry?[opt.SlotCount];
+            slots[slot] = e;
+        }
+        var loaded = new List<(Parameter<T> P, Tensor<T>[] State)>();
+        foreach (var (key, entries) in perParameter)
+        {
+            int missing = Array.IndexOf(entries, null);
+            if (missing >= 0)
+                throw new InvalidDataException($"'{path}': parameter '{key}' has optimizer state but no slot {missing} (tensor '{OptimizerTensorName(key, missing)}').");
+            var p = byKey[key];
+            var state = new Tensor<T>[entries.Length];
+            for (int s = 0; s < state.Length; s++)
+            {
+                state[s] = new Tensor<T>(p.Value.Shape);
+                SafeTensors.ReadInto(fs, header, entries[s]!, state[s].Span);
+            }
+            loaded.Add((p, state));
+        }
+        opt.Reset();
+        foreach (var (p, state) in loaded) opt.SetStateOf(p, state);
+        opt.Iterations = iterations;
     }
 
     /// <summary>Loads weights from a safetensors file into this built model. Every parameter must be present
@@ -99,7 +234,8 @@ public partial class Sequential<T>
             if (!e.Shape.AsSpan().SequenceEqual(p.Value.Shape.ToArray()))
                 throw new InvalidDataException($"'{path}': tensor '{key}' has shape [{string.Join(", ", e.Shape)}] but the model's parameter is {p.Value.Shape}.");
         }
-        var extra = header.Tensors.Where(t => !expected.Contains(t.Name)).Select(t => t.Name).ToList();
+        var extra = header.Tensors.Where(t => !expected.Contains(t.Name) && !t.Name.StartsWith(OptimizerPrefix, StringComparison.Ordinal))
+            .Select(t => t.Name).ToList();
         if (extra.Count > 0)
             throw new InvalidDataException($"'{path}' has tensors the model does not: {string.Join(", ", extra)}.");
         // Read into copies first: an I/O error half-way must not leave a mix of old and new weights.
@@ -134,7 +270,7 @@ public partial class Sequential<T>
         return list;
     }
 
-    private Dictionary<string, string> BuildMetadata()
+    private Dictionary<string, string> BuildMetadata(List<KeyValuePair<string, Parameter<T>>> named, bool includeOptimizer)
     {
         // Written with Utf8JsonWriter rather than JsonSerializer: no reflection, so Save works in trimmed and
         // NativeAOT applications (where reflection-based serialization is switched off).
@@ -161,7 +297,7 @@ public partial class Sequential<T>
             foreach (int d in InputShape!.Value.ToArray()) w.WriteNumberValue(d);
             w.WriteEndArray();
         }
-        return new Dictionary<string, string>(StringComparer.Ordinal)
+        var md = new Dictionary<string, string>(StringComparer.Ordinal)
         {
             ["format"] = FormatName,
             ["format_version"] = FormatVersion,
@@ -170,6 +306,32 @@ public partial class Sequential<T>
             ["input_shape"] = Encoding.UTF8.GetString(shape.WrittenSpan),
             ["layers"] = Encoding.UTF8.GetString(layers.WrittenSpan),
         };
+        var frozen = named.Where(n => !n.Value.Trainable).Select(n => n.Key).ToList();
+        if (frozen.Count > 0) md["non_trainable"] = JsonStrings(frozen);
+        if (Loss is not null && Optimizer is not null)
+            md["training_config"] = TrainingSetup.Describe(Loss, Optimizer, _metrics, _compiledMetricNames, OutputShape!.Value, includeOptimizer).ToJson();
+        return md;
+    }
+
+    private static string JsonStrings(IEnumerable<string> values)
+    {
+        var buffer = new ArrayBufferWriter<byte>();
+        using (var w = new Utf8JsonWriter(buffer))
+        {
+            w.WriteStartArray();
+            foreach (var v in values) w.WriteStringValue(v);
+            w.WriteEndArray();
+        }
+        return Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
+
+    private static List<string> ParseStrings(string json, string what)
+    {
+        using var doc = JsonDocument.Parse(json);
+        if (doc.RootElement.ValueKind != JsonValueKind.Array) throw new InvalidDataException($"{what} must be a JSON array of strings");
+        return doc.RootElement.EnumerateArray()
+            .Select(e => e.ValueKind == JsonValueKind.String ? e.GetString()! : throw new InvalidDataException($"{what} must be a JSON array of strings"))
+            .ToList();
     }
 
     private static int[] ParseShape(string? json)

@@ -30,8 +30,10 @@ public partial class Sequential<T> : IModel where T : unmanaged, IFloatingPointI
 {
     private readonly List<ILayer<T>> _layers = [];
     private readonly List<Parameter<T>> _parameters = [];
+    private readonly List<Parameter<T>> _trainableScratch = [];
     private readonly List<IMetric<T>> _metrics = [];
     private string[] _pendingMetricNames = [];
+    private string[]? _compiledMetricNames;
     private int? _seed, _threads;
     private Random? _shuffleRng;
 
@@ -189,6 +191,7 @@ public partial class Sequential<T> : IModel where T : unmanaged, IFloatingPointI
         _metrics.Clear();
         _metrics.AddRange(metrics);
         _pendingMetricNames = [];
+        _compiledMetricNames = null;
     }
 
     /// <summary>Sets the loss and optimizer, with no metrics.</summary>
@@ -206,6 +209,7 @@ public partial class Sequential<T> : IModel where T : unmanaged, IFloatingPointI
         Compile(loss, optimizer, Array.Empty<IMetric<T>>());
         _pendingMetricNames = metrics ?? [];
         foreach (var m in _pendingMetricNames) MetricFactory.Get(m, loss); // validate names now
+        _compiledMetricNames = _pendingMetricNames;
     }
 
     /// <summary>Compiles with names: a loss (<see cref="LossFactory.Names"/>), an optimizer with Keras defaults
@@ -261,12 +265,13 @@ public partial class Sequential<T> : IModel where T : unmanaged, IFloatingPointI
             throw new InvalidOperationException("The model is not built yet; call Build(sampleShape) or Fit first so shapes and parameter counts are known.");
         var rows = new List<(string Layer, string Shape, string Params)>();
         var shape = WithBatch(InputShape!.Value, 1);
-        long total = 0;
+        long total = 0, trainable = 0;
         foreach (var l in _layers)
         {
             shape = l.ComputeOutputShape(shape);
             long count = l.Parameters.Sum(p => (long)p.Value.Length);
             total += count;
+            trainable += l.Parameters.Where(p => p.Trainable).Sum(p => (long)p.Value.Length);
             rows.Add(($"{l.Name} ({TypeLabel(l)})", FormatWithNone(shape), count.ToString("N0", CultureInfo.InvariantCulture)));
         }
         int w1 = Math.Max(28, rows.Max(r => r.Layer.Length) + 2);
@@ -283,12 +288,14 @@ public partial class Sequential<T> : IModel where T : unmanaged, IFloatingPointI
             sb.Append(rows[i].Layer.PadRight(w1)).Append(rows[i].Shape.PadRight(w2)).AppendLine(rows[i].Params.PadLeft(w3));
             sb.AppendLine(i == rows.Count - 1 ? thick : rule);
         }
-        string bytes = FormatBytes(total * System.Runtime.CompilerServices.Unsafe.SizeOf<T>());
-        sb.AppendLine($"Total params: {total.ToString("N0", CultureInfo.InvariantCulture)} ({bytes})");
-        sb.AppendLine($"Trainable params: {total.ToString("N0", CultureInfo.InvariantCulture)} ({bytes})");
-        sb.AppendLine("Non-trainable params: 0 (0.00 B)");
+        sb.AppendLine($"Total params: {Count(total)}");
+        sb.AppendLine($"Trainable params: {Count(trainable)}");
+        sb.AppendLine($"Non-trainable params: {Count(total - trainable)}");
         return sb.ToString();
     }
+
+    private static string Count(long n) =>
+        $"{n.ToString("N0", CultureInfo.InvariantCulture)} ({FormatBytes(n * System.Runtime.CompilerServices.Unsafe.SizeOf<T>())})";
 
     private static string TypeLabel(ILayer<T> layer)
     {
@@ -335,12 +342,17 @@ public class Sequential : Sequential<float>
     /// <summary>Creates a model from layers, in order.</summary>
     public Sequential(params ILayer<float>[] layers) : base(layers) { }
 
-    /// <summary>Loads a model saved with <see cref="Sequential{T}.Save(string)"/>: architecture and weights.</summary>
+    /// <summary>Loads a model saved with <see cref="Sequential{T}.Save(string)"/>: architecture, weights and, when it
+    /// has only built-in parts, the training setup (see <see cref="Sequential{T}.Load(string)"/>).</summary>
     /// <exception cref="InvalidDataException">The file is invalid or does not describe a model; the message says why.</exception>
-    public static new Sequential Load(string path)
+    public static new Sequential Load(string path) => Load(path, compile: true);
+
+    /// <summary>Loads as <see cref="Load(string)"/>; with <paramref name="compile"/> false the model comes back uncompiled.</summary>
+    /// <exception cref="InvalidDataException">The file is invalid or does not describe a model; the message says why.</exception>
+    public static new Sequential Load(string path, bool compile)
     {
         var m = new Sequential();
-        m.LoadFrom(path);
+        m.LoadFrom(path, compile);
         return m;
     }
 }
@@ -348,7 +360,7 @@ public class Sequential : Sequential<float>
 /// <summary>Entry points that are not tied to a model instance.</summary>
 public static class Model
 {
-    /// <summary>Loads a float model saved with <c>Save</c>; the same as <see cref="Sequential.Load"/>.</summary>
+    /// <summary>Loads a float model saved with <c>Save</c>; the same as <see cref="Sequential.Load(string)"/>.</summary>
     /// <exception cref="InvalidDataException">The file is invalid or does not describe a model.</exception>
     public static Sequential Load(string path) => Sequential.Load(path);
 }

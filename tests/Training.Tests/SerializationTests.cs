@@ -94,7 +94,7 @@ public sealed class SerializationTests : IDisposable
         var oldBytes = File.ReadAllBytes(path);
 
         model.Parameters[0].Value.Fill(7);
-        Assert.Throws<IOException>(() => model.Save(path, beforeCommit: () => throw new IOException("disk full")));
+        Assert.Throws<IOException>(() => model.Save(path, includeOptimizer: true, beforeCommit: () => throw new IOException("disk full")));
         Assert.Equal(oldBytes, File.ReadAllBytes(path));
         Assert.Equal(expected, Sequential.Load(path).Predict(x).ToArray());
         Assert.Single(Directory.GetFiles(_dir));   // no temporary file left behind

@@ -84,8 +84,9 @@ public sealed class EarlyStopping : MonitorCallback
 }
 
 /// <summary>
-/// Saves the model (architecture and weights, via <c>Save</c>) after each epoch, or only when the monitored
-/// value improves, as Keras' <c>ModelCheckpoint</c>. A <c>{epoch}</c> in the path is replaced by the 1-based
+/// Saves the model (architecture, weights and the optimizer's step count and state, via <c>Save</c>, so that
+/// <c>Load</c> then <c>Fit</c> resumes the run) after each epoch, or only when the monitored value improves, as
+/// Keras' <c>ModelCheckpoint</c>. A <c>{epoch}</c> in the path is replaced by the 1-based
 /// epoch number. Each save is atomic, so an interrupted run never leaves a half-written file.
 /// </summary>
 public sealed class ModelCheckpoint : MonitorCallback

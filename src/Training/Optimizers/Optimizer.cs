@@ -15,7 +15,7 @@ namespace Nn.Simd.Training.Optimizers;
 /// rescales each parameter's gradient <c>g·c / max(‖g‖, c)</c>; <see cref="GlobalClipNorm"/> rescales all of them by
 /// <c>c / max(‖(g₁, g₂, …)‖, c)</c>. Only one may be set, as in Keras.</para>
 /// </remarks>
-public abstract class Optimizer
+public abstract partial class Optimizer
 {
     private readonly Dictionary<object, object[]> _state = new(ReferenceEqualityComparer.Instance);
     private double _learningRate;
@@ -61,7 +61,7 @@ public abstract class Optimizer
     public double? GlobalClipNorm { get => _globalClipNorm; set => _globalClipNorm = CheckClip(value, nameof(GlobalClipNorm)); }
 
     /// <summary>The number of steps taken.</summary>
-    public long Iterations { get; private set; }
+    public long Iterations { get; internal set; }
 
     /// <summary>The learning rate the next step will use: the schedule applied to <see cref="LearningRate"/> at <see cref="Iterations"/>.</summary>
     public double CurrentLearningRate => Schedule?.GetLearningRate(LearningRate, Iterations) ?? LearningRate;
@@ -105,6 +105,13 @@ public abstract class Optimizer
     /// <summary>The state tensors of <paramref name="parameter"/>, or null when it has not been updated yet.</summary>
     public IReadOnlyList<Tensor<T>>? GetStateOf<T>(Parameter<T> parameter) where T : unmanaged, IFloatingPointIeee754<T> =>
         _state.TryGetValue(parameter, out var s) ? (Tensor<T>[])s : null;
+
+    /// <summary>How many state tensors each parameter has (<see cref="StateSlots"/>), for persistence.</summary>
+    internal int SlotCount => StateSlots;
+
+    /// <summary>Replaces the state of <paramref name="parameter"/> (persistence; the caller checked the shapes).</summary>
+    internal void SetStateOf<T>(Parameter<T> parameter, Tensor<T>[] slots) where T : unmanaged, IFloatingPointIeee754<T> =>
+        _state[parameter] = slots;
 
     private Tensor<T>[] GetState<T>(Parameter<T> p) where T : unmanaged, IFloatingPointIeee754<T>
     {

@@ -44,6 +44,13 @@ public sealed class Sgd : Optimizer
     protected override int StateSlots => Momentum == 0 ? 0 : 1;
 
     /// <inheritdoc/>
+    protected override void AddConfig(IDictionary<string, string> config)
+    {
+        config["momentum"] = Str(Momentum);
+        config["nesterov"] = Nesterov ? "true" : "false";
+    }
+
+    /// <inheritdoc/>
     protected override void Update<T>(Parameter<T> parameter, double learningRate, long step, Tensor<T>[] state) =>
         SgdUpdate.Apply(parameter.Grad.ReadOnlySpan, T.CreateChecked(learningRate), T.CreateChecked(Momentum), Nesterov,
             state.Length == 0 ? default : state[0].Span, parameter.Value.Span);
@@ -84,6 +91,15 @@ public class Adam : Optimizer
 
     /// <inheritdoc/>
     protected override int StateSlots => 2;
+
+    /// <inheritdoc/>
+    protected override void AddConfig(IDictionary<string, string> config)
+    {
+        config["beta_1"] = Str(Beta1);
+        config["beta_2"] = Str(Beta2);
+        config["epsilon"] = Str(Epsilon);
+        if (this is AdamW) config["weight_decay"] = Str(DecoupledWeightDecay);
+    }
 
     /// <summary>The decoupled weight decay per unit learning rate; 0 for Adam.</summary>
     protected virtual double DecoupledWeightDecay => 0;
@@ -171,6 +187,15 @@ public sealed class RmsProp : Optimizer
 
     /// <inheritdoc/>
     protected override int StateSlots => 1 + (Centered ? 1 : 0) + (Momentum != 0 ? 1 : 0);
+
+    /// <inheritdoc/>
+    protected override void AddConfig(IDictionary<string, string> config)
+    {
+        config["rho"] = Str(Rho);
+        config["momentum"] = Str(Momentum);
+        config["epsilon"] = Str(Epsilon);
+        config["centered"] = Centered ? "true" : "false";
+    }
 
     /// <inheritdoc/>
     /// <remarks>State slots: velocity, then the average gradient (centred), then the momentum (μ &gt; 0).</remarks>

@@ -1,0 +1,147 @@
+using System.Globalization;
+
+namespace Nn.Simd.Training.Optimizers;
+
+public abstract partial class Optimizer
+{
+    /// <summary>The optimizer's settings as invariant strings, as Keras' <c>get_config</c>: the learning rate, the
+    /// constructor arguments, the clipping option and the schedule (<c>schedule</c> and <c>schedule.*</c> keys).
+    /// <see cref="FromConfig"/> turns it back into an optimizer; models save it with their weights.</summary>
+    public IReadOnlyDictionary<string, string> GetConfig()
+    {
+        var c = new Dictionary<string, string>(StringComparer.Ordinal) { ["learning_rate"] = Str(LearningRate) };
+        AddConfig(c);
+        if (ClipValue is double cv) c["clipvalue"] = Str(cv);
+        if (ClipNorm is double cn) c["clipnorm"] = Str(cn);
+        if (GlobalClipNorm is double gn) c["global_clipnorm"] = Str(gn);
+        if (Schedule is not null) ScheduleConfig.Write(Schedule, c);
+        return c;
+    }
+
+    /// <summary>Adds the subclass's constructor arguments to <see cref="GetConfig"/>'s map.</summary>
+    protected virtual void AddConfig(IDictionary<string, string> config) { }
+
+    /// <summary>Whether <see cref="FromConfig"/> rebuilds this optimizer exactly: a built-in optimizer type
+    /// (not a subclass) with no schedule or a built-in one.</summary>
+    public bool IsBuiltIn =>
+        (GetType() == typeof(Sgd) || GetType() == typeof(Adam) || GetType() == typeof(AdamW) || GetType() == typeof(RmsProp))
+        && (Schedule is null || ScheduleConfig.IsBuiltIn(Schedule));
+
+    /// <summary>Creates a built-in optimizer from its name and a <see cref="GetConfig"/> map (Keras' <c>from_config</c>).
+    /// Missing keys take the constructor's defaults; the step count and state are not part of the config.</summary>
+    /// <exception cref="ArgumentException">The name is unknown, a key is unknown, or a value does not parse or is out of range.</exception>
+    public static Optimizer FromConfig(string name, IReadOnlyDictionary<string, string> config)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        ArgumentNullException.ThrowIfNull(config);
+        var r = new ConfigReader(config, $"optimizer '{name}'");
+        Optimizer o = name switch
+        {
+            "sgd" => new Sgd(r.Double("learning_rate", 0.01), r.Double("momentum", 0), r.Bool("nesterov", false)),
+            "adam" => new Adam(r.Double("learning_rate", 1e-3), r.Double("beta_1", 0.9), r.Double("beta_2", 0.999), r.Double("epsilon", 1e-7)),
+            "adamw" => new AdamW(r.Double("learning_rate", 1e-3), r.Double("weight_decay", 0.004), r.Double("beta_1", 0.9),
+                r.Double("beta_2", 0.999), r.Double("epsilon", 1e-7)),
+            "rmsprop" => new RmsProp(r.Double("learning_rate", 1e-3), r.Double("rho", 0.9), r.Double("momentum", 0),
+                r.Double("epsilon", 1e-7), r.Bool("centered", false)),
+            _ => throw new ArgumentException($"Unknown optimizer '{name}'. Known: sgd, adam, adamw, rmsprop.", nameof(name)),
+        };
+        if (config.ContainsKey("clipvalue")) o.ClipValue = r.Double("clipvalue", 0);
+        if (config.ContainsKey("clipnorm")) o.ClipNorm = r.Double("clipnorm", 0);
+        if (config.ContainsKey("global_clipnorm")) o.GlobalClipNorm = r.Double("global_clipnorm", 0);
+        o.Schedule = ScheduleConfig.Read(r);
+        r.ThrowOnUnknown();
+        return o;
+    }
+
+    private protected static string Str(double v) => v.ToString("R", CultureInfo.InvariantCulture);
+}
+
+/// <summary>Reads a string map with invariant parsing, remembering which keys were read.</summary>
+internal sealed class ConfigReader(IReadOnlyDictionary<string, string> config, string what)
+{
+    private readonly HashSet<string> _read = new(StringComparer.Ordinal);
+
+    public bool Has(string key) => config.ContainsKey(key);
+
+    public string? String(string key)
+    {
+        _read.Add(key);
+        return config.TryGetValue(key, out var v) ? v : null;
+    }
+
+    public double Double(string key, double fallback)
+    {
+        string? v = String(key);
+        if (v is null) return fallback;
+        return double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out double d)
+            ? d : throw new ArgumentException($"{what}: '{key}' must be a number; got '{v}'.", key);
+    }
+
+    public long Long(string key, long fallback)
+    {
+        string? v = String(key);
+        if (v is null) return fallback;
+        return long.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out long d)
+            ? d : throw new ArgumentException($"{what}: '{key}' must be an integer; got '{v}'.", key);
+    }
+
+    public bool Bool(string key, bool fallback) => String(key) switch
+    {
+        null => fallback,
+        "true" => true,
+        "false" => false,
+        var v => throw new ArgumentException($"{what}: '{key}' must be true or false; got '{v}'.", key),
+    };
+
+    public void ThrowOnUnknown()
+    {
+        var unknown = config.Keys.Where(k => !_read.Contains(k)).ToList();
+        if (unknown.Count > 0) throw new ArgumentException($"{what}: unknown setting(s) {string.Join(", ", unknown)}.");
+    }
+}
+
+/// <summary>The built-in schedules as <c>schedule</c> / <c>schedule.*</c> entries of an optimizer config.</summary>
+internal static class ScheduleConfig
+{
+    public static bool IsBuiltIn(ILearningRateSchedule s) => s is InverseTimeDecay or ExponentialDecay or StepDecay or CosineDecay;
+
+    public static void Write(ILearningRateSchedule schedule, IDictionary<string, string> c)
+    {
+        static string L(long v) => v.ToString(CultureInfo.InvariantCulture);
+        static string D(double v) => v.ToString("R", CultureInfo.InvariantCulture);
+        static string B(bool v) => v ? "true" : "false";
+        switch (schedule)
+        {
+            case InverseTimeDecay s:
+                c["schedule"] = "inverse_time_decay";
+                c["schedule.decay_rate"] = D(s.DecayRate); c["schedule.decay_steps"] = L(s.DecaySteps); c["schedule.staircase"] = B(s.Staircase);
+                break;
+            case ExponentialDecay s:
+                c["schedule"] = "exponential_decay";
+                c["schedule.decay_steps"] = L(s.DecaySteps); c["schedule.decay_rate"] = D(s.DecayRate); c["schedule.staircase"] = B(s.Staircase);
+                break;
+            case StepDecay s:
+                c["schedule"] = "step_decay";
+                c["schedule.step_size"] = L(s.StepSize); c["schedule.gamma"] = D(s.Gamma);
+                break;
+            case CosineDecay s:
+                c["schedule"] = "cosine_decay";
+                c["schedule.decay_steps"] = L(s.DecaySteps); c["schedule.alpha"] = D(s.Alpha);
+                break;
+            default:
+                // A user's schedule cannot be rebuilt from a name; recording its type still tells a reader what it was.
+                c["schedule"] = "custom:" + schedule.GetType().FullName;
+                break;
+        }
+    }
+
+    public static ILearningRateSchedule? Read(ConfigReader r) => r.String("schedule") switch
+    {
+        null => null,
+        "inverse_time_decay" => new InverseTimeDecay(r.Double("schedule.decay_rate", 0), r.Long("schedule.decay_steps", 1), r.Bool("schedule.staircase", false)),
+        "exponential_decay" => new ExponentialDecay(r.Long("schedule.decay_steps", 1), r.Double("schedule.decay_rate", 1), r.Bool("schedule.staircase", false)),
+        "step_decay" => new StepDecay(r.Long("schedule.step_size", 1), r.Double("schedule.gamma", 0.1)),
+        "cosine_decay" => new CosineDecay(r.Long("schedule.decay_steps", 1), r.Double("schedule.alpha", 0)),
+        var other => throw new ArgumentException($"The schedule '{other}' cannot be rebuilt from a config (only the built-in schedules can).", "schedule"),
+    };
+}
