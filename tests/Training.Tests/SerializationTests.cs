@@ -233,7 +233,8 @@ public sealed class SerializationTests : IDisposable
         var model = new Sequential(
             new Lstm<float>(6, returnSequences: true),
             new Dropout<float>(0.25),
-            new Bidirectional<float>(new Gru<float>(4), mergeMode: "sum"),
+            new Bidirectional<float>(new Gru<float>(4, returnSequences: true), mergeMode: "sum"),
+            new Gru<float>(3, resetAfter: false),
             new Dense<float>(2)) { Seed = 9 };
         var x = Tensor<float>.RandomNormal(new TensorShape(12, 5, 3), 1);
         var y = Tensor<float>.RandomNormal(new TensorShape(12, 2), 2);
@@ -245,6 +246,8 @@ public sealed class SerializationTests : IDisposable
         Assert.Equal(model.Layers.Select(l => l.GetType()), loaded.Layers.Select(l => l.GetType()));
         Assert.Equal(model.Predict(x).ToArray(), loaded.Predict(x).ToArray());
         Assert.Equal("sum", ((Bidirectional<float>)loaded.Layers[2]).MergeMode);
+        Assert.False(((Gru<float>)loaded.Layers[3]).ResetAfter);
+        Assert.Equal(new TensorShape(9), ((Gru<float>)loaded.Layers[3]).Bias!.Value.Shape);
 
         var rnn = new Sequential<double>(new SimpleRnn<double>(3, goBackwards: true), new Dense<double>(1)) { Seed = 1 };
         rnn.Build(4, 2);

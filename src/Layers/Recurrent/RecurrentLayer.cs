@@ -492,7 +492,7 @@ public abstract class RecurrentLayer<T> : Layer<T> where T : unmanaged, IFloatin
         var recurrent = RecurrentKernelParameter;
         // dW += xTᵀ·dZ  [F, G·H];  dU += h[0..T)ᵀ·dZr  [H, G·H]: one GEMM each over all steps.
         Gemm.Compute(true, false, f, gh, rows, T.One, _xT!.ReadOnlySpan, XColumns, dZ, gh, T.One, kernel.Grad.Span, gh);
-        Gemm.Compute(true, false, h, gh, rows, T.One, HCache.ReadOnlySpan, h, dZr, gh, T.One, recurrent.Grad.Span, gh);
+        AccumulateRecurrentKernelGradient(rows, dZr, recurrent.Grad.Span);
         var biasGrad = InputBiasGrad;
         if (biasGrad.Length > 0) Elementwise.SumColumns(dZ, biasGrad, gh, accumulate: true);
         var recurrentBiasGrad = RecurrentBiasGrad;
@@ -518,6 +518,15 @@ public abstract class RecurrentLayer<T> : Layer<T> where T : unmanaged, IFloatin
                 dxts.Slice((s * b + r) * f, f).CopyTo(dxs.Slice((r * steps + t) * f, f));
         }
         return dx;
+    }
+
+    /// <summary><c>dU += h[0..T)ᵀ·dZr</c> over all <paramref name="rows"/> = T·B rows, one GEMM; a cell whose
+    /// recurrent product does not take <c>h_{t−1}</c> itself for every gate (the GRU with <c>reset_after = false</c>)
+    /// overrides it.</summary>
+    private protected virtual void AccumulateRecurrentKernelGradient(int rows, ReadOnlySpan<T> dZr, Span<T> dU)
+    {
+        int h = Units, gh = GateCount * Units;
+        Gemm.Compute(true, false, h, gh, rows, T.One, HCache.ReadOnlySpan, h, dZr, gh, T.One, dU, gh);
     }
 
     /// <summary>Up to this many input features, <c>dx = dZ·Wᵀ</c> uses <see cref="RowDots"/> rather than the GEMM.</summary>

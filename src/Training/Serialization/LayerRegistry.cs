@@ -109,11 +109,10 @@ public static class LayerRegistry
     {
         public ILayer<T> Create<T>(IReadOnlyDictionary<string, string> c) where T : unmanaged, IFloatingPointIeee754<T>
         {
-            if (!LayerConfig.GetBool(c, "reset_after", true))
-                throw new ArgumentException("Only reset_after = true GRUs are supported.");
             var r = Recurrent(c);
             return new Gru<T>(LayerConfig.GetInt(c, "units"), r.Activation, LayerConfig.GetString(c, "recurrent_activation", "sigmoid"),
-                r.UseBias, r.Kernel, r.Recurrent, r.Bias, r.ReturnSequences, r.ReturnState, r.GoBackwards, r.Stateful, r.TruncateBptt);
+                r.UseBias, r.Kernel, r.Recurrent, r.Bias, r.ReturnSequences, r.ReturnState, r.GoBackwards, r.Stateful, r.TruncateBptt,
+                LayerConfig.GetBool(c, "reset_after", true));
         }
     }
 

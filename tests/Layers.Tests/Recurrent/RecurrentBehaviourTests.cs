@@ -9,14 +9,14 @@ namespace Nn.Simd.Layers.Tests;
 /// configuration, Bidirectional values, Dropout statistics and the gate kernels.</summary>
 public class RecurrentBehaviourTests
 {
-    private static readonly string[] s_kinds = ["simple_rnn", "lstm", "gru"];
+    private static readonly string[] s_kinds = ["simple_rnn", "lstm", "gru", "gru_v1"];
 
     /// <summary>Truncated BPTT equals full BPTT run separately on each window (counted back from the last step),
     /// each window starting from the previous window's final state as a constant.</summary>
     [Property(MaxTest = 15, Replay = "(301,4001)")]
     public void TruncatedBptt_MatchesWindowedFullBptt(PositiveInt kind, PositiveInt b, PositiveInt t, PositiveInt f, PositiveInt h, PositiveInt k, bool seq)
     {
-        string kd = s_kinds[kind.Get % 3];
+        string kd = s_kinds[kind.Get % s_kinds.Length];
         int bb = 1 + b.Get % 5, tt = 2 + t.Get % 11, ff = 1 + f.Get % 6, hh = 1 + h.Get % 8, kk = 1 + k.Get % (tt - 1);
         var trunc = RnnTestUtil.Make<double>(kd, hh, seq, truncate: kk);
         var x = Tensor<double>.RandomNormal(new TensorShape(bb, tt, ff), seed: tt);
@@ -72,6 +72,7 @@ public class RecurrentBehaviourTests
     [InlineData("simple_rnn")]
     [InlineData("lstm")]
     [InlineData("gru")]
+    [InlineData("gru_v1")]
     public void TruncatedBptt_DiffersFromFull_AndStopsAfterKSteps(string kind)
     {
         int t = 10, k = 3;
@@ -96,7 +97,7 @@ public class RecurrentBehaviourTests
         Assert.NotEqual(full.Parameters[1].Grad.ToArray(), trunc.Parameters[1].Grad.ToArray());
     }
 
-    public static TheoryData<string> AllocationCases() => ["simple_rnn", "lstm", "gru", "lstm-seq-back-state", "gru-trunc-stateful", "bidirectional", "dropout-stack"];
+    public static TheoryData<string> AllocationCases() => ["simple_rnn", "lstm", "gru", "gru_v1", "lstm-seq-back-state", "gru-trunc-stateful", "bidirectional", "dropout-stack"];
 
     [Theory]
     [MemberData(nameof(AllocationCases))]
@@ -285,6 +286,7 @@ public class RecurrentBehaviourTests
         Assert.Equal("orthogonal", lstm["recurrent_initializer"]);
         Assert.Equal("glorot_uniform", lstm["kernel_initializer"]);
         Assert.Equal("true", new Gru<float>(2).GetConfig()["reset_after"]);
+        Assert.Equal("false", new Gru<float>(2, resetAfter: false).GetConfig()["reset_after"]);
         Assert.Equal("relu", new SimpleRnn<float>(2, "relu").GetConfig()["activation"]);
         var bi = new Bidirectional<float>(new Gru<float>(2), "ave").GetConfig();
         Assert.Equal("ave", bi["merge_mode"]);

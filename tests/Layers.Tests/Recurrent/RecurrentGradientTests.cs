@@ -53,6 +53,13 @@ public class RecurrentGradientTests
         CheckRecurrent("gru", d.B, d.T, d.F, d.H, seq, back);
     }
 
+    [Property(MaxTest = 12, Replay = "(117,2181)")]
+    public void GruResetBefore_Backward_MatchesFiniteDifferences(PositiveInt b, PositiveInt t, PositiveInt f, PositiveInt h, bool seq, bool back)
+    {
+        var d = Dims(b, t, f, h);
+        CheckRecurrent("gru_v1", d.B, d.T, d.F, d.H, seq, back, activation: back ? "gelu" : "tanh");
+    }
+
     [Property(MaxTest = 8, Replay = "(107,2081)")]
     public void OtherActivations_Backward_MatchesFiniteDifferences(PositiveInt b, PositiveInt t, PositiveInt f, PositiveInt h, PositiveInt which)
     {
@@ -66,6 +73,7 @@ public class RecurrentGradientTests
     [InlineData("simple_rnn")]
     [InlineData("lstm")]
     [InlineData("gru")]
+    [InlineData("gru_v1")]
     public void LongSequence_CarriesGradientToTheFirstStep(string kind)
     {
         // Only the last step's output is used, so every input gradient before it exists only through the carried

@@ -10,12 +10,13 @@ internal static class ScalarRnn
 
     private static double Sigmoid(double x) => 1 / (1 + Math.Exp(-x));
 
-    /// <summary>kind: "simple_rnn", "lstm" or "gru". W [F, G·H], U [H, G·H], bias [G·H] (GRU: [2, 3H]).</summary>
+    /// <summary>kind: "simple_rnn", "lstm", "gru" or "gru_v1" (reset_after = false). W [F, G·H], U [H, G·H],
+    /// bias [G·H] (GRU: [2, 3H]).</summary>
     public static Result Run(string kind, double[] x, int batch, int steps, int features, int units,
         double[] w, double[] u, double[]? bias, bool goBackwards, bool returnSequences,
         double[]? h0 = null, double[]? c0 = null, Func<double, double>? act = null)
     {
-        int g = kind switch { "lstm" => 4, "gru" => 3, _ => 1 };
+        int g = kind switch { "lstm" => 4, "gru" or "gru_v1" => 3, _ => 1 };
         int gh = g * units;
         act ??= Math.Tanh;
         var output = new double[returnSequences ? batch * steps * units : batch * units];
@@ -41,7 +42,19 @@ internal static class ScalarRnn
                     hu[j] = r + (bias is not null && kind == "gru" ? bias[gh + j] : 0);
                 }
                 var hn = new double[units];
-                for (int j = 0; j < units; j++)
+                if (kind == "gru_v1")
+                {
+                    // ĥ = act(x·W_h + b_h + (r⊙h)·U_h): r of every unit is needed before any candidate.
+                    var rh = new double[units];
+                    for (int k = 0; k < units; k++) rh[k] = Sigmoid(xw[units + k] + hu[units + k]) * h[k];
+                    for (int j = 0; j < units; j++)
+                    {
+                        double z = Sigmoid(xw[j] + hu[j]), a = xw[2 * units + j];
+                        for (int k = 0; k < units; k++) a += rh[k] * u[k * gh + 2 * units + j];
+                        hn[j] = z * h[j] + (1 - z) * act(a);
+                    }
+                }
+                else for (int j = 0; j < units; j++)
                 {
                     switch (kind)
                     {
@@ -159,6 +172,7 @@ internal static class RnnTestUtil
     {
         "lstm" => new Lstm<T>(units, activation, returnSequences: seq, goBackwards: back, stateful: stateful, truncateBptt: truncate, returnState: returnState),
         "gru" => new Gru<T>(units, activation, returnSequences: seq, goBackwards: back, stateful: stateful, truncateBptt: truncate, returnState: returnState),
+        "gru_v1" => new Gru<T>(units, activation, returnSequences: seq, goBackwards: back, stateful: stateful, truncateBptt: truncate, returnState: returnState, resetAfter: false),
         _ => new SimpleRnn<T>(units, activation, returnSequences: seq, goBackwards: back, stateful: stateful, truncateBptt: truncate, returnState: returnState),
     };
 

@@ -69,10 +69,10 @@ public class RecurrentValueTests
     public static TheoryData<string, bool, bool, bool> Cases()
     {
         var d = new TheoryData<string, bool, bool, bool>();
-        foreach (var kind in new[] { "simple_rnn", "lstm", "gru" })
+        foreach (var kind in new[] { "simple_rnn", "lstm", "gru", "gru_v1" })
             foreach (bool seq in new[] { false, true })
                 foreach (bool back in new[] { false, true })
-                    d.Add(kind, seq, back, kind != "simple_rnn" && seq != back);
+                    d.Add(kind, seq, back, kind is "lstm" or "gru" && seq != back);
         return d;
     }
 
@@ -100,6 +100,7 @@ public class RecurrentValueTests
     [InlineData("simple_rnn")]
     [InlineData("lstm")]
     [InlineData("gru")]
+    [InlineData("gru_v1")]
     public void Forward_WithInitialState_MatchesScalarReference(string kind)
     {
         int b = 2, t = 4, f = 3, h = 6;
@@ -120,6 +121,7 @@ public class RecurrentValueTests
     [Theory]
     [InlineData("lstm", "sigmoid")]
     [InlineData("gru", "gelu")]
+    [InlineData("gru_v1", "gelu")]
     [InlineData("simple_rnn", "relu")]
     public void Forward_OtherActivation_MatchesScalarReference(string kind, string activation)
     {
@@ -140,6 +142,7 @@ public class RecurrentValueTests
     [InlineData("simple_rnn")]
     [InlineData("lstm")]
     [InlineData("gru")]
+    [InlineData("gru_v1")]
     public void FloatAndDouble_Agree(string kind)
     {
         // H = 37: Vector512<float> (16) and Vector256 bodies plus a tail on the float path.
@@ -187,6 +190,7 @@ public class RecurrentValueTests
     [InlineData("simple_rnn")]
     [InlineData("lstm")]
     [InlineData("gru")]
+    [InlineData("gru_v1")]
     public void Stateful_TwoCalls_EqualOneCallOverTheWholeSequence(string kind)
     {
         int b = 3, t = 5, f = 2, h = 4;
