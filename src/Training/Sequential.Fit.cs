@@ -198,10 +198,16 @@ public partial class Sequential<T>
     private Tensor<T> ForwardAll(Tensor<T> x, bool training)
     {
         var a = x;
+        // Timestep masks flow as in Keras: from a Masking layer through the layers that keep the time axis to the
+        // recurrent layers, which consume them; a layer that drops the time axis ends the mask.
+        SequenceMask? mask = null;
         for (int i = 0; i < _layers.Count; i++)
         {
-            a = _layers[i].Forward(a, training);
+            var layer = _layers[i];
+            if (_managesMasks && layer is IMaskConsumer consumer) consumer.InputMask = mask;
+            a = layer.Forward(a, training);
             _outputs[i] = a;
+            mask = layer is IMaskProducer producer ? producer.OutputMask : a.Rank == 3 ? mask : null;
         }
         return a;
     }

@@ -34,6 +34,7 @@ public partial class Sequential<T> : IModel where T : unmanaged, IFloatingPointI
     private readonly List<IMetric<T>> _metrics = [];
     private string[] _pendingMetricNames = [];
     private string[]? _compiledMetricNames;
+    private bool _managesMasks;
     private int? _seed, _threads;
     private Random? _shuffleRng;
 
@@ -162,6 +163,9 @@ public partial class Sequential<T> : IModel where T : unmanaged, IFloatingPointI
         }
         _parameters.Clear();
         foreach (var l in _layers) _parameters.AddRange(l.Parameters);
+        // Only a model with a mask source (Masking) sets the recurrent layers' InputMask; otherwise a mask a user
+        // set on a layer is left alone.
+        _managesMasks = _layers.Any(l => l is IMaskProducer and not IMaskConsumer);
         EffectiveSeed = seed;
         InputShape = sampleShape;
         OutputShape = DropBatch(shape);

@@ -17,7 +17,7 @@ namespace Nn.Simd.Layers;
 /// <c>concat</c> (<c>[forward, backward]</c> along the last axis), <c>sum</c>, <c>mul</c> and <c>ave</c>.
 /// <see cref="ILayer{T}.Parameters"/> lists the forward layer's parameters, then the backward layer's.
 /// </remarks>
-public sealed class Bidirectional<T> : Layer<T> where T : unmanaged, IFloatingPointIeee754<T>
+public sealed class Bidirectional<T> : Layer<T>, IMaskConsumer where T : unmanaged, IFloatingPointIeee754<T>
 {
     private static readonly string[] s_modes = ["concat", "sum", "mul", "ave"];
     private readonly Workspace<T> _wOut = new(), _wDf = new(), _wDb = new(), _wDx = new();
@@ -48,7 +48,20 @@ public sealed class Bidirectional<T> : Layer<T> where T : unmanaged, IFloatingPo
         MergeMode = mergeMode;
         ForwardLayer.Name = "forward_" + layer.Name;
         BackwardLayer.Name = "backward_" + layer.Name;
+        // As Keras: merged sequences are zero at masked steps, whatever the wrapped layers were given.
+        if (layer.ReturnSequences) ForwardLayer.ZeroOutputForMask = BackwardLayer.ZeroOutputForMask = true;
     }
+
+    /// <summary>The timestep mask for the following calls, passed to both directions (see
+    /// <see cref="RecurrentLayer{T}.InputMask"/>); with return sequences the merged output is zero at masked steps.</summary>
+    public SequenceMask? InputMask
+    {
+        get => ForwardLayer.InputMask;
+        set => ForwardLayer.InputMask = BackwardLayer.InputMask = value;
+    }
+
+    /// <inheritdoc/>
+    public SequenceMask? OutputMask => ForwardLayer.OutputMask;
 
     /// <inheritdoc/>
     public override string TypeName => "bidirectional";

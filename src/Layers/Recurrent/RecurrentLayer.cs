@@ -48,11 +48,13 @@ namespace Nn.Simd.Layers;
 /// <para><b>Stateful</b> layers keep the final state of each call as the initial state of the next call,
 /// which must have the same batch size; as in Keras, no gradient flows into the previous call.</para>
 /// </remarks>
-public abstract class RecurrentLayer<T> : Layer<T> where T : unmanaged, IFloatingPointIeee754<T>
+public abstract class RecurrentLayer<T> : Layer<T>, IMaskConsumer where T : unmanaged, IFloatingPointIeee754<T>
 {
     private readonly Workspace<T> _wxT = new(), _wGates = new(), _wH = new(), _wC = new(), _wOut = new(),
         _wDxT = new(), _wDx = new(), _wDhStep = new(), _wDhCarry = new(), _wDcCarry = new(),
-        _wFinalH = new(), _wFinalC = new(), _wDInitH = new(), _wDInitC = new(), _wZeroDx = new(), _wKernelBias = new();
+        _wFinalH = new(), _wFinalC = new(), _wDInitH = new(), _wDInitC = new(), _wZeroDx = new(), _wKernelBias = new(),
+        _wMaskedDh = new(), _wMaskedDc = new();
+    private SequenceMask? _mask;
     private Tensor<T>? _xT, _lastOutput, _finalH, _finalC, _dInitH, _dInitC, _stateH, _stateC;
     private int _statefulBatch;
     private bool _forwardDone;
@@ -61,7 +63,7 @@ public abstract class RecurrentLayer<T> : Layer<T> where T : unmanaged, IFloatin
     private readonly TimeLoop _timeLoop;
     // The backward loop's per-call inputs, read by the chunks.
     private Tensor<T>? _dOutput;
-    private Tensor<T>? _dhStep, _dhCarry, _dcCarry;
+    private Tensor<T>? _dhStep, _dhCarry, _dcCarry, _maskedDh, _maskedDc;
 
     /// <summary>Sets the options shared by all recurrent layers.</summary>
     /// <param name="units">H; positive.</param>
@@ -157,6 +159,21 @@ public abstract class RecurrentLayer<T> : Layer<T> where T : unmanaged, IFloatin
 
     /// <summary>The LSTM's initial cell state [B, H]; null for zeros.</summary>
     public Tensor<T>? InitialC { get; set; }
+
+    /// <summary>The timestep mask of the following calls' input, <c>[B, T]</c>, or null for none (Keras' <c>mask</c>
+    /// argument). A masked step is skipped: h (and c) are carried through unchanged, so the layer computes what it
+    /// would on the sequence without those steps, and the gradient passes straight through them. Inside a
+    /// <c>Sequential</c> model the <see cref="Masking{T}"/> layer sets it.</summary>
+    public SequenceMask? InputMask { get; set; }
+
+    /// <summary>The mask of the last output: the input mask when <see cref="ReturnSequences"/> (the output keeps the
+    /// time axis), else null, as Keras' <c>compute_mask</c>.</summary>
+    public SequenceMask? OutputMask => ReturnSequences ? _mask : null;
+
+    /// <summary>With a mask and <see cref="ReturnSequences"/>, whether the output at a masked step is zero (true) or
+    /// repeats the previous step's output (false, Keras' default <c>zero_output_for_mask</c>).
+    /// <see cref="Bidirectional{T}"/> sets it on the layers it wraps, as Keras does.</summary>
+    public bool ZeroOutputForMask { get; set; }
 
     /// <summary>The final hidden state [B, H] of the last call (a copy owned by the layer).</summary>
     /// <exception cref="InvalidOperationException"><see cref="ReturnState"/> is false or no forward pass ran.</exception>
@@ -347,6 +364,8 @@ public abstract class RecurrentLayer<T> : Layer<T> where T : unmanaged, IFloatin
         }
         CheckInitial(InitialH, b, nameof(InitialH));
         if (HasCellState) CheckInitial(InitialC, b, nameof(InitialC));
+        InputMask?.CheckShape(input.Shape, Name);
+        _mask = InputMask;
 
         B = b; Steps = steps; F = f; IsTraining = training;
         // With a bias, xT carries a column of ones after the features and the packed kernel a bias row after W, so
@@ -413,7 +432,10 @@ public abstract class RecurrentLayer<T> : Layer<T> where T : unmanaged, IFloatin
             var os = output.Span;
             for (int s = 0; s < steps; s++)
                 for (int r = 0; r < b; r++)
-                    hs.Slice(((s + 1) * b + r) * h, h).CopyTo(os.Slice((r * steps + s) * h, h));
+                {
+                    if (ZeroOutputForMask && !Kept(r, s)) os.Slice((r * steps + s) * h, h).Clear();
+                    else hs.Slice(((s + 1) * b + r) * h, h).CopyTo(os.Slice((r * steps + s) * h, h));
+                }
         }
         else
         {
@@ -470,6 +492,11 @@ public abstract class RecurrentLayer<T> : Layer<T> where T : unmanaged, IFloatin
             throw new ArgumentException($"{Name}: dFinalC has shape {dFinalC.Shape} but the final cell state is [{b}, {h}] (LSTM only).", nameof(dFinalC));
 
         _dhStep = _wDhStep.Get(b, h);
+        if (_mask is not null)
+        {
+            _maskedDh = _wMaskedDh.Get(b, h);
+            if (HasCellState) _maskedDc = _wMaskedDc.Get(b, h);
+        }
         _dhCarry = _wDhCarry.Get(b, h);
         _dcCarry = HasCellState ? _wDcCarry.Get(b, h) : null;
         var dhCarry = _dhCarry.Span;
@@ -579,17 +606,22 @@ public abstract class RecurrentLayer<T> : Layer<T> where T : unmanaged, IFloatin
             int r0 = Math.Min(l.B, _blocks * chunk / _chunks * RowBlock);
             int r1 = Math.Min(l.B, _blocks * (chunk + 1) / _chunks * RowBlock);
             if (r1 <= r0) return;
-            if (_backward) l.BackwardRows(r0, r1 - r0);
-            else if (l._fusedForward)
-                for (int s = 0; s < l.Steps; s++) l.FusedStep(s, r0, r1 - r0);
-            else if (l._streamInputs)
-                for (int s = 0; s < l.Steps; s++)
+            int rows = r1 - r0;
+            if (_backward)
+            {
+                l.BackwardRows(r0, rows);
+                return;
+            }
+            for (int s = 0; s < l.Steps; s++)
+            {
+                if (l._fusedForward) l.FusedStep(s, r0, rows);
+                else
                 {
-                    l.ProjectStep(s, r0, r1 - r0);
-                    l.StepForward(s, r0, r1 - r0);
+                    if (l._streamInputs) l.ProjectStep(s, r0, rows);
+                    l.StepForward(s, r0, rows);
                 }
-            else
-                for (int s = 0; s < l.Steps; s++) l.StepForward(s, r0, r1 - r0);
+                if (l._mask is not null) l.HoldMaskedRows(s, r0, rows);
+            }
         }
     }
 
@@ -653,12 +685,68 @@ public abstract class RecurrentLayer<T> : Layer<T> where T : unmanaged, IFloatin
             else dhCarry.CopyTo(dhStep);
             // A window boundary: the state entering step s (s > 0) is a constant for truncated BPTT.
             bool carry = !(k > 0 && s > 0 && (steps - s) % k == 0);
+            bool anyMasked = _mask is not null && ParkMaskedRows(s, r0, rows, dhStep, dcCarry);
             StepBackward(s, r0, rows, dhStep, dhCarry, dcCarry, carry);
             if (!carry)
             {
                 dhCarry.Clear();
                 if (HasCellState) dcCarry.Clear();
             }
+            else if (anyMasked) PassMaskedRows(s, r0, rows, dhCarry, dcCarry);
+        }
+    }
+
+    /// <summary>Whether step <paramref name="s"/> (processing order) of batch row <paramref name="r"/> is kept.</summary>
+    private bool Kept(int r, int s) => _mask is null || _mask[r, GoBackwards ? Steps - 1 - s : s];
+
+    /// <summary>After step s: a masked row keeps its state, h[s+1] = h[s] (and c), as if the step did not exist.</summary>
+    private void HoldMaskedRows(int s, int r0, int rows)
+    {
+        int h = Units, bh = B * h;
+        for (int r = r0; r < r0 + rows; r++)
+        {
+            if (Kept(r, s)) continue;
+            HCache.ReadOnlySpan.Slice(s * bh + r * h, h).CopyTo(HCache.Span.Slice((s + 1) * bh + r * h, h));
+            if (HasCellState) CCache.ReadOnlySpan.Slice(s * bh + r * h, h).CopyTo(CCache.Span.Slice((s + 1) * bh + r * h, h));
+        }
+    }
+
+    /// <summary>Before the backward step s: parks the incoming dH (and dC) of masked rows and zeroes them, so the
+    /// step's gate gradients, and with them the step's share of every weight gradient, are zero for those rows.
+    /// With <see cref="ZeroOutputForMask"/> the output there was a constant, so its gradient is dropped.</summary>
+    private bool ParkMaskedRows(int s, int r0, int rows, Span<T> dhStep, Span<T> dcCarry)
+    {
+        int h = Units;
+        bool any = false;
+        for (int i = 0; i < rows; i++)
+        {
+            int r = r0 + i;
+            if (Kept(r, s)) continue;
+            any = true;
+            var dh = dhStep.Slice(i * h, h);
+            var parked = _maskedDh!.Span.Slice(r * h, h);
+            if (ZeroOutputForMask && ReturnSequences) _dhCarry!.ReadOnlySpan.Slice(r * h, h).CopyTo(parked);
+            else dh.CopyTo(parked);
+            dh.Clear();
+            if (HasCellState)
+            {
+                dcCarry.Slice(i * h, h).CopyTo(_maskedDc!.Span.Slice(r * h, h));
+                dcCarry.Slice(i * h, h).Clear();
+            }
+        }
+        return any;
+    }
+
+    /// <summary>After the backward step s: a masked row's state passed through unchanged, so its gradient does too.</summary>
+    private void PassMaskedRows(int s, int r0, int rows, Span<T> dhCarry, Span<T> dcCarry)
+    {
+        int h = Units;
+        for (int i = 0; i < rows; i++)
+        {
+            int r = r0 + i;
+            if (Kept(r, s)) continue;
+            _maskedDh!.ReadOnlySpan.Slice(r * h, h).CopyTo(dhCarry.Slice(i * h, h));
+            if (HasCellState) _maskedDc!.ReadOnlySpan.Slice(r * h, h).CopyTo(dcCarry.Slice(i * h, h));
         }
     }
 
@@ -677,6 +765,7 @@ public abstract class RecurrentLayer<T> : Layer<T> where T : unmanaged, IFloatin
         ["kernel_initializer"] = KernelInitializer.Name,
         ["recurrent_initializer"] = RecurrentInitializer.Name,
         ["bias_initializer"] = BiasInitializer.Name,
+        ["zero_output_for_mask"] = Str(ZeroOutputForMask),
     };
 
     /// <summary>A fresh, unbuilt layer with the same options except <see cref="GoBackwards"/> flipped, as

@@ -30,6 +30,7 @@ public static class LayerRegistry
     {
         Register("dense", new DenseFactory());
         Register("dropout", new DropoutFactory());
+        Register("masking", new MaskingFactory());
         Register("activation", new ActivationFactory());
         Register("simple_rnn", new SimpleRnnFactory());
         Register("lstm", new LstmFactory());
@@ -73,6 +74,19 @@ public static class LayerRegistry
             new Dropout<T>(LayerConfig.GetDouble(c, "rate"), c.ContainsKey("seed") ? LayerConfig.GetInt(c, "seed") : null);
     }
 
+    private static RecurrentLayer<T> WithMaskOptions<T>(IReadOnlyDictionary<string, string> c, RecurrentLayer<T> layer)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        layer.ZeroOutputForMask = LayerConfig.GetBool(c, "zero_output_for_mask", false);
+        return layer;
+    }
+
+    private sealed class MaskingFactory : ILayerFactory
+    {
+        public ILayer<T> Create<T>(IReadOnlyDictionary<string, string> c) where T : unmanaged, IFloatingPointIeee754<T> =>
+            new Masking<T>(LayerConfig.GetDouble(c, "mask_value", 0));
+    }
+
     // The options every recurrent layer shares (RecurrentLayer's base config), with Keras' defaults.
     private static (string Activation, bool UseBias, Initializer Kernel, Initializer Recurrent, Initializer Bias,
         bool ReturnSequences, bool ReturnState, bool GoBackwards, bool Stateful, int TruncateBptt) Recurrent(IReadOnlyDictionary<string, string> c) =>
@@ -89,8 +103,8 @@ public static class LayerRegistry
         public ILayer<T> Create<T>(IReadOnlyDictionary<string, string> c) where T : unmanaged, IFloatingPointIeee754<T>
         {
             var r = Recurrent(c);
-            return new SimpleRnn<T>(LayerConfig.GetInt(c, "units"), r.Activation, r.UseBias, r.Kernel, r.Recurrent, r.Bias,
-                r.ReturnSequences, r.ReturnState, r.GoBackwards, r.Stateful, r.TruncateBptt);
+            return WithMaskOptions(c, new SimpleRnn<T>(LayerConfig.GetInt(c, "units"), r.Activation, r.UseBias, r.Kernel, r.Recurrent, r.Bias,
+                r.ReturnSequences, r.ReturnState, r.GoBackwards, r.Stateful, r.TruncateBptt));
         }
     }
 
@@ -99,9 +113,9 @@ public static class LayerRegistry
         public ILayer<T> Create<T>(IReadOnlyDictionary<string, string> c) where T : unmanaged, IFloatingPointIeee754<T>
         {
             var r = Recurrent(c);
-            return new Lstm<T>(LayerConfig.GetInt(c, "units"), r.Activation, LayerConfig.GetString(c, "recurrent_activation", "sigmoid"),
+            return WithMaskOptions(c, new Lstm<T>(LayerConfig.GetInt(c, "units"), r.Activation, LayerConfig.GetString(c, "recurrent_activation", "sigmoid"),
                 r.UseBias, r.Kernel, r.Recurrent, r.Bias, LayerConfig.GetBool(c, "unit_forget_bias", true),
-                r.ReturnSequences, r.ReturnState, r.GoBackwards, r.Stateful, r.TruncateBptt);
+                r.ReturnSequences, r.ReturnState, r.GoBackwards, r.Stateful, r.TruncateBptt));
         }
     }
 
@@ -110,9 +124,9 @@ public static class LayerRegistry
         public ILayer<T> Create<T>(IReadOnlyDictionary<string, string> c) where T : unmanaged, IFloatingPointIeee754<T>
         {
             var r = Recurrent(c);
-            return new Gru<T>(LayerConfig.GetInt(c, "units"), r.Activation, LayerConfig.GetString(c, "recurrent_activation", "sigmoid"),
+            return WithMaskOptions(c, new Gru<T>(LayerConfig.GetInt(c, "units"), r.Activation, LayerConfig.GetString(c, "recurrent_activation", "sigmoid"),
                 r.UseBias, r.Kernel, r.Recurrent, r.Bias, r.ReturnSequences, r.ReturnState, r.GoBackwards, r.Stateful, r.TruncateBptt,
-                LayerConfig.GetBool(c, "reset_after", true));
+                LayerConfig.GetBool(c, "reset_after", true)));
         }
     }
 

@@ -27,8 +27,18 @@ public class RecurrentThreadingTests
         try
         {
             Parallelism.MaxDegree = threads;
-            var layer = Make(kind, returnSequences, truncate);
+            bool masked = kind.EndsWith("_masked", StringComparison.Ordinal);
+            var layer = Make(masked ? kind[..^"_masked".Length] : kind, returnSequences, truncate);
             layer.Build(new TensorShape(batch, 7, 3), seed: 5);
+            if (masked)
+            {
+                // Padding, holes and fully masked rows, different in every row block.
+                var mask = new SequenceMask(batch, 7);
+                for (int r = 0; r < batch; r++)
+                    for (int t = 0; t < 7; t++)
+                        mask[r, t] = (r * 7 + t) % 5 != 2 && t < 7 - r % 4 && r % 9 != 4;
+                layer.InputMask = mask;
+            }
             var x = Tensor<float>.RandomNormal(new TensorShape(batch, 7, 3), seed: 6);
             var results = new List<float[]>();
             for (int call = 0; call < 2; call++)   // twice: the second call reuses the packed kernels and workspaces
@@ -58,7 +68,7 @@ public class RecurrentThreadingTests
     }
 
     [Theory]
-    [InlineData("lstm"), InlineData("gru"), InlineData("simple_rnn"), InlineData("simple_rnn_relu")]
+    [InlineData("lstm"), InlineData("gru"), InlineData("simple_rnn"), InlineData("simple_rnn_relu"), InlineData("lstm_masked"), InlineData("gru_masked")]
     public void SplitTimeLoops_AreBitwiseIdentical_AtAnyThreadCount(string kind)
     {
         long saved = RecurrentLayer<float>.ParallelMinFlops;

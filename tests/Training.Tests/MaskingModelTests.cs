@@ -1,0 +1,84 @@
+using Nn.Simd.Layers;
+using Nn.Simd.Tensors;
+
+namespace Nn.Simd.Training.Tests;
+
+/// <summary>Variable-length sequences in a model: a Masking layer's mask reaches the recurrent layers after it.</summary>
+public sealed class MaskingModelTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("nn-mask").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    /// <summary>Sequences of lengths 2..T, right-padded with zeros; the target is the sum of the first feature.</summary>
+    private static (Tensor<float> X, Tensor<float> Y, int[] Lengths) Padded(int n, int steps, int seed)
+    {
+        var rng = new Random(seed);
+        var x = new Tensor<float>(n, steps, 2);
+        var y = new Tensor<float>(n, 1);
+        var lengths = new int[n];
+        for (int i = 0; i < n; i++)
+        {
+            lengths[i] = 2 + rng.Next(steps - 1);
+            for (int t = 0; t < lengths[i]; t++)
+            {
+                x[i, t, 0] = (float)(rng.NextDouble() - 0.5);
+                x[i, t, 1] = 1;   // never all zero, so only the padding is masked
+                y[i, 0] += x[i, t, 0];
+            }
+        }
+        return (x, y, lengths);
+    }
+
+    [Fact]
+    public void PaddedBatch_PredictsWhatEachUnpaddedSequencePredicts_AndSurvivesSaveLoad()
+    {
+        const int steps = 9;
+        var (x, y, lengths) = Padded(48, steps, 1);
+        var model = new Sequential(
+            new Masking<float>(),
+            new Lstm<float>(8, returnSequences: true),
+            new Dropout<float>(0.1),
+            new Gru<float>(6),
+            new Dense<float>(1)) { Seed = 2 };
+        model.Compile("mse", "adam");
+        var history = model.Fit(x, y, epochs: 8, batchSize: 16);
+        Assert.True(history["loss"][^1] < history["loss"][0], "training on masked sequences did not lower the loss");
+
+        var padded = model.Predict(x);
+        Sequential Unmasked(int length)
+        {
+            // The same weights without the Masking layer, for inputs of the given length.
+            var m = new Sequential(new Lstm<float>(8, returnSequences: true), new Dropout<float>(0.1), new Gru<float>(6), new Dense<float>(1));
+            m.Build(length, 2);
+            for (int i = 0; i < m.Parameters.Count; i++) model.Parameters[i].Value.ReadOnlySpan.CopyTo(m.Parameters[i].Value.Span);
+            return m;
+        }
+        for (int i = 0; i < 8; i++)
+        {
+            var alone = new Tensor<float>(1, lengths[i], 2);
+            x.ReadOnlySpan.Slice(i * steps * 2, lengths[i] * 2).CopyTo(alone.Span);
+            Assert.Equal(Unmasked(lengths[i]).Predict(alone)[0, 0], padded[i, 0], 5);
+        }
+        // Without masking the padding is read as data.
+        Assert.NotEqual(padded.ToArray(), Unmasked(steps).Predict(x).ToArray());
+
+        string path = Path.Combine(_dir, "masked.safetensors");
+        model.Save(path);
+        var loaded = Sequential.Load(path);
+        Assert.IsType<Masking<float>>(loaded.Layers[0]);
+        Assert.Equal(padded.ToArray(), loaded.Predict(x).ToArray());
+    }
+
+    [Fact]
+    public void WithoutAMaskingLayer_AMaskSetOnALayerIsLeftAlone()
+    {
+        var lstm = new Lstm<float>(3);
+        var model = new Sequential(lstm, new Dense<float>(1)) { Seed = 1 };
+        model.Build(4, 1);
+        var mask = SequenceMask.FromLengths([2, 4], 4);
+        lstm.InputMask = mask;
+        model.Predict(new Tensor<float>(2, 4, 1));
+        Assert.Same(mask, lstm.InputMask);
+    }
+}
