@@ -59,8 +59,8 @@ public partial class Sequential<T>
         }
         int nTrain = xTrain.Shape[0];
         if (nTrain == 0) throw new ArgumentException($"x has no samples (shape {x.Shape}).", nameof(x));
-        ValidateTargets(yTrain, nTrain, nameof(y));
-        if (yVal is not null) ValidateTargets(yVal, xVal!.Shape[0], "validationData.Y");
+        ValidateTargets(yTrain, xTrain, nameof(y));
+        if (yVal is not null) ValidateTargets(yVal, xVal!, "validationData.Y");
         ResolveMetrics();
 
         var cbs = callbacks?.ToList() ?? [];
@@ -129,7 +129,7 @@ public partial class Sequential<T>
         RequireCompiled();
         CheckPair(x, y, nameof(x), nameof(y));
         EnsureBuilt(x, nameof(x));
-        ValidateTargets(y, x.Shape[0], nameof(y));
+        ValidateTargets(y, x, nameof(y));
         ResolveMetrics();
         using var threads = new ThreadScope(_threads);
         foreach (var m in _metrics) m.Reset();
@@ -149,7 +149,7 @@ public partial class Sequential<T>
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
         CheckPair(x, y, nameof(x), nameof(y));
         EnsureBuilt(x, nameof(x));
-        ValidateTargets(y, x.Shape[0], nameof(y));
+        ValidateTargets(y, x, nameof(y));
         ResolveMetrics();
         using var threads = new ThreadScope(_threads);
         return EvaluateCore(x, y, batchSize);
@@ -185,7 +185,7 @@ public partial class Sequential<T>
         EnsureBuilt(x, nameof(x));
         using var threads = new ThreadScope(_threads);
         int n = x.Shape[0];
-        var result = new Tensor<T>(WithBatch(OutputShape!.Value, n));
+        var result = new Tensor<T>(WithBatch(SampleOutputShape(x), n));
         for (int start = 0; start < n; start += batchSize)
         {
             int count = Math.Min(batchSize, n - start);
@@ -318,16 +318,44 @@ public partial class Sequential<T>
 
     private void CheckSampleShape(Tensor<T> x, string name)
     {
-        if (x.Rank < 2 || DropBatch(x.Shape) != InputShape!.Value)
-            throw new ArgumentException($"{name} has shape {x.Shape}, but the model takes samples shaped {FormatSample(InputShape!.Value)} (so [N, {string.Join(", ", InputShape.Value.ToArray())}]).", name);
+        if (x.Rank >= 2 && DropBatch(x.Shape) == InputShape!.Value) return;
+        if (TakesAnyLength && x.Rank == 3 && x.Shape[1] > 0 && x.Shape[2] == InputShape!.Value[1] && TryOutputShape(DropBatch(x.Shape)) is not null)
+            return;
+        string any = TakesAnyLength ? $" (any number of time steps: [N, T, {InputShape!.Value[1]}])" : "";
+        throw new ArgumentException($"{name} has shape {x.Shape}, but the model takes samples shaped {FormatSample(InputShape!.Value)} (so [N, {string.Join(", ", InputShape!.Value.ToArray())}]){any}.", name);
     }
 
-    private void ValidateTargets(Tensor<T> y, int n, string name)
+    /// <summary>Whether the model was built for sequences, [T, F] samples, whose layers all take any T (as a Keras
+    /// model whose input has a None time axis): it then runs on sequences of other lengths too.</summary>
+    private bool TakesAnyLength => InputShape is { Rank: 2 } && TryOutputShape(new TensorShape(InputShape.Value[0] + 1, InputShape.Value[1])) is not null;
+
+    /// <summary>The output shape of one sample shape, or null when a layer cannot take it.</summary>
+    private TensorShape? TryOutputShape(TensorShape sample)
     {
-        try { Loss!.ValidateTargets(WithBatch(OutputShape!.Value, n), y); }
+        var shape = WithBatch(sample, 1);
+        try
+        {
+            foreach (var l in _layers) shape = l.ComputeOutputShape(shape);
+        }
+        catch (ArgumentException)
+        {
+            return null;
+        }
+        return DropBatch(shape);
+    }
+
+    /// <summary>The output sample shape for inputs shaped like <paramref name="x"/> (checked by CheckSampleShape).</summary>
+    private TensorShape SampleOutputShape(Tensor<T> x) =>
+        DropBatch(x.Shape) == InputShape!.Value ? OutputShape!.Value : TryOutputShape(DropBatch(x.Shape))!.Value;
+
+    private void ValidateTargets(Tensor<T> y, Tensor<T> x, string name)
+    {
+        int n = x.Shape[0];
+        var output = SampleOutputShape(x);
+        try { Loss!.ValidateTargets(WithBatch(output, n), y); }
         catch (ArgumentException e) when (e.ParamName != name)
         {
-            throw new ArgumentException($"{name} (shape {y.Shape}) is invalid for the model output [{n}, {string.Join(", ", OutputShape!.Value.ToArray())}] under {Loss!.Name}: {e.Message}", name, e);
+            throw new ArgumentException($"{name} (shape {y.Shape}) is invalid for the model output [{n}, {string.Join(", ", output.ToArray())}] under {Loss!.Name}: {e.Message}", name, e);
         }
     }
 

@@ -59,6 +59,7 @@ public sealed class MaskingModelTests : IDisposable
             var alone = new Tensor<float>(1, lengths[i], 2);
             x.ReadOnlySpan.Slice(i * steps * 2, lengths[i] * 2).CopyTo(alone.Span);
             Assert.Equal(Unmasked(lengths[i]).Predict(alone)[0, 0], padded[i, 0], 5);
+            Assert.Equal(model.Predict(alone)[0, 0], padded[i, 0], 5);   // the model takes any number of steps
         }
         // Without masking the padding is read as data.
         Assert.NotEqual(padded.ToArray(), Unmasked(steps).Predict(x).ToArray());
@@ -68,6 +69,28 @@ public sealed class MaskingModelTests : IDisposable
         var loaded = Sequential.Load(path);
         Assert.IsType<Masking<float>>(loaded.Layers[0]);
         Assert.Equal(padded.ToArray(), loaded.Predict(x).ToArray());
+    }
+
+    [Fact]
+    public void AModelOverSequences_TakesAnyNumberOfSteps_ButNotOtherFeatures()
+    {
+        var model = new Sequential(new Lstm<float>(4, returnSequences: true), new Dense<float>(2)) { Seed = 3 };
+        model.Compile("mse", "sgd");
+        var x = Tensor<float>.RandomNormal(new TensorShape(3, 5, 2), 1);
+        model.Fit(x, Tensor<float>.RandomNormal(new TensorShape(3, 5, 2), 2), epochs: 1);
+        var longer = Tensor<float>.RandomNormal(new TensorShape(2, 11, 2), 3);
+        Assert.Equal(new TensorShape(2, 11, 2), model.Predict(longer).Shape);
+        // Training and evaluation at another length check the targets against that length's output.
+        model.Fit(longer, Tensor<float>.RandomNormal(new TensorShape(2, 11, 2), 4), epochs: 1);
+        var e = Assert.Throws<ArgumentException>(() => model.Evaluate(longer, new Tensor<float>(2, 5, 2)));
+        Assert.Contains("[2, 11, 2]", e.Message);
+        e = Assert.Throws<ArgumentException>(() => model.Predict(new Tensor<float>(2, 5, 3)));
+        Assert.Contains("any number of time steps: [N, T, 2]", e.Message);
+
+        var mlp = new Sequential(new Dense<float>(3)) { Seed = 1 };
+        mlp.Build(4);
+        e = Assert.Throws<ArgumentException>(() => mlp.Predict(new Tensor<float>(2, 5)));
+        Assert.DoesNotContain("time steps", e.Message);
     }
 
     [Fact]
