@@ -34,11 +34,11 @@ public abstract class Layer<T> : ILayer<T> where T : unmanaged, IFloatingPointIe
     /// build, when the layer was not frozen).</summary>
     public bool Trainable
     {
-        get => _parameters.Count == 0 ? _trainable : _parameters.Exists(p => p.Trainable);
+        get => _parameters.TrueForAll(p => p.IsBuffer) ? _trainable : _parameters.Exists(p => p.Trainable);
         set
         {
             _trainable = value;
-            foreach (var p in _parameters) p.Trainable = value;
+            foreach (var p in _parameters) if (!p.IsBuffer) p.Trainable = value;
         }
     }
 
@@ -79,10 +79,20 @@ public abstract class Layer<T> : ILayer<T> where T : unmanaged, IFloatingPointIe
         return p;
     }
 
+    /// <summary>Registers a buffer (see <see cref="Parameter{T}.IsBuffer"/>): state saved with the weights, never
+    /// trained, such as moving statistics.</summary>
+    protected Parameter<T> AddBuffer(string name, TensorShape shape, Initializers.Initializer init, Random rng)
+    {
+        var p = new Parameter<T>(name, new Tensor<T>(shape), isBuffer: true);
+        init.Initialize(p.Value, rng);
+        _parameters.Add(p);
+        return p;
+    }
+
     /// <summary>Registers an existing parameter (used by wrappers that expose their children's parameters).</summary>
     protected void AddParameter(Parameter<T> parameter)
     {
-        if (!_trainable) parameter.Trainable = false;
+        if (!_trainable && !parameter.IsBuffer) parameter.Trainable = false;
         _parameters.Add(parameter);
     }
 

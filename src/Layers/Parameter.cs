@@ -10,14 +10,29 @@ public sealed class Parameter<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// <summary>Creates a parameter with a zero gradient of the value's shape.</summary>
     /// <param name="name">The name, e.g. <c>kernel</c>, <c>recurrent_kernel</c> or <c>bias</c>.</param>
     /// <param name="value">The value tensor.</param>
-    public Parameter(string name, Tensor<T> value)
+    public Parameter(string name, Tensor<T> value) : this(name, value, isBuffer: false) { }
+
+    /// <summary>Creates a parameter, or with <paramref name="isBuffer"/> a buffer: state saved with the weights
+    /// that no optimizer trains (PyTorch's buffers, Keras' non-trainable weights such as BatchNormalization's
+    /// moving statistics). A buffer's <see cref="Trainable"/> is always false and its gradient stays zero.</summary>
+    /// <param name="name">The name.</param>
+    /// <param name="value">The value tensor.</param>
+    /// <param name="isBuffer">Whether it is a buffer.</param>
+    public Parameter(string name, Tensor<T> value, bool isBuffer)
     {
         ArgumentException.ThrowIfNullOrEmpty(name);
         ArgumentNullException.ThrowIfNull(value);
         Name = name;
         Value = value;
         Grad = new Tensor<T>(value.Shape);
+        IsBuffer = isBuffer;
+        _trainable = !isBuffer;
     }
+
+    private bool _trainable;
+
+    /// <summary>Whether this is a buffer (layer state such as moving statistics), never trained.</summary>
+    public bool IsBuffer { get; }
 
     /// <summary>The parameter's name within its layer.</summary>
     public string Name { get; }
@@ -36,7 +51,16 @@ public sealed class Parameter<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// <c>trainable</c>; see <see cref="Layer{T}.Trainable"/>). A frozen parameter still gets its gradient, so the
     /// layers below it keep learning, but the model's optimizer step, gradient clipping and parameter counts leave
     /// it out. Default: true.</summary>
-    public bool Trainable { get; set; } = true;
+    /// <exception cref="InvalidOperationException">Set to true on a buffer.</exception>
+    public bool Trainable
+    {
+        get => _trainable;
+        set
+        {
+            if (value && IsBuffer) throw new InvalidOperationException($"'{Name}' is a buffer (layer state, not a weight); it cannot be made trainable.");
+            _trainable = value;
+        }
+    }
 
     /// <summary>Marks <see cref="Value"/> as changed.</summary>
     public void MarkChanged() => Version++;

@@ -100,7 +100,11 @@ public static class GradientCheck
         var rng = new Random(o.Seed);
         var reports = new List<TensorReport> { Compare("input", x, dx, Loss, o, rng) };
         for (int i = 0; i < layer.Parameters.Count; i++)
+        {
+            // A buffer (moving statistics) is layer state, not a weight: it has no gradient to check.
+            if (layer.Parameters[i].IsBuffer) continue;
             reports.Add(Compare(layer.Parameters[i].Name, layer.Parameters[i].Value, analyticParams[i], Loss, o, rng));
+        }
         return new Report(reports, o.Tolerance);
     }
 

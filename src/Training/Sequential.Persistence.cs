@@ -119,7 +119,7 @@ public partial class Sequential<T>
         var unknownFrozen = frozen.Where(k => !named.Exists(n => n.Key == k)).ToList();
         if (unknownFrozen.Count > 0)
             throw new InvalidDataException($"'{path}': non_trainable names parameters the model does not have: {string.Join(", ", unknownFrozen)}.");
-        foreach (var (key, p) in named) p.Trainable = !frozen.Contains(key);
+        foreach (var (key, p) in named) if (!p.IsBuffer) p.Trainable = !frozen.Contains(key);
         LoadWeights(fs, header, path);
         if (!compile || setup is null || !setup.IsBuiltIn) return;
         Optimizers.Optimizer optimizer;
@@ -306,7 +306,7 @@ public partial class Sequential<T>
             ["input_shape"] = Encoding.UTF8.GetString(shape.WrittenSpan),
             ["layers"] = Encoding.UTF8.GetString(layers.WrittenSpan),
         };
-        var frozen = named.Where(n => !n.Value.Trainable).Select(n => n.Key).ToList();
+        var frozen = named.Where(n => !n.Value.Trainable && !n.Value.IsBuffer).Select(n => n.Key).ToList();
         if (frozen.Count > 0) md["non_trainable"] = JsonStrings(frozen);
         if (Loss is not null && Optimizer is not null)
             md["training_config"] = TrainingSetup.Describe(Loss, Optimizer, _metrics, _compiledMetricNames, OutputShape!.Value, includeOptimizer).ToJson();

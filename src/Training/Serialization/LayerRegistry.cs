@@ -31,6 +31,8 @@ public static class LayerRegistry
         Register("dense", new DenseFactory());
         Register("dropout", new DropoutFactory());
         Register("masking", new MaskingFactory());
+        Register("flatten", new FlattenFactory());
+        Register("batch_normalization", new BatchNormalizationFactory());
         Register("activation", new ActivationFactory());
         Register("simple_rnn", new SimpleRnnFactory());
         Register("lstm", new LstmFactory());
@@ -79,6 +81,18 @@ public static class LayerRegistry
     {
         layer.ZeroOutputForMask = LayerConfig.GetBool(c, "zero_output_for_mask", false);
         return layer;
+    }
+
+    private sealed class FlattenFactory : ILayerFactory
+    {
+        public ILayer<T> Create<T>(IReadOnlyDictionary<string, string> c) where T : unmanaged, IFloatingPointIeee754<T> => new Flatten<T>();
+    }
+
+    private sealed class BatchNormalizationFactory : ILayerFactory
+    {
+        public ILayer<T> Create<T>(IReadOnlyDictionary<string, string> c) where T : unmanaged, IFloatingPointIeee754<T> =>
+            new BatchNormalization<T>(LayerConfig.GetDouble(c, "momentum", 0.99), LayerConfig.GetDouble(c, "epsilon", 1e-3),
+                LayerConfig.GetBool(c, "center", true), LayerConfig.GetBool(c, "scale", true));
     }
 
     private sealed class MaskingFactory : ILayerFactory
