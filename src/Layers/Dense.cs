@@ -76,6 +76,12 @@ public sealed class Dense<T> : Layer<T> where T : unmanaged, IFloatingPointIeee7
     /// zeros of the input's shape.</summary>
     public bool ComputeInputGradient { get; set; } = true;
 
+    /// <summary>A penalty on the kernel added to the training loss (Keras' <c>kernel_regularizer</c>); null for none.</summary>
+    public Regularizers.Regularizer? KernelRegularizer { get => GetRegularizer("kernel"); set => SetRegularizer("kernel", value); }
+
+    /// <summary>A penalty on the bias added to the training loss (Keras' <c>bias_regularizer</c>); null for none.</summary>
+    public Regularizers.Regularizer? BiasRegularizer { get => GetRegularizer("bias"); set => SetRegularizer("bias", value); }
+
     /// <inheritdoc/>
     protected override void BuildCore(TensorShape inputShape, Random rng)
     {
@@ -148,12 +154,17 @@ public sealed class Dense<T> : Layer<T> where T : unmanaged, IFloatingPointIeee7
     }
 
     /// <inheritdoc/>
-    public override IReadOnlyDictionary<string, string> GetConfig() => new Dictionary<string, string>
+    public override IReadOnlyDictionary<string, string> GetConfig()
     {
-        ["units"] = Units.ToString(System.Globalization.CultureInfo.InvariantCulture),
-        ["activation"] = Activation.Name,
-        ["use_bias"] = Str(UseBias),
-        ["kernel_initializer"] = KernelInitializer.Name,
-        ["bias_initializer"] = BiasInitializer.Name,
-    };
+        var c = new Dictionary<string, string>
+        {
+            ["units"] = Units.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["activation"] = Activation.Name,
+            ["use_bias"] = Str(UseBias),
+            ["kernel_initializer"] = KernelInitializer.Name,
+            ["bias_initializer"] = BiasInitializer.Name,
+        };
+        AddRegularizerConfig(c);
+        return c;
+    }
 }

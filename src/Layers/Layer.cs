@@ -11,6 +11,7 @@ public abstract class Layer<T> : ILayer<T> where T : unmanaged, IFloatingPointIe
     private readonly List<Parameter<T>> _parameters = [];
     private string? _name;
     private bool _trainable = true;
+    private readonly Dictionary<string, Regularizers.Regularizer> _regularizers = new(StringComparer.Ordinal);
 
     /// <summary>The Keras-style type name used for default names and in saved models, e.g. <c>dense</c>.</summary>
     public abstract string TypeName { get; }
@@ -75,8 +76,29 @@ public abstract class Layer<T> : ILayer<T> where T : unmanaged, IFloatingPointIe
         var p = new Parameter<T>(name, new Tensor<T>(shape));
         init.Initialize(p.Value, rng);
         p.Trainable = _trainable;
+        p.Regularizer = _regularizers.GetValueOrDefault(name);
         _parameters.Add(p);
         return p;
+    }
+
+    /// <summary>The regularizer set for the parameter named <paramref name="parameterName"/>, or null.</summary>
+    protected Regularizers.Regularizer? GetRegularizer(string parameterName) => _regularizers.GetValueOrDefault(parameterName);
+
+    /// <summary>Sets (or with null clears) the regularizer of the parameter named <paramref name="parameterName"/>,
+    /// now if it exists and when <c>Build</c> creates it otherwise.</summary>
+    protected void SetRegularizer(string parameterName, Regularizers.Regularizer? regularizer)
+    {
+        if (regularizer is null) _regularizers.Remove(parameterName);
+        else _regularizers[parameterName] = regularizer;
+        foreach (var p in _parameters) if (p.Name == parameterName) p.Regularizer = regularizer;
+    }
+
+    /// <summary>Adds Keras' <c>kernel_regularizer</c>, <c>recurrent_regularizer</c> and <c>bias_regularizer</c>
+    /// entries for the regularizers that are set.</summary>
+    protected void AddRegularizerConfig(IDictionary<string, string> config)
+    {
+        foreach (var (name, r) in _regularizers)
+            config[(name == "recurrent_kernel" ? "recurrent" : name) + "_regularizer"] = r.Name;
     }
 
     /// <summary>Registers a buffer (see <see cref="Parameter{T}.IsBuffer"/>): state saved with the weights, never

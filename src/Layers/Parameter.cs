@@ -31,6 +31,10 @@ public sealed class Parameter<T> where T : unmanaged, IFloatingPointIeee754<T>
 
     private bool _trainable;
 
+    /// <summary>A weight penalty the model adds to the loss (and its gradient to <see cref="Grad"/>) while this
+    /// parameter is trainable; null for none. Layers set it from their <c>KernelRegularizer</c> and similar options.</summary>
+    public Regularizers.Regularizer? Regularizer { get; set; }
+
     /// <summary>Whether this is a buffer (layer state such as moving statistics), never trained.</summary>
     public bool IsBuffer { get; }
 

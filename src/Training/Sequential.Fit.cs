@@ -168,9 +168,19 @@ public partial class Sequential<T>
             lossSum += double.CreateChecked(Loss!.Compute(output, yb)) * count;
             foreach (var m in _metrics) m.Update(output, yb);
         }
-        var logs = new Dictionary<string, double>(StringComparer.Ordinal) { ["loss"] = n > 0 ? lossSum / n : double.NaN };
+        var logs = new Dictionary<string, double>(StringComparer.Ordinal) { ["loss"] = n > 0 ? lossSum / n + RegularizationLoss() : double.NaN };
         foreach (var m in _metrics) logs[m.Name] = m.Result;
         return logs;
+    }
+
+    /// <summary>The sum of the weight penalties of the trainable parameters (Keras' <c>sum(model.losses)</c>), which
+    /// <c>Fit</c> and <c>Evaluate</c> add to the loss they report.</summary>
+    public double RegularizationLoss()
+    {
+        double sum = 0;
+        foreach (var p in _parameters)
+            if (p.Trainable && p.Regularizer is { } r) sum += r.Penalty(p.Value.ReadOnlySpan);
+        return sum;
     }
 
     /// <summary>Runs the model in inference mode over <paramref name="x"/> in batches.</summary>
@@ -230,12 +240,19 @@ public partial class Sequential<T>
             g = _layers[i].Backward(g);
             _inputGrads[i] = g;
         }
-        bool finite = true;
-        foreach (var p in _parameters) finite &= IsFinite(p.Grad.ReadOnlySpan);
-        if (!finite) return ReportNonFinite(LocateBackward(epoch, step));
         // Only trainable parameters reach the optimizer (and its clipping); the list is reused, so this allocates nothing.
         _trainableScratch.Clear();
         foreach (var p in _parameters) if (p.Trainable) _trainableScratch.Add(p);
+        // Weight penalties (Keras' regularization losses): their value joins the loss, their gradient the weights'.
+        foreach (var p in _trainableScratch)
+        {
+            if (p.Regularizer is not { } r) continue;
+            loss += r.Penalty(p.Value.ReadOnlySpan);
+            r.AddGradient(p.Value.ReadOnlySpan, p.Grad.Span);
+        }
+        bool finite = true;
+        foreach (var p in _parameters) finite &= IsFinite(p.Grad.ReadOnlySpan);
+        if (!finite) return ReportNonFinite(LocateBackward(epoch, step));
         Optimizer!.Step(_trainableScratch);
         return loss;
     }

@@ -347,7 +347,7 @@ public sealed class Gru<T> : RecurrentLayer<T> where T : unmanaged, IFloatingPoi
     /// <inheritdoc/>
     public override RecurrentLayer<T> CloneReversed() => new Gru<T>(Units, Activation.Name, RecurrentActivation.Name, UseBias,
         KernelInitializer, RecurrentInitializer, BiasInitializer, ReturnSequences, ReturnState, !GoBackwards, Stateful, TruncateBptt, ResetAfter)
-    { ForceGeneralGates = ForceGeneralGates };
+    { ForceGeneralGates = ForceGeneralGates, KernelRegularizer = KernelRegularizer, RecurrentRegularizer = RecurrentRegularizer, BiasRegularizer = BiasRegularizer };
 
     /// <inheritdoc/>
     public override IReadOnlyDictionary<string, string> GetConfig()

@@ -240,7 +240,7 @@ public sealed class Lstm<T> : RecurrentLayer<T> where T : unmanaged, IFloatingPo
     /// <inheritdoc/>
     public override RecurrentLayer<T> CloneReversed() => new Lstm<T>(Units, Activation.Name, RecurrentActivation.Name, UseBias,
         KernelInitializer, RecurrentInitializer, BiasInitializer, UnitForgetBias, ReturnSequences, ReturnState, !GoBackwards,
-        Stateful, TruncateBptt) { ForceGeneralGates = ForceGeneralGates };
+        Stateful, TruncateBptt) { ForceGeneralGates = ForceGeneralGates, KernelRegularizer = KernelRegularizer, RecurrentRegularizer = RecurrentRegularizer, BiasRegularizer = BiasRegularizer };
 
     /// <inheritdoc/>
     public override IReadOnlyDictionary<string, string> GetConfig()

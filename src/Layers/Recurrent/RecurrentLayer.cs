@@ -175,6 +175,15 @@ public abstract class RecurrentLayer<T> : Layer<T>, IMaskConsumer where T : unma
     /// <see cref="Bidirectional{T}"/> sets it on the layers it wraps, as Keras does.</summary>
     public bool ZeroOutputForMask { get; set; }
 
+    /// <summary>A penalty on the kernel W added to the training loss (Keras' <c>kernel_regularizer</c>); null for none.</summary>
+    public Regularizers.Regularizer? KernelRegularizer { get => GetRegularizer("kernel"); set => SetRegularizer("kernel", value); }
+
+    /// <summary>A penalty on the recurrent kernel U (Keras' <c>recurrent_regularizer</c>); null for none.</summary>
+    public Regularizers.Regularizer? RecurrentRegularizer { get => GetRegularizer("recurrent_kernel"); set => SetRegularizer("recurrent_kernel", value); }
+
+    /// <summary>A penalty on the bias (Keras' <c>bias_regularizer</c>); null for none.</summary>
+    public Regularizers.Regularizer? BiasRegularizer { get => GetRegularizer("bias"); set => SetRegularizer("bias", value); }
+
     /// <summary>The final hidden state [B, H] of the last call (a copy owned by the layer).</summary>
     /// <exception cref="InvalidOperationException"><see cref="ReturnState"/> is false or no forward pass ran.</exception>
     public Tensor<T> FinalH => ReturnState
@@ -751,7 +760,14 @@ public abstract class RecurrentLayer<T> : Layer<T>, IMaskConsumer where T : unma
     }
 
     /// <summary>Options shared by every recurrent layer, with Keras' names.</summary>
-    private protected Dictionary<string, string> BaseConfig() => new()
+    private protected Dictionary<string, string> BaseConfig()
+    {
+        var c = BaseOptions();
+        AddRegularizerConfig(c);
+        return c;
+    }
+
+    private Dictionary<string, string> BaseOptions() => new()
     {
         ["units"] = Units.ToString(CultureInfo.InvariantCulture),
         ["activation"] = Activation.Name,

@@ -93,7 +93,8 @@ public sealed class SimpleRnn<T> : RecurrentLayer<T> where T : unmanaged, IFloat
 
     /// <inheritdoc/>
     public override RecurrentLayer<T> CloneReversed() => new SimpleRnn<T>(Units, Activation.Name, UseBias, KernelInitializer,
-        RecurrentInitializer, BiasInitializer, ReturnSequences, ReturnState, !GoBackwards, Stateful, TruncateBptt);
+        RecurrentInitializer, BiasInitializer, ReturnSequences, ReturnState, !GoBackwards, Stateful, TruncateBptt)
+    { KernelRegularizer = KernelRegularizer, RecurrentRegularizer = RecurrentRegularizer, BiasRegularizer = BiasRegularizer };
 
     /// <inheritdoc/>
     public override IReadOnlyDictionary<string, string> GetConfig()

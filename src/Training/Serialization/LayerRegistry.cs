@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Numerics;
 using Nn.Simd.Layers;
 using Nn.Simd.Layers.Initializers;
+using Nn.Simd.Layers.Regularizers;
 
 namespace Nn.Simd.Training.Serialization;
 
@@ -80,8 +81,14 @@ public static class LayerRegistry
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         layer.ZeroOutputForMask = LayerConfig.GetBool(c, "zero_output_for_mask", false);
+        layer.KernelRegularizer = RegularizerOf(c, "kernel_regularizer");
+        layer.RecurrentRegularizer = RegularizerOf(c, "recurrent_regularizer");
+        layer.BiasRegularizer = RegularizerOf(c, "bias_regularizer");
         return layer;
     }
+
+    private static Regularizer? RegularizerOf(IReadOnlyDictionary<string, string> c, string key) =>
+        c.TryGetValue(key, out var name) ? Regularizer.Get(name) : null;
 
     private sealed class FlattenFactory : ILayerFactory
     {
@@ -164,7 +171,11 @@ public static class LayerRegistry
             new Dense<T>(LayerConfig.GetInt(c, "units"), LayerConfig.GetString(c, "activation", "linear"),
                 LayerConfig.GetBool(c, "use_bias", true),
                 Initializer.Get(LayerConfig.GetString(c, "kernel_initializer", "glorot_uniform")),
-                Initializer.Get(LayerConfig.GetString(c, "bias_initializer", "zeros")));
+                Initializer.Get(LayerConfig.GetString(c, "bias_initializer", "zeros")))
+            {
+                KernelRegularizer = RegularizerOf(c, "kernel_regularizer"),
+                BiasRegularizer = RegularizerOf(c, "bias_regularizer"),
+            };
     }
 }
 
