@@ -114,6 +114,18 @@ public class OptimizerTests
     }
 
     [Fact]
+    public void Adagrad_TwoSteps_HandComputed_AccumulatorStartsAt01_EpsilonInsideSqrt()
+    {
+        // Keras: a = 0.1 + g², then w −= lr·g/√(a + ε); g = 1 then 0.5.
+        var w = Run(new Adagrad(0.1), 1, 1, 0.5);
+        double a1 = 0.1 + 1, a2 = a1 + 0.25;
+        double w1 = 1 - 0.1 * 1 / Math.Sqrt(a1 + 1e-7), w2 = w1 - 0.1 * 0.5 / Math.Sqrt(a2 + 1e-7);
+        Close(w1, w[0], 1e-12); Close(w2, w[1], 1e-12);
+        Assert.IsType<Adagrad>(Optimizer.Get("adagrad"));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new Adagrad(initialAccumulatorValue: -1));
+    }
+
+    [Fact]
     public void Step_MarksParametersChanged_AndCountsIterations()
     {
         var p = Param(1, 2);
@@ -247,6 +259,20 @@ public class OptimizerTests
             RmsPropUpdate.ApplyReference<double>(g, 0.01, 0.9, mu, 1e-7, centered, v2, a2, s2, w2);
             Assert.Equal(v2, v1); Assert.Equal(a2, a1); Assert.Equal(s2, s1); Assert.Equal(w2, w1);
         }
+    }
+
+    [Theory]
+    [MemberData(nameof(Lengths))]
+    public void AdagradUpdate_MatchesReference_AllLengths(int n)
+    {
+        var g = Tensor<float>.RandomNormal(new TensorShape(n + 1), n).Span[..n].ToArray();
+        float[] a1 = Tensor<float>.RandomUniform(new TensorShape(n + 1), n + 5, 0.1, 1).Span[..n].ToArray(), a2 = (float[])a1.Clone();
+        float[] w1 = Tensor<float>.RandomNormal(new TensorShape(n + 1), n + 8).Span[..n].ToArray(), w2 = (float[])w1.Clone();
+        AdagradUpdate.Apply<float>(g, 0.01f, 1e-7f, a1, w1);
+        AdagradUpdate.ApplyReference<float>(g, 0.01f, 1e-7f, a2, w2);
+        Assert.Equal(a2, a1);
+        Assert.Equal(w2, w1);
+        Assert.Throws<ArgumentException>(() => AdagradUpdate.Apply<float>(new float[4], 1, 1e-7f, new float[3], new float[4]));
     }
 
     [Fact]

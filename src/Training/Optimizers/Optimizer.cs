@@ -95,6 +95,10 @@ public abstract partial class Optimizer
     /// <summary>How many state tensors of the parameter's shape each parameter needs.</summary>
     protected abstract int StateSlots { get; }
 
+    /// <summary>The value a state slot starts at (0 unless overridden, e.g. Adagrad's initial accumulator).</summary>
+    /// <param name="slot">The slot index.</param>
+    protected virtual double InitialStateValue(int slot) => 0;
+
     /// <summary>Forgets all state and the step count (e.g. before training a new model).</summary>
     public void Reset()
     {
@@ -117,7 +121,12 @@ public abstract partial class Optimizer
     {
         if (_state.TryGetValue(p, out var s)) return (Tensor<T>[])s;
         var slots = new Tensor<T>[StateSlots];
-        for (int i = 0; i < slots.Length; i++) slots[i] = new Tensor<T>(p.Value.Shape);
+        for (int i = 0; i < slots.Length; i++)
+        {
+            slots[i] = new Tensor<T>(p.Value.Shape);
+            double start = InitialStateValue(i);
+            if (start != 0) slots[i].Span.Fill(T.CreateChecked(start));
+        }
         _state[p] = slots;
         return slots;
     }
@@ -182,7 +191,7 @@ public abstract partial class Optimizer
     protected static double CheckPositive(double value, string name) =>
         value > 0 && double.IsFinite(value) ? value : throw new ArgumentOutOfRangeException(name, $"{name} must be positive; got {value}.");
 
-    /// <summary>Creates an optimizer from its Keras name with Keras' defaults: <c>sgd</c>, <c>adam</c>, <c>adamw</c>, <c>rmsprop</c>.</summary>
+    /// <summary>Creates an optimizer from its Keras name with Keras' defaults: <c>sgd</c>, <c>adam</c>, <c>adamw</c>, <c>rmsprop</c>, <c>adagrad</c>.</summary>
     /// <exception cref="ArgumentException">The name is unknown.</exception>
     public static Optimizer Get(string name)
     {
@@ -193,7 +202,8 @@ public abstract partial class Optimizer
             "adam" => new Adam(),
             "adamw" => new AdamW(),
             "rmsprop" => new RmsProp(),
-            _ => throw new ArgumentException($"Unknown optimizer '{name}'. Known: sgd, adam, adamw, rmsprop.", nameof(name)),
+            "adagrad" => new Adagrad(),
+            _ => throw new ArgumentException($"Unknown optimizer '{name}'. Known: sgd, adam, adamw, rmsprop, adagrad.", nameof(name)),
         };
     }
 

@@ -24,7 +24,8 @@ public abstract partial class Optimizer
     /// <summary>Whether <see cref="FromConfig"/> rebuilds this optimizer exactly: a built-in optimizer type
     /// (not a subclass) with no schedule or a built-in one.</summary>
     public bool IsBuiltIn =>
-        (GetType() == typeof(Sgd) || GetType() == typeof(Adam) || GetType() == typeof(AdamW) || GetType() == typeof(RmsProp))
+        (GetType() == typeof(Sgd) || GetType() == typeof(Adam) || GetType() == typeof(AdamW) || GetType() == typeof(RmsProp)
+         || GetType() == typeof(Adagrad))
         && (Schedule is null || ScheduleConfig.IsBuiltIn(Schedule));
 
     /// <summary>Creates a built-in optimizer from its name and a <see cref="GetConfig"/> map (Keras' <c>from_config</c>).
@@ -43,7 +44,8 @@ public abstract partial class Optimizer
                 r.Double("beta_2", 0.999), r.Double("epsilon", 1e-7)),
             "rmsprop" => new RmsProp(r.Double("learning_rate", 1e-3), r.Double("rho", 0.9), r.Double("momentum", 0),
                 r.Double("epsilon", 1e-7), r.Bool("centered", false)),
-            _ => throw new ArgumentException($"Unknown optimizer '{name}'. Known: sgd, adam, adamw, rmsprop.", nameof(name)),
+            "adagrad" => new Adagrad(r.Double("learning_rate", 1e-3), r.Double("initial_accumulator_value", 0.1), r.Double("epsilon", 1e-7)),
+            _ => throw new ArgumentException($"Unknown optimizer '{name}'. Known: sgd, adam, adamw, rmsprop, adagrad.", nameof(name)),
         };
         if (config.ContainsKey("clipvalue")) o.ClipValue = r.Double("clipvalue", 0);
         if (config.ContainsKey("clipnorm")) o.ClipNorm = r.Double("clipnorm", 0);

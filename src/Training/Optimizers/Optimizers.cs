@@ -204,3 +204,52 @@ public sealed class RmsProp : Optimizer
             T.CreateChecked(Epsilon), Centered, state[0].Span, Centered ? state[1].Span : default,
             Momentum != 0 ? state[state.Length - 1].Span : default, parameter.Value.Span);
 }
+
+/// <summary>
+/// Adagrad (Duchi et al., 2011) with Keras' defaults and form: <c>a += g²; w −= lr·g/√(a + ε)</c>, the accumulator
+/// starting at <see cref="InitialAccumulatorValue"/> (see <see cref="AdagradUpdate"/>). The nnfs book's Adagrad is
+/// <c>Adagrad(1.0, initialAccumulatorValue: 0)</c> with ε outside the root, which differs only near a = 0; PyTorch's
+/// default is <c>Adagrad(0.01, initialAccumulatorValue: 0, epsilon: 1e-10)</c>, also with ε outside.
+/// </summary>
+public sealed class Adagrad : Optimizer
+{
+    /// <summary>Creates the optimizer.</summary>
+    /// <param name="learningRate">lr (Keras' default 0.001).</param>
+    /// <param name="initialAccumulatorValue">The accumulator's start; non-negative (Keras' default 0.1).</param>
+    /// <param name="epsilon">ε, inside the square root; positive.</param>
+    /// <exception cref="ArgumentOutOfRangeException">A value is out of range.</exception>
+    public Adagrad(double learningRate = 1e-3, double initialAccumulatorValue = 0.1, double epsilon = 1e-7) : base(learningRate)
+    {
+        if (!(initialAccumulatorValue >= 0) || !double.IsFinite(initialAccumulatorValue))
+            throw new ArgumentOutOfRangeException(nameof(initialAccumulatorValue), $"initialAccumulatorValue must be non-negative; got {initialAccumulatorValue}.");
+        InitialAccumulatorValue = initialAccumulatorValue;
+        Epsilon = CheckPositive(epsilon, nameof(epsilon));
+    }
+
+    /// <summary>The accumulator's starting value.</summary>
+    public double InitialAccumulatorValue { get; }
+
+    /// <summary>ε.</summary>
+    public double Epsilon { get; }
+
+    /// <inheritdoc/>
+    public override string Name => "adagrad";
+
+    /// <inheritdoc/>
+    protected override int StateSlots => 1;
+
+    /// <inheritdoc/>
+    protected override double InitialStateValue(int slot) => InitialAccumulatorValue;
+
+    /// <inheritdoc/>
+    protected override void AddConfig(IDictionary<string, string> config)
+    {
+        config["initial_accumulator_value"] = Str(InitialAccumulatorValue);
+        config["epsilon"] = Str(Epsilon);
+    }
+
+    /// <inheritdoc/>
+    /// <remarks>State slot: the accumulator.</remarks>
+    protected override void Update<T>(Parameter<T> parameter, double learningRate, long step, Tensor<T>[] state) =>
+        AdagradUpdate.Apply(parameter.Grad.ReadOnlySpan, T.CreateChecked(learningRate), T.CreateChecked(Epsilon), state[0].Span, parameter.Value.Span);
+}
