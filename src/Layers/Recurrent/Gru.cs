@@ -158,7 +158,8 @@ public sealed class Gru<T> : RecurrentLayer<T> where T : unmanaged, IFloatingPoi
     // stores the activated gates and u_h for the backward pass. Same bits as the GEMM + GruGates path it replaces.
     private protected override bool PrepareFusedForward(int inputColumns)
     {
-        if (!Fused || DisableFusedStep || !GruStep.IsSupported<T>()) return false;
+        // The fused step reads h_{t−1} once, for the product and the blend; recurrent dropout masks only the product.
+        if (!Fused || DisableFusedStep || StateDropoutActive || !GruStep.IsSupported<T>()) return false;
         if (_stepWeights is null || _stepWeights.InputColumns != inputColumns || _stepWeights.Units != Units)
             _stepWeights = new RecurrentStepWeights<T>(inputColumns, Units, 3);
         _stepWeights.Pack(KernelWithBias(), RecurrentKernel.Value.ReadOnlySpan);
@@ -189,7 +190,7 @@ public sealed class Gru<T> : RecurrentLayer<T> where T : unmanaged, IFloatingPoi
         var hNext = HCache.Span.Slice((s + 1) * bh + r0 * h, n);
         // u = h_{s−1}·U + b_rec: one GEMM on the block's contiguous rows, U packed once for all steps.
         if (_bias is not null) BroadcastRows(_bias.Value.ReadOnlySpan.Slice(g3), u, rows);
-        Gemm.Compute(false, rows, T.One, hPrev, h, PackedRecurrent, _bias is not null ? T.One : T.Zero, u, g3);
+        Gemm.Compute(false, rows, T.One, RecurrentInput(s, r0, rows), h, PackedRecurrent, _bias is not null ? T.One : T.Zero, u, g3);
         if (Fused)
         {
             GruGates.Forward(hPrev, u, x, hNext, rows, h);
@@ -226,8 +227,7 @@ public sealed class Gru<T> : RecurrentLayer<T> where T : unmanaged, IFloatingPoi
         var hPrev = HCache.ReadOnlySpan.Slice(s * bh + r0 * h, rows * h);
         if (Fused) GruGates.Backward(x, hPrev, dH, u, x, dHPrev, rows, h);
         else GeneralBackward(s, r0, rows, x, u, hPrev, dH, dHPrev);
-        if (carry)
-            Gemm.Compute(false, rows, T.One, u, g3, PackedRecurrentTransposed, T.One, dHPrev, h);
+        if (carry) CarryThroughRecurrent(r0, rows, u, g3, PackedRecurrentTransposed, dHPrev, accumulate: true);
     }
 
     private void GeneralBackward(int s, int r0, int rows, Span<T> x, Span<T> u, ReadOnlySpan<T> hPrev, Span<T> dH, Span<T> dHPrev)
@@ -265,16 +265,17 @@ public sealed class Gru<T> : RecurrentLayer<T> where T : unmanaged, IFloatingPoi
         var pre = _pre!.Span.Slice(off, ng);
         var rh = _rh!.Span.Slice(s * bh + r0 * h, n);
         var hPrev = HCache.ReadOnlySpan.Slice(s * bh + r0 * h, n);
+        var hm = RecurrentInput(s, r0, rows);            // h_{s−1}, masked with recurrent dropout
         var hNext = HCache.Span.Slice((s + 1) * bh + r0 * h, n);
         // u_zr = h_{s−1}·U_zr, then z, r and r⊙h_{s−1}.
-        Gemm.Compute(false, rows, T.One, hPrev, h, _packedUzr!, T.Zero, u, g3);
+        Gemm.Compute(false, rows, T.One, hm, h, _packedUzr!, T.Zero, u, g3);
         for (int r = 0; r < rows; r++)
         {
             var xr = x.Slice(r * g3, g3); var pr = pre.Slice(r * g3, g3);
             TensorPrimitives.Add(xr.Slice(0, 2 * h), u.Slice(r * g3, 2 * h), pr.Slice(0, 2 * h));
             RecurrentActivation.Forward(pr.Slice(0, h), xr.Slice(0, h), h);
             RecurrentActivation.Forward(pr.Slice(h, h), xr.Slice(h, h), h);
-            TensorPrimitives.Multiply(xr.Slice(h, h), hPrev.Slice(r * h, h), rh.Slice(r * h, h));
+            TensorPrimitives.Multiply(xr.Slice(h, h), hm.Slice(r * h, h), rh.Slice(r * h, h));
         }
         // u_h = (r⊙h_{s−1})·U_h, then ĥ = act(x_h + u_h) and h = ĥ + z⊙(h_{s−1} − ĥ).
         Gemm.Compute(false, rows, T.One, rh, h, _packedUh!, T.Zero, u.Slice(2 * h), g3);
@@ -297,6 +298,7 @@ public sealed class Gru<T> : RecurrentLayer<T> where T : unmanaged, IFloatingPoi
         var scratch = _rec!.Span.Slice(off, ng);           // d(r⊙h) in the first H columns of each row
         var pre = _pre!.ReadOnlySpan.Slice(off, ng);
         var hPrev = HCache.ReadOnlySpan.Slice(s * bh + r0 * h, n);
+        var hm = RecurrentInput(s, r0, rows);
         var post = _row!.Span;
         var da = post.Slice(2 * h, h);
         // dĥ_pre first, for every row: it feeds d(r⊙h) = dĥ_pre·U_hᵀ, which dr needs.
@@ -316,19 +318,21 @@ public sealed class Gru<T> : RecurrentLayer<T> where T : unmanaged, IFloatingPoi
             var z = xr.Slice(0, h); var rg = xr.Slice(h, h); var hh = xr.Slice(2 * h, h);
             var dh = dH.Slice(r * h, h); var dhp = dHPrev.Slice(r * h, h); var hp = hPrev.Slice(r * h, h);
             var drh = scratch.Slice(r * g3, h);
+            var viaReset = scratch.Slice(r * g3 + h, h);   // free once dĥ_pre is copied out
             var dz = post.Slice(0, h); var dr = post.Slice(h, h);
             scratch.Slice(r * g3 + h, h).CopyTo(da);
             TensorPrimitives.Subtract(hp, hh, dz);
             TensorPrimitives.Multiply(dz, dh, dz);                          // dz = dh⊙(h_prev − ĥ)
-            TensorPrimitives.Multiply(drh, hp, dr);                         // dr = d(r⊙h)⊙h_prev
+            TensorPrimitives.Multiply(drh, hm.Slice(r * h, h), dr);        // dr = d(r⊙h)⊙h_prev (masked h)
             TensorPrimitives.Multiply(dh, z, dhp);                          // dh_prev = dh⊙z + d(r⊙h)⊙r (+ dZ_zr·U_zrᵀ below)
-            TensorPrimitives.MultiplyAdd(drh, rg, dhp, dhp);
+            TensorPrimitives.Multiply(drh, rg, viaReset);
+            MaskStateGradient(r0 + r, 1, viaReset);
+            TensorPrimitives.Add(dhp, viaReset, dhp);
             RecurrentActivation.Backward(pr.Slice(0, h), z, dz, dz, h);
             RecurrentActivation.Backward(pr.Slice(h, h), rg, dr, dr, h);
             post.CopyTo(xr);
         }
-        if (carry)
-            Gemm.Compute(false, rows, T.One, x, g3, _packedUzrT!, T.One, dHPrev, h);
+        if (carry) CarryThroughRecurrent(r0, rows, x, g3, _packedUzrT!, dHPrev, accumulate: true);
     }
 
     // dU_zr += h[0..T)ᵀ·dZ_zr and dU_h += (r⊙h)[0..T)ᵀ·dĥ_pre: the candidate's product took r⊙h_{t−1}, not h_{t−1}.
@@ -340,14 +344,14 @@ public sealed class Gru<T> : RecurrentLayer<T> where T : unmanaged, IFloatingPoi
             return;
         }
         int h = Units, g3 = 3 * h;
-        Gemm.Compute(true, false, h, 2 * h, rows, T.One, HCache.ReadOnlySpan, h, dZr, g3, T.One, dU, g3);
+        Gemm.Compute(true, false, h, 2 * h, rows, T.One, RecurrentInputs, h, dZr, g3, T.One, dU, g3);
         Gemm.Compute(true, false, h, h, rows, T.One, _rh!.ReadOnlySpan, h, dZr.Slice(2 * h), g3, T.One, dU.Slice(2 * h), g3);
     }
 
     /// <inheritdoc/>
     public override RecurrentLayer<T> CloneReversed() => new Gru<T>(Units, Activation.Name, RecurrentActivation.Name, UseBias,
         KernelInitializer, RecurrentInitializer, BiasInitializer, ReturnSequences, ReturnState, !GoBackwards, Stateful, TruncateBptt, ResetAfter)
-    { ForceGeneralGates = ForceGeneralGates, KernelRegularizer = KernelRegularizer, RecurrentRegularizer = RecurrentRegularizer, BiasRegularizer = BiasRegularizer };
+    { ForceGeneralGates = ForceGeneralGates, KernelRegularizer = KernelRegularizer, RecurrentRegularizer = RecurrentRegularizer, BiasRegularizer = BiasRegularizer, Dropout = Dropout, RecurrentDropout = RecurrentDropout };
 
     /// <inheritdoc/>
     public override IReadOnlyDictionary<string, string> GetConfig()

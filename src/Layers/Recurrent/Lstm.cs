@@ -153,7 +153,7 @@ public sealed class Lstm<T> : RecurrentLayer<T> where T : unmanaged, IFloatingPo
     {
         int h = Units, bh = B * h, n = rows * h, g4 = 4 * h;
         var gates = IsTraining ? GatesCache.Span.Slice((s * B + r0) * g4, rows * g4) : default;
-        LstmStep.Forward(StepInput(s, r0, rows), HCache.ReadOnlySpan.Slice(s * bh + r0 * h, n), CCache.ReadOnlySpan.Slice(s * bh + r0 * h, n),
+        LstmStep.Forward(StepInput(s, r0, rows), RecurrentInput(s, r0, rows), CCache.ReadOnlySpan.Slice(s * bh + r0 * h, n),
             _stepWeights!, CCache.Span.Slice((s + 1) * bh + r0 * h, n), HCache.Span.Slice((s + 1) * bh + r0 * h, n), rows, gates);
     }
 
@@ -162,7 +162,7 @@ public sealed class Lstm<T> : RecurrentLayer<T> where T : unmanaged, IFloatingPo
         int h = Units, g4 = 4 * h, bh = B * h, n = rows * h;
         var z = GatesCache.Span.Slice((s * B + r0) * g4, rows * g4);
         // z += h_{s−1}·U: one GEMM on the block's contiguous rows, with U packed once for all steps.
-        Gemm.Compute(false, rows, T.One, HCache.ReadOnlySpan.Slice(s * bh + r0 * h, n), h, PackedRecurrent, T.One, z, g4);
+        Gemm.Compute(false, rows, T.One, RecurrentInput(s, r0, rows), h, PackedRecurrent, T.One, z, g4);
         var cPrev = CCache.ReadOnlySpan.Slice(s * bh + r0 * h, n);
         var c = CCache.Span.Slice((s + 1) * bh + r0 * h, n);
         var hNext = HCache.Span.Slice((s + 1) * bh + r0 * h, n);
@@ -198,8 +198,7 @@ public sealed class Lstm<T> : RecurrentLayer<T> where T : unmanaged, IFloatingPo
         if (Fused) LstmGates.Backward(z, cPrev, c, dH, dC, z, rows, h);
         else GeneralBackward(s, r0, rows, z, cPrev, c, dH, dC);
         // dh_{s−1} = dZ·Uᵀ, with Uᵀ packed once for all steps.
-        if (carry)
-            Gemm.Compute(false, rows, T.One, z, g4, PackedRecurrentTransposed, T.Zero, dHPrev, h);
+        if (carry) CarryThroughRecurrent(r0, rows, z, g4, PackedRecurrentTransposed, dHPrev, accumulate: false);
     }
 
     private void GeneralBackward(int s, int r0, int rows, Span<T> z, ReadOnlySpan<T> cPrev, ReadOnlySpan<T> c, Span<T> dH, Span<T> dC)
@@ -240,7 +239,7 @@ public sealed class Lstm<T> : RecurrentLayer<T> where T : unmanaged, IFloatingPo
     /// <inheritdoc/>
     public override RecurrentLayer<T> CloneReversed() => new Lstm<T>(Units, Activation.Name, RecurrentActivation.Name, UseBias,
         KernelInitializer, RecurrentInitializer, BiasInitializer, UnitForgetBias, ReturnSequences, ReturnState, !GoBackwards,
-        Stateful, TruncateBptt) { ForceGeneralGates = ForceGeneralGates, KernelRegularizer = KernelRegularizer, RecurrentRegularizer = RecurrentRegularizer, BiasRegularizer = BiasRegularizer };
+        Stateful, TruncateBptt) { ForceGeneralGates = ForceGeneralGates, KernelRegularizer = KernelRegularizer, RecurrentRegularizer = RecurrentRegularizer, BiasRegularizer = BiasRegularizer, Dropout = Dropout, RecurrentDropout = RecurrentDropout };
 
     /// <inheritdoc/>
     public override IReadOnlyDictionary<string, string> GetConfig()

@@ -53,8 +53,13 @@ public abstract class RecurrentLayer<T> : Layer<T>, IMaskConsumer where T : unma
     private readonly Workspace<T> _wxT = new(), _wGates = new(), _wH = new(), _wC = new(), _wOut = new(),
         _wDxT = new(), _wDx = new(), _wDhStep = new(), _wDhCarry = new(), _wDcCarry = new(),
         _wFinalH = new(), _wFinalC = new(), _wDInitH = new(), _wDInitC = new(), _wZeroDx = new(), _wKernelBias = new(),
-        _wMaskedDh = new(), _wMaskedDc = new();
+        _wMaskedDh = new(), _wMaskedDc = new(), _wInputDrop = new(), _wStateDrop = new(), _wHMasked = new(), _wCarry = new();
     private SequenceMask? _mask;
+    // Dropout (training only): one mask per sequence for the inputs [B, F] and one for the state fed to U [B, H].
+    private Tensor<T>? _inputDropMask, _stateDropMask, _hMasked, _carryScratch;
+    private bool _inputDropout, _stateDropout;
+    private double _dropout, _recurrentDropout;
+    private Random _dropoutRng = new(0);
     private Tensor<T>? _xT, _lastOutput, _finalH, _finalC, _dInitH, _dInitC, _stateH, _stateC;
     private int _statefulBatch;
     private bool _forwardDone;
@@ -174,6 +179,35 @@ public abstract class RecurrentLayer<T> : Layer<T>, IMaskConsumer where T : unma
     /// repeats the previous step's output (false, Keras' default <c>zero_output_for_mask</c>).
     /// <see cref="Bidirectional{T}"/> sets it on the layers it wraps, as Keras does.</summary>
     public bool ZeroOutputForMask { get; set; }
+
+    /// <summary>Keras' <c>dropout</c>: in training, the fraction of input features dropped (the rest scaled by
+    /// 1/(1 − rate)), with one mask per sequence kept for all its time steps (variational dropout, Gal and
+    /// Ghahramani, 2016). 0 (the default) turns it off; inference never drops.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">Not in [0, 1).</exception>
+    public double Dropout { get => _dropout; set => _dropout = CheckRate(value, nameof(Dropout)); }
+
+    /// <summary>Keras' <c>recurrent_dropout</c>: in training, the fraction of the state's units dropped where the
+    /// state enters the recurrent product (h_{t−1}·U; the GRU's blend with h_{t−1} and the LSTM's cell are not
+    /// masked), one mask per sequence for all steps. One mask is shared by all gates (Gal and Ghahramani's tied
+    /// form); Keras draws one per gate. With it, the GRU runs its general path rather than the fused step.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">Not in [0, 1).</exception>
+    public double RecurrentDropout { get => _recurrentDropout; set => _recurrentDropout = CheckRate(value, nameof(RecurrentDropout)); }
+
+    /// <summary>Keep the dropout masks of the last training call while the input shape stays the same (for gradient
+    /// checks, as <see cref="Dropout{T}.FreezeMask"/>).</summary>
+    public bool FreezeDropoutMasks { get; set; }
+
+    /// <summary>The input dropout mask [B, F] of the last training call (0 or 1/(1 − rate)), or null.</summary>
+    public Tensor<T>? InputDropoutMask => _inputDropout ? _inputDropMask : null;
+
+    /// <summary>The recurrent dropout mask [B, H] of the last training call, or null.</summary>
+    public Tensor<T>? RecurrentDropoutMask => _stateDropout ? _stateDropMask : null;
+
+    /// <summary>Whether this pass drops state units before the recurrent product.</summary>
+    private protected bool StateDropoutActive => _stateDropout;
+
+    private static double CheckRate(double rate, string name) =>
+        rate is >= 0 and < 1 ? rate : throw new ArgumentOutOfRangeException(name, $"{name} must be in [0, 1); got {rate}.");
 
     /// <summary>A penalty on the kernel W added to the training loss (Keras' <c>kernel_regularizer</c>); null for none.</summary>
     public Regularizers.Regularizer? KernelRegularizer { get => GetRegularizer("kernel"); set => SetRegularizer("kernel", value); }
@@ -310,6 +344,72 @@ public abstract class RecurrentLayer<T> : Layer<T>, IMaskConsumer where T : unma
     private protected virtual void FusedStep(int s, int r0, int rows) =>
         throw new InvalidOperationException($"{Name} has no fused step.");
 
+    /// <summary>The state rows <c>[r0, r0 + rows)</c> that step <paramref name="s"/> multiplies by U: h_{s−1}, or with
+    /// recurrent dropout h_{s−1} times the state mask.</summary>
+    private protected ReadOnlySpan<T> RecurrentInput(int s, int r0, int rows) =>
+        (_stateDropout ? _hMasked! : HCache).ReadOnlySpan.Slice((s * B + r0) * Units, rows * Units);
+
+    /// <summary>Every step's recurrent-product input, [T·B, H] (for dU).</summary>
+    private protected ReadOnlySpan<T> RecurrentInputs => (_stateDropout ? _hMasked! : HCache).ReadOnlySpan.Slice(0, Steps * B * Units);
+
+    /// <summary>The gradient that reaches h_{s−1} through the recurrent product, <c>dZr·Uᵀ</c> for rows
+    /// <c>[r0, r0 + rows)</c>, written to (or with <paramref name="accumulate"/> added to) <paramref name="dHPrev"/>; with
+    /// recurrent dropout it is multiplied by the state mask first.</summary>
+    private protected void CarryThroughRecurrent(int r0, int rows, ReadOnlySpan<T> dZr, int ldz, PackedMatrix<T> packedUT, Span<T> dHPrev, bool accumulate)
+    {
+        int h = Units;
+        if (!_stateDropout)
+        {
+            Gemm.Compute(false, rows, T.One, dZr, ldz, packedUT, accumulate ? T.One : T.Zero, dHPrev, h);
+            return;
+        }
+        var scratch = _carryScratch!.Span.Slice(r0 * h, rows * h);
+        Gemm.Compute(false, rows, T.One, dZr, ldz, packedUT, T.Zero, scratch, h);
+        var m = _stateDropMask!.ReadOnlySpan.Slice(r0 * h, rows * h);
+        if (accumulate) TensorPrimitives.MultiplyAdd(scratch, m, dHPrev, dHPrev);
+        else TensorPrimitives.Multiply(scratch, m, dHPrev);
+    }
+
+    /// <summary>Multiplies <paramref name="values"/> (rows <c>[r0, r0 + rows)</c> of [B, H]) by the state mask when
+    /// recurrent dropout is on.</summary>
+    private protected void MaskStateGradient(int r0, int rows, Span<T> values)
+    {
+        if (_stateDropout) TensorPrimitives.Multiply(values, _stateDropMask!.ReadOnlySpan.Slice(r0 * Units, rows * Units), values);
+    }
+
+    /// <summary>Draws this training pass's dropout masks (kept with <see cref="FreezeDropoutMasks"/>) and sizes the
+    /// masked-state cache.</summary>
+    private void PrepareDropout(int b, int steps, int f, int h, bool training)
+    {
+        _inputDropout = training && _dropout > 0;
+        _stateDropout = training && _recurrentDropout > 0;
+        if (_inputDropout) _inputDropMask = DrawMask(_wInputDrop, _inputDropMask, b, f, _dropout);
+        if (_stateDropout)
+        {
+            _stateDropMask = DrawMask(_wStateDrop, _stateDropMask, b, h, _recurrentDropout);
+            _hMasked = _wHMasked.Get(steps, b, h);
+            _carryScratch = _wCarry.Get(b, h);
+        }
+    }
+
+    private Tensor<T> DrawMask(Workspace<T> workspace, Tensor<T>? previous, int rows, int columns, double rate)
+    {
+        if (FreezeDropoutMasks && previous is not null && previous.Shape[0] == rows && previous.Shape[1] == columns) return previous;
+        var mask = workspace.Get(rows, columns);
+        T keep = T.CreateChecked(1 / (1 - rate));
+        var m = mask.Span;
+        for (int i = 0; i < m.Length; i++) m[i] = _dropoutRng.NextDouble() < rate ? T.Zero : keep;
+        return mask;
+    }
+
+    /// <summary>Before step s with recurrent dropout: the masked state rows the step multiplies by U.</summary>
+    private void MaskState(int s, int r0, int rows)
+    {
+        int h = Units, n = rows * h;
+        TensorPrimitives.Multiply(HCache.ReadOnlySpan.Slice((s * B + r0) * h, n), _stateDropMask!.ReadOnlySpan.Slice(r0 * h, n),
+            _hMasked!.Span.Slice((s * B + r0) * h, n));
+    }
+
     /// <summary>Step <paramref name="s"/>'s input rows <c>[r0, r0 + rows)</c>, [rows, F'] with the column of ones.</summary>
     private protected ReadOnlySpan<T> StepInput(int s, int r0, int rows) =>
         _xT!.ReadOnlySpan.Slice((s * B + r0) * XColumns, rows * XColumns);
@@ -339,6 +439,8 @@ public abstract class RecurrentLayer<T> : Layer<T>, IMaskConsumer where T : unma
         if (inputShape.Rank != 3)
             throw new ArgumentException($"{Name} takes [batch, time, features]; got {inputShape}.", nameof(inputShape));
         BuildCell(inputShape[2], rng);
+        // Drawn after the weights, so adding dropout does not change the initial weights of a seeded model.
+        _dropoutRng = new Random(rng.Next());
     }
 
     /// <summary>Creates the parameters for <paramref name="features"/> input features, in Keras' order.</summary>
@@ -377,6 +479,7 @@ public abstract class RecurrentLayer<T> : Layer<T>, IMaskConsumer where T : unma
         _mask = InputMask;
 
         B = b; Steps = steps; F = f; IsTraining = training;
+        PrepareDropout(b, steps, f, h, training);
         // With a bias, xT carries a column of ones after the features and the packed kernel a bias row after W, so
         // the input projection x·W + b is one GEMM that writes each gate once (no broadcast pass, no read of C).
         int fx = XColumns;
@@ -398,6 +501,7 @@ public abstract class RecurrentLayer<T> : Layer<T>, IMaskConsumer where T : unma
             {
                 var row = xts.Slice((s * b + r) * fx, fx);
                 xs.Slice((r * steps + t) * f, f).CopyTo(row);
+                if (_inputDropout) TensorPrimitives.Multiply(row.Slice(0, f), _inputDropMask!.ReadOnlySpan.Slice(r * f, f), row.Slice(0, f));
                 if (fx > f) row[f] = T.One;
             }
         }
@@ -551,7 +655,11 @@ public abstract class RecurrentLayer<T> : Layer<T>, IMaskConsumer where T : unma
         {
             int t = GoBackwards ? steps - 1 - s : s;
             for (int r = 0; r < b; r++)
-                dxts.Slice((s * b + r) * f, f).CopyTo(dxs.Slice((r * steps + t) * f, f));
+            {
+                var d = dxs.Slice((r * steps + t) * f, f);
+                if (_inputDropout) TensorPrimitives.Multiply(dxts.Slice((s * b + r) * f, f), _inputDropMask!.ReadOnlySpan.Slice(r * f, f), d);
+                else dxts.Slice((s * b + r) * f, f).CopyTo(d);
+            }
         }
         return dx;
     }
@@ -562,7 +670,7 @@ public abstract class RecurrentLayer<T> : Layer<T>, IMaskConsumer where T : unma
     private protected virtual void AccumulateRecurrentKernelGradient(int rows, ReadOnlySpan<T> dZr, Span<T> dU)
     {
         int h = Units, gh = GateCount * Units;
-        Gemm.Compute(true, false, h, gh, rows, T.One, HCache.ReadOnlySpan, h, dZr, gh, T.One, dU, gh);
+        Gemm.Compute(true, false, h, gh, rows, T.One, RecurrentInputs, h, dZr, gh, T.One, dU, gh);
     }
 
     /// <summary>Up to this many input features, <c>dx = dZ·Wᵀ</c> uses <see cref="RowDots"/> rather than the GEMM.</summary>
@@ -623,6 +731,7 @@ public abstract class RecurrentLayer<T> : Layer<T>, IMaskConsumer where T : unma
             }
             for (int s = 0; s < l.Steps; s++)
             {
+                if (l._stateDropout) l.MaskState(s, r0, rows);
                 if (l._fusedForward) l.FusedStep(s, r0, rows);
                 else
                 {
@@ -782,6 +891,8 @@ public abstract class RecurrentLayer<T> : Layer<T>, IMaskConsumer where T : unma
         ["recurrent_initializer"] = RecurrentInitializer.Name,
         ["bias_initializer"] = BiasInitializer.Name,
         ["zero_output_for_mask"] = Str(ZeroOutputForMask),
+        ["dropout"] = Str(Dropout),
+        ["recurrent_dropout"] = Str(RecurrentDropout),
     };
 
     /// <summary>A fresh, unbuilt layer with the same options except <see cref="GoBackwards"/> flipped, as

@@ -76,7 +76,7 @@ public sealed class SimpleRnn<T> : RecurrentLayer<T> where T : unmanaged, IFloat
     {
         int bh = B * Units, h = Units, n = rows * h;
         var z = GatesCache.Span.Slice(s * bh + r0 * h, n);
-        Gemm.Compute(false, rows, T.One, HCache.ReadOnlySpan.Slice(s * bh + r0 * h, n), h, PackedRecurrent, T.One, z, h);
+        Gemm.Compute(false, rows, T.One, RecurrentInput(s, r0, rows), h, PackedRecurrent, T.One, z, h);
         Activation.Forward(z, HCache.Span.Slice((s + 1) * bh + r0 * h, n), h);
     }
 
@@ -87,14 +87,13 @@ public sealed class SimpleRnn<T> : RecurrentLayer<T> where T : unmanaged, IFloat
         // dZ = act'(z)·dH, computed in dH (allowed to alias), then stored over the pre-activations.
         Activation.Backward(z, HCache.ReadOnlySpan.Slice((s + 1) * bh + r0 * h, n), dH, dH, h);
         dH.CopyTo(z);
-        if (carry)
-            Gemm.Compute(false, rows, T.One, z, h, PackedRecurrentTransposed, T.Zero, dHPrev, h);
+        if (carry) CarryThroughRecurrent(r0, rows, z, h, PackedRecurrentTransposed, dHPrev, accumulate: false);
     }
 
     /// <inheritdoc/>
     public override RecurrentLayer<T> CloneReversed() => new SimpleRnn<T>(Units, Activation.Name, UseBias, KernelInitializer,
         RecurrentInitializer, BiasInitializer, ReturnSequences, ReturnState, !GoBackwards, Stateful, TruncateBptt)
-    { KernelRegularizer = KernelRegularizer, RecurrentRegularizer = RecurrentRegularizer, BiasRegularizer = BiasRegularizer };
+    { KernelRegularizer = KernelRegularizer, RecurrentRegularizer = RecurrentRegularizer, BiasRegularizer = BiasRegularizer, Dropout = Dropout, RecurrentDropout = RecurrentDropout };
 
     /// <inheritdoc/>
     public override IReadOnlyDictionary<string, string> GetConfig()

@@ -84,6 +84,8 @@ public static class LayerRegistry
         layer.KernelRegularizer = RegularizerOf(c, "kernel_regularizer");
         layer.RecurrentRegularizer = RegularizerOf(c, "recurrent_regularizer");
         layer.BiasRegularizer = RegularizerOf(c, "bias_regularizer");
+        layer.Dropout = LayerConfig.GetDouble(c, "dropout", 0);
+        layer.RecurrentDropout = LayerConfig.GetDouble(c, "recurrent_dropout", 0);
         return layer;
     }
 

@@ -97,7 +97,7 @@ public class RecurrentBehaviourTests
         Assert.NotEqual(full.Parameters[1].Grad.ToArray(), trunc.Parameters[1].Grad.ToArray());
     }
 
-    public static TheoryData<string> AllocationCases() => ["simple_rnn", "lstm", "gru", "gru_v1", "lstm-seq-back-state", "gru-trunc-stateful", "bidirectional", "dropout-stack", "lstm-masked"];
+    public static TheoryData<string> AllocationCases() => ["simple_rnn", "lstm", "gru", "gru_v1", "lstm-seq-back-state", "gru-trunc-stateful", "bidirectional", "dropout-stack", "lstm-masked", "gru-dropout"];
 
     [Theory]
     [MemberData(nameof(AllocationCases))]
@@ -109,6 +109,7 @@ public class RecurrentBehaviourTests
             "gru-trunc-stateful" => new Gru<float>(20, stateful: true, truncateBptt: 3),
             "bidirectional" => new Bidirectional<float>(new Lstm<float>(20, returnSequences: true)),
             "dropout-stack" => new Stack<float>(new Lstm<float>(20, returnSequences: true), new Dropout<float>(0.2, seed: 1), new SimpleRnn<float>(8)),
+            "gru-dropout" => new Gru<float>(20, returnSequences: true) { Dropout = 0.2, RecurrentDropout = 0.3 },
             "lstm-masked" => new Lstm<float>(20, returnSequences: true) { InputMask = SequenceMask.FromLengths([10, 3, 0, 7], 10) },
             _ => RnnTestUtil.Make<float>(which, 20),
         };

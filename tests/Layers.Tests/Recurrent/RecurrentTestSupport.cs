@@ -14,7 +14,7 @@ internal static class ScalarRnn
     /// bias [G·H] (GRU: [2, 3H]).</summary>
     public static Result Run(string kind, double[] x, int batch, int steps, int features, int units,
         double[] w, double[] u, double[]? bias, bool goBackwards, bool returnSequences,
-        double[]? h0 = null, double[]? c0 = null, Func<double, double>? act = null)
+        double[]? h0 = null, double[]? c0 = null, Func<double, double>? act = null, double[]? stateMask = null)
     {
         int g = kind switch { "lstm" => 4, "gru" or "gru_v1" => 3, _ => 1 };
         int gh = g * units;
@@ -33,11 +33,14 @@ internal static class ScalarRnn
                 int t = goBackwards ? steps - 1 - s : s;
                 var xw = new double[gh];
                 var hu = new double[gh];
+                // Recurrent dropout: the state enters the products (not the GRU's blend) times its mask.
+                var hm = new double[units];
+                for (int k = 0; k < units; k++) hm[k] = h[k] * (stateMask is null ? 1 : stateMask[b * units + k]);
                 for (int j = 0; j < gh; j++)
                 {
                     double a = 0, r = 0;
                     for (int f = 0; f < features; f++) a += x[(b * steps + t) * features + f] * w[f * gh + j];
-                    for (int k = 0; k < units; k++) r += h[k] * u[k * gh + j];
+                    for (int k = 0; k < units; k++) r += hm[k] * u[k * gh + j];
                     xw[j] = a + (bias is null ? 0 : bias[j]);
                     hu[j] = r + (bias is not null && kind == "gru" ? bias[gh + j] : 0);
                 }
@@ -46,7 +49,7 @@ internal static class ScalarRnn
                 {
                     // ĥ = act(x·W_h + b_h + (r⊙h)·U_h): r of every unit is needed before any candidate.
                     var rh = new double[units];
-                    for (int k = 0; k < units; k++) rh[k] = Sigmoid(xw[units + k] + hu[units + k]) * h[k];
+                    for (int k = 0; k < units; k++) rh[k] = Sigmoid(xw[units + k] + hu[units + k]) * hm[k];
                     for (int j = 0; j < units; j++)
                     {
                         double z = Sigmoid(xw[j] + hu[j]), a = xw[2 * units + j];
