@@ -25,15 +25,20 @@ public partial class Sequential<T>
     /// <param name="validationSplit">The fraction in [0, 1) of samples, from the end, held out for validation.</param>
     /// <param name="validationData">Validation inputs and targets; overrides <paramref name="validationSplit"/>.</param>
     /// <param name="callbacks">Callbacks, called in order.</param>
-    /// <returns>The per-epoch logs.</returns>
+    /// <param name="initialEpoch">The epoch to start at (Keras' <c>initial_epoch</c>), for resuming a saved run:
+    /// epochs <c>initialEpoch … epochs − 1</c> are run, and callbacks see those numbers.</param>
+    /// <returns>The per-epoch logs of the epochs run.</returns>
     /// <exception cref="InvalidOperationException">The model is not compiled.</exception>
     /// <exception cref="ArgumentException">Sizes or shapes disagree, or a label is out of range; the message names the shapes or the value and its index.</exception>
     /// <exception cref="NonFiniteException">The loss or a gradient became NaN or infinite (with <see cref="NonFiniteMode.Throw"/>).</exception>
     public History Fit(Tensor<T> x, Tensor<T> y, int epochs = 1, int batchSize = 32, bool shuffle = true,
-        double validationSplit = 0, (Tensor<T> X, Tensor<T> Y)? validationData = null, IEnumerable<Callback>? callbacks = null)
+        double validationSplit = 0, (Tensor<T> X, Tensor<T> Y)? validationData = null, IEnumerable<Callback>? callbacks = null,
+        int initialEpoch = 0)
     {
         RequireCompiled();
         ArgumentOutOfRangeException.ThrowIfNegative(epochs);
+        if (initialEpoch < 0 || initialEpoch > epochs)
+            throw new ArgumentOutOfRangeException(nameof(initialEpoch), $"initialEpoch must be in [0, epochs = {epochs}]; got {initialEpoch}.");
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
         if (!(validationSplit >= 0 && validationSplit < 1))
             throw new ArgumentOutOfRangeException(nameof(validationSplit), $"validationSplit must be in [0, 1); got {validationSplit}.");
@@ -82,7 +87,7 @@ public partial class Sequential<T>
         IReadOnlyDictionary<string, double> logs = new Dictionary<string, double>();
         foreach (var cb in cbs) cb.OnTrainBegin(new TrainBeginInfo(epochs, steps, nTrain, xVal?.Shape[0] ?? 0));
         var clock = new Stopwatch();
-        for (int epoch = 0; epoch < epochs && !StopTraining; epoch++)
+        for (int epoch = initialEpoch; epoch < epochs && !StopTraining; epoch++)
         {
             foreach (var cb in cbs) cb.OnEpochBegin(epoch);
             if (shuffle) Shuffle(order);

@@ -71,6 +71,21 @@ public sealed class CheckpointTests : IDisposable
     }
 
     [Fact]
+    public void InitialEpoch_ContinuesTheEpochNumbers_ForCallbacksAndSchedules()
+    {
+        var m = Compiled(() => new Sgd(0.1));
+        var seen = new List<int>();
+        var history = m.Fit(Data.X, Data.Labels, epochs: 5, batchSize: 40, initialEpoch: 3, callbacks:
+            [new Callbacks.LambdaCallback { EpochBegin = seen.Add }, new Callbacks.LearningRateScheduler((epoch, lr) => 0.1 / (1 + epoch))]);
+        Assert.Equal([3, 4], seen);
+        Assert.Equal(2, history.Epochs);
+        Assert.Equal(0.1 / 5, m.Optimizer!.LearningRate, 15);
+        Assert.Equal(0, m.Fit(Data.X, Data.Labels, epochs: 2, initialEpoch: 2).Epochs);
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => m.Fit(Data.X, Data.Labels, epochs: 2, initialEpoch: 3));
+        Assert.Contains("initialEpoch", e.Message);
+    }
+
+    [Fact]
     public void Load_WithCompileFalse_OrAnUncompiledFile_GivesAnUncompiledModel()
     {
         var m = Compiled(() => new Adam());
