@@ -11,6 +11,26 @@ public partial class Sequential<T>
     private Tensor<T>[] _outputs = [], _inputGrads = [];
     private readonly Workspace<T> _dOutput = new();
     private int _trainOnBatchCalls;
+    private T[] _batchWeights = [];
+    private readonly RowViews _outputRows = new(), _targetRows = new();
+
+    /// <summary>One-sample views of a tensor, made once per tensor (the model's batch buffers and output workspace come
+    /// back every step), so weighting a step allocates nothing.</summary>
+    private sealed class RowViews
+    {
+        private Tensor<T>? _of;
+        private Tensor<T>?[] _rows = [];
+
+        public Tensor<T> Get(Tensor<T> t, int i)
+        {
+            if (!ReferenceEquals(t, _of) || _rows.Length != t.Shape[0])
+            {
+                _of = t;
+                _rows = new Tensor<T>?[t.Shape[0]];
+            }
+            return _rows[i] ??= t.Slice(i, 1);
+        }
+    }
 
     /// <summary>
     /// Trains the model, as Keras' <c>fit</c>: the validation split is taken from the tail of the data before any
@@ -25,6 +45,12 @@ public partial class Sequential<T>
     /// <param name="validationSplit">The fraction in [0, 1) of samples, from the end, held out for validation.</param>
     /// <param name="validationData">Validation inputs and targets; overrides <paramref name="validationSplit"/>.</param>
     /// <param name="callbacks">Callbacks, called in order.</param>
+    /// <param name="sampleWeight">Per-sample loss weights [N] (Keras' <c>sample_weight</c>): each sample's loss and
+    /// gradient are multiplied by its weight, and the batch loss stays a mean over the batch size, as Keras'
+    /// <c>sum_over_batch_size</c>. Metrics and validation are unweighted (Keras' <c>metrics</c>, not
+    /// <c>weighted_metrics</c>). Null for all ones.</param>
+    /// <param name="classWeight">Per-class loss weights (Keras' <c>class_weight</c>), multiplied into the sample
+    /// weights by each sample's class: its target index, or the argmax of a one-hot target; classes not listed weigh 1.</param>
     /// <param name="initialEpoch">The epoch to start at (Keras' <c>initial_epoch</c>), for resuming a saved run:
     /// epochs <c>initialEpoch … epochs − 1</c> are run, and callbacks see those numbers.</param>
     /// <returns>The per-epoch logs of the epochs run.</returns>
@@ -33,7 +59,7 @@ public partial class Sequential<T>
     /// <exception cref="NonFiniteException">The loss or a gradient became NaN or infinite (with <see cref="NonFiniteMode.Throw"/>).</exception>
     public History Fit(Tensor<T> x, Tensor<T> y, int epochs = 1, int batchSize = 32, bool shuffle = true,
         double validationSplit = 0, (Tensor<T> X, Tensor<T> Y)? validationData = null, IEnumerable<Callback>? callbacks = null,
-        int initialEpoch = 0)
+        int initialEpoch = 0, Tensor<T>? sampleWeight = null, IReadOnlyDictionary<int, double>? classWeight = null)
     {
         RequireCompiled();
         ArgumentOutOfRangeException.ThrowIfNegative(epochs);
@@ -66,6 +92,7 @@ public partial class Sequential<T>
         if (nTrain == 0) throw new ArgumentException($"x has no samples (shape {x.Shape}).", nameof(x));
         ValidateTargets(yTrain, xTrain, nameof(y));
         if (yVal is not null) ValidateTargets(yVal, xVal!, "validationData.Y");
+        var weights = SampleWeights(sampleWeight, classWeight, y, x.Shape[0], nTrain);
         ResolveMetrics();
 
         var cbs = callbacks?.ToList() ?? [];
@@ -79,6 +106,7 @@ public partial class Sequential<T>
         var yBuf = new Tensor<T>(yTrain.Shape.WithFirst(bs));
         Tensor<T> xLast = last == bs ? xBuf : xBuf.Slice(0, last), yLast = last == bs ? yBuf : yBuf.Slice(0, last);
         int xRow = xTrain.Length / nTrain, yRow = yTrain.Length / nTrain;
+        if (weights is not null && _batchWeights.Length < bs) _batchWeights = new T[bs];
         var order = new int[nTrain];
         for (int i = 0; i < nTrain; i++) order[i] = i;
 
@@ -102,7 +130,8 @@ public partial class Sequential<T>
                 var yb = count == bs ? yBuf : yLast;
                 Gather(xTrain.ReadOnlySpan, xRow, order, start, count, xb.Span);
                 Gather(yTrain.ReadOnlySpan, yRow, order, start, count, yb.Span);
-                double loss = TrainStep(xb, yb, epoch + 1, step + 1);
+                if (weights is not null) Gather(weights, 1, order, start, count, _batchWeights.AsSpan(0, count));
+                double loss = TrainStep(xb, yb, epoch + 1, step + 1, weights is null ? default : _batchWeights.AsSpan(0, count));
                 seen += count;
                 if (double.IsFinite(loss)) { lossSum += loss * count; counted += count; }
                 if (cbs.Count > 0)
@@ -228,11 +257,12 @@ public partial class Sequential<T>
     }
 
     /// <summary>Forward, loss, backward, checks, update. Returns the loss, or NaN when the step was skipped.</summary>
-    private double TrainStep(Tensor<T> xb, Tensor<T> yb, int epoch, int step)
+    private double TrainStep(Tensor<T> xb, Tensor<T> yb, int epoch, int step, ReadOnlySpan<T> weights = default)
     {
         var output = ForwardAll(xb, training: true);
         var dOut = _dOutput.Get(output.Shape);
         double loss = double.CreateChecked(Loss!.ComputeWithGradient(output, yb, dOut));
+        if (!weights.IsEmpty && double.IsFinite(loss)) loss = WeightLoss(output, yb, dOut, weights);
         if (!double.IsFinite(loss)) return ReportNonFinite(LocateForward(xb, epoch, step, loss));
         foreach (var m in _metrics) m.Update(output, yb);
         if (!IsFinite(dOut.ReadOnlySpan))
@@ -260,6 +290,60 @@ public partial class Sequential<T>
         if (!finite) return ReportNonFinite(LocateBackward(epoch, step));
         Optimizer!.Step(_trainableScratch);
         return loss;
+    }
+
+    /// <summary>Sample weights: the loss becomes Σ wᵢ·ℓᵢ / N, with ℓᵢ the loss of sample i alone (the loss of the batch
+    /// is the mean of its samples' losses), and each sample's slice of the output gradient is scaled by wᵢ. Exact
+    /// for any loss whose samples do not interact, which every built-in loss satisfies.</summary>
+    private double WeightLoss(Tensor<T> output, Tensor<T> target, Tensor<T> dOut, ReadOnlySpan<T> weights)
+    {
+        int n = output.Shape[0], per = output.Length / n;
+        double sum = 0;
+        var ds = dOut.Span;
+        for (int i = 0; i < n; i++)
+        {
+            if (weights[i] != T.Zero)
+                sum += double.CreateChecked(weights[i]) * double.CreateChecked(Loss!.Compute(_outputRows.Get(output, i), _targetRows.Get(target, i)));
+            TensorPrimitives.Multiply(ds.Slice(i * per, per), weights[i], ds.Slice(i * per, per));
+        }
+        return sum / n;
+    }
+
+    /// <summary>The combined per-sample weights [N] of the training samples, or null when neither option is given.</summary>
+    private T[]? SampleWeights(Tensor<T>? sampleWeight, IReadOnlyDictionary<int, double>? classWeight, Tensor<T> y, int n, int nTrain)
+    {
+        if (sampleWeight is null && classWeight is null) return null;
+        var w = new T[nTrain];
+        Array.Fill(w, T.One);
+        if (sampleWeight is not null)
+        {
+            if (sampleWeight.Length != n || sampleWeight.Shape[0] != n)
+                throw new ArgumentException($"sampleWeight must hold one weight per sample, [{n}]; got {sampleWeight.Shape}.", nameof(sampleWeight));
+            var sw = sampleWeight.ReadOnlySpan;
+            for (int i = 0; i < nTrain; i++)
+            {
+                if (!(sw[i] >= T.Zero) || !T.IsFinite(sw[i]))
+                    throw new ArgumentException($"sampleWeight[{i}] = {sw[i]}; weights must be finite and non-negative.", nameof(sampleWeight));
+                w[i] = sw[i];
+            }
+        }
+        if (classWeight is not null)
+        {
+            foreach (var (c, cw) in classWeight)
+                if (c < 0 || !(cw >= 0) || !double.IsFinite(cw))
+                    throw new ArgumentException($"classWeight[{c}] = {cw}; classes are non-negative indices and weights finite and non-negative.", nameof(classWeight));
+            int per = y.Length / n;
+            if (per != 1 && y.Rank != 2)
+                throw new ArgumentException($"classWeight needs one class per sample: targets [N] or [N, 1] of class indices, or one-hot [N, C]; got {y.Shape}.", nameof(classWeight));
+            var ys = y.ReadOnlySpan;
+            for (int i = 0; i < nTrain; i++)
+            {
+                var row = ys.Slice(i * per, per);
+                int c = per == 1 ? int.CreateSaturating(row[0]) : TensorPrimitives.IndexOfMax(row);
+                if (classWeight.TryGetValue(c, out double cw)) w[i] *= T.CreateChecked(cw);
+            }
+        }
+        return w;
     }
 
     private NonFiniteInfo LocateForward(Tensor<T> xb, int epoch, int step, double loss)
