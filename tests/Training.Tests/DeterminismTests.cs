@@ -79,23 +79,28 @@ public class DeterminismTests
 [Collection(nameof(GlobalParallelism))]
 public class AllocationTests
 {
-    private static long AllocatedByFit(int n)
+    private static long AllocatedByFit(int n, bool weighted)
     {
         var (x, y, _) = TestData.Blobs(n, 3);
         var model = TestData.SmallMlp(1);
         model.Threads = 1;
         model.Compile("sparse_categorical_crossentropy", new Adam(0.01), "accuracy");
-        model.Fit(x, y, epochs: 1, batchSize: 16);            // warm-up: workspaces, optimizer state, JIT
+        var weights = weighted ? Tensor<float>.RandomUniform(new TensorShape(n), 4, 0, 2) : null;
+        var classes = weighted ? new Dictionary<int, double> { [1] = 2 } : null;
+        model.Fit(x, y, epochs: 1, batchSize: 16, sampleWeight: weights, classWeight: classes);   // warm-up: workspaces, optimizer state, JIT
         long before = GC.GetAllocatedBytesForCurrentThread();
-        model.Fit(x, y, epochs: 1, batchSize: 16);
+        model.Fit(x, y, epochs: 1, batchSize: 16, sampleWeight: weights, classWeight: classes);
         return GC.GetAllocatedBytesForCurrentThread() - before;
     }
 
-    [Fact]
-    public void TrainingSteps_DoNotAllocate()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void TrainingSteps_DoNotAllocate(bool weighted)
     {
-        long few = AllocatedByFit(64), many = AllocatedByFit(640);   // 4 vs 40 steps, same batch buffers
-        double perStep = (many - few - 4.0 * (640 - 64)) / 36;           // the index permutation grows by 4 bytes a sample
+        long few = AllocatedByFit(64, weighted), many = AllocatedByFit(640, weighted);   // 4 vs 40 steps, same batch buffers
+        // The index permutation grows by 4 bytes a sample, and with weights the per-sample weight array by 4 more.
+        double perStep = (many - few - (weighted ? 8.0 : 4.0) * (640 - 64)) / 36;
         Assert.True(perStep < 16, $"about {perStep:F0} bytes allocated per step ({few} B for 4 steps, {many} B for 40)");
     }
 }
