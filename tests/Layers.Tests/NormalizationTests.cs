@@ -101,6 +101,42 @@ public class NormalizationTests
         Assert.Throws<ArgumentException>(() => bn.Forward(new Tensor<float>(0, 3), true));
     }
 
+    [Property(MaxTest = 12, Replay = "(403,5003)")]
+    public void LayerNorm_Backward_MatchesFiniteDifferences(PositiveInt b, PositiveInt t, PositiveInt f, bool center, bool scale, bool sequence)
+    {
+        var shape = sequence ? new TensorShape(1 + b.Get % 4, 1 + t.Get % 4, 2 + f.Get % 6) : new TensorShape(1 + b.Get % 7, 2 + f.Get % 6);
+        var x = Tensor<double>.RandomNormal(shape, seed: b.Get + 1);
+        var ln = new LayerNormalization<double>(1e-3, center, scale);
+        ln.Build(shape, 1);
+        RnnTestUtil.Randomize(ln, 2);
+        var report = GradientCheck.Check(ln, x);
+        Assert.True(report.Passed, $"{shape} center={center} scale={scale}: {report}");
+    }
+
+    [Fact]
+    public void LayerNorm_NormalisesEachRow_TheSameInTrainingAndInference()
+    {
+        var x = Tensor<double>.RandomNormal(new TensorShape(3, 2, 5), seed: 9);
+        TensorPrimitives.Add(x.Span, 100.0, x.Span);
+        var ln = new LayerNormalization<double>();
+        ln.Build(x.Shape, 1);
+        RnnTestUtil.Randomize(ln, 3);
+        var gamma = ln.Parameters[0].Value.ToArray();
+        var beta = ln.Parameters[1].Value.ToArray();
+        var y = ln.Forward(x, training: true).ToArray();
+        Assert.Equal(y, ln.Forward(x, training: false).ToArray());
+        var xs = x.ToArray();
+        for (int r = 0; r < 6; r++)
+        {
+            var row = xs.AsSpan(r * 5, 5).ToArray();
+            double mean = row.Average(), variance = row.Sum(v => (v - mean) * (v - mean)) / 5;
+            for (int j = 0; j < 5; j++)
+                Assert.Equal(gamma[j] * (row[j] - mean) / Math.Sqrt(variance + 1e-3) + beta[j], y[r * 5 + j], 10);
+        }
+        Assert.Throws<ArgumentOutOfRangeException>(() => new LayerNormalization<double>(epsilon: 0));
+        Assert.Equal("0.001", ln.GetConfig()["epsilon"]);
+    }
+
     [Fact]
     public void Flatten_IsAViewWithTheSampleAxesJoined()
     {

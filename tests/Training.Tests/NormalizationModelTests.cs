@@ -49,4 +49,20 @@ public sealed class NormalizationModelTests : IDisposable
         // The optimizer keeps no state for the buffers.
         Assert.Null(model.Optimizer!.GetStateOf(bn.MovingMean));
     }
+
+    [Fact]
+    public void RecurrentStack_WithLayerNorm_TrainsAndRoundTrips()
+    {
+        var x = Tensor<float>.RandomNormal(new TensorShape(16, 5, 3), 1);
+        var y = Tensor<float>.RandomNormal(new TensorShape(16, 1), 2);
+        var model = new Sequential(new Lstm<float>(6, returnSequences: true), new LayerNormalization<float>(), new Gru<float>(4), new Dense<float>(1)) { Seed = 3 };
+        model.Compile("mse", "adam");
+        var history = model.Fit(x, y, epochs: 20, batchSize: 8);
+        Assert.True(history["loss"][^1] < history["loss"][0]);
+        string path = Path.Combine(_dir, "ln.safetensors");
+        model.Save(path);
+        var loaded = Sequential.Load(path);
+        Assert.IsType<LayerNormalization<float>>(loaded.Layers[1]);
+        Assert.Equal(model.Predict(x).ToArray(), loaded.Predict(x).ToArray());
+    }
 }

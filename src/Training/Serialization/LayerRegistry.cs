@@ -34,6 +34,7 @@ public static class LayerRegistry
         Register("masking", new MaskingFactory());
         Register("flatten", new FlattenFactory());
         Register("batch_normalization", new BatchNormalizationFactory());
+        Register("layer_normalization", new LayerNormalizationFactory());
         Register("activation", new ActivationFactory());
         Register("simple_rnn", new SimpleRnnFactory());
         Register("lstm", new LstmFactory());
@@ -102,6 +103,12 @@ public static class LayerRegistry
         public ILayer<T> Create<T>(IReadOnlyDictionary<string, string> c) where T : unmanaged, IFloatingPointIeee754<T> =>
             new BatchNormalization<T>(LayerConfig.GetDouble(c, "momentum", 0.99), LayerConfig.GetDouble(c, "epsilon", 1e-3),
                 LayerConfig.GetBool(c, "center", true), LayerConfig.GetBool(c, "scale", true));
+    }
+
+    private sealed class LayerNormalizationFactory : ILayerFactory
+    {
+        public ILayer<T> Create<T>(IReadOnlyDictionary<string, string> c) where T : unmanaged, IFloatingPointIeee754<T> =>
+            new LayerNormalization<T>(LayerConfig.GetDouble(c, "epsilon", 1e-3), LayerConfig.GetBool(c, "center", true), LayerConfig.GetBool(c, "scale", true));
     }
 
     private sealed class MaskingFactory : ILayerFactory
