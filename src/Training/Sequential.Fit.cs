@@ -154,20 +154,26 @@ public partial class Sequential<T>
     }
 
     /// <summary>Runs one training step on exactly this batch (no shuffling, no splitting), as Keras' <c>train_on_batch</c>.</summary>
+    /// <param name="x">The batch's inputs.</param>
+    /// <param name="y">The batch's targets.</param>
+    /// <param name="sampleWeight">Per-sample loss weights [B], as in <see cref="Fit"/>; null for all ones.</param>
+    /// <param name="classWeight">Per-class loss weights, as in <see cref="Fit"/>.</param>
     /// <returns>The batch's loss and metric values (metrics are reset first, so they cover this batch only).</returns>
     /// <exception cref="InvalidOperationException">The model is not compiled.</exception>
-    /// <exception cref="ArgumentException">Sizes, shapes or labels are wrong.</exception>
+    /// <exception cref="ArgumentException">Sizes, shapes, labels or weights are wrong.</exception>
     /// <exception cref="NonFiniteException">The loss or a gradient is NaN or infinite (with <see cref="NonFiniteMode.Throw"/>).</exception>
-    public IReadOnlyDictionary<string, double> TrainOnBatch(Tensor<T> x, Tensor<T> y)
+    public IReadOnlyDictionary<string, double> TrainOnBatch(Tensor<T> x, Tensor<T> y, Tensor<T>? sampleWeight = null,
+        IReadOnlyDictionary<int, double>? classWeight = null)
     {
         RequireCompiled();
         CheckPair(x, y, nameof(x), nameof(y));
         EnsureBuilt(x, nameof(x));
         ValidateTargets(y, x, nameof(y));
+        var weights = SampleWeights(sampleWeight, classWeight, y, x.Shape[0], x.Shape[0]);
         ResolveMetrics();
         using var threads = new ThreadScope(_threads);
         foreach (var m in _metrics) m.Reset();
-        double loss = TrainStep(x, y, 0, ++_trainOnBatchCalls);
+        double loss = TrainStep(x, y, 0, ++_trainOnBatchCalls, weights);
         var logs = new Dictionary<string, double>(StringComparer.Ordinal) { ["loss"] = loss };
         foreach (var m in _metrics) logs[m.Name] = m.Result;
         return logs;

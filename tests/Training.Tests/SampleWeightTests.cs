@@ -83,6 +83,19 @@ public sealed class SampleWeightTests
     }
 
     [Fact]
+    public void TrainOnBatch_TakesTheSameWeightsAsFit()
+    {
+        var sw = Tensor<float>.RandomUniform(new TensorShape(30), 5, 0, 3);
+        var a = Make(0.1);
+        var b = Make(0.1);
+        double fitLoss = a.Fit(Data.X, Data.Labels, epochs: 1, batchSize: 30, shuffle: false, sampleWeight: sw)["loss"][0];
+        double batchLoss = b.TrainOnBatch(Data.X, Data.Labels, sampleWeight: sw)["loss"];
+        Assert.Equal(fitLoss, batchLoss);
+        Assert.Equal(Weights(a), Weights(b));
+        Assert.Throws<ArgumentException>(() => b.TrainOnBatch(Data.X, Data.Labels, sampleWeight: new Tensor<float>(3)));
+    }
+
+    [Fact]
     public void BadWeights_AreRejectedByName()
     {
         var m = Make(0.1);
