@@ -12,23 +12,25 @@ public partial class Sequential<T>
     private readonly Workspace<T> _dOutput = new();
     private int _trainOnBatchCalls;
     private T[] _batchWeights = [];
+    private SequenceMask? _outputMask;
     private readonly RowViews _outputRows = new(), _targetRows = new();
 
-    /// <summary>One-sample views of a tensor, made once per tensor (the model's batch buffers and output workspace come
-    /// back every step), so weighting a step allocates nothing.</summary>
+    /// <summary>One-row views of a tensor seen as [rows, ·], made once per tensor (the model's batch buffers and output
+    /// workspace come back every step), so weighting a step allocates nothing.</summary>
     private sealed class RowViews
     {
-        private Tensor<T>? _of;
+        private Tensor<T>? _of, _flat;
         private Tensor<T>?[] _rows = [];
 
-        public Tensor<T> Get(Tensor<T> t, int i)
+        public Tensor<T> Get(Tensor<T> t, int i, int rows)
         {
-            if (!ReferenceEquals(t, _of) || _rows.Length != t.Shape[0])
+            if (!ReferenceEquals(t, _of) || _rows.Length != rows)
             {
                 _of = t;
-                _rows = new Tensor<T>?[t.Shape[0]];
+                _flat = rows == t.Shape[0] ? t : t.Reshape(rows, t.Length / rows);
+                _rows = new Tensor<T>?[rows];
             }
-            return _rows[i] ??= t.Slice(i, 1);
+            return _rows[i] ??= _flat!.Slice(i, 1);
         }
     }
 
@@ -205,7 +207,8 @@ public partial class Sequential<T>
             int count = Math.Min(batchSize, n - start);
             var yb = y.Slice(start, count);
             var output = ForwardAll(x.Slice(start, count), training: false);
-            lossSum += double.CreateChecked(Loss!.Compute(output, yb)) * count;
+            double batchLoss = LossMask(output) is not null ? WeightedLoss(output, yb, null, default) : double.CreateChecked(Loss!.Compute(output, yb));
+            lossSum += batchLoss * count;
             foreach (var m in _metrics) m.Update(output, yb);
         }
         var logs = new Dictionary<string, double>(StringComparer.Ordinal) { ["loss"] = n > 0 ? lossSum / n + RegularizationLoss() : double.NaN };
@@ -259,6 +262,7 @@ public partial class Sequential<T>
             _outputs[i] = a;
             mask = layer is IMaskProducer producer ? producer.OutputMask : a.Rank == 3 ? mask : null;
         }
+        _outputMask = _managesMasks ? mask : null;
         return a;
     }
 
@@ -268,7 +272,7 @@ public partial class Sequential<T>
         var output = ForwardAll(xb, training: true);
         var dOut = _dOutput.Get(output.Shape);
         double loss = double.CreateChecked(Loss!.ComputeWithGradient(output, yb, dOut));
-        if (!weights.IsEmpty && double.IsFinite(loss)) loss = WeightLoss(output, yb, dOut, weights);
+        if ((!weights.IsEmpty || LossMask(output) is not null) && double.IsFinite(loss)) loss = WeightedLoss(output, yb, dOut, weights);
         if (!double.IsFinite(loss)) return ReportNonFinite(LocateForward(xb, epoch, step, loss));
         foreach (var m in _metrics) m.Update(output, yb);
         if (!IsFinite(dOut.ReadOnlySpan))
@@ -298,21 +302,41 @@ public partial class Sequential<T>
         return loss;
     }
 
-    /// <summary>Sample weights: the loss becomes Σ wᵢ·ℓᵢ / N, with ℓᵢ the loss of sample i alone (the loss of the batch
-    /// is the mean of its samples' losses), and each sample's slice of the output gradient is scaled by wᵢ. Exact
-    /// for any loss whose samples do not interact, which every built-in loss satisfies.</summary>
-    private double WeightLoss(Tensor<T> output, Tensor<T> target, Tensor<T> dOut, ReadOnlySpan<T> weights)
+    /// <summary>The timestep mask that reaches a sequence output ([B, T, C]) from a Masking layer, or null.</summary>
+    private SequenceMask? LossMask(Tensor<T> output) =>
+        _outputMask is { } m && output.Rank == 3 && m.Batch == output.Shape[0] && m.Steps == output.Shape[1] ? m : null;
+
+    /// <summary>
+    /// The loss with sample weights and, for a sequence output that carries a timestep mask, masked steps left out,
+    /// as Keras: over rows r (samples, or (sample, step) pairs with a mask) the loss is Σ wᵣ·ℓᵣ / R, where ℓᵣ is the
+    /// loss of row r alone (the loss of a batch is the mean of its rows' losses), wᵣ the sample's weight times, with a
+    /// mask, R/valid for a kept step and 0 for a masked one (so it is the mean over kept steps). Each row's slice of
+    /// the output gradient is scaled by wᵣ. Exact for any loss whose rows do not interact, as every built-in loss.
+    /// </summary>
+    private double WeightedLoss(Tensor<T> output, Tensor<T> target, Tensor<T>? dOut, ReadOnlySpan<T> sampleWeights)
     {
-        int n = output.Shape[0], per = output.Length / n;
-        double sum = 0;
-        var ds = dOut.Span;
-        for (int i = 0; i < n; i++)
+        var mask = LossMask(output);
+        int n = output.Shape[0], steps = mask is null ? 1 : output.Shape[1], rows = n * steps;
+        double keptScale = 1;
+        if (mask is not null)
         {
-            if (weights[i] != T.Zero)
-                sum += double.CreateChecked(weights[i]) * double.CreateChecked(Loss!.Compute(_outputRows.Get(output, i), _targetRows.Get(target, i)));
-            TensorPrimitives.Multiply(ds.Slice(i * per, per), weights[i], ds.Slice(i * per, per));
+            int valid = 0;
+            foreach (bool k in mask.Values) if (k) valid++;
+            keptScale = valid > 0 ? (double)rows / valid : 0;
         }
-        return sum / n;
+        int per = output.Length / rows;
+        var ds = dOut is null ? default : dOut.Span;
+        double sum = 0;
+        for (int r = 0; r < rows; r++)
+        {
+            int b = r / steps;
+            double w = sampleWeights.IsEmpty ? 1 : double.CreateChecked(sampleWeights[b]);
+            if (mask is not null) w *= mask.Values[r] ? keptScale : 0;
+            if (w != 0)
+                sum += w * double.CreateChecked(Loss!.Compute(_outputRows.Get(output, r, rows), _targetRows.Get(target, r, rows)));
+            if (!ds.IsEmpty) TensorPrimitives.Multiply(ds.Slice(r * per, per), T.CreateChecked(w), ds.Slice(r * per, per));
+        }
+        return sum / rows;
     }
 
     /// <summary>The combined per-sample weights [N] of the training samples, or null when neither option is given.</summary>

@@ -94,6 +94,41 @@ public sealed class MaskingModelTests : IDisposable
     }
 
     [Fact]
+    public void SequenceOutputs_LeaveMaskedStepsOutOfTheLoss_AsKeras()
+    {
+        const int steps = 6;
+        var (x, _, lengths) = Padded(20, steps, 5);
+        var y = Tensor<float>.RandomNormal(new TensorShape(20, steps, 1), 6);
+        Sequential Make()
+        {
+            var m = new Sequential(new Masking<float>(), new Lstm<float>(5, returnSequences: true), new Dense<float>(1)) { Seed = 7 };
+            m.Compile("mse", new Nn.Simd.Training.Optimizers.Sgd(0.05));
+            return m;
+        }
+        var model = Make();
+        model.Build(steps, 2);
+        // The loss is the mean over the kept steps only.
+        var p = model.Predict(x);
+        double sum = 0;
+        int valid = 0;
+        for (int i = 0; i < 20; i++)
+            for (int t = 0; t < lengths[i]; t++) { double d = p[i, t, 0] - y[i, t, 0]; sum += d * d; valid++; }
+        Assert.Equal(sum / valid, model.Evaluate(x, y)["loss"], 5);
+
+        // Targets at padded steps change nothing in training.
+        var yOther = y.Clone();
+        for (int i = 0; i < 20; i++)
+            for (int t = lengths[i]; t < steps; t++) yOther[i, t, 0] = 100;
+        var a = Make();
+        var b = Make();
+        var ha = a.Fit(x, y, epochs: 2, batchSize: 8, shuffle: false);
+        var hb = b.Fit(x, yOther, epochs: 2, batchSize: 8, shuffle: false);
+        Assert.Equal(ha["loss"], hb["loss"]);
+        Assert.Equal(a.Parameters.Select(q => q.Value.ToArray()), b.Parameters.Select(q => q.Value.ToArray()));
+        Assert.Equal(a.Evaluate(x, y)["loss"], b.Evaluate(x, yOther)["loss"]);
+    }
+
+    [Fact]
     public void WithoutAMaskingLayer_AMaskSetOnALayerIsLeftAlone()
     {
         var lstm = new Lstm<float>(3);
