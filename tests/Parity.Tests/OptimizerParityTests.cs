@@ -17,7 +17,7 @@ public class OptimizerParityTests
 {
     private const int Steps = 12, Length = 37;
 
-    public static TheoryData<string> Cases => new() { "sgd", "sgd_momentum", "sgd_nesterov", "adam", "adamw", "rmsprop", "rmsprop_momentum", "adagrad" };
+    public static TheoryData<string> Cases => new() { "sgd", "sgd_momentum", "sgd_nesterov", "adam", "adamw", "rmsprop", "rmsprop_momentum", "adagrad", "adam_amsgrad" };
 
     [Theory]
     [MemberData(nameof(Cases))]
@@ -32,6 +32,7 @@ public class OptimizerParityTests
             "adam" => (new Adam(0.01, epsilon: eps), p => optim.Adam(p, 0.01, eps: eps)),
             "adamw" => (new AdamW(0.01, weightDecay: 0.05, epsilon: eps), p => optim.AdamW(p, 0.01, eps: eps, weight_decay: 0.05)),
             "rmsprop" => (new RmsProp(0.01, rho: 0.9, epsilon: eps), p => optim.RMSProp(p, 0.01, alpha: 0.9, eps: eps)),
+            "adam_amsgrad" => (new Adam(0.01, epsilon: eps) { AmsGrad = true }, p => optim.Adam(p, 0.01, eps: eps, amsgrad: true)),
             "adagrad" => (new Adagrad(0.1, initialAccumulatorValue: 0.1, epsilon: eps), p => optim.Adagrad(p, 0.1, initial_accumulator_value: 0.1, eps: eps)),
             _ => (new RmsProp(0.01, rho: 0.9, momentum: 0.5, epsilon: eps), p => optim.RMSProp(p, 0.01, alpha: 0.9, eps: eps, momentum: 0.5)),
         };

@@ -27,7 +27,7 @@ public sealed class CheckpointTests : IDisposable
 
     private static float[][] Weights(Sequential<float> m) => m.Parameters.Select(p => p.Value.ToArray()).ToArray();
 
-    public static TheoryData<string> OptimizerNames => ["adam", "adamw", "sgd_momentum", "rmsprop_centered_momentum", "adam_schedule_clip", "adagrad"];
+    public static TheoryData<string> OptimizerNames => ["adam", "adamw", "sgd_momentum", "rmsprop_centered_momentum", "adam_schedule_clip", "adagrad", "adam_amsgrad"];
 
     private static Optimizer Make(string name) => name switch
     {
@@ -37,6 +37,7 @@ public sealed class CheckpointTests : IDisposable
         "rmsprop_centered_momentum" => new RmsProp(0.01, rho: 0.8, momentum: 0.5, centered: true),
         "adam_schedule_clip" => new Adam(0.02) { Schedule = new ExponentialDecay(3, 0.5), ClipNorm = 0.5 },
         "adagrad" => new Adagrad(0.1),
+        "adam_amsgrad" => new AdamW(0.01) { AmsGrad = true },
         _ => throw new ArgumentException(name),
     };
 
@@ -238,7 +239,7 @@ public sealed class CheckpointTests : IDisposable
         Assert.Contains("training_config.loss", e.Message);
     }
 
-    public static TheoryData<string> ConfigCases => ["sgd", "sgd_nesterov", "adam", "adamw", "rmsprop", "adagrad", "clipvalue", "global_clip", "inverse", "exponential", "step", "cosine"];
+    public static TheoryData<string> ConfigCases => ["sgd", "sgd_nesterov", "adam", "adamw", "rmsprop", "adagrad", "amsgrad", "clipvalue", "global_clip", "inverse", "exponential", "step", "cosine"];
 
     [Theory]
     [MemberData(nameof(ConfigCases))]
@@ -252,6 +253,7 @@ public sealed class CheckpointTests : IDisposable
             "adamw" => new AdamW(0.002, 0.1, 0.8, 0.99, 1e-6),
             "rmsprop" => new RmsProp(0.002, 0.7, 0.3, 1e-5, centered: true),
             "adagrad" => new Adagrad(0.5, 0.2, 1e-6),
+            "amsgrad" => new Adam(0.003) { AmsGrad = true },
             "clipvalue" => new Adam { ClipValue = 0.25 },
             "global_clip" => new Sgd { GlobalClipNorm = 3 },
             "inverse" => new Sgd { Schedule = new InverseTimeDecay(0.5, 10, staircase: true) },

@@ -263,6 +263,21 @@ public class OptimizerTests
 
     [Theory]
     [MemberData(nameof(Lengths))]
+    public void AmsGradUpdate_MatchesReference_AllLengths(int n)
+    {
+        var g = Tensor<float>.RandomNormal(new TensorShape(n + 1), n).Span[..n].ToArray();
+        float[] m1 = Tensor<float>.RandomNormal(new TensorShape(n + 1), n + 1).Span[..n].ToArray(), m2 = (float[])m1.Clone();
+        float[] v1 = Tensor<float>.RandomUniform(new TensorShape(n + 1), n + 2, 0, 1).Span[..n].ToArray(), v2 = (float[])v1.Clone();
+        float[] h1 = Tensor<float>.RandomUniform(new TensorShape(n + 1), n + 3, 0, 1).Span[..n].ToArray(), h2 = (float[])h1.Clone();
+        float[] w1 = Tensor<float>.RandomNormal(new TensorShape(n + 1), n + 4).Span[..n].ToArray(), w2 = (float[])w1.Clone();
+        AdamUpdate.Apply<float>(g, 0.01f, 0.9f, 0.999f, 1e-7f, 0, m1, v1, h1, w1);
+        AdamUpdate.ApplyReference<float>(g, 0.01f, 0.9f, 0.999f, 1e-7f, 0, m2, v2, h2, w2);
+        Assert.Equal(m2, m1); Assert.Equal(v2, v1); Assert.Equal(h2, h1); Assert.Equal(w2, w1);
+        for (int i = 0; i < n; i++) Assert.True(h1[i] >= v1[i]);
+    }
+
+    [Theory]
+    [MemberData(nameof(Lengths))]
     public void AdagradUpdate_MatchesReference_AllLengths(int n)
     {
         var g = Tensor<float>.RandomNormal(new TensorShape(n + 1), n).Span[..n].ToArray();

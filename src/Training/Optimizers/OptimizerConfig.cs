@@ -39,9 +39,10 @@ public abstract partial class Optimizer
         Optimizer o = name switch
         {
             "sgd" => new Sgd(r.Double("learning_rate", 0.01), r.Double("momentum", 0), r.Bool("nesterov", false)),
-            "adam" => new Adam(r.Double("learning_rate", 1e-3), r.Double("beta_1", 0.9), r.Double("beta_2", 0.999), r.Double("epsilon", 1e-7)),
+            "adam" => new Adam(r.Double("learning_rate", 1e-3), r.Double("beta_1", 0.9), r.Double("beta_2", 0.999), r.Double("epsilon", 1e-7))
+            { AmsGrad = r.Bool("amsgrad", false) },
             "adamw" => new AdamW(r.Double("learning_rate", 1e-3), r.Double("weight_decay", 0.004), r.Double("beta_1", 0.9),
-                r.Double("beta_2", 0.999), r.Double("epsilon", 1e-7)),
+                r.Double("beta_2", 0.999), r.Double("epsilon", 1e-7)) { AmsGrad = r.Bool("amsgrad", false) },
             "rmsprop" => new RmsProp(r.Double("learning_rate", 1e-3), r.Double("rho", 0.9), r.Double("momentum", 0),
                 r.Double("epsilon", 1e-7), r.Bool("centered", false)),
             "adagrad" => new Adagrad(r.Double("learning_rate", 1e-3), r.Double("initial_accumulator_value", 0.1), r.Double("epsilon", 1e-7)),

@@ -77,6 +77,10 @@ public class Adam : Optimizer
         Epsilon = CheckPositive(epsilon, nameof(epsilon));
     }
 
+    /// <summary>The AMSGrad variant (Keras' and PyTorch's <c>amsgrad</c>, Reddi et al., 2018): the denominator uses the
+    /// running maximum of the second moment, kept as a third state slot.</summary>
+    public bool AmsGrad { get; init; }
+
     /// <summary>β1.</summary>
     public double Beta1 { get; }
 
@@ -90,7 +94,7 @@ public class Adam : Optimizer
     public override string Name => "adam";
 
     /// <inheritdoc/>
-    protected override int StateSlots => 2;
+    protected override int StateSlots => AmsGrad ? 3 : 2;
 
     /// <inheritdoc/>
     protected override void AddConfig(IDictionary<string, string> config)
@@ -98,6 +102,7 @@ public class Adam : Optimizer
         config["beta_1"] = Str(Beta1);
         config["beta_2"] = Str(Beta2);
         config["epsilon"] = Str(Epsilon);
+        if (AmsGrad) config["amsgrad"] = "true";
         if (this is AdamW) config["weight_decay"] = Str(DecoupledWeightDecay);
     }
 
@@ -110,7 +115,8 @@ public class Adam : Optimizer
         // α in double, then rounded once: the bias corrections are the only transcendental work per parameter.
         double alpha = learningRate * Math.Sqrt(1 - Math.Pow(Beta2, step)) / (1 - Math.Pow(Beta1, step));
         AdamUpdate.Apply(parameter.Grad.ReadOnlySpan, T.CreateChecked(alpha), T.CreateChecked(Beta1), T.CreateChecked(Beta2),
-            T.CreateChecked(Epsilon), T.CreateChecked(learningRate * DecoupledWeightDecay), state[0].Span, state[1].Span, parameter.Value.Span);
+            T.CreateChecked(Epsilon), T.CreateChecked(learningRate * DecoupledWeightDecay), state[0].Span, state[1].Span,
+            AmsGrad ? state[2].Span : default, parameter.Value.Span);
     }
 }
 
