@@ -182,8 +182,8 @@ public sealed class BatchNormalization<T> : Layer<T> where T : unmanaged, IFloat
             TensorPrimitives.Add(dyr, sumDy, sumDy);
             TensorPrimitives.MultiplyAdd(dyr, xHat.Slice(r * c, c), sumDyXHat, sumDyXHat);
         }
-        if (_gamma is not null) TensorPrimitives.Add(_gamma.Grad.Span, sumDyXHat, _gamma.Grad.Span);
-        if (_beta is not null) TensorPrimitives.Add(_beta.Grad.Span, sumDy, _beta.Grad.Span);
+        if (_gamma is { Trainable: true }) TensorPrimitives.Add(_gamma.Grad.Span, sumDyXHat, _gamma.Grad.Span);
+        if (_beta is { Trainable: true }) TensorPrimitives.Add(_beta.Grad.Span, sumDy, _beta.Grad.Span);
 
         // k = γ/√(σ² + ε) per feature.
         var k = _wMean.Get(new TensorShape(c)).Span;

@@ -142,9 +142,9 @@ public sealed class Dense<T> : Layer<T> where T : unmanaged, IFloatingPointIeee7
             dz = dzt.ReadOnlySpan;
         }
         // dW += xᵀ·dz  [F, H]
-        Gemm.Compute(true, false, f, h, rows, T.One, x.ReadOnlySpan, f, dz, h, T.One, Kernel.Grad.Span, h);
+        if (Kernel.Trainable) Gemm.Compute(true, false, f, h, rows, T.One, x.ReadOnlySpan, f, dz, h, T.One, Kernel.Grad.Span, h);
         // db += Σ_rows dz
-        if (_bias is { } b) Elementwise.SumColumns(dz.Slice(0, rows * h), b.Grad.Span, h, accumulate: true);
+        if (_bias is { Trainable: true } b) Elementwise.SumColumns(dz.Slice(0, rows * h), b.Grad.Span, h, accumulate: true);
         // The zero tensor's storage is never written, so every view of it stays zero.
         if (!ComputeInputGradient) return _zeroDx.Get(x.Shape);
         // dx = dz·Wᵀ  [R, F]

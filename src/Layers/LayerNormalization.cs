@@ -116,11 +116,11 @@ public sealed class LayerNormalization<T> : Layer<T> where T : unmanaged, IFloat
             var xh = xHat.Slice(r * c, c);
             if (_gamma is not null)
             {
-                TensorPrimitives.MultiplyAdd(dyr, xh, _gamma.Grad.Span, _gamma.Grad.Span);
+                if (_gamma.Trainable) TensorPrimitives.MultiplyAdd(dyr, xh, _gamma.Grad.Span, _gamma.Grad.Span);
                 TensorPrimitives.Multiply(dyr, _gamma.Value.ReadOnlySpan, g);
             }
             else dyr.CopyTo(g);
-            if (_beta is not null) TensorPrimitives.Add(_beta.Grad.Span, dyr, _beta.Grad.Span);
+            if (_beta is { Trainable: true }) TensorPrimitives.Add(_beta.Grad.Span, dyr, _beta.Grad.Span);
             T meanG = TensorPrimitives.Sum<T>(g) * invC, meanGX = TensorPrimitives.Dot<T>(g, xh) * invC;
             // dx = (g − mean(g) − x̂·mean(g⊙x̂)) / √(σ² + ε)
             var d = dxs.Slice(r * c, c);

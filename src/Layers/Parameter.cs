@@ -52,9 +52,10 @@ public sealed class Parameter<T> where T : unmanaged, IFloatingPointIeee754<T>
     public int Version { get; private set; }
 
     /// <summary>Whether the optimizer updates this parameter (PyTorch's <c>requires_grad</c>, Keras' per-layer
-    /// <c>trainable</c>; see <see cref="Layer{T}.Trainable"/>). A frozen parameter still gets its gradient, so the
-    /// layers below it keep learning, but the model's optimizer step, gradient clipping and parameter counts leave
-    /// it out. Default: true.</summary>
+    /// <c>trainable</c>; see <see cref="Layer{T}.Trainable"/>). The built-in layers skip a frozen parameter's gradient
+    /// (its <see cref="Grad"/> stays zero, and the GEMM that would form it is not run) while still passing gradients
+    /// to the layers below; the model's optimizer step, clipping, penalties and trainable count leave it out.
+    /// Default: true.</summary>
     /// <exception cref="InvalidOperationException">Set to true on a buffer.</exception>
     public bool Trainable
     {

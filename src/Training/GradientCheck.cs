@@ -101,8 +101,8 @@ public static class GradientCheck
         var reports = new List<TensorReport> { Compare("input", x, dx, Loss, o, rng) };
         for (int i = 0; i < layer.Parameters.Count; i++)
         {
-            // A buffer (moving statistics) is layer state, not a weight: it has no gradient to check.
-            if (layer.Parameters[i].IsBuffer) continue;
+            // A buffer (moving statistics) is layer state, and a frozen weight gets no gradient: nothing to check.
+            if (!layer.Parameters[i].Trainable) continue;
             reports.Add(Compare(layer.Parameters[i].Name, layer.Parameters[i].Value, analyticParams[i], Loss, o, rng));
         }
         return new Report(reports, o.Tolerance);

@@ -101,6 +101,7 @@ public sealed class Gru<T> : RecurrentLayer<T> where T : unmanaged, IFloatingPoi
 
     private protected override Parameter<T> KernelParameter => Kernel;
     private protected override Parameter<T> RecurrentKernelParameter => RecurrentKernel;
+    private protected override Parameter<T>? BiasParameter => _bias;
     private protected override ReadOnlySpan<T> InputBiasValue => _bias is null ? default : _bias.Value.ReadOnlySpan.Slice(0, 3 * Units);
     private protected override Span<T> InputBiasGrad => _bias is null ? default : _bias.Grad.Span.Slice(0, 3 * Units);
     private protected override Span<T> RecurrentBiasGrad => _bias is null || !ResetAfter ? default : _bias.Grad.Span.Slice(3 * Units);

@@ -308,6 +308,9 @@ public abstract class RecurrentLayer<T> : Layer<T>, IMaskConsumer where T : unma
     /// <summary>The gradient of <see cref="InputBiasValue"/>; empty without a bias.</summary>
     private protected abstract Span<T> InputBiasGrad { get; }
 
+    /// <summary>The bias parameter, or null without one.</summary>
+    private protected abstract Parameter<T>? BiasParameter { get; }
+
     /// <summary>The gradient of the recurrent projection's bias (GRU only); empty otherwise.</summary>
     private protected virtual Span<T> RecurrentBiasGrad => default;
 
@@ -631,12 +634,16 @@ public abstract class RecurrentLayer<T> : Layer<T>, IMaskConsumer where T : unma
         var kernel = KernelParameter;
         var recurrent = RecurrentKernelParameter;
         // dW += xTᵀ·dZ  [F, G·H];  dU += h[0..T)ᵀ·dZr  [H, G·H]: one GEMM each over all steps.
-        Gemm.Compute(true, false, f, gh, rows, T.One, _xT!.ReadOnlySpan, XColumns, dZ, gh, T.One, kernel.Grad.Span, gh);
-        AccumulateRecurrentKernelGradient(rows, dZr, recurrent.Grad.Span);
-        var biasGrad = InputBiasGrad;
-        if (biasGrad.Length > 0) Elementwise.SumColumns(dZ, biasGrad, gh, accumulate: true);
-        var recurrentBiasGrad = RecurrentBiasGrad;
-        if (recurrentBiasGrad.Length > 0) Elementwise.SumColumns(dZr, recurrentBiasGrad, gh, accumulate: true);
+        // A frozen weight gets no gradient: its GEMM is skipped.
+        if (kernel.Trainable) Gemm.Compute(true, false, f, gh, rows, T.One, _xT!.ReadOnlySpan, XColumns, dZ, gh, T.One, kernel.Grad.Span, gh);
+        if (recurrent.Trainable) AccumulateRecurrentKernelGradient(rows, dZr, recurrent.Grad.Span);
+        if (BiasParameter is { Trainable: true })
+        {
+            var biasGrad = InputBiasGrad;
+            if (biasGrad.Length > 0) Elementwise.SumColumns(dZ, biasGrad, gh, accumulate: true);
+            var recurrentBiasGrad = RecurrentBiasGrad;
+            if (recurrentBiasGrad.Length > 0) Elementwise.SumColumns(dZr, recurrentBiasGrad, gh, accumulate: true);
+        }
 
         // The zero tensor's storage is never written, so every view of it stays zero.
         if (!ComputeInputGradient) return _wZeroDx.Get(b, steps, f);

@@ -59,6 +59,7 @@ public sealed class SimpleRnn<T> : RecurrentLayer<T> where T : unmanaged, IFloat
 
     private protected override Parameter<T> KernelParameter => Kernel;
     private protected override Parameter<T> RecurrentKernelParameter => RecurrentKernel;
+    private protected override Parameter<T>? BiasParameter => _bias;
     private protected override ReadOnlySpan<T> InputBiasValue => _bias is null ? default : _bias.Value.ReadOnlySpan;
     private protected override Span<T> InputBiasGrad => _bias is null ? default : _bias.Grad.Span;
 
