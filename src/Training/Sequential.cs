@@ -367,4 +367,8 @@ public static class Model
     /// <summary>Loads a float model saved with <c>Save</c>; the same as <see cref="Sequential.Load(string)"/>.</summary>
     /// <exception cref="InvalidDataException">The file is invalid or does not describe a model.</exception>
     public static Sequential Load(string path) => Sequential.Load(path);
+
+    /// <summary>Loads a float model, uncompiled when <paramref name="compile"/> is false; see <see cref="Sequential.Load(string, bool)"/>.</summary>
+    /// <exception cref="InvalidDataException">The file is invalid or does not describe a model.</exception>
+    public static Sequential Load(string path, bool compile) => Sequential.Load(path, compile);
 }

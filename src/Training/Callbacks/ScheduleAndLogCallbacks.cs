@@ -27,16 +27,16 @@ public sealed class LearningRateScheduler(Func<int, double, double> schedule) : 
 
 /// <summary>
 /// Keras' <c>CSVLogger</c>: writes one row per epoch, <c>epoch</c> (from 0) and every log value (loss, metrics,
-/// validation values, in name order), to a CSV file; each row is flushed when written, so a crash loses at most the
-/// epoch in progress. A new run truncates the file unless <paramref name="append"/> is set, in which case the header
-/// is written only when the file is empty.
+/// validation values, in name order), to a CSV file. Each row is appended and the file closed at once, so a crash
+/// loses at most the epoch in progress and no handle is left open. A new run truncates the file unless
+/// <paramref name="append"/> is set, in which case the header is written only when the file is empty.
 /// </summary>
 /// <param name="path">The file.</param>
 /// <param name="separator">The field separator.</param>
 /// <param name="append">Whether to append to an existing file.</param>
 public sealed class CsvLogger(string path, char separator = ',', bool append = false) : Callback
 {
-    private StreamWriter? _writer;
+    private static readonly UTF8Encoding Utf8 = new(false);
     private string[]? _keys;
 
     /// <summary>The file written.</summary>
@@ -45,38 +45,29 @@ public sealed class CsvLogger(string path, char separator = ',', bool append = f
     /// <inheritdoc/>
     public override void OnTrainBegin(TrainBeginInfo info)
     {
-        _writer?.Dispose();
         _keys = null;
-        var stream = new FileStream(Path, append ? FileMode.Append : FileMode.Create, FileAccess.Write, FileShare.Read);
-        _writer = new StreamWriter(stream, new UTF8Encoding(false));
+        if (!append) File.WriteAllText(Path, "", Utf8);
     }
 
     /// <inheritdoc/>
     /// <exception cref="InvalidOperationException">The logged names changed from the first epoch's.</exception>
     public override void OnEpochEnd(int epoch, IReadOnlyDictionary<string, double> logs)
     {
-        if (_writer is null) return;
+        var text = new StringBuilder();
         if (_keys is null)
         {
             _keys = logs.Keys.Order(StringComparer.Ordinal).ToArray();
-            if (_writer.BaseStream.Position == 0)
-                _writer.WriteLine(string.Join(separator, _keys.Prepend("epoch").Select(Quote)));
+            if (!File.Exists(Path) || new FileInfo(Path).Length == 0)
+                text.AppendLine(string.Join(separator, _keys.Prepend("epoch").Select(Quote)));
         }
         else if (logs.Count != _keys.Length || _keys.Any(k => !logs.ContainsKey(k)))
         {
             throw new InvalidOperationException($"CsvLogger: epoch {epoch} logged [{string.Join(", ", logs.Keys)}] but the header is [{string.Join(", ", _keys)}].");
         }
-        var row = new StringBuilder(epoch.ToString(CultureInfo.InvariantCulture));
-        foreach (var k in _keys) row.Append(separator).Append(logs[k].ToString("R", CultureInfo.InvariantCulture));
-        _writer.WriteLine(row.ToString());
-        _writer.Flush();
-    }
-
-    /// <inheritdoc/>
-    public override void OnTrainEnd(IReadOnlyDictionary<string, double> logs)
-    {
-        _writer?.Dispose();
-        _writer = null;
+        text.Append(epoch.ToString(CultureInfo.InvariantCulture));
+        foreach (var k in _keys) text.Append(separator).Append(logs[k].ToString("R", CultureInfo.InvariantCulture));
+        text.AppendLine();
+        File.AppendAllText(Path, text.ToString(), Utf8);
     }
 
     private string Quote(string field) =>
