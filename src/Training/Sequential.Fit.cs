@@ -454,16 +454,21 @@ public partial class Sequential<T>
 
     private void CheckSampleShape(Tensor<T> x, string name)
     {
-        if (x.Rank >= 2 && DropBatch(x.Shape) == InputShape!.Value) return;
-        if (TakesAnyLength && x.Rank == 3 && x.Shape[1] > 0 && x.Shape[2] == InputShape!.Value[1] && TryOutputShape(DropBatch(x.Shape)) is not null)
+        var s = InputShape!.Value;
+        if (x.Rank >= 2 && DropBatch(x.Shape) == s) return;
+        bool anyLength = TakesAnyLength;
+        if (anyLength && x.Rank == s.Rank + 1 && x.Shape[1] > 0 && (s.Rank == 1 || x.Shape[2] == s[1]) && TryOutputShape(DropBatch(x.Shape)) is not null)
             return;
-        string any = TakesAnyLength ? $" (any number of time steps: [N, T, {InputShape!.Value[1]}])" : "";
-        throw new ArgumentException($"{name} has shape {x.Shape}, but the model takes samples shaped {FormatSample(InputShape!.Value)} (so [N, {string.Join(", ", InputShape!.Value.ToArray())}]){any}.", name);
+        string any = !anyLength ? "" : s.Rank == 1 ? " (any number of time steps: [N, T])" : $" (any number of time steps: [N, T, {s[1]}])";
+        throw new ArgumentException($"{name} has shape {x.Shape}, but the model takes samples shaped {FormatSample(s)} (so [N, {string.Join(", ", s.ToArray())}]){any}.", name);
     }
 
-    /// <summary>Whether the model was built for sequences, [T, F] samples, whose layers all take any T (as a Keras
-    /// model whose input has a None time axis): it then runs on sequences of other lengths too.</summary>
-    private bool TakesAnyLength => InputShape is { Rank: 2 } && TryOutputShape(new TensorShape(InputShape.Value[0] + 1, InputShape.Value[1])) is not null;
+    /// <summary>Whether the model was built for sequences, [T, F] samples (or [T] token indices into an Embedding),
+    /// whose layers all take any T (as a Keras model whose input has a None time axis): it then runs on sequences of
+    /// other lengths too.</summary>
+    private bool TakesAnyLength => InputShape is { } s
+        && (s.Rank == 2 || (s.Rank == 1 && _layers.Count > 0 && _layers[0] is Embedding<T>))
+        && TryOutputShape(s.Rank == 1 ? new TensorShape(s[0] + 1) : new TensorShape(s[0] + 1, s[1])) is not null;
 
     /// <summary>The output shape of one sample shape, or null when a layer cannot take it.</summary>
     private TensorShape? TryOutputShape(TensorShape sample)

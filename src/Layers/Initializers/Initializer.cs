@@ -32,9 +32,10 @@ public abstract class Initializer
         "orthogonal" => new Orthogonal(),
         "zeros" => new Constant(0),
         "ones" => new Constant(1),
+        "uniform" or "random_uniform" => new RandomUniform(),
         _ when name.StartsWith("constant:", StringComparison.OrdinalIgnoreCase) =>
             new Constant(double.Parse(name.AsSpan(9), System.Globalization.CultureInfo.InvariantCulture)),
-        _ => throw new ArgumentException($"Unknown initializer '{name}'. Known: glorot_uniform, glorot_normal, he_uniform, he_normal, orthogonal, zeros, ones, constant:<value>.", nameof(name)),
+        _ => throw new ArgumentException($"Unknown initializer '{name}'. Known: glorot_uniform, glorot_normal, he_uniform, he_normal, orthogonal, zeros, ones, uniform, constant:<value>.", nameof(name)),
     };
 
     /// <summary>A draw from N(0, 1) truncated to ±2 (Keras' <c>truncated_normal</c>), by rejection.</summary>
@@ -52,6 +53,16 @@ public abstract class Initializer
 
     /// <inheritdoc/>
     public override string ToString() => Name;
+}
+
+/// <summary><c>U(−0.05, 0.05)</c>, Keras' <c>RandomUniform()</c> (<c>"uniform"</c>), the default for Embedding.</summary>
+public sealed class RandomUniform : Initializer
+{
+    /// <inheritdoc/>
+    public override string Name => "uniform";
+
+    /// <inheritdoc/>
+    public override void Initialize<T>(Tensor<T> tensor, Random rng) => GlorotUniform.Uniform(tensor, rng, 0.05);
 }
 
 /// <summary><c>U(−l, l)</c> with <c>l = √(6 / (fanIn + fanOut))</c> (Glorot &amp; Bengio, 2010). Keras' default kernel initializer.</summary>

@@ -35,6 +35,7 @@ public static class LayerRegistry
         Register("flatten", new FlattenFactory());
         Register("batch_normalization", new BatchNormalizationFactory());
         Register("layer_normalization", new LayerNormalizationFactory());
+        Register("embedding", new EmbeddingFactory());
         Register("activation", new ActivationFactory());
         Register("simple_rnn", new SimpleRnnFactory());
         Register("lstm", new LstmFactory());
@@ -109,6 +110,13 @@ public static class LayerRegistry
     {
         public ILayer<T> Create<T>(IReadOnlyDictionary<string, string> c) where T : unmanaged, IFloatingPointIeee754<T> =>
             new LayerNormalization<T>(LayerConfig.GetDouble(c, "epsilon", 1e-3), LayerConfig.GetBool(c, "center", true), LayerConfig.GetBool(c, "scale", true));
+    }
+
+    private sealed class EmbeddingFactory : ILayerFactory
+    {
+        public ILayer<T> Create<T>(IReadOnlyDictionary<string, string> c) where T : unmanaged, IFloatingPointIeee754<T> =>
+            new Embedding<T>(LayerConfig.GetInt(c, "input_dim"), LayerConfig.GetInt(c, "output_dim"), LayerConfig.GetBool(c, "mask_zero", false),
+                Initializer.Get(LayerConfig.GetString(c, "embeddings_initializer", "uniform")));
     }
 
     private sealed class MaskingFactory : ILayerFactory
