@@ -4,9 +4,9 @@ using Nn.Simd.Tensors;
 namespace Nn.Simd.Layers.Initializers;
 
 /// <summary>
-/// Fills a weight tensor from a seeded random source. Fans follow Keras: for a kernel of shape
-/// <c>[..., in, out]</c>, <c>fanIn</c> = product of all dimensions but the last and <c>fanOut</c> = the last
-/// dimension; a rank-1 tensor has fanIn = fanOut = its length.
+/// Fills a weight tensor from a seeded random source. Fans follow Keras: a matrix <c>[in, out]</c> has
+/// <c>fanIn = in</c> and <c>fanOut = out</c>; a convolution kernel <c>[kh, kw, in, out]</c> multiplies both by the
+/// receptive field kh·kw; a rank-1 tensor has fanIn = fanOut = its length.
 /// </summary>
 public abstract class Initializer
 {
@@ -17,8 +17,15 @@ public abstract class Initializer
     public abstract void Initialize<T>(Tensor<T> tensor, Random rng) where T : unmanaged, IFloatingPointIeee754<T>;
 
     /// <summary>Keras' fans for a shape.</summary>
-    public static (int FanIn, int FanOut) Fans(TensorShape shape) =>
-        shape.Rank == 1 ? (shape[0], shape[0]) : (shape.Rows, shape.Columns);
+    public static (int FanIn, int FanOut) Fans(TensorShape shape)
+    {
+        if (shape.Rank == 1) return (shape[0], shape[0]);
+        if (shape.Rank == 2) return (shape[0], shape[1]);
+        // A convolution kernel [..., in, out]: both fans count the receptive field (Keras' compute_fans).
+        int receptive = 1;
+        for (int i = 0; i < shape.Rank - 2; i++) receptive *= shape[i];
+        return (shape[-2] * receptive, shape[-1] * receptive);
+    }
 
     /// <summary>Creates an initializer from its Keras name (<c>glorot_uniform</c>, <c>glorot_normal</c>,
     /// <c>he_uniform</c>, <c>he_normal</c>, <c>orthogonal</c>, <c>zeros</c>, <c>ones</c>).</summary>

@@ -36,6 +36,8 @@ public static class LayerRegistry
         Register("batch_normalization", new BatchNormalizationFactory());
         Register("layer_normalization", new LayerNormalizationFactory());
         Register("embedding", new EmbeddingFactory());
+        Register("conv2d", new Conv2DFactory());
+        Register("max_pooling2d", new MaxPooling2DFactory());
         Register("activation", new ActivationFactory());
         Register("simple_rnn", new SimpleRnnFactory());
         Register("lstm", new LstmFactory());
@@ -117,6 +119,39 @@ public static class LayerRegistry
         public ILayer<T> Create<T>(IReadOnlyDictionary<string, string> c) where T : unmanaged, IFloatingPointIeee754<T> =>
             new Embedding<T>(LayerConfig.GetInt(c, "input_dim"), LayerConfig.GetInt(c, "output_dim"), LayerConfig.GetBool(c, "mask_zero", false),
                 Initializer.Get(LayerConfig.GetString(c, "embeddings_initializer", "uniform")));
+    }
+
+    /// <summary>A pair saved as <c>"h,w"</c> (kernel sizes, strides).</summary>
+    private static (int, int) Pair(IReadOnlyDictionary<string, string> c, string key, (int, int) fallback)
+    {
+        if (!c.TryGetValue(key, out var v)) return fallback;
+        var parts = v.Split(',');
+        if (parts.Length == 2 && int.TryParse(parts[0], NumberStyles.Integer, CultureInfo.InvariantCulture, out int a)
+            && int.TryParse(parts[1], NumberStyles.Integer, CultureInfo.InvariantCulture, out int b))
+            return (a, b);
+        throw new ArgumentException($"'{key}' must be two integers 'h,w'; got '{v}'.", key);
+    }
+
+    private sealed class Conv2DFactory : ILayerFactory
+    {
+        public ILayer<T> Create<T>(IReadOnlyDictionary<string, string> c) where T : unmanaged, IFloatingPointIeee754<T> =>
+            new Conv2D<T>(LayerConfig.GetInt(c, "filters"), Pair(c, "kernel_size", (0, 0)), Pair(c, "strides", (1, 1)),
+                LayerConfig.GetString(c, "padding", "valid"), LayerConfig.GetString(c, "activation", "linear"), LayerConfig.GetBool(c, "use_bias", true),
+                Initializer.Get(LayerConfig.GetString(c, "kernel_initializer", "glorot_uniform")),
+                Initializer.Get(LayerConfig.GetString(c, "bias_initializer", "zeros")))
+            {
+                KernelRegularizer = RegularizerOf(c, "kernel_regularizer"),
+                BiasRegularizer = RegularizerOf(c, "bias_regularizer"),
+            };
+    }
+
+    private sealed class MaxPooling2DFactory : ILayerFactory
+    {
+        public ILayer<T> Create<T>(IReadOnlyDictionary<string, string> c) where T : unmanaged, IFloatingPointIeee754<T>
+        {
+            var pool = Pair(c, "pool_size", (2, 2));
+            return new MaxPooling2D<T>(pool, Pair(c, "strides", pool), LayerConfig.GetString(c, "padding", "valid"));
+        }
     }
 
     private sealed class MaskingFactory : ILayerFactory

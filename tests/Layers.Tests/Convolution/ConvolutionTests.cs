@@ -1,0 +1,127 @@
+using FsCheck;
+using FsCheck.Xunit;
+using Nn.Simd.Tensors;
+using Nn.Simd.Training;
+
+namespace Nn.Simd.Layers.Tests;
+
+/// <summary>Conv2D and MaxPooling2D against direct loops in float64 and finite differences.</summary>
+public class ConvolutionTests
+{
+    /// <summary>y[n, oy, ox, f] = b[f] + Σ x[n, oy·sh + i − pt, ox·sw + j − pl, c]·K[i, j, c, f] over cells inside the image.</summary>
+    private static double[] DirectConv(double[] x, int b, int h, int w, int c, double[] k, int kh, int kw, int f, double[] bias,
+        int sh, int sw, int ho, int wo, int pt, int pl)
+    {
+        var y = new double[b * ho * wo * f];
+        for (int n = 0; n < b; n++)
+            for (int oy = 0; oy < ho; oy++)
+                for (int ox = 0; ox < wo; ox++)
+                    for (int o = 0; o < f; o++)
+                    {
+                        double s = bias[o];
+                        for (int i = 0; i < kh; i++)
+                            for (int j = 0; j < kw; j++)
+                            {
+                                int iy = oy * sh + i - pt, ix = ox * sw + j - pl;
+                                if (iy < 0 || iy >= h || ix < 0 || ix >= w) continue;
+                                for (int ch = 0; ch < c; ch++)
+                                    s += x[((n * h + iy) * w + ix) * c + ch] * k[((i * kw + j) * c + ch) * f + o];
+                            }
+                        y[((n * ho + oy) * wo + ox) * f + o] = s;
+                    }
+        return y;
+    }
+
+    [Theory]
+    [InlineData(7, 6, 3, 3, 1, 1, "valid")]
+    [InlineData(7, 6, 3, 3, 1, 1, "same")]
+    [InlineData(8, 9, 3, 2, 2, 2, "same")]
+    [InlineData(9, 7, 4, 3, 2, 3, "valid")]
+    [InlineData(5, 5, 2, 2, 1, 1, "same")]
+    [InlineData(6, 8, 5, 5, 3, 2, "same")]
+    public void Forward_MatchesDirectConvolution(int h, int w, int kh, int kw, int sh, int sw, string padding)
+    {
+        int b = 2, c = 3, f = 4;
+        var layer = new Conv2D<double>(f, (kh, kw), (sh, sw), padding);
+        var x = Tensor<double>.RandomNormal(new TensorShape(b, h, w, c), seed: h * 10 + w);
+        layer.Build(x.Shape, 1);
+        RnnTestUtil.Randomize(layer, 2);
+        var y = layer.Forward(x, training: false);
+        int ho = y.Shape[1], wo = y.Shape[2];
+        int pt = 0, pl = 0;
+        if (padding == "same")
+        {
+            Assert.Equal((h + sh - 1) / sh, ho);
+            Assert.Equal((w + sw - 1) / sw, wo);
+            pt = Math.Max(0, (ho - 1) * sh + kh - h) / 2;
+            pl = Math.Max(0, (wo - 1) * sw + kw - w) / 2;
+        }
+        else
+        {
+            Assert.Equal((h - kh) / sh + 1, ho);
+            Assert.Equal((w - kw) / sw + 1, wo);
+        }
+        var expected = DirectConv(x.ToArray(), b, h, w, c, layer.Kernel.Value.ToArray(), kh, kw, f, layer.Bias!.Value.ToArray(), sh, sw, ho, wo, pt, pl);
+        RnnTestUtil.AssertClose(expected, y.ToArray(), 1e-12, 1e-12, $"{padding} {kh}x{kw} stride {sh},{sw}");
+    }
+
+    [Property(MaxTest = 12, Replay = "(501,6001)")]
+    public void Conv2D_Backward_MatchesFiniteDifferences(PositiveInt size, PositiveInt kernel, PositiveInt stride, bool same, bool relu)
+    {
+        int h = 3 + size.Get % 5, w = 3 + (size.Get / 5) % 5, k = 1 + kernel.Get % 3, s = 1 + stride.Get % 2;
+        var layer = new Conv2D<double>(3, (k, Math.Max(1, k - 1 + kernel.Get % 2)), (s, 1 + (s + 1) % 2), same ? "same" : "valid", relu ? "relu" : "tanh");
+        var x = Tensor<double>.RandomNormal(new TensorShape(2, h, w, 2), seed: size.Get);
+        layer.Build(x.Shape, 1);
+        RnnTestUtil.Randomize(layer, 2);
+        var report = GradientCheck.Check(layer, x, new GradientCheck.Options(MaxElementsPerTensor: 60));
+        Assert.True(report.Passed, $"{x.Shape} kernel {layer.KernelSize} strides {layer.Strides} {layer.Padding}: {report}");
+    }
+
+    [Theory]
+    [InlineData(2, 2, 2, 2, "valid")]
+    [InlineData(3, 3, 2, 2, "same")]
+    [InlineData(2, 3, 1, 2, "valid")]
+    public void MaxPooling_TakesWindowMaxima_AndRoutesGradientsToThem(int ph, int pw, int sh, int sw, string padding)
+    {
+        var pool = new MaxPooling2D<double>((ph, pw), (sh, sw), padding);
+        var x = Tensor<double>.RandomNormal(new TensorShape(2, 7, 6, 3), seed: ph * 7 + pw);
+        var y = pool.Forward(x, training: true);
+        int ho = y.Shape[1], wo = y.Shape[2];
+        int pt = padding == "same" ? Math.Max(0, (ho - 1) * sh + ph - 7) / 2 : 0, pl = padding == "same" ? Math.Max(0, (wo - 1) * sw + pw - 6) / 2 : 0;
+        for (int n = 0; n < 2; n++)
+            for (int oy = 0; oy < ho; oy++)
+                for (int ox = 0; ox < wo; ox++)
+                    for (int c = 0; c < 3; c++)
+                    {
+                        double m = double.NegativeInfinity;
+                        for (int i = 0; i < ph; i++)
+                            for (int j = 0; j < pw; j++)
+                            {
+                                int iy = oy * sh + i - pt, ix = ox * sw + j - pl;
+                                if (iy >= 0 && iy < 7 && ix >= 0 && ix < 6) m = Math.Max(m, x.ReadOnlySpan[((n * 7 + iy) * 6 + ix) * 3 + c]);
+                            }
+                        Assert.Equal(m, y.ReadOnlySpan[((n * ho + oy) * wo + ox) * 3 + c]);
+                    }
+        var report = GradientCheck.Check(pool, x);   // random normals: no ties, so the max is differentiable
+        Assert.True(report.Passed, report.ToString());
+    }
+
+    [Fact]
+    public void BadShapesAndOptions_AreRejectedByName()
+    {
+        var e = Assert.Throws<ArgumentException>(() => new Conv2D<float>(2, (3, 3)).Forward(new Tensor<float>(1, 5, 5), false));
+        Assert.Contains("[batch, height, width, channels]", e.Message);
+        e = Assert.Throws<ArgumentException>(() => new Conv2D<float>(2, (5, 5)).Forward(new Tensor<float>(1, 3, 3, 1), false));
+        Assert.Contains("leaves no output", e.Message);
+        Assert.Throws<ArgumentException>(() => new Conv2D<float>(2, (3, 3), padding: "causal"));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new Conv2D<float>(2, (0, 3)));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new MaxPooling2D<float>((2, 2), (0, 1)));
+        var conv = new Conv2D<float>(8, (3, 3), (2, 1), "same", "relu");
+        Assert.Equal("3,3", conv.GetConfig()["kernel_size"]);
+        Assert.Equal("2,1", conv.GetConfig()["strides"]);
+        conv.Build(new TensorShape(1, 6, 6, 2), 1);
+        // Keras' fans for a conv kernel: 3·3·2 in, 3·3·8 out: U(±√(6/90)).
+        Assert.All(conv.Kernel.Value.ToArray(), v => Assert.InRange(v, -Math.Sqrt(6.0 / 90), Math.Sqrt(6.0 / 90)));
+        Assert.Contains(conv.Kernel.Value.ToArray(), v => Math.Abs(v) > Math.Sqrt(6.0 / 90) * 0.9);
+    }
+}

@@ -1,0 +1,55 @@
+using FsCheck;
+using FsCheck.Xunit;
+using Nn.Simd.Layers;
+using Nn.Simd.Tensors;
+using static TorchSharp.torch;
+
+namespace Nn.Simd.Parity.Tests;
+
+/// <summary>Conv2D and MaxPooling2D against libtorch (NCHW, so inputs and weights are permuted): outputs and
+/// every gradient. Same padding is compared for odd kernels at stride 1, where PyTorch's symmetric padding agrees.</summary>
+public class ConvolutionParityTests
+{
+    [Property(MaxTest = 10)]
+    public void Conv2D_MatchesTorch(PositiveInt size, PositiveInt kernel, bool strided, bool same)
+    {
+        int b = 2, h = 5 + size.Get % 6, w = 4 + size.Get % 5, c = 3, f = 4, k = 1 + 2 * (kernel.Get % 2), s = strided && !same ? 2 : 1;
+        var layer = new Conv2D<float>(f, (k, k), (s, s), same ? "same" : "valid", "relu");
+        var x = Tensor<float>.RandomNormal(new TensorShape(b, h, w, c), seed: size.Get);
+        layer.Build(x.Shape, 1);
+        var rng = new Random(3);
+        foreach (ref float v in layer.Bias!.Value.Span) v = (float)(rng.NextDouble() - 0.5);
+        var y = layer.Forward(x, training: true).Clone();
+        var dy = Tensor<float>.RandomNormal(y.Shape, seed: 4);
+        var dx = layer.Backward(dy).Clone();
+
+        using var scope = NewDisposeScope();
+        var tx = tensor(x.ToArray(), [b, h, w, c]).permute(0, 3, 1, 2).contiguous().requires_grad_(true);
+        var tk = tensor(layer.Kernel.Value.ToArray(), [k, k, c, f]).permute(3, 2, 0, 1).contiguous().requires_grad_(true);
+        var tb = tensor(layer.Bias.Value.ToArray(), [f]).requires_grad_(true);
+        var ty = nn.functional.relu(nn.functional.conv2d(tx, tk, tb, strides: [s, s], padding: same ? [k / 2, k / 2] : [0, 0]));
+        ty.backward([tensor(dy.ToArray(), [b, y.Shape[1], y.Shape[2], f]).permute(0, 3, 1, 2)]);
+
+        Parity.AssertClose(ty.permute(0, 2, 3, 1).contiguous().data<float>().ToArray(), y.ToArray(), "output");
+        Parity.AssertClose(tx.grad!.permute(0, 2, 3, 1).contiguous().data<float>().ToArray(), dx.ToArray(), "dX");
+        Parity.AssertClose(tk.grad!.permute(2, 3, 1, 0).contiguous().data<float>().ToArray(), layer.Kernel.Grad.ToArray(), "dKernel", 1e-4, 1e-4);
+        Parity.AssertClose(tb.grad!.data<float>().ToArray(), layer.Bias.Grad.ToArray(), "dBias", 1e-4, 1e-4);
+    }
+
+    [Fact]
+    public void MaxPooling2D_MatchesTorch()
+    {
+        var pool = new MaxPooling2D<float>((3, 2), (2, 2));
+        var x = Tensor<float>.RandomNormal(new TensorShape(2, 9, 8, 3), seed: 5);
+        var y = pool.Forward(x, training: true).Clone();
+        var dy = Tensor<float>.RandomNormal(y.Shape, seed: 6);
+        var dx = pool.Backward(dy).Clone();
+
+        using var scope = NewDisposeScope();
+        var tx = tensor(x.ToArray(), [2, 9, 8, 3]).permute(0, 3, 1, 2).contiguous().requires_grad_(true);
+        var ty = nn.functional.max_pool2d(tx, [3, 2], [2, 2]);
+        ty.backward([tensor(dy.ToArray(), [2, y.Shape[1], y.Shape[2], 3]).permute(0, 3, 1, 2)]);
+        Parity.AssertClose(ty.permute(0, 2, 3, 1).contiguous().data<float>().ToArray(), y.ToArray(), "output", 0, 0);
+        Parity.AssertClose(tx.grad!.permute(0, 2, 3, 1).contiguous().data<float>().ToArray(), dx.ToArray(), "dX", 0, 0);
+    }
+}

@@ -1,0 +1,60 @@
+using Nn.Simd.Layers;
+using Nn.Simd.Tensors;
+
+namespace Nn.Simd.Training.Tests;
+
+/// <summary>A small CNN (Conv2D, MaxPooling2D, Flatten, Dense) in a model: training, summary, save and load.</summary>
+public sealed class ConvolutionModelTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("nn-cnn").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    /// <summary>8×8 noise images with a bright 2×2 blob in one quadrant; the label is the quadrant.</summary>
+    private static (Tensor<float> X, Tensor<float> Y) Quadrants(int n, int seed)
+    {
+        var rng = new Random(seed);
+        var x = new Tensor<float>(n, 8, 8, 1);
+        var y = new Tensor<float>(n);
+        var xs = x.Span;
+        for (int i = 0; i < n; i++)
+        {
+            for (int p = 0; p < 64; p++) xs[i * 64 + p] = (float)(0.3 * rng.NextDouble());
+            int q = rng.Next(4), top = (q / 2) * 4 + rng.Next(3), left = (q % 2) * 4 + rng.Next(3);
+            for (int a = 0; a < 2; a++)
+                for (int b = 0; b < 2; b++) xs[i * 64 + (top + a) * 8 + left + b] = 1;
+            y[i] = q;
+        }
+        return (x, y);
+    }
+
+    [Fact]
+    public void SmallCnn_Trains_Summarises_AndRoundTrips()
+    {
+        var (x, y) = Quadrants(128, 1);
+        var model = new Sequential(
+            new Conv2D<float>(6, (3, 3), padding: "same", activation: "relu"),
+            new MaxPooling2D<float>(),
+            new Conv2D<float>(8, (3, 3), strides: (2, 2), padding: "same", activation: "relu"),
+            new Flatten<float>(),
+            new Dense<float>(4, "softmax")) { Seed = 3 };
+        model.Compile("sparse_categorical_crossentropy", new Nn.Simd.Training.Optimizers.Adam(0.01), "accuracy");
+        model.Fit(x, y, epochs: 15, batchSize: 16);
+        var (xt, yt) = Quadrants(64, 2);
+        double accuracy = model.Evaluate(xt, yt)["accuracy"];
+        Assert.True(accuracy > 0.9, $"held-out accuracy {accuracy}");
+
+        string summary = model.Summary();
+        Assert.Contains("(None, 8, 8, 6)", summary);
+        Assert.Contains("(None, 4, 4, 6)", summary);
+        Assert.Contains("(None, 2, 2, 8)", summary);
+        Assert.Contains("Total params: 632", summary);   // (3·3·1·6 + 6) + (3·3·6·8 + 8) + (2·2·8·4 + 4)
+
+        string path = Path.Combine(_dir, "cnn.safetensors");
+        model.Save(path);
+        var loaded = Sequential.Load(path);
+        Assert.Equal(model.Predict(xt).ToArray(), loaded.Predict(xt).ToArray());
+        var conv = (Conv2D<float>)loaded.Layers[2];
+        Assert.Equal(((2, 2), "same"), (conv.Strides, conv.Padding));
+    }
+}
