@@ -24,7 +24,7 @@ namespace Nn.Simd.Layers;
 /// its permutation (3, 2, 0, 1).</remarks>
 public sealed class Conv2D<T> : Layer<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
-    private readonly Workspace<T> _wCols = new(), _wZ = new(), _wY = new(), _wDz = new(), _wDcols = new(), _wDx = new();
+    private readonly Workspace<T> _wCols = new(), _wZ = new(), _wY = new(), _wDz = new(), _wDcols = new(), _wDx = new(), _wZeroDx = new();
     private Parameter<T>? _kernel, _bias;
     private Tensor<T>? _cols, _lastZ, _lastY, _input;
 
@@ -91,6 +91,10 @@ public sealed class Conv2D<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
     /// <summary>The bias [F], or null.</summary>
     public Parameter<T>? Bias => _bias;
 
+    /// <summary>Whether Backward computes the input gradient (the col2im scatter). A model turns it off for its first
+    /// layer, whose input is data; the returned gradient is then zero.</summary>
+    public bool ComputeInputGradient { get; set; } = true;
+
     /// <summary>A penalty on the kernel (Keras' <c>kernel_regularizer</c>); null for none.</summary>
     public Regularizers.Regularizer? KernelRegularizer { get => GetRegularizer("kernel"); set => SetRegularizer("kernel", value); }
 
@@ -139,39 +143,12 @@ public sealed class Conv2D<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
     {
         EnsureBuilt(input);
         var outShape = ComputeOutputShape(input.Shape);
-        int b = input.Shape[0], h = input.Shape[1], w = input.Shape[2], c = input.Shape[3];
-        int ho = outShape[1], wo = outShape[2], f = Filters, kh = KernelSize.Height, kw = KernelSize.Width;
-        int rows = b * ho * wo, p = kh * kw * c;
-        var cols = (_cols = _wCols.Get(rows, p)).Span;
-        var (_, padTop) = Geometry(h, kh, Strides.Height);
-        var (_, padLeft) = Geometry(w, kw, Strides.Width);
-        var x = input.ReadOnlySpan;
-        // im2col: row (n, oy, ox) holds the patch in (i, j, c) order, zeros where it hangs over the padding.
-        for (int n = 0, r = 0; n < b; n++)
-            for (int oy = 0; oy < ho; oy++)
-                for (int ox = 0; ox < wo; ox++, r++)
-                {
-                    var row = cols.Slice(r * p, p);
-                    for (int i = 0; i < kh; i++)
-                    {
-                        int iy = oy * Strides.Height + i - padTop;
-                        var seg = row.Slice(i * kw * c, kw * c);
-                        if ((uint)iy >= (uint)h) { seg.Clear(); continue; }
-                        int ix0 = ox * Strides.Width - padLeft;
-                        if (ix0 >= 0 && ix0 + kw <= w)
-                        {
-                            x.Slice(((n * h + iy) * w + ix0) * c, kw * c).CopyTo(seg);   // the kw pixels are contiguous
-                            continue;
-                        }
-                        for (int j = 0; j < kw; j++)
-                        {
-                            int ix = ix0 + j;
-                            var px = seg.Slice(j * c, c);
-                            if ((uint)ix >= (uint)w) px.Clear();
-                            else x.Slice(((n * h + iy) * w + ix) * c, c).CopyTo(px);
-                        }
-                    }
-                }
+        SetGeometry(input.Shape, outShape);
+        int f = Filters, rows = _b * _ho * _wo, p = _p;
+        _input = input;
+        _cols = _wCols.Get(rows, p);
+        _samples.Run(this, backward: false);
+        var cols = _cols.ReadOnlySpan;
         var z = _wZ.Get(outShape);
         var zs = z.Span;
         if (_bias is { } bias)
@@ -183,7 +160,6 @@ public sealed class Conv2D<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
         bool linear = Activation is Linear<T>;
         var y = linear ? z : _wY.Get(outShape);
         if (!linear) Activation.Forward(z.ReadOnlySpan, y.Span, f);
-        _input = input;
         _lastZ = z;
         _lastY = y;
         return y;
@@ -194,9 +170,7 @@ public sealed class Conv2D<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
     {
         CheckBackward(_lastY, dOutput, Name);
         var input = _input!;
-        int b = input.Shape[0], h = input.Shape[1], w = input.Shape[2], c = input.Shape[3];
-        int ho = dOutput.Shape[1], wo = dOutput.Shape[2], f = Filters, kh = KernelSize.Height, kw = KernelSize.Width;
-        int rows = b * ho * wo, p = kh * kw * c;
+        int f = Filters, rows = _b * _ho * _wo, p = _p;
         ReadOnlySpan<T> dz;
         if (Activation is Linear<T>) dz = dOutput.ReadOnlySpan;
         else
@@ -208,33 +182,127 @@ public sealed class Conv2D<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
         var cols = _cols!.ReadOnlySpan;
         if (Kernel.Trainable) Gemm.Compute(true, false, p, f, rows, T.One, cols, p, dz, f, T.One, Kernel.Grad.Span, f);
         if (_bias is { Trainable: true } bias) Elementwise.SumColumns(dz, bias.Grad.Span, f, accumulate: true);
-        // dcols = dz·Kᵀ, then scatter-add every patch back onto the pixels it came from.
-        var dcols = _wDcols.Get(rows, p).Span;
-        Gemm.Compute(false, true, rows, p, f, T.One, dz, f, Kernel.Value.ReadOnlySpan, f, T.Zero, dcols, p);
-        var dx = _wDx.Get(input.Shape);
-        var dxs = dx.Span;
-        dxs.Clear();
-        var (_, padTop) = Geometry(h, kh, Strides.Height);
-        var (_, padLeft) = Geometry(w, kw, Strides.Width);
-        for (int n = 0, r = 0; n < b; n++)
-            for (int oy = 0; oy < ho; oy++)
-                for (int ox = 0; ox < wo; ox++, r++)
+        // The zero tensor's storage is never written, so every view of it stays zero.
+        if (!ComputeInputGradient) return _wZeroDx.Get(input.Shape);
+        // dcols = dz·Kᵀ, then scatter-add every patch back onto the pixels it came from (col2im, per sample).
+        _dcols = _wDcols.Get(rows, p);
+        Gemm.Compute(false, true, rows, p, f, T.One, dz, f, Kernel.Value.ReadOnlySpan, f, T.Zero, _dcols.Span, p);
+        _dx = _wDx.Get(input.Shape);
+        _samples.Run(this, backward: true);
+        return _dx;
+    }
+
+    // Geometry of the last forward call.
+    private int _b, _h, _w, _c, _ho, _wo, _p, _padTop, _padLeft;
+    private Tensor<T>? _dcols, _dx;
+    private readonly SampleLoop _samples = new();
+
+    private void SetGeometry(TensorShape input, TensorShape output)
+    {
+        (_b, _h, _w, _c, _ho, _wo) = (input[0], input[1], input[2], input[3], output[1], output[2]);
+        _p = KernelSize.Height * KernelSize.Width * _c;
+        _padTop = Geometry(_h, KernelSize.Height, Strides.Height).PadBefore;
+        _padLeft = Geometry(_w, KernelSize.Width, Strides.Width).PadBefore;
+    }
+
+    /// <summary>im2col for sample n: row (n, oy, ox) holds the patch in (i, j, c) order, zeros where it hangs over
+    /// the padding.</summary>
+    private void Im2Col(int n)
+    {
+        int h = _h, w = _w, c = _c, kh = KernelSize.Height, kw = KernelSize.Width, p = _p;
+        var x = _input!.ReadOnlySpan;
+        var cols = _cols!.Span;
+        for (int oy = 0, r = n * _ho * _wo; oy < _ho; oy++)
+            for (int ox = 0; ox < _wo; ox++, r++)
+            {
+                var row = cols.Slice(r * p, p);
+                for (int i = 0; i < kh; i++)
                 {
-                    var row = dcols.Slice(r * p, p);
-                    for (int i = 0; i < kh; i++)
+                    int iy = oy * Strides.Height + i - _padTop;
+                    var seg = row.Slice(i * kw * c, kw * c);
+                    if ((uint)iy >= (uint)h) { seg.Clear(); continue; }
+                    int ix0 = ox * Strides.Width - _padLeft;
+                    if (ix0 >= 0 && ix0 + kw <= w)
                     {
-                        int iy = oy * Strides.Height + i - padTop;
-                        if ((uint)iy >= (uint)h) continue;
-                        for (int j = 0; j < kw; j++)
-                        {
-                            int ix = ox * Strides.Width + j - padLeft;
-                            if ((uint)ix >= (uint)w) continue;
-                            var d = dxs.Slice(((n * h + iy) * w + ix) * c, c);
-                            TensorPrimitives.Add(d, row.Slice((i * kw + j) * c, c), d);
-                        }
+                        // The kw pixels are contiguous; a few values (one channel) copy faster by hand.
+                        var src = x.Slice(((n * h + iy) * w + ix0) * c, kw * c);
+                        if (src.Length <= 8) for (int q = 0; q < src.Length; q++) seg[q] = src[q];
+                        else src.CopyTo(seg);
+                        continue;
+                    }
+                    for (int j = 0; j < kw; j++)
+                    {
+                        int ix = ix0 + j;
+                        var px = seg.Slice(j * c, c);
+                        if ((uint)ix >= (uint)w) px.Clear();
+                        else x.Slice(((n * h + iy) * w + ix) * c, c).CopyTo(px);
                     }
                 }
-        return dx;
+            }
+    }
+
+    /// <summary>col2im for sample n: its image gradient is the sum of its patches' gradients, each added back onto
+    /// the pixels the patch came from.</summary>
+    private void Col2Im(int n)
+    {
+        int h = _h, w = _w, c = _c, kh = KernelSize.Height, kw = KernelSize.Width, p = _p;
+        var dcols = _dcols!.ReadOnlySpan;
+        var dxs = _dx!.Span;
+        dxs.Slice(n * h * w * c, h * w * c).Clear();
+        for (int oy = 0, r = n * _ho * _wo; oy < _ho; oy++)
+            for (int ox = 0; ox < _wo; ox++, r++)
+            {
+                var row = dcols.Slice(r * p, p);
+                for (int i = 0; i < kh; i++)
+                {
+                    int iy = oy * Strides.Height + i - _padTop;
+                    if ((uint)iy >= (uint)h) continue;
+                    int ix0 = ox * Strides.Width - _padLeft;
+                    if (ix0 >= 0 && ix0 + kw <= w)
+                    {
+                        // The kw pixels of this kernel row are contiguous in x, as in im2col.
+                        var seg = dxs.Slice(((n * h + iy) * w + ix0) * c, kw * c);
+                        TensorPrimitives.Add(seg, row.Slice(i * kw * c, kw * c), seg);
+                        continue;
+                    }
+                    for (int j = 0; j < kw; j++)
+                    {
+                        int ix = ix0 + j;
+                        if ((uint)ix >= (uint)w) continue;
+                        var d = dxs.Slice(((n * h + iy) * w + ix) * c, c);
+                        TensorPrimitives.Add(d, row.Slice((i * kw + j) * c, c), d);
+                    }
+                }
+            }
+    }
+
+    /// <summary>im2col or col2im over the batch: every sample writes only its own rows or pixels, so blocks of samples
+    /// run on the worker threads (below about 32K patch values the caller does it alone).</summary>
+    private sealed class SampleLoop : ParallelChunks
+    {
+        private Conv2D<T>? _layer;
+        private bool _backward;
+        private int _chunks;
+
+        public void Run(Conv2D<T> layer, bool backward)
+        {
+            (_layer, _backward) = (layer, backward);
+            long work = (long)layer._b * layer._ho * layer._wo * layer._p;
+            _chunks = work < 1 << 15 ? 1 : Math.Min(layer._b, 4 * Parallelism.MaxDegree);
+            Run(_chunks);
+            _layer = null;
+        }
+
+        protected override void ExecuteChunk(int chunk)
+        {
+            var l = _layer!;
+            int n0 = l._b * chunk / _chunks, n1 = l._b * (chunk + 1) / _chunks;
+            for (int n = n0; n < n1; n++)
+            {
+                if (_backward) l.Col2Im(n);
+                else l.Im2Col(n);
+            }
+        }
     }
 
     /// <inheritdoc/>

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Numerics;
 using Nn.Simd.Tensors;
+using Nn.Simd.Tensors.Kernels;
 
 namespace Nn.Simd.Layers;
 
@@ -8,12 +9,11 @@ namespace Nn.Simd.Layers;
 /// Keras' <c>MaxPooling2D</c> on channels-last images <c>[batch, height, width, channels]</c>: the maximum of each
 /// <see cref="PoolSize"/> window, moved by <see cref="Strides"/> (default: the pool size), <c>valid</c> or
 /// <c>same</c> padding (padded cells never win). The gradient goes to the winning cell of each window (the first
-/// one on ties, as TensorFlow); NaN wins, so it propagates.
+/// one on ties, as TensorFlow); a NaN in a window makes its output NaN, which then routes no gradient.
 /// </summary>
 public sealed class MaxPooling2D<T> : Layer<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     private readonly Workspace<T> _wY = new(), _wDx = new();
-    private int[] _argmax = [];
     private Tensor<T>? _input, _lastY;
 
     /// <summary>Creates the layer.</summary>
@@ -77,51 +77,140 @@ public sealed class MaxPooling2D<T> : Layer<T> where T : unmanaged, IFloatingPoi
     {
         EnsureBuilt(input);
         var outShape = ComputeOutputShape(input.Shape);
-        int b = input.Shape[0], h = input.Shape[1], w = input.Shape[2], c = input.Shape[3], ho = outShape[1], wo = outShape[2];
-        var (_, padTop) = Geometry(h, PoolSize.Height, Strides.Height);
-        var (_, padLeft) = Geometry(w, PoolSize.Width, Strides.Width);
-        var y = _wY.Get(outShape);
-        var ys = y.Span;
-        var x = input.ReadOnlySpan;
-        if (_argmax.Length < y.Length) _argmax = new int[y.Length];
-        for (int n = 0, o = 0; n < b; n++)
-            for (int oy = 0; oy < ho; oy++)
-                for (int ox = 0; ox < wo; ox++, o += c)
-                    for (int ch = 0; ch < c; ch++)
-                    {
-                        int best = -1;
-                        T max = T.NegativeInfinity;
-                        for (int i = 0; i < PoolSize.Height; i++)
-                        {
-                            int iy = oy * Strides.Height + i - padTop;
-                            if ((uint)iy >= (uint)h) continue;
-                            for (int j = 0; j < PoolSize.Width; j++)
-                            {
-                                int ix = ox * Strides.Width + j - padLeft;
-                                if ((uint)ix >= (uint)w) continue;
-                                int at = ((n * h + iy) * w + ix) * c + ch;
-                                T v = x[at];
-                                if (best < 0 || v > max || (T.IsNaN(v) && !T.IsNaN(max))) { max = v; best = at; }
-                            }
-                        }
-                        ys[o + ch] = max;
-                        _argmax[o + ch] = best;
-                    }
+        (_b, _h, _w, _c, _ho, _wo) = (input.Shape[0], input.Shape[1], input.Shape[2], input.Shape[3], outShape[1], outShape[2]);
+        _padTop = Geometry(_h, PoolSize.Height, Strides.Height).PadBefore;
+        _padLeft = Geometry(_w, PoolSize.Width, Strides.Width).PadBefore;
         _input = input;
-        _lastY = y;
-        return y;
+        _lastY = _wY.Get(outShape);
+        _samples.Run(this, backward: false);
+        return _lastY;
     }
 
     /// <inheritdoc/>
     public override Tensor<T> Backward(Tensor<T> dOutput)
     {
         CheckBackward(_lastY, dOutput, Name);
-        var dx = _wDx.Get(_input!.Shape);
-        var dxs = dx.Span;
-        dxs.Clear();
-        var dy = dOutput.ReadOnlySpan;
-        for (int o = 0; o < dy.Length; o++) dxs[_argmax[o]] += dy[o];
-        return dx;
+        _dOutput = dOutput;
+        _dx = _wDx.Get(_input!.Shape);
+        _samples.Run(this, backward: true);
+        _dOutput = null;
+        return _dx;
+    }
+
+    private int _b, _h, _w, _c, _ho, _wo, _padTop, _padLeft;
+    private Tensor<T>? _dOutput, _dx;
+    private readonly SampleLoop _samples = new();
+
+    /// <summary>Sample n's maxima. Channels last: each window cell is a contiguous run of C values, so the max is taken
+    /// C lanes at a time (TensorPrimitives.Max returns NaN when either side is NaN).</summary>
+    private void ForwardSample(int n)
+    {
+        int h = _h, w = _w, c = _c;
+        var x = _input!.ReadOnlySpan;
+        var ys = _lastY!.Span;
+        for (int oy = 0, o = n * _ho * _wo * c; oy < _ho; oy++)
+            for (int ox = 0; ox < _wo; ox++, o += c)
+            {
+                var dst = ys.Slice(o, c);
+                bool first = true;
+                for (int i = 0; i < PoolSize.Height; i++)
+                {
+                    int iy = oy * Strides.Height + i - _padTop;
+                    if ((uint)iy >= (uint)h) continue;
+                    for (int j = 0; j < PoolSize.Width; j++)
+                    {
+                        int ix = ox * Strides.Width + j - _padLeft;
+                        if ((uint)ix >= (uint)w) continue;
+                        var cell = x.Slice(((n * h + iy) * w + ix) * c, c);
+                        if (first) { cell.CopyTo(dst); first = false; }
+                        else TensorPrimitives.Max(dst, cell, dst);
+                    }
+                }
+            }
+    }
+
+    /// <summary>Sample n's input gradient: each output's gradient goes to the first cell of its window (in row order)
+    /// that holds the maximum, with a lane mask of the channels still waiting, Vector&lt;T&gt; lanes at a time.</summary>
+    private void BackwardSample(int n)
+    {
+        int h = _h, w = _w, c = _c;
+        var x = _input!.ReadOnlySpan;
+        var y = _lastY!.ReadOnlySpan;
+        var dy = _dOutput!.ReadOnlySpan;
+        var dxs = _dx!.Span;
+        dxs.Slice(n * h * w * c, h * w * c).Clear();
+        int vc = Vector<T>.Count, whole = c - c % vc;
+        for (int oy = 0, o = n * _ho * _wo * c; oy < _ho; oy++)
+            for (int ox = 0; ox < _wo; ox++, o += c)
+            {
+                int yTop = oy * Strides.Height - _padTop, xLeft = ox * Strides.Width - _padLeft;
+                for (int ch = 0; ch < whole; ch += vc)
+                {
+                    var ym = new Vector<T>(y.Slice(o + ch, vc));
+                    var g = new Vector<T>(dy.Slice(o + ch, vc));
+                    var pending = Vector<T>.AllBitsSet;
+                    for (int i = 0; i < PoolSize.Height; i++)
+                    {
+                        int iy = yTop + i;
+                        if ((uint)iy >= (uint)h) continue;
+                        for (int j = 0; j < PoolSize.Width; j++)
+                        {
+                            int ix = xLeft + j;
+                            if ((uint)ix >= (uint)w) continue;
+                            int at = ((n * h + iy) * w + ix) * c + ch;
+                            var hit = Vector.Equals(new Vector<T>(x.Slice(at, vc)), ym) & pending;
+                            var d = dxs.Slice(at, vc);
+                            (new Vector<T>(d) + Vector.ConditionalSelect(hit, g, Vector<T>.Zero)).CopyTo(d);
+                            pending = Vector.AndNot(pending, hit);
+                        }
+                    }
+                }
+                for (int ch = whole; ch < c; ch++)
+                {
+                    bool done = false;
+                    for (int i = 0; i < PoolSize.Height && !done; i++)
+                    {
+                        int iy = yTop + i;
+                        if ((uint)iy >= (uint)h) continue;
+                        for (int j = 0; j < PoolSize.Width && !done; j++)
+                        {
+                            int ix = xLeft + j;
+                            if ((uint)ix >= (uint)w) continue;
+                            int at = ((n * h + iy) * w + ix) * c + ch;
+                            if (x[at] == y[o + ch]) { dxs[at] += dy[o + ch]; done = true; }
+                        }
+                    }
+                }
+            }
+    }
+
+    /// <summary>Forward or backward over the batch: samples are independent, so blocks of them run on the worker
+    /// threads (below about 32K input values the caller does it alone).</summary>
+    private sealed class SampleLoop : ParallelChunks
+    {
+        private MaxPooling2D<T>? _layer;
+        private bool _backward;
+        private int _chunks;
+
+        public void Run(MaxPooling2D<T> layer, bool backward)
+        {
+            (_layer, _backward) = (layer, backward);
+            long work = (long)layer._b * layer._h * layer._w * layer._c;
+            _chunks = work < 1 << 15 ? 1 : Math.Min(layer._b, 4 * Parallelism.MaxDegree);
+            Run(_chunks);
+            _layer = null;
+        }
+
+        protected override void ExecuteChunk(int chunk)
+        {
+            var l = _layer!;
+            int n0 = l._b * chunk / _chunks, n1 = l._b * (chunk + 1) / _chunks;
+            for (int n = n0; n < n1; n++)
+            {
+                if (_backward) l.BackwardSample(n);
+                else l.ForwardSample(n);
+            }
+        }
     }
 
     /// <inheritdoc/>
