@@ -56,6 +56,11 @@ public sealed class Conv2D<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
         UseBias = useBias;
         KernelInitializer = kernelInitializer ?? new GlorotUniform();
         BiasInitializer = biasInitializer ?? new Constant(0);
+        _samples = new SampleLoop((n, backward) =>
+        {
+            if (backward) Col2Im(n);
+            else Im2Col(n);
+        });
     }
 
     /// <inheritdoc/>
@@ -147,7 +152,7 @@ public sealed class Conv2D<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
         int f = Filters, rows = _b * _ho * _wo, p = _p;
         _input = input;
         _cols = _wCols.Get(rows, p);
-        _samples.Run(this, backward: false);
+        _samples.Run(_b, (long)_b * _ho * _wo * _p, backward: false);
         var cols = _cols.ReadOnlySpan;
         var z = _wZ.Get(outShape);
         var zs = z.Span;
@@ -188,14 +193,14 @@ public sealed class Conv2D<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
         _dcols = _wDcols.Get(rows, p);
         Gemm.Compute(false, true, rows, p, f, T.One, dz, f, Kernel.Value.ReadOnlySpan, f, T.Zero, _dcols.Span, p);
         _dx = _wDx.Get(input.Shape);
-        _samples.Run(this, backward: true);
+        _samples.Run(_b, (long)_b * _ho * _wo * _p, backward: true);
         return _dx;
     }
 
     // Geometry of the last forward call.
     private int _b, _h, _w, _c, _ho, _wo, _p, _padTop, _padLeft;
     private Tensor<T>? _dcols, _dx;
-    private readonly SampleLoop _samples = new();
+    private readonly SampleLoop _samples;
 
     private void SetGeometry(TensorShape input, TensorShape output)
     {
@@ -274,35 +279,6 @@ public sealed class Conv2D<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
                     }
                 }
             }
-    }
-
-    /// <summary>im2col or col2im over the batch: every sample writes only its own rows or pixels, so blocks of samples
-    /// run on the worker threads (below about 32K patch values the caller does it alone).</summary>
-    private sealed class SampleLoop : ParallelChunks
-    {
-        private Conv2D<T>? _layer;
-        private bool _backward;
-        private int _chunks;
-
-        public void Run(Conv2D<T> layer, bool backward)
-        {
-            (_layer, _backward) = (layer, backward);
-            long work = (long)layer._b * layer._ho * layer._wo * layer._p;
-            _chunks = work < 1 << 15 ? 1 : Math.Min(layer._b, 4 * Parallelism.MaxDegree);
-            Run(_chunks);
-            _layer = null;
-        }
-
-        protected override void ExecuteChunk(int chunk)
-        {
-            var l = _layer!;
-            int n0 = l._b * chunk / _chunks, n1 = l._b * (chunk + 1) / _chunks;
-            for (int n = n0; n < n1; n++)
-            {
-                if (_backward) l.Col2Im(n);
-                else l.Im2Col(n);
-            }
-        }
     }
 
     /// <inheritdoc/>

@@ -33,6 +33,11 @@ public sealed class MaxPooling2D<T> : Layer<T> where T : unmanaged, IFloatingPoi
         Padding = padding is "valid" or "same" ? padding : throw new ArgumentException($"padding must be 'valid' or 'same'; got '{padding}'.", nameof(padding));
         PoolSize = ps;
         Strides = st;
+        _samples = new SampleLoop((n, backward) =>
+        {
+            if (backward) BackwardSample(n);
+            else ForwardSample(n);
+        });
     }
 
     /// <inheritdoc/>
@@ -82,7 +87,7 @@ public sealed class MaxPooling2D<T> : Layer<T> where T : unmanaged, IFloatingPoi
         _padLeft = Geometry(_w, PoolSize.Width, Strides.Width).PadBefore;
         _input = input;
         _lastY = _wY.Get(outShape);
-        _samples.Run(this, backward: false);
+        _samples.Run(_b, (long)_b * _h * _w * _c, backward: false);
         return _lastY;
     }
 
@@ -92,14 +97,14 @@ public sealed class MaxPooling2D<T> : Layer<T> where T : unmanaged, IFloatingPoi
         CheckBackward(_lastY, dOutput, Name);
         _dOutput = dOutput;
         _dx = _wDx.Get(_input!.Shape);
-        _samples.Run(this, backward: true);
+        _samples.Run(_b, (long)_b * _h * _w * _c, backward: true);
         _dOutput = null;
         return _dx;
     }
 
     private int _b, _h, _w, _c, _ho, _wo, _padTop, _padLeft;
     private Tensor<T>? _dOutput, _dx;
-    private readonly SampleLoop _samples = new();
+    private readonly SampleLoop _samples;
 
     /// <summary>Sample n's maxima. Channels last: each window cell is a contiguous run of C values, so the max is taken
     /// C lanes at a time (TensorPrimitives.Max returns NaN when either side is NaN).</summary>
@@ -182,35 +187,6 @@ public sealed class MaxPooling2D<T> : Layer<T> where T : unmanaged, IFloatingPoi
                     }
                 }
             }
-    }
-
-    /// <summary>Forward or backward over the batch: samples are independent, so blocks of them run on the worker
-    /// threads (below about 32K input values the caller does it alone).</summary>
-    private sealed class SampleLoop : ParallelChunks
-    {
-        private MaxPooling2D<T>? _layer;
-        private bool _backward;
-        private int _chunks;
-
-        public void Run(MaxPooling2D<T> layer, bool backward)
-        {
-            (_layer, _backward) = (layer, backward);
-            long work = (long)layer._b * layer._h * layer._w * layer._c;
-            _chunks = work < 1 << 15 ? 1 : Math.Min(layer._b, 4 * Parallelism.MaxDegree);
-            Run(_chunks);
-            _layer = null;
-        }
-
-        protected override void ExecuteChunk(int chunk)
-        {
-            var l = _layer!;
-            int n0 = l._b * chunk / _chunks, n1 = l._b * (chunk + 1) / _chunks;
-            for (int n = n0; n < n1; n++)
-            {
-                if (_backward) l.BackwardSample(n);
-                else l.ForwardSample(n);
-            }
-        }
     }
 
     /// <inheritdoc/>
