@@ -25,10 +25,10 @@ namespace Nn.Simd.Layers;
 /// <para>As in Keras 2 and later, a frozen layer (<see cref="Layer{T}.Trainable"/> false) runs in inference mode
 /// even while the model trains, so fine-tuning does not disturb its statistics.</para>
 /// </remarks>
-public sealed class BatchNormalization<T> : Layer<T> where T : unmanaged, IFloatingPointIeee754<T>
+public sealed class BatchNormalization<T> : NormalizationLayer<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     private readonly Workspace<T> _wY = new(), _wXHat = new(), _wDx = new(), _wMean = new(), _wInvStd = new(), _wSum = new(), _wDot = new();
-    private Parameter<T>? _gamma, _beta, _movingMean, _movingVariance;
+    private Parameter<T>? _movingMean, _movingVariance;
     private Tensor<T>? _xHat, _invStd, _lastY;
     private bool _batchStatistics;
 
@@ -39,15 +39,11 @@ public sealed class BatchNormalization<T> : Layer<T> where T : unmanaged, IFloat
     /// <param name="scale">Whether to multiply by γ.</param>
     /// <exception cref="ArgumentOutOfRangeException">The momentum or ε is out of range.</exception>
     public BatchNormalization(double momentum = 0.99, double epsilon = 1e-3, bool center = true, bool scale = true)
+        : base(epsilon, center, scale)
     {
         if (!(momentum >= 0 && momentum < 1))
             throw new ArgumentOutOfRangeException(nameof(momentum), $"momentum must be in [0, 1); got {momentum}.");
-        if (!(epsilon > 0) || !double.IsFinite(epsilon))
-            throw new ArgumentOutOfRangeException(nameof(epsilon), $"epsilon must be positive; got {epsilon}.");
         Momentum = momentum;
-        Epsilon = epsilon;
-        Center = center;
-        Scale = scale;
     }
 
     /// <inheritdoc/>
@@ -56,43 +52,16 @@ public sealed class BatchNormalization<T> : Layer<T> where T : unmanaged, IFloat
     /// <summary>The moving averages' momentum.</summary>
     public double Momentum { get; }
 
-    /// <summary>ε, added to the variance.</summary>
-    public double Epsilon { get; }
-
-    /// <summary>Whether β is added.</summary>
-    public bool Center { get; }
-
-    /// <summary>Whether γ multiplies.</summary>
-    public bool Scale { get; }
-
     /// <summary>The moving mean [C] (a buffer).</summary>
     public Parameter<T> MovingMean => _movingMean ?? throw new InvalidOperationException($"{Name} is not built yet.");
 
     /// <summary>The moving variance [C] (a buffer).</summary>
     public Parameter<T> MovingVariance => _movingVariance ?? throw new InvalidOperationException($"{Name} is not built yet.");
 
-    /// <inheritdoc/>
-    protected override void BuildCore(TensorShape inputShape, Random rng)
+    private protected override void BuildState(TensorShape features, Random rng)
     {
-        CheckRank(inputShape);
-        var c = new TensorShape(inputShape[-1]);
-        _gamma = Scale ? AddParameter("gamma", c, new Constant(1), rng) : null;
-        _beta = Center ? AddParameter("beta", c, new Constant(0), rng) : null;
-        _movingMean = AddBuffer("moving_mean", c, new Constant(0), rng);
-        _movingVariance = AddBuffer("moving_variance", c, new Constant(1), rng);
-    }
-
-    private void CheckRank(TensorShape shape)
-    {
-        if (shape.Rank is < 2 or > 3)
-            throw new ArgumentException($"{Name} takes [batch, features] or [batch, time, features]; got {shape}.", "input");
-    }
-
-    /// <inheritdoc/>
-    public override TensorShape ComputeOutputShape(TensorShape inputShape)
-    {
-        CheckRank(inputShape);
-        return inputShape;
+        _movingMean = AddBuffer("moving_mean", features, new Constant(0), rng);
+        _movingVariance = AddBuffer("moving_variance", features, new Constant(1), rng);
     }
 
     /// <inheritdoc/>
@@ -143,9 +112,7 @@ public sealed class BatchNormalization<T> : Layer<T> where T : unmanaged, IFloat
             var xh = xHat.Slice(r * c, c);
             TensorPrimitives.Subtract(x.Slice(r * c, c), mean, xh);
             TensorPrimitives.Multiply(xh, invStd, xh);
-            var yr = ys.Slice(r * c, c);
-            if (_gamma is not null) TensorPrimitives.Multiply(xh, _gamma.Value.ReadOnlySpan, yr); else xh.CopyTo(yr);
-            if (_beta is not null) TensorPrimitives.Add(yr, _beta.Value.ReadOnlySpan, yr);
+            ScaleShift(xh, ys.Slice(r * c, c));
         }
         _lastY = y;
         return y;
@@ -182,12 +149,12 @@ public sealed class BatchNormalization<T> : Layer<T> where T : unmanaged, IFloat
             TensorPrimitives.Add(dyr, sumDy, sumDy);
             TensorPrimitives.MultiplyAdd(dyr, xHat.Slice(r * c, c), sumDyXHat, sumDyXHat);
         }
-        if (_gamma is { Trainable: true }) TensorPrimitives.Add(_gamma.Grad.Span, sumDyXHat, _gamma.Grad.Span);
-        if (_beta is { Trainable: true }) TensorPrimitives.Add(_beta.Grad.Span, sumDy, _beta.Grad.Span);
+        if (Gamma is { Trainable: true }) TensorPrimitives.Add(Gamma.Grad.Span, sumDyXHat, Gamma.Grad.Span);
+        if (Beta is { Trainable: true }) TensorPrimitives.Add(Beta.Grad.Span, sumDy, Beta.Grad.Span);
 
         // k = γ/√(σ² + ε) per feature.
         var k = _wMean.Get(new TensorShape(c)).Span;
-        if (_gamma is not null) TensorPrimitives.Multiply(_gamma.Value.ReadOnlySpan, _invStd!.ReadOnlySpan, k);
+        if (Gamma is not null) TensorPrimitives.Multiply(Gamma.Value.ReadOnlySpan, _invStd!.ReadOnlySpan, k);
         else _invStd!.ReadOnlySpan.CopyTo(k);
         var dx = _wDx.Get(dOutput.Shape);
         var dxs = dx.Span;
@@ -212,11 +179,10 @@ public sealed class BatchNormalization<T> : Layer<T> where T : unmanaged, IFloat
     }
 
     /// <inheritdoc/>
-    public override IReadOnlyDictionary<string, string> GetConfig() => new Dictionary<string, string>
+    public override IReadOnlyDictionary<string, string> GetConfig()
     {
-        ["momentum"] = Momentum.ToString("R", CultureInfo.InvariantCulture),
-        ["epsilon"] = Epsilon.ToString("R", CultureInfo.InvariantCulture),
-        ["center"] = Str(Center),
-        ["scale"] = Str(Scale),
-    };
+        var c = BaseConfig();
+        c["momentum"] = Momentum.ToString("R", CultureInfo.InvariantCulture);
+        return c;
+    }
 }

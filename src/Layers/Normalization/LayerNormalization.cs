@@ -1,6 +1,4 @@
-using System.Globalization;
 using System.Numerics;
-using Nn.Simd.Layers.Initializers;
 using Nn.Simd.Tensors;
 
 namespace Nn.Simd.Layers;
@@ -15,10 +13,9 @@ namespace Nn.Simd.Layers;
 /// training and inference, so it suits recurrent stacks and small batches. Keras' ε = 1e-3; PyTorch's
 /// <c>nn.LayerNorm</c> uses 1e-5.
 /// </summary>
-public sealed class LayerNormalization<T> : Layer<T> where T : unmanaged, IFloatingPointIeee754<T>
+public sealed class LayerNormalization<T> : NormalizationLayer<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     private readonly Workspace<T> _wY = new(), _wXHat = new(), _wInvStd = new(), _wDx = new(), _wG = new();
-    private Parameter<T>? _gamma, _beta;
     private Tensor<T>? _xHat, _invStd, _lastY;
 
     /// <summary>Creates the layer.</summary>
@@ -26,48 +23,10 @@ public sealed class LayerNormalization<T> : Layer<T> where T : unmanaged, IFloat
     /// <param name="center">Whether to add β.</param>
     /// <param name="scale">Whether to multiply by γ.</param>
     /// <exception cref="ArgumentOutOfRangeException">ε is not positive and finite.</exception>
-    public LayerNormalization(double epsilon = 1e-3, bool center = true, bool scale = true)
-    {
-        if (!(epsilon > 0) || !double.IsFinite(epsilon))
-            throw new ArgumentOutOfRangeException(nameof(epsilon), $"epsilon must be positive; got {epsilon}.");
-        Epsilon = epsilon;
-        Center = center;
-        Scale = scale;
-    }
+    public LayerNormalization(double epsilon = 1e-3, bool center = true, bool scale = true) : base(epsilon, center, scale) { }
 
     /// <inheritdoc/>
     public override string TypeName => "layer_normalization";
-
-    /// <summary>ε, added to the variance.</summary>
-    public double Epsilon { get; }
-
-    /// <summary>Whether β is added.</summary>
-    public bool Center { get; }
-
-    /// <summary>Whether γ multiplies.</summary>
-    public bool Scale { get; }
-
-    /// <inheritdoc/>
-    protected override void BuildCore(TensorShape inputShape, Random rng)
-    {
-        CheckRank(inputShape);
-        var c = new TensorShape(inputShape[-1]);
-        _gamma = Scale ? AddParameter("gamma", c, new Constant(1), rng) : null;
-        _beta = Center ? AddParameter("beta", c, new Constant(0), rng) : null;
-    }
-
-    private void CheckRank(TensorShape shape)
-    {
-        if (shape.Rank is < 2 or > 3)
-            throw new ArgumentException($"{Name} takes [batch, features] or [batch, time, features]; got {shape}.", "input");
-    }
-
-    /// <inheritdoc/>
-    public override TensorShape ComputeOutputShape(TensorShape inputShape)
-    {
-        CheckRank(inputShape);
-        return inputShape;
-    }
 
     /// <inheritdoc/>
     public override Tensor<T> Forward(Tensor<T> input, bool training)
@@ -90,9 +49,7 @@ public sealed class LayerNormalization<T> : Layer<T> where T : unmanaged, IFloat
             T inv = T.One / T.Sqrt(TensorPrimitives.SumOfSquares<T>(xh) / count + eps);
             invStd[r] = inv;
             TensorPrimitives.Multiply(xh, inv, xh);
-            var yr = ys.Slice(r * c, c);
-            if (_gamma is not null) TensorPrimitives.Multiply(xh, _gamma.Value.ReadOnlySpan, yr); else xh.CopyTo(yr);
-            if (_beta is not null) TensorPrimitives.Add(yr, _beta.Value.ReadOnlySpan, yr);
+            ScaleShift(xh, ys.Slice(r * c, c));
         }
         _lastY = y;
         return y;
@@ -114,13 +71,13 @@ public sealed class LayerNormalization<T> : Layer<T> where T : unmanaged, IFloat
         {
             var dyr = dy.Slice(r * c, c);
             var xh = xHat.Slice(r * c, c);
-            if (_gamma is not null)
+            if (Gamma is not null)
             {
-                if (_gamma.Trainable) TensorPrimitives.MultiplyAdd(dyr, xh, _gamma.Grad.Span, _gamma.Grad.Span);
-                TensorPrimitives.Multiply(dyr, _gamma.Value.ReadOnlySpan, g);
+                if (Gamma.Trainable) TensorPrimitives.MultiplyAdd(dyr, xh, Gamma.Grad.Span, Gamma.Grad.Span);
+                TensorPrimitives.Multiply(dyr, Gamma.Value.ReadOnlySpan, g);
             }
             else dyr.CopyTo(g);
-            if (_beta is { Trainable: true }) TensorPrimitives.Add(_beta.Grad.Span, dyr, _beta.Grad.Span);
+            if (Beta is { Trainable: true }) TensorPrimitives.Add(Beta.Grad.Span, dyr, Beta.Grad.Span);
             T meanG = TensorPrimitives.Sum<T>(g) * invC, meanGX = TensorPrimitives.Dot<T>(g, xh) * invC;
             // dx = (g − mean(g) − x̂·mean(g⊙x̂)) / √(σ² + ε)
             var d = dxs.Slice(r * c, c);
@@ -132,10 +89,5 @@ public sealed class LayerNormalization<T> : Layer<T> where T : unmanaged, IFloat
     }
 
     /// <inheritdoc/>
-    public override IReadOnlyDictionary<string, string> GetConfig() => new Dictionary<string, string>
-    {
-        ["epsilon"] = Epsilon.ToString("R", CultureInfo.InvariantCulture),
-        ["center"] = Str(Center),
-        ["scale"] = Str(Scale),
-    };
+    public override IReadOnlyDictionary<string, string> GetConfig() => BaseConfig();
 }

@@ -1,0 +1,85 @@
+using System.Globalization;
+using System.Numerics;
+using Nn.Simd.Layers.Initializers;
+using Nn.Simd.Tensors;
+
+namespace Nn.Simd.Layers;
+
+/// <summary>
+/// What <see cref="BatchNormalization{T}"/> and <see cref="LayerNormalization{T}"/> share: inputs
+/// <c>[batch, features]</c> or <c>[batch, time, features]</c> normalised along the last axis, ε added to the
+/// variance, and the optional per-feature scale γ (<c>gamma</c>, ones) and shift β (<c>beta</c>, zeros), in Keras'
+/// order and with Keras' names.
+/// </summary>
+public abstract class NormalizationLayer<T> : Layer<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    /// <summary>Sets the shared options.</summary>
+    /// <param name="epsilon">Added to the variance; positive.</param>
+    /// <param name="center">Whether to add β.</param>
+    /// <param name="scale">Whether to multiply by γ.</param>
+    /// <exception cref="ArgumentOutOfRangeException">ε is not positive and finite.</exception>
+    private protected NormalizationLayer(double epsilon, bool center, bool scale)
+    {
+        if (!(epsilon > 0) || !double.IsFinite(epsilon))
+            throw new ArgumentOutOfRangeException(nameof(epsilon), $"epsilon must be positive; got {epsilon}.");
+        Epsilon = epsilon;
+        Center = center;
+        Scale = scale;
+    }
+
+    /// <summary>ε, added to the variance.</summary>
+    public double Epsilon { get; }
+
+    /// <summary>Whether β is added.</summary>
+    public bool Center { get; }
+
+    /// <summary>Whether γ multiplies.</summary>
+    public bool Scale { get; }
+
+    /// <summary>γ [C], or null without <see cref="Scale"/>.</summary>
+    private protected Parameter<T>? Gamma { get; private set; }
+
+    /// <summary>β [C], or null without <see cref="Center"/>.</summary>
+    private protected Parameter<T>? Beta { get; private set; }
+
+    /// <inheritdoc/>
+    protected sealed override void BuildCore(TensorShape inputShape, Random rng)
+    {
+        CheckRank(inputShape);
+        var c = new TensorShape(inputShape[-1]);
+        Gamma = Scale ? AddParameter("gamma", c, new Constant(1), rng) : null;
+        Beta = Center ? AddParameter("beta", c, new Constant(0), rng) : null;
+        BuildState(c, rng);
+    }
+
+    /// <summary>Adds any further weights or buffers after γ and β (the moving statistics).</summary>
+    private protected virtual void BuildState(TensorShape features, Random rng) { }
+
+    private void CheckRank(TensorShape shape)
+    {
+        if (shape.Rank is < 2 or > 3)
+            throw new ArgumentException($"{Name} takes [batch, features] or [batch, time, features]; got {shape}.", "input");
+    }
+
+    /// <inheritdoc/>
+    public override TensorShape ComputeOutputShape(TensorShape inputShape)
+    {
+        CheckRank(inputShape);
+        return inputShape;
+    }
+
+    /// <summary><c>y = γ⊙x̂ + β</c> for one row (either factor left out when absent).</summary>
+    private protected void ScaleShift(ReadOnlySpan<T> xHat, Span<T> y)
+    {
+        if (Gamma is not null) TensorPrimitives.Multiply(xHat, Gamma.Value.ReadOnlySpan, y); else xHat.CopyTo(y);
+        if (Beta is not null) TensorPrimitives.Add(y, Beta.Value.ReadOnlySpan, y);
+    }
+
+    /// <summary>The shared options with Keras' names.</summary>
+    private protected Dictionary<string, string> BaseConfig() => new()
+    {
+        ["epsilon"] = Epsilon.ToString("R", CultureInfo.InvariantCulture),
+        ["center"] = Str(Center),
+        ["scale"] = Str(Scale),
+    };
+}
