@@ -182,22 +182,28 @@ public partial class Sequential<T>
     }
 
     /// <summary>Computes the loss and metrics over a dataset in batches (inference mode), as Keras' <c>evaluate</c>.</summary>
+    /// <param name="x">Inputs [N, ...].</param>
+    /// <param name="y">Targets [N, ...].</param>
+    /// <param name="batchSize">Samples per forward pass; positive.</param>
+    /// <param name="sampleWeight">Per-sample loss weights [N], as in <see cref="Fit"/>; null for all ones. Metrics
+    /// stay unweighted.</param>
     /// <returns><c>loss</c> and each metric, averaged over samples.</returns>
     /// <exception cref="InvalidOperationException">The model is not compiled.</exception>
-    /// <exception cref="ArgumentException">Sizes, shapes or labels are wrong.</exception>
-    public IReadOnlyDictionary<string, double> Evaluate(Tensor<T> x, Tensor<T> y, int batchSize = 32)
+    /// <exception cref="ArgumentException">Sizes, shapes, labels or weights are wrong.</exception>
+    public IReadOnlyDictionary<string, double> Evaluate(Tensor<T> x, Tensor<T> y, int batchSize = 32, Tensor<T>? sampleWeight = null)
     {
         RequireCompiled();
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
         CheckPair(x, y, nameof(x), nameof(y));
         EnsureBuilt(x, nameof(x));
         ValidateTargets(y, x, nameof(y));
+        var weights = SampleWeights(sampleWeight, null, y, x.Shape[0], x.Shape[0]);
         ResolveMetrics();
         using var threads = new ThreadScope(_threads);
-        return EvaluateCore(x, y, batchSize);
+        return EvaluateCore(x, y, batchSize, weights);
     }
 
-    private Dictionary<string, double> EvaluateCore(Tensor<T> x, Tensor<T> y, int batchSize)
+    private Dictionary<string, double> EvaluateCore(Tensor<T> x, Tensor<T> y, int batchSize, T[]? weights = null)
     {
         int n = x.Shape[0];
         foreach (var m in _metrics) m.Reset();
@@ -207,7 +213,9 @@ public partial class Sequential<T>
             int count = Math.Min(batchSize, n - start);
             var yb = y.Slice(start, count);
             var output = ForwardAll(x.Slice(start, count), training: false);
-            double batchLoss = LossMask(output) is not null ? WeightedLoss(output, yb, null, default) : double.CreateChecked(Loss!.Compute(output, yb));
+            var w = weights is null ? default : weights.AsSpan(start, count);
+            double batchLoss = LossMask(output) is not null || weights is not null
+                ? WeightedLoss(output, yb, null, w) : double.CreateChecked(Loss!.Compute(output, yb));
             lossSum += batchLoss * count;
             foreach (var m in _metrics) m.Update(output, yb);
         }

@@ -36,6 +36,8 @@ public sealed class SampleWeightTests
         double expected = 0;
         for (int i = 0; i < 30; i++)
             expected += weights[i] * weighted.Loss!.Compute(p.Slice(i, 1), Data.Labels.Slice(i, 1));
+        Assert.Equal(expected / 30, weighted.Evaluate(Data.X, Data.Labels, batchSize: 30, sampleWeight: weights)["loss"], 5);
+        Assert.Equal(expected / 30, weighted.Evaluate(Data.X, Data.Labels, batchSize: 7, sampleWeight: weights)["loss"], 5);
         var history = weighted.Fit(Data.X, Data.Labels, epochs: 1, batchSize: 30, shuffle: false, sampleWeight: weights);
         Assert.Equal(expected / 30, history["loss"][0], 5);
 
