@@ -177,7 +177,7 @@ public partial class Sequential<T> : IModel where T : unmanaged, IFloatingPointI
         {
             if (_layers[0] is Dense<T> dense) dense.ComputeInputGradient = false;
             else if (_layers[0] is RecurrentLayer<T> recurrent) recurrent.ComputeInputGradient = false;
-            else if (_layers[0] is Conv2D<T> conv) conv.ComputeInputGradient = false;
+            else if (_layers[0] is ConvolutionLayer<T> conv) conv.ComputeInputGradient = false;
         }
     }
 

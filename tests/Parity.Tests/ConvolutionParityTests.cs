@@ -36,6 +36,29 @@ public class ConvolutionParityTests
         Parity.AssertClose(tb.grad!.data<float>().ToArray(), layer.Bias.Grad.ToArray(), "dBias", 1e-4, 1e-4);
     }
 
+    [Property(MaxTest = 8)]
+    public void Conv1D_MatchesTorch(PositiveInt size, PositiveInt kernel, bool same)
+    {
+        int b = 3, t = 6 + size.Get % 9, c = 2, f = 5, k = 1 + 2 * (kernel.Get % 3);
+        var layer = new Conv1D<float>(f, k, padding: same ? "same" : "valid", activation: "tanh");
+        var x = Tensor<float>.RandomNormal(new TensorShape(b, t, c), seed: size.Get);
+        layer.Build(x.Shape, 1);
+        var y = layer.Forward(x, training: true).Clone();
+        var dy = Tensor<float>.RandomNormal(y.Shape, seed: 2);
+        var dx = layer.Backward(dy).Clone();
+
+        using var scope = NewDisposeScope();
+        var tx = tensor(x.ToArray(), [b, t, c]).permute(0, 2, 1).contiguous().requires_grad_(true);
+        var tk = tensor(layer.Kernel.Value.ToArray(), [k, c, f]).permute(2, 1, 0).contiguous().requires_grad_(true);
+        var tb = tensor(layer.Bias!.Value.ToArray(), [f]).requires_grad_(true);
+        var ty = nn.functional.tanh(nn.functional.conv1d(tx, tk, tb, padding: same ? k / 2 : 0));
+        ty.backward([tensor(dy.ToArray(), [b, y.Shape[1], f]).permute(0, 2, 1)]);
+        Parity.AssertClose(ty.permute(0, 2, 1).contiguous().data<float>().ToArray(), y.ToArray(), "output");
+        Parity.AssertClose(tx.grad!.permute(0, 2, 1).contiguous().data<float>().ToArray(), dx.ToArray(), "dX");
+        Parity.AssertClose(tk.grad!.permute(2, 1, 0).contiguous().data<float>().ToArray(), layer.Kernel.Grad.ToArray(), "dKernel", 1e-4, 1e-4);
+        Parity.AssertClose(tb.grad!.data<float>().ToArray(), layer.Bias.Grad.ToArray(), "dBias", 1e-4, 1e-4);
+    }
+
     [Fact]
     public void MaxPooling2D_MatchesTorch()
     {

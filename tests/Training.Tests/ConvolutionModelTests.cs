@@ -57,4 +57,22 @@ public sealed class ConvolutionModelTests : IDisposable
         var conv = (Conv2D<float>)loaded.Layers[2];
         Assert.Equal(((2, 2), "same"), (conv.Strides, conv.Padding));
     }
+
+    [Fact]
+    public void CausalConv1DForecaster_LearnsALaggedSum_AndRoundTrips()
+    {
+        // y = x[t−1] + 0.5·x[t−2] at the last step: a causal 3-step kernel can represent it exactly.
+        var x = Tensor<float>.RandomNormal(new TensorShape(128, 10, 1), 1);
+        var y = new Tensor<float>(128, 1);
+        for (int i = 0; i < 128; i++) y[i, 0] = x[i, 8, 0] + 0.5f * x[i, 7, 0];
+        var model = new Sequential(new Conv1D<float>(4, 3, padding: "causal", activation: "linear"), new Flatten<float>(), new Dense<float>(1)) { Seed = 2 };
+        model.Compile("mse", new Nn.Simd.Training.Optimizers.Adam(0.01));
+        var history = model.Fit(x, y, epochs: 60, batchSize: 32);
+        Assert.True(history["loss"][^1] < 0.01 * history["loss"][0], $"loss {history["loss"][0]} -> {history["loss"][^1]}");
+        string path = Path.Combine(_dir, "conv1d.safetensors");
+        model.Save(path);
+        var loaded = Sequential.Load(path);
+        Assert.Equal("causal", ((Conv1D<float>)loaded.Layers[0]).Padding);
+        Assert.Equal(model.Predict(x).ToArray(), loaded.Predict(x).ToArray());
+    }
 }

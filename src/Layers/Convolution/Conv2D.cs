@@ -1,33 +1,17 @@
-using System.Globalization;
 using System.Numerics;
-using Nn.Simd.Layers.Activations;
 using Nn.Simd.Layers.Initializers;
-using Nn.Simd.Tensors;
-using Nn.Simd.Tensors.Kernels;
 
 namespace Nn.Simd.Layers;
 
-// Shapes (channels last, as Keras): x [B, H, W, C], kernel K [kh, kw, C, F], bias [F], y [B, Ho, Wo, F].
-// Rows R = B·Ho·Wo output positions; columns of the patch matrix P = kh·kw·C in the kernel's (i, j, c) order,
-// so K is [P, F] as stored and z = cols·K + b is one GEMM [R, P]·[P, F].
-// Backward: dK += colsᵀ·dz, db += Σ_rows dz, dcols = dz·Kᵀ, then dx = col2im(dcols) (a scatter-add).
-
 /// <summary>
-/// Keras' <c>Conv2D</c> on channels-last images <c>[batch, height, width, channels]</c>: <see cref="Filters"/>
-/// kernels of <see cref="KernelSize"/> slid with <see cref="Strides"/>, <c>valid</c> (no padding) or <c>same</c>
-/// (zero padding so that the output is ⌈size/stride⌉, the extra pad going to the bottom and right as in
-/// TensorFlow), then the bias and the activation.
+/// Keras' <c>Conv2D</c> on channels-last images <c>[batch, height, width, channels]</c>: <see cref="ConvolutionLayer{T}.Filters"/>
+/// kernels of <see cref="KernelSize"/> slid with <see cref="Strides"/>, <c>valid</c> or <c>same</c> padding, then the
+/// bias and the activation (see <see cref="ConvolutionLayer{T}"/>).
 /// </summary>
-/// <remarks>Computed as an im2col patch matrix times the kernel, one GEMM forward and two backward, with a
-/// col2im scatter for the input gradient. The patch matrix is kept between forward and backward in a workspace.
-/// Weights in Keras' layout, <c>kernel [kh, kw, in, out]</c>; PyTorch's <c>Conv2d.weight [out, in, kh, kw]</c> is
-/// its permutation (3, 2, 0, 1).</remarks>
-public sealed class Conv2D<T> : Layer<T> where T : unmanaged, IFloatingPointIeee754<T>
+/// <remarks>Weights in Keras' layout, <c>kernel [kh, kw, in, out]</c>; PyTorch's <c>Conv2d.weight [out, in, kh, kw]</c>
+/// is its permutation (2, 3, 1, 0).</remarks>
+public sealed class Conv2D<T> : ConvolutionLayer<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
-    private readonly Workspace<T> _wCols = new(), _wZ = new(), _wY = new(), _wDz = new(), _wDcols = new(), _wDx = new(), _wZeroDx = new();
-    private Parameter<T>? _kernel, _bias;
-    private Tensor<T>? _cols, _lastZ, _lastY, _input;
-
     /// <summary>Creates the layer.</summary>
     /// <param name="filters">F, the number of output channels; positive.</param>
     /// <param name="kernelSize">(kh, kw); positive.</param>
@@ -41,261 +25,16 @@ public sealed class Conv2D<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
     /// <exception cref="ArgumentException">The padding or activation name is unknown.</exception>
     public Conv2D(int filters, (int Height, int Width) kernelSize, (int Height, int Width)? strides = null, string padding = "valid",
         string? activation = null, bool useBias = true, Initializer? kernelInitializer = null, Initializer? biasInitializer = null)
-    {
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(filters);
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(kernelSize.Height, nameof(kernelSize));
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(kernelSize.Width, nameof(kernelSize));
-        var s = strides ?? (1, 1);
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(s.Height, nameof(strides));
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(s.Width, nameof(strides));
-        Padding = padding is "valid" or "same" ? padding : throw new ArgumentException($"padding must be 'valid' or 'same'; got '{padding}'.", nameof(padding));
-        Filters = filters;
-        KernelSize = kernelSize;
-        Strides = s;
-        Activation = Activations.Activations.Get<T>(activation);
-        UseBias = useBias;
-        KernelInitializer = kernelInitializer ?? new GlorotUniform();
-        BiasInitializer = biasInitializer ?? new Constant(0);
-        _samples = new SampleLoop((n, backward) =>
-        {
-            if (backward) Col2Im(n);
-            else Im2Col(n);
-        });
-    }
+        : base(filters, kernelSize, strides ?? (1, 1), padding, allowCausal: false, activation, useBias, kernelInitializer, biasInitializer) { }
 
     /// <inheritdoc/>
     public override string TypeName => "conv2d";
 
-    /// <summary>F, the output channels.</summary>
-    public int Filters { get; }
-
     /// <summary>(kh, kw).</summary>
-    public (int Height, int Width) KernelSize { get; }
+    public (int Height, int Width) KernelSize => KernelHW;
 
     /// <summary>(sh, sw).</summary>
-    public (int Height, int Width) Strides { get; }
+    public (int Height, int Width) Strides => StridesHW;
 
-    /// <summary><c>valid</c> or <c>same</c>.</summary>
-    public string Padding { get; }
-
-    /// <summary>The activation.</summary>
-    public Activation<T> Activation { get; }
-
-    /// <summary>Whether a bias is added.</summary>
-    public bool UseBias { get; }
-
-    /// <summary>The kernel initializer.</summary>
-    public Initializer KernelInitializer { get; }
-
-    /// <summary>The bias initializer.</summary>
-    public Initializer BiasInitializer { get; }
-
-    /// <summary>The kernel, [kh, kw, C, F].</summary>
-    public Parameter<T> Kernel => _kernel ?? throw new InvalidOperationException($"{Name} is not built yet.");
-
-    /// <summary>The bias [F], or null.</summary>
-    public Parameter<T>? Bias => _bias;
-
-    /// <summary>Whether Backward computes the input gradient (the col2im scatter). A model turns it off for its first
-    /// layer, whose input is data; the returned gradient is then zero.</summary>
-    public bool ComputeInputGradient { get; set; } = true;
-
-    /// <summary>A penalty on the kernel (Keras' <c>kernel_regularizer</c>); null for none.</summary>
-    public Regularizers.Regularizer? KernelRegularizer { get => GetRegularizer("kernel"); set => SetRegularizer("kernel", value); }
-
-    /// <summary>A penalty on the bias (Keras' <c>bias_regularizer</c>); null for none.</summary>
-    public Regularizers.Regularizer? BiasRegularizer { get => GetRegularizer("bias"); set => SetRegularizer("bias", value); }
-
-    private void CheckRank(TensorShape shape)
-    {
-        if (shape.Rank != 4)
-            throw new ArgumentException($"{Name} takes channels-last images [batch, height, width, channels]; got {shape}.", "input");
-    }
-
-    /// <summary>The output size and the padding before the first row/column along one axis.</summary>
-    private (int Out, int PadBefore) Geometry(int size, int kernel, int stride)
-    {
-        if (Padding == "same")
-        {
-            int o = (size + stride - 1) / stride;
-            int total = Math.Max(0, (o - 1) * stride + kernel - size);
-            return (o, total / 2);
-        }
-        return (size >= kernel ? (size - kernel) / stride + 1 : 0, 0);
-    }
-
-    /// <inheritdoc/>
-    protected override void BuildCore(TensorShape inputShape, Random rng)
-    {
-        CheckRank(inputShape);
-        _kernel = AddParameter("kernel", new TensorShape(KernelSize.Height, KernelSize.Width, inputShape[3], Filters), KernelInitializer, rng);
-        _bias = UseBias ? AddParameter("bias", new TensorShape(Filters), BiasInitializer, rng) : null;
-    }
-
-    /// <inheritdoc/>
-    public override TensorShape ComputeOutputShape(TensorShape inputShape)
-    {
-        CheckRank(inputShape);
-        var (ho, _) = Geometry(inputShape[1], KernelSize.Height, Strides.Height);
-        var (wo, _) = Geometry(inputShape[2], KernelSize.Width, Strides.Width);
-        if (ho <= 0 || wo <= 0)
-            throw new ArgumentException($"{Name}: a {KernelSize.Height}×{KernelSize.Width} kernel with '{Padding}' padding leaves no output for {inputShape}.", "input");
-        return new TensorShape(inputShape[0], ho, wo, Filters);
-    }
-
-    /// <inheritdoc/>
-    public override Tensor<T> Forward(Tensor<T> input, bool training)
-    {
-        EnsureBuilt(input);
-        var outShape = ComputeOutputShape(input.Shape);
-        SetGeometry(input.Shape, outShape);
-        int f = Filters, rows = _b * _ho * _wo, p = _p;
-        _input = input;
-        _cols = _wCols.Get(rows, p);
-        _samples.Run(_b, (long)_b * _ho * _wo * _p, backward: false);
-        var cols = _cols.ReadOnlySpan;
-        var z = _wZ.Get(outShape);
-        var zs = z.Span;
-        if (_bias is { } bias)
-        {
-            for (int r = 0; r < rows; r++) bias.Value.ReadOnlySpan.CopyTo(zs.Slice(r * f, f));
-            Gemm.Compute(false, false, rows, f, p, T.One, cols, p, Kernel.Value.ReadOnlySpan, f, T.One, zs, f);
-        }
-        else Gemm.Compute(false, false, rows, f, p, T.One, cols, p, Kernel.Value.ReadOnlySpan, f, T.Zero, zs, f);
-        bool linear = Activation is Linear<T>;
-        var y = linear ? z : _wY.Get(outShape);
-        if (!linear) Activation.Forward(z.ReadOnlySpan, y.Span, f);
-        _lastZ = z;
-        _lastY = y;
-        return y;
-    }
-
-    /// <inheritdoc/>
-    public override Tensor<T> Backward(Tensor<T> dOutput)
-    {
-        CheckBackward(_lastY, dOutput, Name);
-        var input = _input!;
-        int f = Filters, rows = _b * _ho * _wo, p = _p;
-        ReadOnlySpan<T> dz;
-        if (Activation is Linear<T>) dz = dOutput.ReadOnlySpan;
-        else
-        {
-            var t = _wDz.Get(dOutput.Shape);
-            Activation.Backward(_lastZ!.ReadOnlySpan, _lastY!.ReadOnlySpan, dOutput.ReadOnlySpan, t.Span, f);
-            dz = t.ReadOnlySpan;
-        }
-        var cols = _cols!.ReadOnlySpan;
-        if (Kernel.Trainable) Gemm.Compute(true, false, p, f, rows, T.One, cols, p, dz, f, T.One, Kernel.Grad.Span, f);
-        if (_bias is { Trainable: true } bias) Elementwise.SumColumns(dz, bias.Grad.Span, f, accumulate: true);
-        // The zero tensor's storage is never written, so every view of it stays zero.
-        if (!ComputeInputGradient) return _wZeroDx.Get(input.Shape);
-        // dcols = dz·Kᵀ, then scatter-add every patch back onto the pixels it came from (col2im, per sample).
-        _dcols = _wDcols.Get(rows, p);
-        Gemm.Compute(false, true, rows, p, f, T.One, dz, f, Kernel.Value.ReadOnlySpan, f, T.Zero, _dcols.Span, p);
-        _dx = _wDx.Get(input.Shape);
-        _samples.Run(_b, (long)_b * _ho * _wo * _p, backward: true);
-        return _dx;
-    }
-
-    // Geometry of the last forward call.
-    private int _b, _h, _w, _c, _ho, _wo, _p, _padTop, _padLeft;
-    private Tensor<T>? _dcols, _dx;
-    private readonly SampleLoop _samples;
-
-    private void SetGeometry(TensorShape input, TensorShape output)
-    {
-        (_b, _h, _w, _c, _ho, _wo) = (input[0], input[1], input[2], input[3], output[1], output[2]);
-        _p = KernelSize.Height * KernelSize.Width * _c;
-        _padTop = Geometry(_h, KernelSize.Height, Strides.Height).PadBefore;
-        _padLeft = Geometry(_w, KernelSize.Width, Strides.Width).PadBefore;
-    }
-
-    /// <summary>im2col for sample n: row (n, oy, ox) holds the patch in (i, j, c) order, zeros where it hangs over
-    /// the padding.</summary>
-    private void Im2Col(int n)
-    {
-        int h = _h, w = _w, c = _c, kh = KernelSize.Height, kw = KernelSize.Width, p = _p;
-        var x = _input!.ReadOnlySpan;
-        var cols = _cols!.Span;
-        for (int oy = 0, r = n * _ho * _wo; oy < _ho; oy++)
-            for (int ox = 0; ox < _wo; ox++, r++)
-            {
-                var row = cols.Slice(r * p, p);
-                for (int i = 0; i < kh; i++)
-                {
-                    int iy = oy * Strides.Height + i - _padTop;
-                    var seg = row.Slice(i * kw * c, kw * c);
-                    if ((uint)iy >= (uint)h) { seg.Clear(); continue; }
-                    int ix0 = ox * Strides.Width - _padLeft;
-                    if (ix0 >= 0 && ix0 + kw <= w)
-                    {
-                        // The kw pixels are contiguous; a few values (one channel) copy faster by hand.
-                        var src = x.Slice(((n * h + iy) * w + ix0) * c, kw * c);
-                        if (src.Length <= 8) for (int q = 0; q < src.Length; q++) seg[q] = src[q];
-                        else src.CopyTo(seg);
-                        continue;
-                    }
-                    for (int j = 0; j < kw; j++)
-                    {
-                        int ix = ix0 + j;
-                        var px = seg.Slice(j * c, c);
-                        if ((uint)ix >= (uint)w) px.Clear();
-                        else x.Slice(((n * h + iy) * w + ix) * c, c).CopyTo(px);
-                    }
-                }
-            }
-    }
-
-    /// <summary>col2im for sample n: its image gradient is the sum of its patches' gradients, each added back onto
-    /// the pixels the patch came from.</summary>
-    private void Col2Im(int n)
-    {
-        int h = _h, w = _w, c = _c, kh = KernelSize.Height, kw = KernelSize.Width, p = _p;
-        var dcols = _dcols!.ReadOnlySpan;
-        var dxs = _dx!.Span;
-        dxs.Slice(n * h * w * c, h * w * c).Clear();
-        for (int oy = 0, r = n * _ho * _wo; oy < _ho; oy++)
-            for (int ox = 0; ox < _wo; ox++, r++)
-            {
-                var row = dcols.Slice(r * p, p);
-                for (int i = 0; i < kh; i++)
-                {
-                    int iy = oy * Strides.Height + i - _padTop;
-                    if ((uint)iy >= (uint)h) continue;
-                    int ix0 = ox * Strides.Width - _padLeft;
-                    if (ix0 >= 0 && ix0 + kw <= w)
-                    {
-                        // The kw pixels of this kernel row are contiguous in x, as in im2col.
-                        var seg = dxs.Slice(((n * h + iy) * w + ix0) * c, kw * c);
-                        TensorPrimitives.Add(seg, row.Slice(i * kw * c, kw * c), seg);
-                        continue;
-                    }
-                    for (int j = 0; j < kw; j++)
-                    {
-                        int ix = ix0 + j;
-                        if ((uint)ix >= (uint)w) continue;
-                        var d = dxs.Slice(((n * h + iy) * w + ix) * c, c);
-                        TensorPrimitives.Add(d, row.Slice((i * kw + j) * c, c), d);
-                    }
-                }
-            }
-    }
-
-    /// <inheritdoc/>
-    public override IReadOnlyDictionary<string, string> GetConfig()
-    {
-        var c = new Dictionary<string, string>
-        {
-            ["filters"] = Filters.ToString(CultureInfo.InvariantCulture),
-            ["kernel_size"] = $"{KernelSize.Height},{KernelSize.Width}",
-            ["strides"] = $"{Strides.Height},{Strides.Width}",
-            ["padding"] = Padding,
-            ["activation"] = Activation.Name,
-            ["use_bias"] = Str(UseBias),
-            ["kernel_initializer"] = KernelInitializer.Name,
-            ["bias_initializer"] = BiasInitializer.Name,
-        };
-        AddRegularizerConfig(c);
-        return c;
-    }
+    private protected override int SpatialRank => 2;
 }

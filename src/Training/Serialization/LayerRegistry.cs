@@ -37,6 +37,7 @@ public static class LayerRegistry
         Register("layer_normalization", new LayerNormalizationFactory());
         Register("embedding", new EmbeddingFactory());
         Register("conv2d", new Conv2DFactory());
+        Register("conv1d", new Conv1DFactory());
         Register("max_pooling2d", new MaxPooling2DFactory());
         Register("activation", new ActivationFactory());
         Register("simple_rnn", new SimpleRnnFactory());
@@ -136,6 +137,19 @@ public static class LayerRegistry
     {
         public ILayer<T> Create<T>(IReadOnlyDictionary<string, string> c) where T : unmanaged, IFloatingPointIeee754<T> =>
             new Conv2D<T>(LayerConfig.GetInt(c, "filters"), Pair(c, "kernel_size", (0, 0)), Pair(c, "strides", (1, 1)),
+                LayerConfig.GetString(c, "padding", "valid"), LayerConfig.GetString(c, "activation", "linear"), LayerConfig.GetBool(c, "use_bias", true),
+                Initializer.Get(LayerConfig.GetString(c, "kernel_initializer", "glorot_uniform")),
+                Initializer.Get(LayerConfig.GetString(c, "bias_initializer", "zeros")))
+            {
+                KernelRegularizer = RegularizerOf(c, "kernel_regularizer"),
+                BiasRegularizer = RegularizerOf(c, "bias_regularizer"),
+            };
+    }
+
+    private sealed class Conv1DFactory : ILayerFactory
+    {
+        public ILayer<T> Create<T>(IReadOnlyDictionary<string, string> c) where T : unmanaged, IFloatingPointIeee754<T> =>
+            new Conv1D<T>(LayerConfig.GetInt(c, "filters"), LayerConfig.GetInt(c, "kernel_size"), LayerConfig.GetInt(c, "strides", 1),
                 LayerConfig.GetString(c, "padding", "valid"), LayerConfig.GetString(c, "activation", "linear"), LayerConfig.GetBool(c, "use_bias", true),
                 Initializer.Get(LayerConfig.GetString(c, "kernel_initializer", "glorot_uniform")),
                 Initializer.Get(LayerConfig.GetString(c, "bias_initializer", "zeros")))

@@ -106,6 +106,54 @@ public class ConvolutionTests
         Assert.True(report.Passed, report.ToString());
     }
 
+    [Theory]
+    [InlineData(9, 3, 1, "valid")]
+    [InlineData(9, 3, 1, "same")]
+    [InlineData(10, 4, 2, "same")]
+    [InlineData(9, 3, 2, "causal")]
+    [InlineData(7, 5, 1, "causal")]
+    public void Conv1D_IsTheConvolutionOverOnePixelHighImages(int t, int k, int s, string padding)
+    {
+        int b = 2, c = 3, f = 4;
+        var layer = new Conv1D<double>(f, k, s, padding);
+        var x = Tensor<double>.RandomNormal(new TensorShape(b, t, c), seed: t * 10 + k);
+        layer.Build(x.Shape, 1);
+        RnnTestUtil.Randomize(layer, 2);
+        Assert.Equal(new TensorShape(k, c, f), layer.Kernel.Value.Shape);
+        var y = layer.Forward(x, training: false);
+        int to = y.Shape[1];
+        int pl = padding switch
+        {
+            "same" => Math.Max(0, (to - 1) * s + k - t) / 2,
+            "causal" => k - 1,
+            _ => 0,
+        };
+        Assert.Equal(padding == "valid" ? (t - k) / s + 1 : (t + s - 1) / s, to);
+        var expected = DirectConv(x.ToArray(), b, 1, t, c, layer.Kernel.Value.ToArray(), 1, k, f, layer.Bias!.Value.ToArray(), 1, s, 1, to, 0, pl);
+        RnnTestUtil.AssertClose(expected, y.ToArray(), 1e-12, 1e-12, $"conv1d {padding} k={k} s={s}");
+        var report = GradientCheck.Check(layer, x, new GradientCheck.Options(MaxElementsPerTensor: 60));
+        Assert.True(report.Passed, report.ToString());
+        Assert.Equal(k.ToString(System.Globalization.CultureInfo.InvariantCulture), layer.GetConfig()["kernel_size"]);
+    }
+
+    [Fact]
+    public void CausalConv1D_NeverSeesLaterSteps()
+    {
+        var layer = new Conv1D<double>(2, 4, padding: "causal");
+        var x = Tensor<double>.RandomNormal(new TensorShape(1, 8, 2), seed: 1);
+        layer.Build(x.Shape, 1);
+        var y = layer.Forward(x, false).ToArray();
+        var later = x.Clone();
+        for (int j = 0; j < 2; j++) later[0, 5, j] += 10;   // change step 5 only
+        var y2 = layer.Forward(later, false).ToArray();
+        for (int t = 0; t < 8; t++)
+            for (int o = 0; o < 2; o++)
+                if (t < 5) Assert.Equal(y[t * 2 + o], y2[t * 2 + o]);
+                else Assert.NotEqual(y[t * 2 + o], y2[t * 2 + o]);   // steps 5, 6, 7 see step 5
+        Assert.Throws<ArgumentException>(() => new Conv2D<double>(2, (3, 3), padding: "causal"));
+        Assert.Throws<ArgumentException>(() => new Conv1D<double>(2, 3).Forward(new Tensor<double>(2, 5, 3, 1), false));
+    }
+
     [Fact]
     public void BadShapesAndOptions_AreRejectedByName()
     {
