@@ -75,4 +75,31 @@ public sealed class ConvolutionModelTests : IDisposable
         Assert.Equal("causal", ((Conv1D<float>)loaded.Layers[0]).Padding);
         Assert.Equal(model.Predict(x).ToArray(), loaded.Predict(x).ToArray());
     }
+
+    [Fact]
+    public void Conv1DWithGlobalPooling_ClassifiesSequences_AndRoundTrips()
+    {
+        // Class 1 when the sequence holds an up-down spike (+1 then −1 on consecutive steps) anywhere.
+        var rng = new Random(4);
+        var x = new Tensor<float>(96, 12, 1);
+        var y = new Tensor<float>(96);
+        for (int i = 0; i < 96; i++)
+        {
+            for (int t = 0; t < 12; t++) x[i, t, 0] = (float)(0.2 * (rng.NextDouble() - 0.5));
+            if (i % 2 == 1)
+            {
+                int at = rng.Next(11);
+                x[i, at, 0] = 1;
+                x[i, at + 1, 0] = -1;
+                y[i] = 1;
+            }
+        }
+        var model = new Sequential(new Conv1D<float>(8, 2, activation: "relu"), new GlobalAveragePooling1D<float>(), new Dense<float>(2, "softmax")) { Seed = 5 };
+        model.Compile("sparse_categorical_crossentropy", new Nn.Simd.Training.Optimizers.Adam(0.02), "accuracy");
+        model.Fit(x, y, epochs: 60, batchSize: 16);
+        Assert.True(model.Evaluate(x, y)["accuracy"] > 0.95);
+        string path = Path.Combine(_dir, "gap.safetensors");
+        model.Save(path);
+        Assert.Equal(model.Predict(x).ToArray(), Sequential.Load(path).Predict(x).ToArray());
+    }
 }

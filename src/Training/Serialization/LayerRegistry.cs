@@ -39,6 +39,8 @@ public static class LayerRegistry
         Register("conv2d", new Conv2DFactory());
         Register("conv1d", new Conv1DFactory());
         Register("max_pooling2d", new MaxPooling2DFactory());
+        Register("global_average_pooling1d", new GlobalAveragePooling1DFactory());
+        Register("global_average_pooling2d", new GlobalAveragePooling2DFactory());
         Register("activation", new ActivationFactory());
         Register("simple_rnn", new SimpleRnnFactory());
         Register("lstm", new LstmFactory());
@@ -157,6 +159,16 @@ public static class LayerRegistry
                 KernelRegularizer = RegularizerOf(c, "kernel_regularizer"),
                 BiasRegularizer = RegularizerOf(c, "bias_regularizer"),
             };
+    }
+
+    private sealed class GlobalAveragePooling1DFactory : ILayerFactory
+    {
+        public ILayer<T> Create<T>(IReadOnlyDictionary<string, string> c) where T : unmanaged, IFloatingPointIeee754<T> => new GlobalAveragePooling1D<T>();
+    }
+
+    private sealed class GlobalAveragePooling2DFactory : ILayerFactory
+    {
+        public ILayer<T> Create<T>(IReadOnlyDictionary<string, string> c) where T : unmanaged, IFloatingPointIeee754<T> => new GlobalAveragePooling2D<T>();
     }
 
     private sealed class MaxPooling2DFactory : ILayerFactory

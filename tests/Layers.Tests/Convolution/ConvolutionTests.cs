@@ -155,6 +155,26 @@ public class ConvolutionTests
     }
 
     [Fact]
+    public void GlobalAveragePooling_AveragesEveryPositionPerChannel()
+    {
+        var x1 = Tensor<double>.RandomNormal(new TensorShape(3, 5, 4), seed: 1);
+        var g1 = new GlobalAveragePooling1D<double>();
+        var y1 = g1.Forward(x1, false);
+        Assert.Equal(new TensorShape(3, 4), y1.Shape);
+        for (int n = 0; n < 3; n++)
+            for (int c = 0; c < 4; c++)
+                Assert.Equal(Enumerable.Range(0, 5).Average(t => x1[n, t, c]), y1[n, c], 12);
+        Assert.True(GradientCheck.Check(g1, x1).Passed);
+        var x2 = Tensor<double>.RandomNormal(new TensorShape(2, 3, 4, 5), seed: 2);
+        var g2 = new GlobalAveragePooling2D<double>();
+        Assert.Equal(new TensorShape(2, 5), g2.Forward(x2, false).Shape);
+        var report = GradientCheck.Check(g2, x2);
+        Assert.True(report.Passed, report.ToString());
+        Assert.Throws<ArgumentException>(() => new GlobalAveragePooling2D<double>().Forward(x1, false));
+        Assert.Throws<ArgumentException>(() => new GlobalAveragePooling1D<double>().Forward(x2, false));
+    }
+
+    [Fact]
     public void BadShapesAndOptions_AreRejectedByName()
     {
         var e = Assert.Throws<ArgumentException>(() => new Conv2D<float>(2, (3, 3)).Forward(new Tensor<float>(1, 5, 5), false));
