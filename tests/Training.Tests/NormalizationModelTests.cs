@@ -65,4 +65,51 @@ public sealed class NormalizationModelTests : IDisposable
         Assert.IsType<LayerNormalization<float>>(loaded.Layers[1]);
         Assert.Equal(model.Predict(x).ToArray(), loaded.Predict(x).ToArray());
     }
+
+    [Fact]
+    public void AdaptedNormalization_FirstInAModel_TrainsOnRawFeatures_AndRoundTripsWithItsStatistics()
+    {
+        // Features in the thousands: with the layer first, the model learns from raw values.
+        var (flat, labels, _) = TestData.Blobs(96, 12);
+        var x = new Tensor<float>(96, 2);
+        for (int i = 0; i < 96; i++)
+        {
+            x[i, 0] = flat[i, 0] * 300 + 5000;
+            x[i, 1] = flat[i, 1] * 0.01f - 40;
+        }
+        var norm = new Normalization<float>();
+        norm.Adapt(x);
+        var model = new Sequential(norm, new Dense<float>(8, "relu"), new Dense<float>(3, "softmax")) { Seed = 6 };
+        model.Compile("sparse_categorical_crossentropy", "adam", "accuracy");
+        float[] mean = norm.Mean.Value.ToArray();
+        model.Fit(x, labels, epochs: 40, batchSize: 16);
+        Assert.True(model.Evaluate(x, labels)["accuracy"] > 0.9);
+        Assert.Equal(mean, norm.Mean.Value.ToArray());   // never trained
+        Assert.Contains("Non-trainable params: 4 (16.00 B)", model.Summary());
+
+        string path = Path.Combine(_dir, "norm.safetensors");
+        model.Save(path);
+        var loaded = Sequential.Load(path);
+        Assert.Equal(mean, ((Normalization<float>)loaded.Layers[0]).Mean.Value.ToArray());
+        Assert.Equal(model.Predict(x).ToArray(), loaded.Predict(x).ToArray());
+    }
+
+    [Fact]
+    public void FixedAndInvertedNormalization_RoundTripTheirOptions()
+    {
+        var model = new Sequential(new Normalization<float>([1.5, -2], [4, 0.25]), new Dense<float>(2),
+            new Normalization<float>([10.0], [9.0], invert: true)) { Seed = 7 };
+        model.Compile("mse", "sgd");
+        var x = Tensor<float>.RandomNormal(new TensorShape(5, 2), 8);
+        var before = model.Predict(x).ToArray();
+        string path = Path.Combine(_dir, "fixed.safetensors");
+        model.Save(path);
+        var loaded = Sequential.Load(path);
+        var first = (Normalization<float>)loaded.Layers[0];
+        var last = (Normalization<float>)loaded.Layers[2];
+        Assert.True(first.HasFixedStatistics && !first.Invert);
+        Assert.True(last.HasFixedStatistics && last.Invert);
+        Assert.Equal([10f, 10f], last.Mean.Value.ToArray());   // one value broadcast to both features
+        Assert.Equal(before, loaded.Predict(x).ToArray());
+    }
 }

@@ -35,6 +35,7 @@ public static class LayerRegistry
         Register("flatten", new FlattenFactory());
         Register("batch_normalization", new BatchNormalizationFactory());
         Register("layer_normalization", new LayerNormalizationFactory());
+        Register("normalization", new NormalizationFactory());
         Register("embedding", new EmbeddingFactory());
         Register("conv2d", new Conv2DFactory());
         Register("conv1d", new Conv1DFactory());
@@ -115,6 +116,15 @@ public static class LayerRegistry
     {
         public ILayer<T> Create<T>(IReadOnlyDictionary<string, string> c) where T : unmanaged, IFloatingPointIeee754<T> =>
             new LayerNormalization<T>(LayerConfig.GetDouble(c, "epsilon", 1e-3), LayerConfig.GetBool(c, "center", true), LayerConfig.GetBool(c, "scale", true));
+    }
+
+    private sealed class NormalizationFactory : ILayerFactory
+    {
+        public ILayer<T> Create<T>(IReadOnlyDictionary<string, string> c) where T : unmanaged, IFloatingPointIeee754<T> =>
+            new Normalization<T>(Doubles(c, "mean"), Doubles(c, "variance"), LayerConfig.GetBool(c, "invert", false));
+
+        private static double[]? Doubles(IReadOnlyDictionary<string, string> c, string key) =>
+            c.TryGetValue(key, out var v) ? [.. v.Split(',').Select(s => double.Parse(s, NumberStyles.Float, CultureInfo.InvariantCulture))] : null;
     }
 
     private sealed class EmbeddingFactory : ILayerFactory
