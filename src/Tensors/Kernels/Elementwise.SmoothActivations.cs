@@ -180,18 +180,21 @@ public static partial class Elementwise
             => TS.Divide(x, TS.Add(one, TS.Exp(TS.Subtract(TS.Zero, x))));
     }
 
-    /// <summary><c>dy · s · (1 + x·(1 − s))</c>, <c>s = 1/(1 + e^−x)</c></summary>
+    /// <summary><c>dy · s · (1 + x·(1 − s))</c>, <c>s = 1/(1 + e^−x)</c>, with <c>1 − s = e^−x·s</c> for x &gt; 0</summary>
     internal readonly struct SiluBackwardOperator<T> : IElementOperator<T> where T : unmanaged, IFloatingPointIeee754<T>
     {
         public static T Invoke(T x, T dy, T one)
         {
-            double v = D(x), s = 1 / (1 + Math.Exp(-v));
-            return R<T>(D(dy) * s * (1 + v * (1 - s)));
+            double v = D(x), e = Math.Exp(-v), s = 1 / (1 + e);
+            return R<T>(D(dy) * s * (1 + v * (v > 0 ? e * s : 1 - s)));
         }
         public static TV Invoke<TS, TV>(TV x, TV dy, TV one) where TS : ISimd<TV, T> where TV : struct
         {
-            TV s = TS.Divide(one, TS.Add(one, TS.Exp(TS.Subtract(TS.Zero, x))));
-            return TS.Multiply(TS.Multiply(dy, s), TS.FusedMultiplyAdd(x, TS.Subtract(one, s), one));
+            // 1 − s cancels for large x, where it equals e^−x·s instead (which is ∞·0 for very negative x).
+            TV e = TS.Exp(TS.Subtract(TS.Zero, x));
+            TV s = TS.Divide(one, TS.Add(one, e));
+            TV oneMinusS = TS.WhereLess(TS.Zero, x, TS.Multiply(e, s), TS.Subtract(one, s));
+            return TS.Multiply(TS.Multiply(dy, s), TS.FusedMultiplyAdd(x, oneMinusS, one));
         }
     }
 
@@ -240,23 +243,27 @@ public static partial class Elementwise
         }
     }
 
-    /// <summary><c>dy · (n·q + 4·x·e(1 + e)·q²)</c>, <c>q = 1/(n + 2)</c></summary>
+    /// <summary><c>dy · (n·q + 4·x·e(1 + e)·q²)</c>, <c>q = 1/(n + 2)</c>, x capped at 40</summary>
     internal readonly struct MishBackwardOperator<T> : IElementOperator<T> where T : unmanaged, IFloatingPointIeee754<T>
     {
         public static T Invoke(T x, T dy, T one)
         {
-            double v = D(x), e = Math.Exp(Math.Min(v, 40)), n = e * (e + 2), q = 1 / (n + 2);
-            return R<T>(D(dy) * (n * q + 4 * v * (e * (1 + e) * q) * q));
+            double v = Math.Min(D(x), 40), e = Math.Exp(v), n = e * (e + 2), q = 1 / (n + 2);
+            return R<T>(D(dy) * (n * q + v * (e * (1 + e) * q) * (4 * q)));
         }
         public static TV Invoke<TS, TV>(TV x, TV dy, TV one) where TS : ISimd<TV, T> where TV : struct
         {
             // e(1 + e)·q stays near 1 and is multiplied by q last, so nothing overflows at the cap (n ≈ 5.5e34).
             TV cap = TS.Broadcast(T.CreateTruncating(40)), two = TS.Broadcast(T.CreateTruncating(2));
-            TV e = TS.Exp(TS.WhereLess(cap, x, cap, x));
+            // x is capped in the second term too: beyond 40 it is 4x·e^−2x, below 1e−32, and with e capped but x not it
+            // would grow with x.
+            TV xc = TS.WhereLess(cap, x, cap, x);
+            TV e = TS.Exp(xc);
             TV n = TS.Multiply(e, TS.Add(e, two));
             TV q = TS.Divide(one, TS.Add(n, two));
             TV s = TS.Multiply(TS.Multiply(e, TS.Add(one, e)), q);
-            TV d = TS.FusedMultiplyAdd(TS.Multiply(TS.Multiply(TS.Broadcast(T.CreateTruncating(4)), x), s), q, TS.Multiply(n, q));
+            // x·s before the 4: 4x overflows for x near −MaxValue, x·s (s ≤ 1) does not.
+            TV d = TS.FusedMultiplyAdd(TS.Multiply(xc, s), TS.Multiply(TS.Broadcast(T.CreateTruncating(4)), q), TS.Multiply(n, q));
             return TS.Multiply(dy, d);
         }
     }
