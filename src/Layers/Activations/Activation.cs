@@ -8,7 +8,9 @@ namespace Nn.Simd.Layers.Activations;
 /// </summary>
 public abstract class Activation<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
-    /// <summary>The Keras name, e.g. <c>relu</c>.</summary>
+    /// <summary>The Keras name, e.g. <c>relu</c>; an activation with a parameter off its default appends it in the
+    /// config form that initializers and regularizers use (<c>elu:0.5</c>, <c>leaky_relu:0.1</c>), which
+    /// <see cref="Activations.Get{T}"/> reads back, so layers that save their activation by name keep it.</summary>
     public abstract string Name { get; }
 
     /// <summary>Computes <c>y = f(x)</c>. In-place (<c>y</c> is <c>x</c>) is allowed.</summary>

@@ -19,7 +19,8 @@ public sealed class LeakyRelu<T> : Activation<T> where T : unmanaged, IFloatingP
     public double NegativeSlope { get; }
 
     /// <inheritdoc/>
-    public override string Name => "leaky_relu";
+    /// <remarks><c>leaky_relu</c>, or <c>leaky_relu:slope</c> when the slope is not 0.3 (so that a saved model keeps it).</remarks>
+    public override string Name => NegativeSlope == 0.3 ? "leaky_relu" : "leaky_relu:" + NegativeSlope.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
 
     /// <inheritdoc/>
     public override void Forward(ReadOnlySpan<T> x, Span<T> y, int features)

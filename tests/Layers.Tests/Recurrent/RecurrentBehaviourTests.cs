@@ -265,7 +265,7 @@ public class RecurrentBehaviourTests
         Assert.Contains("got 1", Assert.Throws<ArgumentOutOfRangeException>(() => new Dropout<float>(1.0)).Message);
         Assert.Contains("got -0.1", Assert.Throws<ArgumentOutOfRangeException>(() => new Dropout<float>(-0.1)).Message);
         Assert.Contains("'avg'", Assert.Throws<ArgumentException>(() => new Bidirectional<float>(new Lstm<float>(2), "avg")).Message);
-        Assert.Contains("swish", Assert.Throws<ArgumentException>(() => new SimpleRnn<float>(2, "swish")).Message);
+        Assert.Contains("swishy", Assert.Throws<ArgumentException>(() => new SimpleRnn<float>(2, "swishy")).Message);
         Assert.Throws<InvalidOperationException>(() => new Lstm<float>(2).Backward(new Tensor<float>(1, 2)));
         var noState = new Lstm<float>(2);
         noState.Forward(new Tensor<float>(1, 2, 2), false);

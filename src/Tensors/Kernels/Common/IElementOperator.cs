@@ -51,6 +51,18 @@ internal static class ElementLoop
         where T : unmanaged, IFloatingPointIeee754<T> where TOp : struct, IElementOperator<T>
         => Run<T, TOp, No, Yes>(x, y, s, default);
 
+    /// <summary><c>destination[i] = TOp(x[i], y[i], s)</c> with the operator's scalar form only, for operators
+    /// whose vector form is a float approximation (the double path of the exponential activations).</summary>
+    public static void MapScalar<T, TOp>(ReadOnlySpan<T> x, ReadOnlySpan<T> y, T s, Span<T> destination)
+        where T : unmanaged, IFloatingPointIeee754<T> where TOp : struct, IElementOperator<T>
+    {
+        ref T px = ref MemoryMarshal.GetReference(x);
+        ref T py = ref MemoryMarshal.GetReference(y);
+        ref T pd = ref MemoryMarshal.GetReference(destination);
+        for (nuint i = 0; i < (nuint)x.Length; i++)
+            Unsafe.Add(ref pd, i) = TOp.Invoke(Unsafe.Add(ref px, i), Unsafe.Add(ref py, i), s);
+    }
+
     static T Run<T, TOp, TStore, TSum>(ReadOnlySpan<T> x, ReadOnlySpan<T> y, T s, Span<T> destination)
         where T : unmanaged, IFloatingPointIeee754<T> where TOp : struct, IElementOperator<T> where TStore : struct, IFlag where TSum : struct, IFlag
     {
