@@ -11,28 +11,9 @@ public partial class Sequential<T>
     private Tensor<T>[] _outputs = [], _inputGrads = [];
     private readonly Workspace<T> _dOutput = new();
     private int _trainOnBatchCalls;
-    private T[] _batchWeights = [];
+    private T[] _batchWeights = [], _metricRowWeights = [];
     private SequenceMask? _outputMask;
-    private readonly RowViews _outputRows = new(), _targetRows = new();
-
-    /// <summary>One-row views of a tensor seen as [rows, ·], made once per tensor (the model's batch buffers and output
-    /// workspace come back every step), so weighting a step allocates nothing.</summary>
-    private sealed class RowViews
-    {
-        private Tensor<T>? _of, _flat;
-        private Tensor<T>?[] _rows = [];
-
-        public Tensor<T> Get(Tensor<T> t, int i, int rows)
-        {
-            if (!ReferenceEquals(t, _of) || _rows.Length != rows)
-            {
-                _of = t;
-                _flat = rows == t.Shape[0] ? t : t.Reshape(rows, t.Length / rows);
-                _rows = new Tensor<T>?[rows];
-            }
-            return _rows[i] ??= _flat!.Slice(i, 1);
-        }
-    }
+    private readonly RowViews<T> _outputRows = new(), _targetRows = new();
 
     /// <summary>
     /// Trains the model, as Keras' <c>fit</c>: the validation split is taken from the tail of the data before any
@@ -49,8 +30,9 @@ public partial class Sequential<T>
     /// <param name="callbacks">Callbacks, called in order.</param>
     /// <param name="sampleWeight">Per-sample loss weights [N] (Keras' <c>sample_weight</c>): each sample's loss and
     /// gradient are multiplied by its weight, and the batch loss stays a mean over the batch size, as Keras'
-    /// <c>sum_over_batch_size</c>. Metrics and validation are unweighted (Keras' <c>metrics</c>, not
-    /// <c>weighted_metrics</c>). Null for all ones.</param>
+    /// <c>sum_over_batch_size</c>. Only the weighted metrics (Compile's <c>weightedMetrics</c>, Keras'
+    /// <c>weighted_metrics</c>) see the weights, as <c>Σ w·value / Σ w</c>; the other metrics and validation are
+    /// unweighted. Null for all ones.</param>
     /// <param name="classWeight">Per-class loss weights (Keras' <c>class_weight</c>), multiplied into the sample
     /// weights by each sample's class: its target index, or the argmax of a one-hot target; classes not listed weigh 1.</param>
     /// <param name="initialEpoch">The epoch to start at (Keras' <c>initial_epoch</c>), for resuming a saved run:
@@ -185,8 +167,8 @@ public partial class Sequential<T>
     /// <param name="x">Inputs [N, ...].</param>
     /// <param name="y">Targets [N, ...].</param>
     /// <param name="batchSize">Samples per forward pass; positive.</param>
-    /// <param name="sampleWeight">Per-sample loss weights [N], as in <see cref="Fit"/>; null for all ones. Metrics
-    /// stay unweighted.</param>
+    /// <param name="sampleWeight">Per-sample loss weights [N], as in <see cref="Fit"/>; null for all ones. Only the
+    /// weighted metrics see them.</param>
     /// <returns><c>loss</c> and each metric, averaged over samples.</returns>
     /// <exception cref="InvalidOperationException">The model is not compiled.</exception>
     /// <exception cref="ArgumentException">Sizes, shapes, labels or weights are wrong.</exception>
@@ -217,7 +199,7 @@ public partial class Sequential<T>
             double batchLoss = LossMask(output) is not null || weights is not null
                 ? WeightedLoss(output, yb, null, w) : double.CreateChecked(Loss!.Compute(output, yb));
             lossSum += batchLoss * count;
-            foreach (var m in _metrics) m.Update(output, yb);
+            UpdateMetrics(output, yb, w);
         }
         var logs = new Dictionary<string, double>(StringComparer.Ordinal) { ["loss"] = n > 0 ? lossSum / n + RegularizationLoss() : double.NaN };
         foreach (var m in _metrics) logs[m.Name] = m.Result;
@@ -282,7 +264,7 @@ public partial class Sequential<T>
         double loss = double.CreateChecked(Loss!.ComputeWithGradient(output, yb, dOut));
         if ((!weights.IsEmpty || LossMask(output) is not null) && double.IsFinite(loss)) loss = WeightedLoss(output, yb, dOut, weights);
         if (!double.IsFinite(loss)) return ReportNonFinite(LocateForward(xb, epoch, step, loss));
-        foreach (var m in _metrics) m.Update(output, yb);
+        UpdateMetrics(output, yb, weights);
         if (!IsFinite(dOut.ReadOnlySpan))
             return ReportNonFinite(new NonFiniteInfo(epoch, step, "the gradient of the loss with respect to the output", null, -1));
 
@@ -308,6 +290,40 @@ public partial class Sequential<T>
         if (!finite) return ReportNonFinite(LocateBackward(epoch, step));
         Optimizer!.Step(_trainableScratch);
         return loss;
+    }
+
+    /// <summary>
+    /// Updates the metrics with a batch, as Keras' compiled metrics: the weighted metrics (from
+    /// <c>_weightedFrom</c> on) get the sample weights, the others none; both get the sequence mask of a masked
+    /// sequence output as 0/1 row weights, so a masked step counts nowhere (Keras' <c>apply_mask</c> with
+    /// <c>reduction="sum"</c>). Row weights live in a reused buffer, so this allocates nothing per step.
+    /// </summary>
+    private void UpdateMetrics(Tensor<T> output, Tensor<T> target, ReadOnlySpan<T> sampleWeights)
+    {
+        if (_metrics.Count == 0) return;
+        var mask = LossMask(output);
+        bool weighted = !sampleWeights.IsEmpty && _weightedFrom < _metrics.Count;
+        if (mask is null && !weighted)
+        {
+            foreach (var m in _metrics) m.Update(output, target);
+            return;
+        }
+        int rows = output.Shape.Rows, perSample = rows / output.Shape[0];
+        if (_metricRowWeights.Length < 2 * rows) _metricRowWeights = new T[2 * rows];
+        Span<T> plain = default, withSamples = default;
+        if (mask is not null)
+        {
+            plain = _metricRowWeights.AsSpan(0, rows);
+            for (int r = 0; r < rows; r++) plain[r] = mask.Values[r] ? T.One : T.Zero;
+        }
+        if (weighted)
+        {
+            withSamples = _metricRowWeights.AsSpan(rows, rows);
+            for (int r = 0; r < rows; r++)
+                withSamples[r] = mask is not null && !mask.Values[r] ? T.Zero : sampleWeights[r / perSample];
+        }
+        else withSamples = plain;
+        for (int i = 0; i < _metrics.Count; i++) _metrics[i].Update(output, target, i >= _weightedFrom ? withSamples : plain);
     }
 
     /// <summary>The timestep mask that reaches a sequence output ([B, T, C]) from a Masking layer, or null.</summary>

@@ -129,7 +129,7 @@ public partial class Sequential<T>
             optimizer = Optimizers.Optimizer.FromConfig(setup.OptimizerName!, setup.OptimizerConfig);
             loss = LossFactory.Get<T>(setup.LossName!, setup.FromLogits);
             if (setup.HuberDelta is double delta) loss = new Huber<T>(delta);
-            Compile(loss, optimizer, setup.Metrics.ToArray());
+            Compile(loss, optimizer, setup.Metrics, setup.WeightedMetrics);
         }
         catch (ArgumentException e)
         {
@@ -309,7 +309,7 @@ public partial class Sequential<T>
         var frozen = named.Where(n => !n.Value.Trainable && !n.Value.IsBuffer).Select(n => n.Key).ToList();
         if (frozen.Count > 0) md["non_trainable"] = JsonStrings(frozen);
         if (Loss is not null && Optimizer is not null)
-            md["training_config"] = TrainingSetup.Describe(Loss, Optimizer, _metrics, _compiledMetricNames, OutputShape!.Value, includeOptimizer).ToJson();
+            md["training_config"] = TrainingSetup.Describe(Loss, Optimizer, _metrics, _compiledMetricNames, _compiledWeightedNames, OutputShape!.Value, includeOptimizer).ToJson();
         return md;
     }
 

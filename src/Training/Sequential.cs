@@ -34,6 +34,8 @@ public partial class Sequential<T> : IModel where T : unmanaged, IFloatingPointI
     private readonly List<IMetric<T>> _metrics = [];
     private string[] _pendingMetricNames = [];
     private string[]? _compiledMetricNames;
+    private string[] _pendingWeightedNames = [], _compiledWeightedNames = [];
+    private int _weightedFrom = int.MaxValue;   // _metrics[_weightedFrom..] are the weighted metrics
     private bool _managesMasks;
     private int? _seed, _threads;
     private Random? _shuffleRng;
@@ -114,7 +116,8 @@ public partial class Sequential<T> : IModel where T : unmanaged, IFloatingPointI
     /// <inheritdoc/>
     public Optimizer? Optimizer { get; private set; }
 
-    /// <summary>The compiled metrics (names in logs are theirs).</summary>
+    /// <summary>The compiled metrics (names in logs are theirs), the weighted metrics (Keras' <c>weighted_metrics</c>)
+    /// after the others.</summary>
     public IReadOnlyList<IMetric<T>> Metrics => _metrics;
 
     /// <inheritdoc/>
@@ -197,6 +200,9 @@ public partial class Sequential<T> : IModel where T : unmanaged, IFloatingPointI
         _metrics.AddRange(metrics);
         _pendingMetricNames = [];
         _compiledMetricNames = null;
+        _pendingWeightedNames = [];
+        _compiledWeightedNames = [];
+        _weightedFrom = int.MaxValue;
     }
 
     /// <summary>Sets the loss and optimizer, with no metrics.</summary>
@@ -217,6 +223,29 @@ public partial class Sequential<T> : IModel where T : unmanaged, IFloatingPointI
         _compiledMetricNames = _pendingMetricNames;
     }
 
+    /// <summary>Sets the loss and optimizer, metrics by name, and Keras' <c>weighted_metrics</c> by name: metrics that
+    /// <c>Fit</c>, <c>Evaluate</c> and <c>TrainOnBatch</c> update with the sample weights (and class weights), while the
+    /// <paramref name="metrics"/> stay unweighted. Both respect a sequence mask. A weighted metric whose name is also in
+    /// <paramref name="metrics"/> is reported as <c>weighted_</c> + name, as Keras does.</summary>
+    /// <param name="loss">A loss object.</param>
+    /// <param name="optimizer">An optimizer object.</param>
+    /// <param name="metrics">Metric names (<see cref="MetricFactory.Names"/>), or null.</param>
+    /// <param name="weightedMetrics">Weighted metric names, or null.</param>
+    /// <exception cref="ArgumentException">A name is unknown.</exception>
+    public void Compile(ILoss<T> loss, Optimizer optimizer, IEnumerable<string>? metrics, IEnumerable<string>? weightedMetrics)
+    {
+        Compile(loss, optimizer, metrics?.ToArray() ?? []);
+        _pendingWeightedNames = weightedMetrics?.ToArray() ?? [];
+        foreach (var m in _pendingWeightedNames) MetricFactory.Get(m, loss); // validate names now
+        _compiledWeightedNames = _pendingWeightedNames;
+    }
+
+    /// <summary>Compiles with a loss name, an optimizer name, metric names and weighted metric names; see
+    /// <see cref="Compile(ILoss{T}, Optimizer, IEnumerable{string}?, IEnumerable{string}?)"/>.</summary>
+    /// <exception cref="ArgumentException">A name is unknown.</exception>
+    public void Compile(string loss, string optimizer, IEnumerable<string>? metrics, IEnumerable<string>? weightedMetrics) =>
+        Compile(LossFactory.Get<T>(loss), Optimizer.Get(optimizer), metrics, weightedMetrics);
+
     /// <summary>Compiles with names: a loss (<see cref="LossFactory.Names"/>), an optimizer with Keras defaults
     /// (<c>sgd</c>, <c>adam</c>, <c>adamw</c>, <c>rmsprop</c>) and metric names.</summary>
     /// <exception cref="ArgumentException">A name is unknown.</exception>
@@ -230,10 +259,22 @@ public partial class Sequential<T> : IModel where T : unmanaged, IFloatingPointI
 
     private void ResolveMetrics()
     {
-        if (_pendingMetricNames.Length == 0) return;
+        if (_pendingMetricNames.Length == 0 && _pendingWeightedNames.Length == 0) return;
         _metrics.Clear();
-        foreach (var m in _pendingMetricNames) _metrics.Add(MetricFactory.Get(m, Loss, OutputShape!.Value.Columns));
+        int columns = OutputShape!.Value.Columns;
+        foreach (var m in _pendingMetricNames) _metrics.Add(MetricFactory.Get(m, Loss, columns));
+        _weightedFrom = _pendingWeightedNames.Length == 0 ? int.MaxValue : _metrics.Count;
+        var names = _metrics.Select(m => m.Name).ToHashSet(StringComparer.Ordinal);
+        foreach (var m in _pendingWeightedNames)
+        {
+            // Keras reports a weighted metric under its own name unless an unweighted one has it: then "weighted_" + name.
+            var metric = MetricFactory.Get(m, Loss, columns);
+            if (!names.Add(metric.Name)) metric = MetricFactory.Get(m, Loss, columns, "weighted_" + metric.Name);
+            names.Add(metric.Name);
+            _metrics.Add(metric);
+        }
         _pendingMetricNames = [];
+        _pendingWeightedNames = [];
     }
 
     /// <inheritdoc/>

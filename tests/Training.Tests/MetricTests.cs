@@ -43,7 +43,7 @@ public class MetricTests
         Assert.IsType<BinaryAccuracy<float>>(MetricFactory.Get("accuracy", new MeanSquaredError<float>(), outputWidth: 1));
         Assert.IsType<CategoricalAccuracy<float>>(MetricFactory.Get("accuracy", new CategoricalCrossEntropy<float>(), outputWidth: 3));
         Assert.Equal(0.0, ((BinaryAccuracy<float>)MetricFactory.Get("acc", new BinaryCrossEntropy<float>(fromLogits: true))).Threshold);
-        Assert.Throws<ArgumentException>(() => MetricFactory.Get<float>("precision"));
+        Assert.Throws<ArgumentException>(() => MetricFactory.Get<float>("f1_score"));
     }
 
     [Fact]

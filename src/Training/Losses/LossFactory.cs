@@ -10,6 +10,9 @@ public static class LossFactory
     [
         "categorical_crossentropy", "sparse_categorical_crossentropy", "binary_crossentropy",
         "mean_squared_error", "mse", "mean_absolute_error", "mae", "huber",
+        "mean_absolute_percentage_error", "mape", "mean_squared_logarithmic_error", "msle", "log_cosh", "logcosh",
+        "kl_divergence", "kld", "kullback_leibler_divergence", "poisson", "cosine_similarity",
+        "hinge", "squared_hinge", "categorical_hinge",
     ];
 
     /// <summary>Creates the loss named <paramref name="name"/> (case-insensitive), on probabilities.</summary>
@@ -27,6 +30,15 @@ public static class LossFactory
             "mean_squared_error" or "mse" => new MeanSquaredError<T>(),
             "mean_absolute_error" or "mae" => new MeanAbsoluteError<T>(),
             "huber" => new Huber<T>(),
+            "mean_absolute_percentage_error" or "mape" => new MeanAbsolutePercentageError<T>(),
+            "mean_squared_logarithmic_error" or "msle" => new MeanSquaredLogarithmicError<T>(),
+            "log_cosh" or "logcosh" => new LogCosh<T>(),
+            "kl_divergence" or "kld" or "kullback_leibler_divergence" => new KLDivergence<T>(),
+            "poisson" => new Poisson<T>(),
+            "cosine_similarity" => new CosineSimilarity<T>(),
+            "hinge" => new Hinge<T>(),
+            "squared_hinge" => new SquaredHinge<T>(),
+            "categorical_hinge" => new CategoricalHinge<T>(),
             _ => throw new ArgumentException($"Unknown loss '{name}'. Known: {string.Join(", ", Names)}.", nameof(name)),
         };
     }

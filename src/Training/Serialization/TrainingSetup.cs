@@ -12,7 +12,7 @@ namespace Nn.Simd.Training.Serialization;
 
 /// <summary>
 /// A compiled model's training setup as saved in a model file's <c>training_config</c> metadata (Keras saves the
-/// same as <c>compile_config</c> and the optimizer's variables): the loss, the metric names, the optimizer's name and
+/// same as <c>compile_config</c> and the optimizer's variables): the loss, the metric and weighted metric names, the optimizer's name and
 /// <see cref="Optimizer.GetConfig"/>, and its step count. Parts a user wrote are recorded by type name only; a
 /// setup with any of them is not rebuilt on load (<see cref="IsBuiltIn"/>).
 /// </summary>
@@ -23,6 +23,7 @@ internal sealed class TrainingSetup
     public bool FromLogits { get; private init; }
     public double? HuberDelta { get; private init; }
     public List<string> Metrics { get; } = [];
+    public List<string> WeightedMetrics { get; } = [];
     public List<string> CustomMetrics { get; } = [];
     public string? OptimizerName { get; private init; }
     public string? CustomOptimizer { get; private init; }
@@ -34,7 +35,7 @@ internal sealed class TrainingSetup
     public bool IsBuiltIn => LossName is not null && CustomMetrics.Count == 0 && OptimizerName is not null && CustomOptimizer is null;
 
     public static TrainingSetup Describe<T>(ILoss<T> loss, Optimizer optimizer, IReadOnlyList<IMetric<T>> metrics,
-        string[]? metricNames, TensorShape outputShape, bool includeOptimizer) where T : unmanaged, IFloatingPointIeee754<T>
+        string[]? metricNames, string[] weightedMetricNames, TensorShape outputShape, bool includeOptimizer) where T : unmanaged, IFloatingPointIeee754<T>
     {
         bool fromLogits = loss switch
         {
@@ -55,6 +56,7 @@ internal sealed class TrainingSetup
             Iterations = includeOptimizer ? optimizer.Iterations : -1,
         };
         foreach (var (k, v) in optimizer.GetConfig()) setup.OptimizerConfig[k] = v;
+        setup.WeightedMetrics.AddRange(weightedMetricNames);
         if (metricNames is not null) setup.Metrics.AddRange(metricNames);
         else
         {
@@ -92,6 +94,7 @@ internal sealed class TrainingSetup
             w.WriteBoolean("from_logits", FromLogits);
             if (HuberDelta is double d) w.WriteNumber("huber_delta", d);
             WriteArray(w, "metrics", Metrics);
+            if (WeightedMetrics.Count > 0) WriteArray(w, "weighted_metrics", WeightedMetrics);
             if (CustomMetrics.Count > 0) WriteArray(w, "custom_metrics", CustomMetrics);
             if (OptimizerName is not null) w.WriteString("optimizer", OptimizerName);
             if (CustomOptimizer is not null) w.WriteString("custom_optimizer", CustomOptimizer);
@@ -134,6 +137,7 @@ internal sealed class TrainingSetup
         if (setup.LossName is null && setup.CustomLoss is null) throw new InvalidDataException("training_config names no loss");
         if (setup.OptimizerName is null) throw new InvalidDataException("training_config names no optimizer");
         ReadArray(root, "metrics", setup.Metrics);
+        ReadArray(root, "weighted_metrics", setup.WeightedMetrics);
         ReadArray(root, "custom_metrics", setup.CustomMetrics);
         if (root.TryGetProperty("optimizer_config", out var oc))
         {
