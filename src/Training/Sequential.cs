@@ -247,7 +247,8 @@ public partial class Sequential<T> : IModel where T : unmanaged, IFloatingPointI
         Compile(LossFactory.Get<T>(loss), Optimizer.Get(optimizer), metrics, weightedMetrics);
 
     /// <summary>Compiles with names: a loss (<see cref="LossFactory.Names"/>), an optimizer with Keras defaults
-    /// (<c>sgd</c>, <c>adam</c>, <c>adamw</c>, <c>rmsprop</c>) and metric names.</summary>
+    /// (<c>sgd</c>, <c>adam</c>, <c>adamw</c>, <c>rmsprop</c>, <c>adagrad</c>, <c>nadam</c>, <c>adamax</c>, <c>adadelta</c>,
+    /// <c>lion</c>; see <see cref="Optimizer.Get"/>) and metric names.</summary>
     /// <exception cref="ArgumentException">A name is unknown.</exception>
     public void Compile(string loss, string optimizer = "adam", params string[] metrics) =>
         Compile(LossFactory.Get<T>(loss), Optimizer.Get(optimizer), metrics);

@@ -17,7 +17,7 @@ public class OptimizerParityTests
 {
     private const int Steps = 12, Length = 37;
 
-    public static TheoryData<string> Cases => new() { "sgd", "sgd_momentum", "sgd_nesterov", "adam", "adamw", "rmsprop", "rmsprop_momentum", "adagrad", "adam_amsgrad" };
+    public static TheoryData<string> Cases => new() { "sgd", "sgd_momentum", "sgd_nesterov", "adam", "adamw", "rmsprop", "rmsprop_momentum", "adagrad", "adam_amsgrad", "nadam", "adamax", "adadelta", "adadelta_keras_defaults" };
 
     [Theory]
     [MemberData(nameof(Cases))]
@@ -34,6 +34,15 @@ public class OptimizerParityTests
             "rmsprop" => (new RmsProp(0.01, rho: 0.9, epsilon: eps), p => optim.RMSProp(p, 0.01, alpha: 0.9, eps: eps)),
             "adam_amsgrad" => (new Adam(0.01, epsilon: eps) { AmsGrad = true }, p => optim.Adam(p, 0.01, eps: eps, amsgrad: true)),
             "adagrad" => (new Adagrad(0.1, initialAccumulatorValue: 0.1, epsilon: eps), p => optim.Adagrad(p, 0.1, initial_accumulator_value: 0.1, eps: eps)),
+            // Keras 3 decays Nadam's momentum as 0.96^t, torch as 0.96^(momentum_decay·t): momentum_decay 1 is Keras 3's
+            // schedule. ε sits in the same place (after the square root of the bias-corrected v), so a real ε is compared.
+            "nadam" => (new Nadam(0.01, epsilon: 1e-3), p => optim.NAdam(p, 0.01, eps: 1e-3, momentum_decay: 1.0)),
+            // torch takes max(β2·u, |g| + ε) and divides by it, Keras max(β2·u, |g|) and divides by u + ε: with ε = 1e-30
+            // on both sides neither ε changes a float64 value, so the rest of the rule is compared.
+            "adamax" => (new Adamax(0.01, epsilon: eps), p => optim.Adamax(p, 0.01, eps: eps)),
+            // The same rule; torch's defaults (lr 1, ρ 0.9, ε 1e-6) given to ours, then Keras' to torch.
+            "adadelta" => (new Adadelta(1.0, rho: 0.9, epsilon: 1e-6), p => optim.Adadelta(p)),
+            "adadelta_keras_defaults" => (new Adadelta(), p => optim.Adadelta(p, 1e-3, rho: 0.95, eps: 1e-7)),
             _ => (new RmsProp(0.01, rho: 0.9, momentum: 0.5, epsilon: eps), p => optim.RMSProp(p, 0.01, alpha: 0.9, eps: eps, momentum: 0.5)),
         };
 

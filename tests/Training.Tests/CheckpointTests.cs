@@ -27,7 +27,7 @@ public sealed class CheckpointTests : IDisposable
 
     private static float[][] Weights(Sequential<float> m) => m.Parameters.Select(p => p.Value.ToArray()).ToArray();
 
-    public static TheoryData<string> OptimizerNames => ["adam", "adamw", "sgd_momentum", "rmsprop_centered_momentum", "adam_schedule_clip", "adagrad", "adam_amsgrad"];
+    public static TheoryData<string> OptimizerNames => ["adam", "adamw", "sgd_momentum", "rmsprop_centered_momentum", "adam_schedule_clip", "adagrad", "adam_amsgrad", "nadam", "adamax", "adadelta", "lion_schedule_clip"];
 
     private static Optimizer Make(string name) => name switch
     {
@@ -38,6 +38,10 @@ public sealed class CheckpointTests : IDisposable
         "adam_schedule_clip" => new Adam(0.02) { Schedule = new ExponentialDecay(3, 0.5), ClipNorm = 0.5 },
         "adagrad" => new Adagrad(0.1),
         "adam_amsgrad" => new AdamW(0.01) { AmsGrad = true },
+        "nadam" => new Nadam(0.01),
+        "adamax" => new Adamax(0.02),
+        "adadelta" => new Adadelta(1.0),
+        "lion_schedule_clip" => new Lion(0.003) { Schedule = new CosineDecay(20, 0.1), GlobalClipNorm = 1 },
         _ => throw new ArgumentException(name),
     };
 
@@ -239,7 +243,7 @@ public sealed class CheckpointTests : IDisposable
         Assert.Contains("training_config.loss", e.Message);
     }
 
-    public static TheoryData<string> ConfigCases => ["sgd", "sgd_nesterov", "adam", "adamw", "rmsprop", "adagrad", "amsgrad", "clipvalue", "global_clip", "inverse", "exponential", "step", "cosine"];
+    public static TheoryData<string> ConfigCases => ["sgd", "sgd_nesterov", "adam", "adamw", "rmsprop", "adagrad", "amsgrad", "clipvalue", "global_clip", "inverse", "exponential", "step", "cosine", "nadam", "adamax", "adadelta", "lion"];
 
     [Theory]
     [MemberData(nameof(ConfigCases))]
@@ -260,6 +264,10 @@ public sealed class CheckpointTests : IDisposable
             "exponential" => new Adam { Schedule = new ExponentialDecay(100, 0.96, staircase: true) },
             "step" => new RmsProp { Schedule = new StepDecay(7, 0.3) },
             "cosine" => new AdamW { Schedule = new CosineDecay(1000, 0.1) },
+            "nadam" => new Nadam(0.002, 0.8, 0.99, 1e-6) { ClipNorm = 2 },
+            "adamax" => new Adamax(0.003, 0.85, 0.95, 1e-5) { ClipValue = 0.3 },
+            "adadelta" => new Adadelta(0.5, 0.9, 1e-6) { Schedule = new StepDecay(7, 0.3) },
+            "lion" => new Lion(3e-4, 0.95, 0.98) { GlobalClipNorm = 2, Schedule = new InverseTimeDecay(0.5, 10) },
             _ => throw new ArgumentException(which),
         };
         Assert.True(o.IsBuiltIn);

@@ -191,7 +191,8 @@ public abstract partial class Optimizer
     protected static double CheckPositive(double value, string name) =>
         value > 0 && double.IsFinite(value) ? value : throw new ArgumentOutOfRangeException(name, $"{name} must be positive; got {value}.");
 
-    /// <summary>Creates an optimizer from its Keras name with Keras' defaults: <c>sgd</c>, <c>adam</c>, <c>adamw</c>, <c>rmsprop</c>, <c>adagrad</c>.</summary>
+    /// <summary>Creates an optimizer from its Keras name with Keras' defaults: <c>sgd</c>, <c>adam</c>, <c>adamw</c>, <c>rmsprop</c>,
+    /// <c>adagrad</c>, <c>nadam</c>, <c>adamax</c>, <c>adadelta</c>, <c>lion</c>.</summary>
     /// <exception cref="ArgumentException">The name is unknown.</exception>
     public static Optimizer Get(string name)
     {
@@ -203,9 +204,15 @@ public abstract partial class Optimizer
             "adamw" => new AdamW(),
             "rmsprop" => new RmsProp(),
             "adagrad" => new Adagrad(),
-            _ => throw new ArgumentException($"Unknown optimizer '{name}'. Known: sgd, adam, adamw, rmsprop, adagrad.", nameof(name)),
+            "nadam" => new Nadam(),
+            "adamax" => new Adamax(),
+            "adadelta" => new Adadelta(),
+            "lion" => new Lion(),
+            _ => throw new ArgumentException($"Unknown optimizer '{name}'. Known: {KnownNames}.", nameof(name)),
         };
     }
+
+    private const string KnownNames = "sgd, adam, adamw, rmsprop, adagrad, nadam, adamax, adadelta, lion";
 
     /// <inheritdoc/>
     public override string ToString() => $"{Name}(lr={LearningRate})";

@@ -25,7 +25,8 @@ public abstract partial class Optimizer
     /// (not a subclass) with no schedule or a built-in one.</summary>
     public bool IsBuiltIn =>
         (GetType() == typeof(Sgd) || GetType() == typeof(Adam) || GetType() == typeof(AdamW) || GetType() == typeof(RmsProp)
-         || GetType() == typeof(Adagrad))
+         || GetType() == typeof(Adagrad) || GetType() == typeof(Nadam) || GetType() == typeof(Adamax) || GetType() == typeof(Adadelta)
+         || GetType() == typeof(Lion))
         && (Schedule is null || ScheduleConfig.IsBuiltIn(Schedule));
 
     /// <summary>Creates a built-in optimizer from its name and a <see cref="GetConfig"/> map (Keras' <c>from_config</c>).
@@ -46,7 +47,11 @@ public abstract partial class Optimizer
             "rmsprop" => new RmsProp(r.Double("learning_rate", 1e-3), r.Double("rho", 0.9), r.Double("momentum", 0),
                 r.Double("epsilon", 1e-7), r.Bool("centered", false)),
             "adagrad" => new Adagrad(r.Double("learning_rate", 1e-3), r.Double("initial_accumulator_value", 0.1), r.Double("epsilon", 1e-7)),
-            _ => throw new ArgumentException($"Unknown optimizer '{name}'. Known: sgd, adam, adamw, rmsprop, adagrad.", nameof(name)),
+            "nadam" => new Nadam(r.Double("learning_rate", 1e-3), r.Double("beta_1", 0.9), r.Double("beta_2", 0.999), r.Double("epsilon", 1e-7)),
+            "adamax" => new Adamax(r.Double("learning_rate", 1e-3), r.Double("beta_1", 0.9), r.Double("beta_2", 0.999), r.Double("epsilon", 1e-7)),
+            "adadelta" => new Adadelta(r.Double("learning_rate", 1e-3), r.Double("rho", 0.95), r.Double("epsilon", 1e-7)),
+            "lion" => new Lion(r.Double("learning_rate", 1e-4), r.Double("beta_1", 0.9), r.Double("beta_2", 0.99)),
+            _ => throw new ArgumentException($"Unknown optimizer '{name}'. Known: {KnownNames}.", nameof(name)),
         };
         if (config.ContainsKey("clipvalue")) o.ClipValue = r.Double("clipvalue", 0);
         if (config.ContainsKey("clipnorm")) o.ClipNorm = r.Double("clipnorm", 0);

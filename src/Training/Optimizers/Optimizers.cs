@@ -259,3 +259,233 @@ public sealed class Adagrad : Optimizer
     protected override void Update<T>(Parameter<T> parameter, double learningRate, long step, Tensor<T>[] state) =>
         AdagradUpdate.Apply(parameter.Grad.ReadOnlySpan, T.CreateChecked(learningRate), T.CreateChecked(Epsilon), state[0].Span, parameter.Value.Span);
 }
+
+/// <summary>
+/// Nadam (Dozat, 2016): Adam with Nesterov momentum, in Keras 3's form and with its defaults (lr 1e-3, β1 0.9,
+/// β2 0.999, ε 1e-7):
+/// <c>m += (g − m)(1 − β1); v += (g² − v)(1 − β2);
+/// w −= lr·(u_{t+1}·m / (1 − Π_{t+1}) + (1 − u_t)·g / (1 − Π_t)) / (√(v / (1 − β2^t)) + ε)</c>,
+/// with the momentum schedule <c>u_t = β1·(1 − 0.5·0.96^t)</c> and <c>Π_t = u_1·u_2·…·u_t</c> (see <see cref="NadamUpdate"/>).
+/// </summary>
+/// <remarks>
+/// <para>Keras 3 decays the momentum as <c>0.96^t</c>. Keras 2 and PyTorch use <c>0.96^(0.004·t)</c>
+/// (PyTorch's <c>momentum_decay = 0.004</c>), which rises from 0.5·β1 towards β1 only over thousands of steps. Keras 3's
+/// <c>u_t</c> is already about β1 after a hundred steps. PyTorch's <c>NAdam(momentum_decay: 1)</c> is
+/// this rule. Both put ε outside the square root of the bias-corrected <c>v̂</c>. PyTorch's defaults are
+/// lr 2e-3 and ε 1e-8.</para>
+/// <para><c>Π_t</c> depends only on t. It is kept as a running product, the way Keras keeps it, and is
+/// recomputed from u_1 when the step count jumps (after loading a checkpoint or <see cref="Optimizer.Reset"/>).
+/// The recomputation multiplies in the same order, so a resumed run gets the same bits.</para>
+/// </remarks>
+public sealed class Nadam : Optimizer
+{
+    private long _productStep;
+    private double _product = 1;
+
+    /// <summary>Creates the optimizer.</summary>
+    /// <param name="learningRate">lr; positive.</param>
+    /// <param name="beta1">β1 in [0, 1).</param>
+    /// <param name="beta2">β2 in [0, 1).</param>
+    /// <param name="epsilon">ε; positive.</param>
+    /// <exception cref="ArgumentOutOfRangeException">A value is out of range.</exception>
+    public Nadam(double learningRate = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double epsilon = 1e-7) : base(learningRate)
+    {
+        Beta1 = CheckUnit(beta1, nameof(beta1));
+        Beta2 = CheckUnit(beta2, nameof(beta2));
+        Epsilon = CheckPositive(epsilon, nameof(epsilon));
+    }
+
+    /// <summary>β1.</summary>
+    public double Beta1 { get; }
+
+    /// <summary>β2.</summary>
+    public double Beta2 { get; }
+
+    /// <summary>ε.</summary>
+    public double Epsilon { get; }
+
+    /// <inheritdoc/>
+    public override string Name => "nadam";
+
+    /// <inheritdoc/>
+    protected override int StateSlots => 2;
+
+    /// <inheritdoc/>
+    protected override void AddConfig(IDictionary<string, string> config)
+    {
+        config["beta_1"] = Str(Beta1);
+        config["beta_2"] = Str(Beta2);
+        config["epsilon"] = Str(Epsilon);
+    }
+
+    /// <summary>u_t = β1·(1 − 0.5·0.96^t), the momentum coefficient of step t (1-based).</summary>
+    private double MomentumAt(long step) => Beta1 * (1 - 0.5 * Math.Pow(0.96, step));
+
+    /// <summary>Π_t = u_1·…·u_t, multiplied in step order; t is 1-based.</summary>
+    private double MomentumProductAt(long step)
+    {
+        if (step < _productStep) { _productStep = 0; _product = 1; }
+        while (_productStep < step) _product *= MomentumAt(++_productStep);
+        return _product;
+    }
+
+    /// <inheritdoc/>
+    /// <remarks>State slots: the first moment m, then the second moment v.</remarks>
+    protected override void Update<T>(Parameter<T> parameter, double learningRate, long step, Tensor<T>[] state)
+    {
+        // The per-step scalars in double, each rounded once.
+        double u = MomentumAt(step), uNext = MomentumAt(step + 1);
+        double product = MomentumProductAt(step), productNext = product * uNext;
+        double a = learningRate * uNext / (1 - productNext);
+        double b = learningRate * (1 - u) / (1 - product);
+        double r = 1 / (1 - Math.Pow(Beta2, step));
+        NadamUpdate.Apply(parameter.Grad.ReadOnlySpan, T.CreateChecked(a), T.CreateChecked(b), T.CreateChecked(Beta1), T.CreateChecked(Beta2),
+            T.CreateChecked(r), T.CreateChecked(Epsilon), state[0].Span, state[1].Span, parameter.Value.Span);
+    }
+}
+
+/// <summary>
+/// Adamax (Kingma &amp; Ba, 2015, §7.1), Adam with the infinity norm, in Keras 3's form and with its defaults
+/// (lr 1e-3, β1 0.9, β2 0.999, ε 1e-7): <c>m += (g − m)(1 − β1); u = max(β2·u, |g|); w −= lr/(1 − β1^t) · m/(u + ε)</c>
+/// (see <see cref="AdamaxUpdate"/>).
+/// </summary>
+/// <remarks>PyTorch puts ε inside the maximum, <c>u = max(β2·u, |g| + ε)</c>, and steps <c>m/u</c>, with lr 2e-3 and
+/// ε 1e-8. The rules differ by about ε/u relative to the step, nothing for gradients far from 0.</remarks>
+public sealed class Adamax : Optimizer
+{
+    /// <summary>Creates the optimizer.</summary>
+    /// <param name="learningRate">lr; positive.</param>
+    /// <param name="beta1">β1 in [0, 1).</param>
+    /// <param name="beta2">β2 in [0, 1).</param>
+    /// <param name="epsilon">ε; positive.</param>
+    /// <exception cref="ArgumentOutOfRangeException">A value is out of range.</exception>
+    public Adamax(double learningRate = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double epsilon = 1e-7) : base(learningRate)
+    {
+        Beta1 = CheckUnit(beta1, nameof(beta1));
+        Beta2 = CheckUnit(beta2, nameof(beta2));
+        Epsilon = CheckPositive(epsilon, nameof(epsilon));
+    }
+
+    /// <summary>β1.</summary>
+    public double Beta1 { get; }
+
+    /// <summary>β2.</summary>
+    public double Beta2 { get; }
+
+    /// <summary>ε.</summary>
+    public double Epsilon { get; }
+
+    /// <inheritdoc/>
+    public override string Name => "adamax";
+
+    /// <inheritdoc/>
+    protected override int StateSlots => 2;
+
+    /// <inheritdoc/>
+    protected override void AddConfig(IDictionary<string, string> config)
+    {
+        config["beta_1"] = Str(Beta1);
+        config["beta_2"] = Str(Beta2);
+        config["epsilon"] = Str(Epsilon);
+    }
+
+    /// <inheritdoc/>
+    /// <remarks>State slots: the first moment m, then the infinity norm u.</remarks>
+    protected override void Update<T>(Parameter<T> parameter, double learningRate, long step, Tensor<T>[] state) =>
+        AdamaxUpdate.Apply(parameter.Grad.ReadOnlySpan, T.CreateChecked(learningRate / (1 - Math.Pow(Beta1, step))), T.CreateChecked(Beta1),
+            T.CreateChecked(Beta2), T.CreateChecked(Epsilon), state[0].Span, state[1].Span, parameter.Value.Span);
+}
+
+/// <summary>
+/// Adadelta (Zeiler, 2012), Keras 3's form and defaults (lr 1e-3, ρ 0.95, ε 1e-7):
+/// <c>a = ρa + (1 − ρ)g²; Δ = √(d + ε)·g/√(a + ε); d = ρd + (1 − ρ)Δ²; w −= lr·Δ</c> (see <see cref="AdadeltaUpdate"/>).
+/// </summary>
+/// <remarks>PyTorch has the same rule with other defaults: lr 1, ρ 0.9, ε 1e-6. Zeiler's paper has no learning
+/// rate (lr = 1). Keras' lr of 1e-3 makes steps a thousand times smaller.</remarks>
+public sealed class Adadelta : Optimizer
+{
+    /// <summary>Creates the optimizer.</summary>
+    /// <param name="learningRate">lr; positive.</param>
+    /// <param name="rho">ρ in [0, 1).</param>
+    /// <param name="epsilon">ε; positive.</param>
+    /// <exception cref="ArgumentOutOfRangeException">A value is out of range.</exception>
+    public Adadelta(double learningRate = 1e-3, double rho = 0.95, double epsilon = 1e-7) : base(learningRate)
+    {
+        Rho = CheckUnit(rho, nameof(rho));
+        Epsilon = CheckPositive(epsilon, nameof(epsilon));
+    }
+
+    /// <summary>ρ.</summary>
+    public double Rho { get; }
+
+    /// <summary>ε.</summary>
+    public double Epsilon { get; }
+
+    /// <inheritdoc/>
+    public override string Name => "adadelta";
+
+    /// <inheritdoc/>
+    protected override int StateSlots => 2;
+
+    /// <inheritdoc/>
+    protected override void AddConfig(IDictionary<string, string> config)
+    {
+        config["rho"] = Str(Rho);
+        config["epsilon"] = Str(Epsilon);
+    }
+
+    /// <inheritdoc/>
+    /// <remarks>State slots: the squared-gradient average a, then the squared-update average d.</remarks>
+    protected override void Update<T>(Parameter<T> parameter, double learningRate, long step, Tensor<T>[] state) =>
+        AdadeltaUpdate.Apply(parameter.Grad.ReadOnlySpan, T.CreateChecked(learningRate), T.CreateChecked(Rho), T.CreateChecked(Epsilon),
+            state[0].Span, state[1].Span, parameter.Value.Span);
+}
+
+/// <summary>
+/// Lion (Chen et al., 2023, "Symbolic Discovery of Optimization Algorithms"), Keras 3's form and defaults (lr 1e-4,
+/// β1 0.9, β2 0.99): <c>w −= lr·sign(β1·m + (1 − β1)·g); m = β2·m + (1 − β2)·g</c> (see <see cref="LionUpdate"/>).
+/// </summary>
+/// <remarks>Every element moves by exactly ±lr (or 0), so Lion wants a learning rate 3–10× smaller than Adam's,
+/// as the paper says. PyTorch has no Lion. As Keras does, β1 must lie in (0, 1]; β1 = 0 would make it signSGD.</remarks>
+public sealed class Lion : Optimizer
+{
+    /// <summary>Creates the optimizer.</summary>
+    /// <param name="learningRate">lr; positive.</param>
+    /// <param name="beta1">β1 in (0, 1].</param>
+    /// <param name="beta2">β2 in [0, 1].</param>
+    /// <exception cref="ArgumentOutOfRangeException">A value is out of range.</exception>
+    public Lion(double learningRate = 1e-4, double beta1 = 0.9, double beta2 = 0.99) : base(learningRate)
+    {
+        if (beta1 is not (> 0 and <= 1))
+            throw new ArgumentOutOfRangeException(nameof(beta1), $"beta1 must be in (0, 1] (0 makes Lion signSGD); got {beta1}.");
+        if (beta2 is not (>= 0 and <= 1))
+            throw new ArgumentOutOfRangeException(nameof(beta2), $"beta2 must be in [0, 1]; got {beta2}.");
+        Beta1 = beta1;
+        Beta2 = beta2;
+    }
+
+    /// <summary>β1.</summary>
+    public double Beta1 { get; }
+
+    /// <summary>β2.</summary>
+    public double Beta2 { get; }
+
+    /// <inheritdoc/>
+    public override string Name => "lion";
+
+    /// <inheritdoc/>
+    protected override int StateSlots => 1;
+
+    /// <inheritdoc/>
+    protected override void AddConfig(IDictionary<string, string> config)
+    {
+        config["beta_1"] = Str(Beta1);
+        config["beta_2"] = Str(Beta2);
+    }
+
+    /// <inheritdoc/>
+    /// <remarks>State slot: the momentum m.</remarks>
+    protected override void Update<T>(Parameter<T> parameter, double learningRate, long step, Tensor<T>[] state) =>
+        LionUpdate.Apply(parameter.Grad.ReadOnlySpan, T.CreateChecked(learningRate), T.CreateChecked(Beta1), T.CreateChecked(Beta2),
+            state[0].Span, parameter.Value.Span);
+}
