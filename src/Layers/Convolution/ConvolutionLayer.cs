@@ -114,17 +114,7 @@ public abstract class ConvolutionLayer<T> : Layer<T> where T : unmanaged, IFloat
     private string KernelText => SpatialRank == 2 ? $"{KernelHW.Height}×{KernelHW.Width}" : $"{KernelHW.Width}-step";
 
     /// <summary>The output size and the padding before the first row/column along one axis.</summary>
-    private (int Out, int PadBefore) Geometry(int size, int kernel, int stride)
-    {
-        if (Padding == "same")
-        {
-            int o = (size + stride - 1) / stride;
-            int total = Math.Max(0, (o - 1) * stride + kernel - size);
-            return (o, total / 2);
-        }
-        if (Padding == "causal") return ((size + stride - 1) / stride, kernel - 1);
-        return (size >= kernel ? (size - kernel) / stride + 1 : 0, 0);
-    }
+    private (int Out, int PadBefore) Geometry(int size, int kernel, int stride) => WindowGeometry.Along(Padding, size, kernel, stride);
 
     /// <inheritdoc/>
     protected override void BuildCore(TensorShape inputShape, Random rng)

@@ -38,9 +38,14 @@ public static class LayerRegistry
         Register("embedding", new EmbeddingFactory());
         Register("conv2d", new Conv2DFactory());
         Register("conv1d", new Conv1DFactory());
-        Register("max_pooling2d", new MaxPooling2DFactory());
-        Register("global_average_pooling1d", new GlobalAveragePooling1DFactory());
-        Register("global_average_pooling2d", new GlobalAveragePooling2DFactory());
+        Register("max_pooling1d", new PoolingFactory(max: true, rank: 1));
+        Register("max_pooling2d", new PoolingFactory(max: true, rank: 2));
+        Register("average_pooling1d", new PoolingFactory(max: false, rank: 1));
+        Register("average_pooling2d", new PoolingFactory(max: false, rank: 2));
+        Register("global_average_pooling1d", new GlobalPoolingFactory(max: false, rank: 1));
+        Register("global_average_pooling2d", new GlobalPoolingFactory(max: false, rank: 2));
+        Register("global_max_pooling1d", new GlobalPoolingFactory(max: true, rank: 1));
+        Register("global_max_pooling2d", new GlobalPoolingFactory(max: true, rank: 2));
         Register("activation", new ActivationFactory());
         Register("simple_rnn", new SimpleRnnFactory());
         Register("lstm", new LstmFactory());
@@ -161,22 +166,32 @@ public static class LayerRegistry
             };
     }
 
-    private sealed class GlobalAveragePooling1DFactory : ILayerFactory
+    private sealed class GlobalPoolingFactory(bool max, int rank) : ILayerFactory
     {
-        public ILayer<T> Create<T>(IReadOnlyDictionary<string, string> c) where T : unmanaged, IFloatingPointIeee754<T> => new GlobalAveragePooling1D<T>();
+        public ILayer<T> Create<T>(IReadOnlyDictionary<string, string> c) where T : unmanaged, IFloatingPointIeee754<T> => (max, rank) switch
+        {
+            (true, 1) => new GlobalMaxPooling1D<T>(),
+            (true, _) => new GlobalMaxPooling2D<T>(),
+            (false, 1) => new GlobalAveragePooling1D<T>(),
+            _ => new GlobalAveragePooling2D<T>(),
+        };
     }
 
-    private sealed class GlobalAveragePooling2DFactory : ILayerFactory
-    {
-        public ILayer<T> Create<T>(IReadOnlyDictionary<string, string> c) where T : unmanaged, IFloatingPointIeee754<T> => new GlobalAveragePooling2D<T>();
-    }
-
-    private sealed class MaxPooling2DFactory : ILayerFactory
+    /// <summary>Max and average pooling share their options: <c>pool_size</c>, <c>strides</c> (an integer in 1-D, a
+    /// pair in 2-D) and <c>padding</c>.</summary>
+    private sealed class PoolingFactory(bool max, int rank) : ILayerFactory
     {
         public ILayer<T> Create<T>(IReadOnlyDictionary<string, string> c) where T : unmanaged, IFloatingPointIeee754<T>
         {
-            var pool = Pair(c, "pool_size", (2, 2));
-            return new MaxPooling2D<T>(pool, Pair(c, "strides", pool), LayerConfig.GetString(c, "padding", "valid"));
+            string padding = LayerConfig.GetString(c, "padding", "valid");
+            if (rank == 1)
+            {
+                int pool = LayerConfig.GetInt(c, "pool_size", 2), strides = LayerConfig.GetInt(c, "strides", pool);
+                return max ? new MaxPooling1D<T>(pool, strides, padding) : new AveragePooling1D<T>(pool, strides, padding);
+            }
+            var pool2 = Pair(c, "pool_size", (2, 2));
+            var strides2 = Pair(c, "strides", pool2);
+            return max ? new MaxPooling2D<T>(pool2, strides2, padding) : new AveragePooling2D<T>(pool2, strides2, padding);
         }
     }
 
