@@ -33,6 +33,9 @@ public static class LayerRegistry
         Register("dropout", new DropoutFactory());
         Register("masking", new MaskingFactory());
         Register("flatten", new FlattenFactory());
+        Register("reshape", new ReshapeFactory());
+        Register("repeat_vector", new RepeatVectorFactory());
+        Register("permute", new PermuteFactory());
         Register("batch_normalization", new BatchNormalizationFactory());
         Register("layer_normalization", new LayerNormalizationFactory());
         Register("embedding", new EmbeddingFactory());
@@ -108,6 +111,25 @@ public static class LayerRegistry
     {
         public ILayer<T> Create<T>(IReadOnlyDictionary<string, string> c) where T : unmanaged, IFloatingPointIeee754<T> => new Flatten<T>();
     }
+
+    private sealed class ReshapeFactory : ILayerFactory
+    {
+        public ILayer<T> Create<T>(IReadOnlyDictionary<string, string> c) where T : unmanaged, IFloatingPointIeee754<T> => new Reshape<T>(Ints(c, "target_shape"));
+    }
+
+    private sealed class RepeatVectorFactory : ILayerFactory
+    {
+        public ILayer<T> Create<T>(IReadOnlyDictionary<string, string> c) where T : unmanaged, IFloatingPointIeee754<T> => new RepeatVector<T>(LayerConfig.GetInt(c, "n"));
+    }
+
+    private sealed class PermuteFactory : ILayerFactory
+    {
+        public ILayer<T> Create<T>(IReadOnlyDictionary<string, string> c) where T : unmanaged, IFloatingPointIeee754<T> => new Permute<T>(Ints(c, "dims"));
+    }
+
+    /// <summary>A list of integers saved as <c>"a,b,c"</c> (shapes, axis orders).</summary>
+    private static int[] Ints(IReadOnlyDictionary<string, string> c, string key) =>
+        LayerConfig.GetString(c, key).Split(',').Select(v => int.Parse(v, NumberStyles.Integer, CultureInfo.InvariantCulture)).ToArray();
 
     private sealed class BatchNormalizationFactory : ILayerFactory
     {
