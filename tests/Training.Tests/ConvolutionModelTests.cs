@@ -77,6 +77,28 @@ public sealed class ConvolutionModelTests : IDisposable
     }
 
     [Fact]
+    public void DilatedCausalStack_LearnsALongLag_AndRoundTrips()
+    {
+        // y[t] = x[t − 6]: three causal 2-tap layers dilated 1, 2, 4 see 8 steps back (a small temporal convolutional net).
+        var x = Tensor<float>.RandomNormal(new TensorShape(64, 16, 1), 3);
+        var y = new Tensor<float>(64, 16, 1);
+        for (int i = 0; i < 64; i++)
+            for (int t = 6; t < 16; t++) y[i, t, 0] = x[i, t - 6, 0];
+        var model = new Sequential(
+            new Conv1D<float>(8, 2, padding: "causal", activation: "linear", dilationRate: 1),
+            new Conv1D<float>(8, 2, padding: "causal", activation: "linear", dilationRate: 2),
+            new Conv1D<float>(1, 2, padding: "causal", activation: "linear", dilationRate: 4)) { Seed = 2 };
+        model.Compile("mse", new Nn.Simd.Training.Optimizers.Adam(0.01));
+        var history = model.Fit(x, y, epochs: 60, batchSize: 16);
+        Assert.True(history["loss"][^1] < 0.05 * history["loss"][0], $"loss {history["loss"][0]} -> {history["loss"][^1]}");
+        string path = Path.Combine(_dir, "tcn.safetensors");
+        model.Save(path);
+        var loaded = Sequential.Load(path);
+        Assert.Equal([1, 2, 4], loaded.Layers.Select(l => ((Conv1D<float>)l).DilationRate));
+        Assert.Equal(model.Predict(x).ToArray(), loaded.Predict(x).ToArray());
+    }
+
+    [Fact]
     public void Conv1DWithGlobalPooling_ClassifiesSequences_AndRoundTrips()
     {
         var (x, y) = Spikes(96, 4);

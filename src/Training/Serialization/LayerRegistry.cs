@@ -181,7 +181,7 @@ public static class LayerRegistry
             new Conv1D<T>(LayerConfig.GetInt(c, "filters"), LayerConfig.GetInt(c, "kernel_size"), LayerConfig.GetInt(c, "strides", 1),
                 LayerConfig.GetString(c, "padding", "valid"), LayerConfig.GetString(c, "activation", "linear"), LayerConfig.GetBool(c, "use_bias", true),
                 Initializer.Get(LayerConfig.GetString(c, "kernel_initializer", "glorot_uniform")),
-                Initializer.Get(LayerConfig.GetString(c, "bias_initializer", "zeros")))
+                Initializer.Get(LayerConfig.GetString(c, "bias_initializer", "zeros")), LayerConfig.GetInt(c, "dilation_rate", 1))
             {
                 KernelRegularizer = RegularizerOf(c, "kernel_regularizer"),
                 BiasRegularizer = RegularizerOf(c, "bias_regularizer"),
