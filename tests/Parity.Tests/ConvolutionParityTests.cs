@@ -59,6 +59,38 @@ public class ConvolutionParityTests
         Parity.AssertClose(tb.grad!.data<float>().ToArray(), layer.Bias.Grad.ToArray(), "dBias", 1e-4, 1e-4);
     }
 
+    /// <summary>Dilated kernels against conv1d(dilation: d). 'causal' pads d·(k − 1) steps before (explicitly in torch);
+    /// 'same' with an odd kernel pads d·(k − 1)/2 on each side, which torch's own padding expresses.</summary>
+    [Theory]
+    [InlineData(3, 2, "valid")]
+    [InlineData(3, 3, "same")]
+    [InlineData(2, 4, "causal")]
+    [InlineData(3, 2, "causal")]
+    public void DilatedConv1D_MatchesTorch(int k, int d, string padding)
+    {
+        int b = 2, t = 14, c = 3, f = 4;
+        var layer = new Conv1D<float>(f, k, padding: padding, activation: "relu", dilationRate: d);
+        var x = Tensor<float>.RandomNormal(new TensorShape(b, t, c), seed: k * d);
+        layer.Build(x.Shape, 1);
+        var rng = new Random(3);
+        foreach (ref float v in layer.Bias!.Value.Span) v = (float)(rng.NextDouble() - 0.5);
+        var y = layer.Forward(x, training: true).Clone();
+        var dy = Tensor<float>.RandomNormal(y.Shape, seed: 2);
+        var dx = layer.Backward(dy).Clone();
+
+        using var scope = NewDisposeScope();
+        var tx = tensor(x.ToArray(), [b, t, c]).permute(0, 2, 1).contiguous().requires_grad_(true);
+        var tk = tensor(layer.Kernel.Value.ToArray(), [k, c, f]).permute(2, 1, 0).contiguous().requires_grad_(true);
+        var tb = tensor(layer.Bias.Value.ToArray(), [f]).requires_grad_(true);
+        var input = padding == "causal" ? nn.functional.pad(tx, [d * (k - 1), 0]) : tx;
+        var ty = nn.functional.relu(nn.functional.conv1d(input, tk, tb, padding: padding == "same" ? d * (k - 1) / 2 : 0, dilation: d));
+        ty.backward([tensor(dy.ToArray(), [b, y.Shape[1], f]).permute(0, 2, 1)]);
+        Parity.AssertClose(ty.permute(0, 2, 1).contiguous().data<float>().ToArray(), y.ToArray(), "output");
+        Parity.AssertClose(tx.grad!.permute(0, 2, 1).contiguous().data<float>().ToArray(), dx.ToArray(), "dX");
+        Parity.AssertClose(tk.grad!.permute(2, 1, 0).contiguous().data<float>().ToArray(), layer.Kernel.Grad.ToArray(), "dKernel", 1e-4, 1e-4);
+        Parity.AssertClose(tb.grad!.data<float>().ToArray(), layer.Bias.Grad.ToArray(), "dBias", 1e-4, 1e-4);
+    }
+
     [Fact]
     public void MaxPooling2D_MatchesTorch()
     {

@@ -25,7 +25,7 @@ public sealed class Conv2D<T> : ConvolutionLayer<T> where T : unmanaged, IFloati
     /// <exception cref="ArgumentException">The padding or activation name is unknown.</exception>
     public Conv2D(int filters, (int Height, int Width) kernelSize, (int Height, int Width)? strides = null, string padding = "valid",
         string? activation = null, bool useBias = true, Initializer? kernelInitializer = null, Initializer? biasInitializer = null)
-        : base(filters, kernelSize, strides ?? (1, 1), padding, allowCausal: false, activation, useBias, kernelInitializer, biasInitializer) { }
+        : base(filters, kernelSize, strides ?? (1, 1), (1, 1), padding, allowCausal: false, activation, useBias, kernelInitializer, biasInitializer) { }
 
     /// <inheritdoc/>
     public override string TypeName => "conv2d";

@@ -30,10 +30,11 @@ public abstract class ConvolutionLayer<T> : Layer<T> where T : unmanaged, IFloat
     private Tensor<T>? _cols, _lastZ, _lastY, _input;
 
     /// <summary>Checks and sets the options shared by the convolutions.</summary>
-    /// <exception cref="ArgumentOutOfRangeException">A size or stride is not positive.</exception>
-    /// <exception cref="ArgumentException">The padding or activation name is unknown.</exception>
-    private protected ConvolutionLayer(int filters, (int Height, int Width) kernelSize, (int Height, int Width) strides, string padding,
-        bool allowCausal, string? activation, bool useBias, Initializer? kernelInitializer, Initializer? biasInitializer)
+    /// <exception cref="ArgumentOutOfRangeException">A size, stride or dilation rate is not positive.</exception>
+    /// <exception cref="ArgumentException">The padding or activation name is unknown, or both a stride and a dilation rate
+    /// exceed 1 (Keras rejects that too).</exception>
+    private protected ConvolutionLayer(int filters, (int Height, int Width) kernelSize, (int Height, int Width) strides,
+        (int Height, int Width) dilationRate, string padding, bool allowCausal, string? activation, bool useBias, Initializer? kernelInitializer, Initializer? biasInitializer)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(filters);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(kernelSize.Height, nameof(kernelSize));
@@ -41,11 +42,16 @@ public abstract class ConvolutionLayer<T> : Layer<T> where T : unmanaged, IFloat
         var s = strides;
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(s.Height, nameof(strides));
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(s.Width, nameof(strides));
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(dilationRate.Height, nameof(dilationRate));
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(dilationRate.Width, nameof(dilationRate));
+        if (Math.Max(s.Height, s.Width) > 1 && Math.Max(dilationRate.Height, dilationRate.Width) > 1)
+            throw new ArgumentException($"strides > 1 cannot be combined with dilationRate > 1, as in Keras; got strides {s} and dilationRate {dilationRate}.", nameof(dilationRate));
         Padding = padding is "valid" or "same" || (allowCausal && padding == "causal") ? padding
             : throw new ArgumentException($"padding must be 'valid' or 'same'{(allowCausal ? " or 'causal'" : "")}; got '{padding}'.", nameof(padding));
         Filters = filters;
         KernelHW = kernelSize;
         StridesHW = s;
+        DilationHW = dilationRate;
         Activation = Activations.Activations.Get<T>(activation);
         UseBias = useBias;
         KernelInitializer = kernelInitializer ?? new GlorotUniform();
@@ -65,6 +71,10 @@ public abstract class ConvolutionLayer<T> : Layer<T> where T : unmanaged, IFloat
 
     /// <summary>(sh, sw), sh = 1 in 1-D.</summary>
     private protected (int Height, int Width) StridesHW { get; }
+
+    /// <summary>(dh, dw), dh = 1 in 1-D: kernel tap i reads the input i·d cells after the window's start, so a k-tap
+    /// kernel spans (k − 1)·d + 1 cells.</summary>
+    private protected (int Height, int Width) DilationHW { get; }
 
     /// <summary><c>valid</c>, <c>same</c> or (1-D) <c>causal</c>.</summary>
     public string Padding { get; }
@@ -113,18 +123,10 @@ public abstract class ConvolutionLayer<T> : Layer<T> where T : unmanaged, IFloat
 
     private string KernelText => SpatialRank == 2 ? $"{KernelHW.Height}×{KernelHW.Width}" : $"{KernelHW.Width}-step";
 
-    /// <summary>The output size and the padding before the first row/column along one axis.</summary>
-    private (int Out, int PadBefore) Geometry(int size, int kernel, int stride)
-    {
-        if (Padding == "same")
-        {
-            int o = (size + stride - 1) / stride;
-            int total = Math.Max(0, (o - 1) * stride + kernel - size);
-            return (o, total / 2);
-        }
-        if (Padding == "causal") return ((size + stride - 1) / stride, kernel - 1);
-        return (size >= kernel ? (size - kernel) / stride + 1 : 0, 0);
-    }
+    /// <summary>The output size and the padding before the first row/column along one axis, for a kernel spanning
+    /// (k − 1)·d + 1 cells.</summary>
+    private (int Out, int PadBefore) Geometry(int size, int kernel, int stride, int dilation) =>
+        WindowGeometry.Along(Padding, size, (kernel - 1) * dilation + 1, stride);
 
     /// <inheritdoc/>
     protected override void BuildCore(TensorShape inputShape, Random rng)
@@ -141,8 +143,8 @@ public abstract class ConvolutionLayer<T> : Layer<T> where T : unmanaged, IFloat
     {
         CheckRank(inputShape);
         var (b, h, w, _) = Image(inputShape);
-        var (ho, _) = Geometry(h, KernelHW.Height, StridesHW.Height);
-        var (wo, _) = Geometry(w, KernelHW.Width, StridesHW.Width);
+        var (ho, _) = Geometry(h, KernelHW.Height, StridesHW.Height, DilationHW.Height);
+        var (wo, _) = Geometry(w, KernelHW.Width, StridesHW.Width, DilationHW.Width);
         if (ho <= 0 || wo <= 0)
             throw new ArgumentException($"{Name}: a {KernelText} kernel with '{Padding}' padding leaves no output for {inputShape}.", "input");
         return SpatialRank == 2 ? new TensorShape(b, ho, wo, Filters) : new TensorShape(b, wo, Filters);
@@ -212,15 +214,15 @@ public abstract class ConvolutionLayer<T> : Layer<T> where T : unmanaged, IFloat
         (_b, _h, _w, _c) = Image(input);
         (_, _ho, _wo, _) = Image(output);
         _p = KernelHW.Height * KernelHW.Width * _c;
-        _padTop = Geometry(_h, KernelHW.Height, StridesHW.Height).PadBefore;
-        _padLeft = Geometry(_w, KernelHW.Width, StridesHW.Width).PadBefore;
+        _padTop = Geometry(_h, KernelHW.Height, StridesHW.Height, DilationHW.Height).PadBefore;
+        _padLeft = Geometry(_w, KernelHW.Width, StridesHW.Width, DilationHW.Width).PadBefore;
     }
 
     /// <summary>im2col for sample n: row (n, oy, ox) holds the patch in (i, j, c) order, zeros where it hangs over
     /// the padding.</summary>
     private void Im2Col(int n)
     {
-        int h = _h, w = _w, c = _c, kh = KernelHW.Height, kw = KernelHW.Width, p = _p;
+        int h = _h, w = _w, c = _c, kh = KernelHW.Height, kw = KernelHW.Width, p = _p, dh = DilationHW.Height, dw = DilationHW.Width;
         var x = _input!.ReadOnlySpan;
         var cols = _cols!.Span;
         for (int oy = 0, r = n * _ho * _wo; oy < _ho; oy++)
@@ -229,11 +231,11 @@ public abstract class ConvolutionLayer<T> : Layer<T> where T : unmanaged, IFloat
                 var row = cols.Slice(r * p, p);
                 for (int i = 0; i < kh; i++)
                 {
-                    int iy = oy * StridesHW.Height + i - _padTop;
+                    int iy = oy * StridesHW.Height + i * dh - _padTop;
                     var seg = row.Slice(i * kw * c, kw * c);
                     if ((uint)iy >= (uint)h) { seg.Clear(); continue; }
                     int ix0 = ox * StridesHW.Width - _padLeft;
-                    if (ix0 >= 0 && ix0 + kw <= w)
+                    if (dw == 1 && ix0 >= 0 && ix0 + kw <= w)
                     {
                         // The kw pixels are contiguous; a few values (one channel) copy faster by hand.
                         var src = x.Slice(((n * h + iy) * w + ix0) * c, kw * c);
@@ -243,7 +245,7 @@ public abstract class ConvolutionLayer<T> : Layer<T> where T : unmanaged, IFloat
                     }
                     for (int j = 0; j < kw; j++)
                     {
-                        int ix = ix0 + j;
+                        int ix = ix0 + j * dw;
                         var px = seg.Slice(j * c, c);
                         if ((uint)ix >= (uint)w) px.Clear();
                         else x.Slice(((n * h + iy) * w + ix) * c, c).CopyTo(px);
@@ -256,7 +258,7 @@ public abstract class ConvolutionLayer<T> : Layer<T> where T : unmanaged, IFloat
     /// the pixels the patch came from.</summary>
     private void Col2Im(int n)
     {
-        int h = _h, w = _w, c = _c, kh = KernelHW.Height, kw = KernelHW.Width, p = _p;
+        int h = _h, w = _w, c = _c, kh = KernelHW.Height, kw = KernelHW.Width, p = _p, dh = DilationHW.Height, dw = DilationHW.Width;
         var dcols = _dcols!.ReadOnlySpan;
         var dxs = _dx!.Span;
         dxs.Slice(n * h * w * c, h * w * c).Clear();
@@ -266,10 +268,10 @@ public abstract class ConvolutionLayer<T> : Layer<T> where T : unmanaged, IFloat
                 var row = dcols.Slice(r * p, p);
                 for (int i = 0; i < kh; i++)
                 {
-                    int iy = oy * StridesHW.Height + i - _padTop;
+                    int iy = oy * StridesHW.Height + i * dh - _padTop;
                     if ((uint)iy >= (uint)h) continue;
                     int ix0 = ox * StridesHW.Width - _padLeft;
-                    if (ix0 >= 0 && ix0 + kw <= w)
+                    if (dw == 1 && ix0 >= 0 && ix0 + kw <= w)
                     {
                         // The kw pixels of this kernel row are contiguous in x, as in im2col.
                         var seg = dxs.Slice(((n * h + iy) * w + ix0) * c, kw * c);
@@ -278,7 +280,7 @@ public abstract class ConvolutionLayer<T> : Layer<T> where T : unmanaged, IFloat
                     }
                     for (int j = 0; j < kw; j++)
                     {
-                        int ix = ix0 + j;
+                        int ix = ix0 + j * dw;
                         if ((uint)ix >= (uint)w) continue;
                         var d = dxs.Slice(((n * h + iy) * w + ix) * c, c);
                         TensorPrimitives.Add(d, row.Slice((i * kw + j) * c, c), d);
@@ -301,6 +303,7 @@ public abstract class ConvolutionLayer<T> : Layer<T> where T : unmanaged, IFloat
             ["kernel_initializer"] = KernelInitializer.Name,
             ["bias_initializer"] = BiasInitializer.Name,
         };
+        if (SpatialRank == 1) c["dilation_rate"] = DilationHW.Width.ToString(CultureInfo.InvariantCulture);
         AddRegularizerConfig(c);
         return c;
     }

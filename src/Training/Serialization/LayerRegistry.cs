@@ -33,15 +33,23 @@ public static class LayerRegistry
         Register("dropout", new DropoutFactory());
         Register("masking", new MaskingFactory());
         Register("flatten", new FlattenFactory());
+        Register("reshape", new ReshapeFactory());
+        Register("repeat_vector", new RepeatVectorFactory());
+        Register("permute", new PermuteFactory());
         Register("batch_normalization", new BatchNormalizationFactory());
         Register("layer_normalization", new LayerNormalizationFactory());
         Register("normalization", new NormalizationFactory());
         Register("embedding", new EmbeddingFactory());
         Register("conv2d", new Conv2DFactory());
         Register("conv1d", new Conv1DFactory());
-        Register("max_pooling2d", new MaxPooling2DFactory());
-        Register("global_average_pooling1d", new GlobalAveragePooling1DFactory());
-        Register("global_average_pooling2d", new GlobalAveragePooling2DFactory());
+        Register("max_pooling1d", new PoolingFactory(max: true, rank: 1));
+        Register("max_pooling2d", new PoolingFactory(max: true, rank: 2));
+        Register("average_pooling1d", new PoolingFactory(max: false, rank: 1));
+        Register("average_pooling2d", new PoolingFactory(max: false, rank: 2));
+        Register("global_average_pooling1d", new GlobalPoolingFactory(max: false, rank: 1));
+        Register("global_average_pooling2d", new GlobalPoolingFactory(max: false, rank: 2));
+        Register("global_max_pooling1d", new GlobalPoolingFactory(max: true, rank: 1));
+        Register("global_max_pooling2d", new GlobalPoolingFactory(max: true, rank: 2));
         Register("activation", new ActivationFactory());
         Register("simple_rnn", new SimpleRnnFactory());
         Register("lstm", new LstmFactory());
@@ -105,6 +113,25 @@ public static class LayerRegistry
         public ILayer<T> Create<T>(IReadOnlyDictionary<string, string> c) where T : unmanaged, IFloatingPointIeee754<T> => new Flatten<T>();
     }
 
+    private sealed class ReshapeFactory : ILayerFactory
+    {
+        public ILayer<T> Create<T>(IReadOnlyDictionary<string, string> c) where T : unmanaged, IFloatingPointIeee754<T> => new Reshape<T>(Ints(c, "target_shape"));
+    }
+
+    private sealed class RepeatVectorFactory : ILayerFactory
+    {
+        public ILayer<T> Create<T>(IReadOnlyDictionary<string, string> c) where T : unmanaged, IFloatingPointIeee754<T> => new RepeatVector<T>(LayerConfig.GetInt(c, "n"));
+    }
+
+    private sealed class PermuteFactory : ILayerFactory
+    {
+        public ILayer<T> Create<T>(IReadOnlyDictionary<string, string> c) where T : unmanaged, IFloatingPointIeee754<T> => new Permute<T>(Ints(c, "dims"));
+    }
+
+    /// <summary>A list of integers saved as <c>"a,b,c"</c> (shapes, axis orders).</summary>
+    private static int[] Ints(IReadOnlyDictionary<string, string> c, string key) =>
+        LayerConfig.GetString(c, key).Split(',').Select(v => int.Parse(v, NumberStyles.Integer, CultureInfo.InvariantCulture)).ToArray();
+
     private sealed class BatchNormalizationFactory : ILayerFactory
     {
         public ILayer<T> Create<T>(IReadOnlyDictionary<string, string> c) where T : unmanaged, IFloatingPointIeee754<T> =>
@@ -164,29 +191,39 @@ public static class LayerRegistry
             new Conv1D<T>(LayerConfig.GetInt(c, "filters"), LayerConfig.GetInt(c, "kernel_size"), LayerConfig.GetInt(c, "strides", 1),
                 LayerConfig.GetString(c, "padding", "valid"), LayerConfig.GetString(c, "activation", "linear"), LayerConfig.GetBool(c, "use_bias", true),
                 Initializer.Get(LayerConfig.GetString(c, "kernel_initializer", "glorot_uniform")),
-                Initializer.Get(LayerConfig.GetString(c, "bias_initializer", "zeros")))
+                Initializer.Get(LayerConfig.GetString(c, "bias_initializer", "zeros")), LayerConfig.GetInt(c, "dilation_rate", 1))
             {
                 KernelRegularizer = RegularizerOf(c, "kernel_regularizer"),
                 BiasRegularizer = RegularizerOf(c, "bias_regularizer"),
             };
     }
 
-    private sealed class GlobalAveragePooling1DFactory : ILayerFactory
+    private sealed class GlobalPoolingFactory(bool max, int rank) : ILayerFactory
     {
-        public ILayer<T> Create<T>(IReadOnlyDictionary<string, string> c) where T : unmanaged, IFloatingPointIeee754<T> => new GlobalAveragePooling1D<T>();
+        public ILayer<T> Create<T>(IReadOnlyDictionary<string, string> c) where T : unmanaged, IFloatingPointIeee754<T> => (max, rank) switch
+        {
+            (true, 1) => new GlobalMaxPooling1D<T>(),
+            (true, _) => new GlobalMaxPooling2D<T>(),
+            (false, 1) => new GlobalAveragePooling1D<T>(),
+            _ => new GlobalAveragePooling2D<T>(),
+        };
     }
 
-    private sealed class GlobalAveragePooling2DFactory : ILayerFactory
-    {
-        public ILayer<T> Create<T>(IReadOnlyDictionary<string, string> c) where T : unmanaged, IFloatingPointIeee754<T> => new GlobalAveragePooling2D<T>();
-    }
-
-    private sealed class MaxPooling2DFactory : ILayerFactory
+    /// <summary>Max and average pooling share their options: <c>pool_size</c>, <c>strides</c> (an integer in 1-D, a
+    /// pair in 2-D) and <c>padding</c>.</summary>
+    private sealed class PoolingFactory(bool max, int rank) : ILayerFactory
     {
         public ILayer<T> Create<T>(IReadOnlyDictionary<string, string> c) where T : unmanaged, IFloatingPointIeee754<T>
         {
-            var pool = Pair(c, "pool_size", (2, 2));
-            return new MaxPooling2D<T>(pool, Pair(c, "strides", pool), LayerConfig.GetString(c, "padding", "valid"));
+            string padding = LayerConfig.GetString(c, "padding", "valid");
+            if (rank == 1)
+            {
+                int pool = LayerConfig.GetInt(c, "pool_size", 2), strides = LayerConfig.GetInt(c, "strides", pool);
+                return max ? new MaxPooling1D<T>(pool, strides, padding) : new AveragePooling1D<T>(pool, strides, padding);
+            }
+            var pool2 = Pair(c, "pool_size", (2, 2));
+            var strides2 = Pair(c, "strides", pool2);
+            return max ? new MaxPooling2D<T>(pool2, strides2, padding) : new AveragePooling2D<T>(pool2, strides2, padding);
         }
     }
 

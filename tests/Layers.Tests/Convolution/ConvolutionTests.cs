@@ -8,9 +8,9 @@ namespace Nn.Simd.Layers.Tests;
 /// <summary>Conv2D and MaxPooling2D against direct loops in float64 and finite differences.</summary>
 public class ConvolutionTests
 {
-    /// <summary>y[n, oy, ox, f] = b[f] + Σ x[n, oy·sh + i − pt, ox·sw + j − pl, c]·K[i, j, c, f] over cells inside the image.</summary>
+    /// <summary>y[n, oy, ox, f] = b[f] + Σ x[n, oy·sh + i − pt, ox·sw + j·dw − pl, c]·K[i, j, c, f] over cells inside the image.</summary>
     private static double[] DirectConv(double[] x, int b, int h, int w, int c, double[] k, int kh, int kw, int f, double[] bias,
-        int sh, int sw, int ho, int wo, int pt, int pl)
+        int sh, int sw, int ho, int wo, int pt, int pl, int dw = 1)
     {
         var y = new double[b * ho * wo * f];
         for (int n = 0; n < b; n++)
@@ -22,7 +22,7 @@ public class ConvolutionTests
                         for (int i = 0; i < kh; i++)
                             for (int j = 0; j < kw; j++)
                             {
-                                int iy = oy * sh + i - pt, ix = ox * sw + j - pl;
+                                int iy = oy * sh + i - pt, ix = ox * sw + j * dw - pl;
                                 if (iy < 0 || iy >= h || ix < 0 || ix >= w) continue;
                                 for (int ch = 0; ch < c; ch++)
                                     s += x[((n * h + iy) * w + ix) * c + ch] * k[((i * kw + j) * c + ch) * f + o];
@@ -134,6 +134,41 @@ public class ConvolutionTests
         var report = GradientCheck.Check(layer, x, new GradientCheck.Options(MaxElementsPerTensor: 60));
         Assert.True(report.Passed, report.ToString());
         Assert.Equal(k.ToString(System.Globalization.CultureInfo.InvariantCulture), layer.GetConfig()["kernel_size"]);
+    }
+
+    [Theory]
+    [InlineData(12, 3, 2, "valid")]
+    [InlineData(12, 3, 2, "same")]
+    [InlineData(11, 2, 3, "same")]
+    [InlineData(12, 2, 4, "causal")]
+    [InlineData(9, 3, 3, "causal")]
+    public void DilatedConv1D_MatchesDirectLoops_AndFiniteDifferences(int t, int k, int d, string padding)
+    {
+        int b = 2, c = 3, f = 4, span = (k - 1) * d + 1;
+        var layer = new Conv1D<double>(f, k, padding: padding, activation: "tanh", dilationRate: d);
+        var x = Tensor<double>.RandomNormal(new TensorShape(b, t, c), seed: t * 10 + k + d);
+        layer.Build(x.Shape, 1);
+        RnnTestUtil.Randomize(layer, 2);
+        var y = layer.Forward(x, training: true);
+        int to = y.Shape[1];
+        Assert.Equal(padding == "valid" ? t - span + 1 : t, to);
+        int pl = padding switch { "same" => (span - 1) / 2, "causal" => span - 1, _ => 0 };
+        var z = DirectConv(x.ToArray(), b, 1, t, c, layer.Kernel.Value.ToArray(), 1, k, f, layer.Bias!.Value.ToArray(), 1, 1, 1, to, 0, pl, d);
+        RnnTestUtil.AssertClose(z.Select(Math.Tanh).ToArray(), y.ToArray(), 1e-12, 1e-12, $"conv1d {padding} k={k} d={d}");
+        var report = GradientCheck.Check(layer, x, new GradientCheck.Options(MaxElementsPerTensor: 60));
+        Assert.True(report.Passed, report.ToString());
+        Assert.Equal(d.ToString(System.Globalization.CultureInfo.InvariantCulture), layer.GetConfig()["dilation_rate"]);
+    }
+
+    [Fact]
+    public void DilatedConv1D_RejectsStridesWithDilation_AndKernelsLongerThanTheSequence()
+    {
+        Assert.Equal("dilationRate", Assert.Throws<ArgumentException>(() => new Conv1D<float>(2, 3, strides: 2, dilationRate: 2)).ParamName);
+        Assert.Equal("dilationRate", Assert.Throws<ArgumentOutOfRangeException>(() => new Conv1D<float>(2, 3, dilationRate: 0)).ParamName);
+        // 3 taps 4 steps apart span 9 steps: a valid convolution of 8 steps has no output.
+        var e = Assert.Throws<ArgumentException>(() => new Conv1D<float>(2, 3, dilationRate: 4).Forward(new Tensor<float>(1, 8, 1), false));
+        Assert.Contains("[1, 8, 1]", e.Message);
+        Assert.Equal(new TensorShape(1, 1, 2), new Conv1D<float>(2, 3, dilationRate: 4).ComputeOutputShape(new TensorShape(1, 9, 1)));
     }
 
     [Fact]
