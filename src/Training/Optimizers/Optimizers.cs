@@ -57,29 +57,23 @@ public sealed class Sgd : Optimizer
 }
 
 /// <summary>
-/// Adam (Kingma &amp; Ba, 2015) in Keras' "epsilon hat" form, with Keras' defaults: lr 1e-3, β1 0.9, β2 0.999, ε 1e-7.
-/// <c>m += (g − m)(1 − β1); v += (g² − v)(1 − β2); w −= α·m / (√v + ε)</c> with <c>α = lr·√(1 − β2^t) / (1 − β1^t)</c>.
+/// What Adam, <see cref="Nadam"/> and <see cref="Adamax"/> share: the decay rates β1 of the first moment and β2 of the
+/// second (or, for Adamax, of the infinity norm), and ε in the denominator, with Keras' names in the saved config.
 /// </summary>
-/// <remarks>PyTorch bias-corrects <c>m</c> and <c>v</c> and adds ε to <c>√v̂</c> with ε = 1e-8; Keras' ε acts like a
-/// PyTorch ε of <c>ε/√(1 − β2^t)</c>, about 3.2e-6 at t = 1. nnfs uses PyTorch's placement with ε = 1e-7.</remarks>
-public class Adam : Optimizer
+public abstract class AdaptiveMomentOptimizer : Optimizer
 {
-    /// <summary>Creates the optimizer.</summary>
+    /// <summary>Checks and sets the shared settings.</summary>
     /// <param name="learningRate">lr; positive.</param>
     /// <param name="beta1">β1 in [0, 1).</param>
     /// <param name="beta2">β2 in [0, 1).</param>
     /// <param name="epsilon">ε; positive.</param>
     /// <exception cref="ArgumentOutOfRangeException">A value is out of range.</exception>
-    public Adam(double learningRate = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double epsilon = 1e-7) : base(learningRate)
+    private protected AdaptiveMomentOptimizer(double learningRate, double beta1, double beta2, double epsilon) : base(learningRate)
     {
         Beta1 = CheckUnit(beta1, nameof(beta1));
         Beta2 = CheckUnit(beta2, nameof(beta2));
         Epsilon = CheckPositive(epsilon, nameof(epsilon));
     }
-
-    /// <summary>The AMSGrad variant (Keras' and PyTorch's <c>amsgrad</c>, Reddi et al., 2018): the denominator uses the
-    /// running maximum of the second moment, kept as a third state slot.</summary>
-    public bool AmsGrad { get; init; }
 
     /// <summary>β1.</summary>
     public double Beta1 { get; }
@@ -91,6 +85,36 @@ public class Adam : Optimizer
     public double Epsilon { get; }
 
     /// <inheritdoc/>
+    protected override void AddConfig(IDictionary<string, string> config)
+    {
+        config["beta_1"] = Str(Beta1);
+        config["beta_2"] = Str(Beta2);
+        config["epsilon"] = Str(Epsilon);
+    }
+}
+
+/// <summary>
+/// Adam (Kingma &amp; Ba, 2015) in Keras' "epsilon hat" form, with Keras' defaults: lr 1e-3, β1 0.9, β2 0.999, ε 1e-7.
+/// <c>m += (g − m)(1 − β1); v += (g² − v)(1 − β2); w −= α·m / (√v + ε)</c> with <c>α = lr·√(1 − β2^t) / (1 − β1^t)</c>.
+/// </summary>
+/// <remarks>PyTorch bias-corrects <c>m</c> and <c>v</c> and adds ε to <c>√v̂</c> with ε = 1e-8; Keras' ε acts like a
+/// PyTorch ε of <c>ε/√(1 − β2^t)</c>, about 3.2e-6 at t = 1. nnfs uses PyTorch's placement with ε = 1e-7.</remarks>
+public class Adam : AdaptiveMomentOptimizer
+{
+    /// <summary>Creates the optimizer.</summary>
+    /// <param name="learningRate">lr; positive.</param>
+    /// <param name="beta1">β1 in [0, 1).</param>
+    /// <param name="beta2">β2 in [0, 1).</param>
+    /// <param name="epsilon">ε; positive.</param>
+    /// <exception cref="ArgumentOutOfRangeException">A value is out of range.</exception>
+    public Adam(double learningRate = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double epsilon = 1e-7)
+        : base(learningRate, beta1, beta2, epsilon) { }
+
+    /// <summary>The AMSGrad variant (Keras' and PyTorch's <c>amsgrad</c>, Reddi et al., 2018): the denominator uses the
+    /// running maximum of the second moment, kept as a third state slot.</summary>
+    public bool AmsGrad { get; init; }
+
+    /// <inheritdoc/>
     public override string Name => "adam";
 
     /// <inheritdoc/>
@@ -99,9 +123,7 @@ public class Adam : Optimizer
     /// <inheritdoc/>
     protected override void AddConfig(IDictionary<string, string> config)
     {
-        config["beta_1"] = Str(Beta1);
-        config["beta_2"] = Str(Beta2);
-        config["epsilon"] = Str(Epsilon);
+        base.AddConfig(config);
         if (AmsGrad) config["amsgrad"] = "true";
         if (this is AdamW) config["weight_decay"] = Str(DecoupledWeightDecay);
     }
@@ -277,7 +299,7 @@ public sealed class Adagrad : Optimizer
 /// recomputed from u_1 when the step count jumps (after loading a checkpoint or <see cref="Optimizer.Reset"/>).
 /// The recomputation multiplies in the same order, so a resumed run gets the same bits.</para>
 /// </remarks>
-public sealed class Nadam : Optimizer
+public sealed class Nadam : AdaptiveMomentOptimizer
 {
     private long _productStep;
     private double _product = 1;
@@ -288,35 +310,14 @@ public sealed class Nadam : Optimizer
     /// <param name="beta2">β2 in [0, 1).</param>
     /// <param name="epsilon">ε; positive.</param>
     /// <exception cref="ArgumentOutOfRangeException">A value is out of range.</exception>
-    public Nadam(double learningRate = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double epsilon = 1e-7) : base(learningRate)
-    {
-        Beta1 = CheckUnit(beta1, nameof(beta1));
-        Beta2 = CheckUnit(beta2, nameof(beta2));
-        Epsilon = CheckPositive(epsilon, nameof(epsilon));
-    }
-
-    /// <summary>β1.</summary>
-    public double Beta1 { get; }
-
-    /// <summary>β2.</summary>
-    public double Beta2 { get; }
-
-    /// <summary>ε.</summary>
-    public double Epsilon { get; }
+    public Nadam(double learningRate = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double epsilon = 1e-7)
+        : base(learningRate, beta1, beta2, epsilon) { }
 
     /// <inheritdoc/>
     public override string Name => "nadam";
 
     /// <inheritdoc/>
     protected override int StateSlots => 2;
-
-    /// <inheritdoc/>
-    protected override void AddConfig(IDictionary<string, string> config)
-    {
-        config["beta_1"] = Str(Beta1);
-        config["beta_2"] = Str(Beta2);
-        config["epsilon"] = Str(Epsilon);
-    }
 
     /// <summary>u_t = β1·(1 − 0.5·0.96^t), the momentum coefficient of step t (1-based).</summary>
     private double MomentumAt(long step) => Beta1 * (1 - 0.5 * Math.Pow(0.96, step));
@@ -351,7 +352,7 @@ public sealed class Nadam : Optimizer
 /// </summary>
 /// <remarks>PyTorch puts ε inside the maximum, <c>u = max(β2·u, |g| + ε)</c>, and steps <c>m/u</c>, with lr 2e-3 and
 /// ε 1e-8. The rules differ by about ε/u relative to the step, nothing for gradients far from 0.</remarks>
-public sealed class Adamax : Optimizer
+public sealed class Adamax : AdaptiveMomentOptimizer
 {
     /// <summary>Creates the optimizer.</summary>
     /// <param name="learningRate">lr; positive.</param>
@@ -359,35 +360,14 @@ public sealed class Adamax : Optimizer
     /// <param name="beta2">β2 in [0, 1).</param>
     /// <param name="epsilon">ε; positive.</param>
     /// <exception cref="ArgumentOutOfRangeException">A value is out of range.</exception>
-    public Adamax(double learningRate = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double epsilon = 1e-7) : base(learningRate)
-    {
-        Beta1 = CheckUnit(beta1, nameof(beta1));
-        Beta2 = CheckUnit(beta2, nameof(beta2));
-        Epsilon = CheckPositive(epsilon, nameof(epsilon));
-    }
-
-    /// <summary>β1.</summary>
-    public double Beta1 { get; }
-
-    /// <summary>β2.</summary>
-    public double Beta2 { get; }
-
-    /// <summary>ε.</summary>
-    public double Epsilon { get; }
+    public Adamax(double learningRate = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double epsilon = 1e-7)
+        : base(learningRate, beta1, beta2, epsilon) { }
 
     /// <inheritdoc/>
     public override string Name => "adamax";
 
     /// <inheritdoc/>
     protected override int StateSlots => 2;
-
-    /// <inheritdoc/>
-    protected override void AddConfig(IDictionary<string, string> config)
-    {
-        config["beta_1"] = Str(Beta1);
-        config["beta_2"] = Str(Beta2);
-        config["epsilon"] = Str(Epsilon);
-    }
 
     /// <inheritdoc/>
     /// <remarks>State slots: the first moment m, then the infinity norm u.</remarks>
