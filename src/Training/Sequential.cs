@@ -253,6 +253,12 @@ public partial class Sequential<T> : IModel where T : unmanaged, IFloatingPointI
     public void Compile(string loss, string optimizer = "adam", params string[] metrics) =>
         Compile(LossFactory.Get<T>(loss), Optimizer.Get(optimizer), metrics);
 
+    /// <summary>Compiles with a loss name, an optimizer object, metric names and weighted metric names; see
+    /// <see cref="Compile(ILoss{T}, Optimizer, IEnumerable{string}?, IEnumerable{string}?)"/>.</summary>
+    /// <exception cref="ArgumentException">A name is unknown.</exception>
+    public void Compile(string loss, Optimizer optimizer, IEnumerable<string>? metrics, IEnumerable<string>? weightedMetrics) =>
+        Compile(LossFactory.Get<T>(loss), optimizer, metrics, weightedMetrics);
+
     /// <summary>Compiles with a loss name, an optimizer object and metric names.</summary>
     /// <exception cref="ArgumentException">A name is unknown.</exception>
     public void Compile(string loss, Optimizer optimizer, params string[] metrics) =>

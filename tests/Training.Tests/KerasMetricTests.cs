@@ -211,6 +211,13 @@ public sealed class KerasMetricTests : IDisposable
         Assert.Contains("weighted_mae", history.Keys);
         Assert.True(history["weighted_mae"][0] > 0);
         Assert.Throws<ArgumentException>(() => model.Compile("mse", "sgd", metrics: null, weightedMetrics: ["f1_score"]));
+        // The same with an optimizer object.
+        model.Compile("mse", new Nn.Simd.Training.Optimizers.Sgd(), metrics: ["mae"], weightedMetrics: ["mae"]);
+        pred = model.Predict(x);
+        wMae = 0;
+        for (int i = 0; i < 23; i++)
+            for (int j = 0; j < 2; j++) wMae += sw[i] * Math.Abs(pred[i, j] - y[i, j]) / 2;
+        Assert.Equal(wMae / wSum, model.Evaluate(x, y, batchSize: 5, sampleWeight: sw)["weighted_mae"], 5);
     }
 
     [Fact]
