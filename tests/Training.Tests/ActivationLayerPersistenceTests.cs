@@ -53,7 +53,7 @@ public class ActivationLayerPersistenceTests
         try
         {
             var model = new Sequential(new Dense<float>(6, new Elu<float>(0.25)), new ActivationLayer<float>(new LeakyRelu<float>(0.05)),
-                new Dense<float>(2, new Elu<float>()));
+                new Dense<float>(2, new Elu<float>()), new ActivationLayer<float>(new Gelu<float>(approximate: true)));
             model.Seed = 5;
             model.Build(4);
             var x = Tensor<float>.RandomNormal(new TensorShape(3, 4), seed: 9);
@@ -62,8 +62,19 @@ public class ActivationLayerPersistenceTests
             Assert.Equal(0.25, Assert.IsType<Elu<float>>(Assert.IsType<Dense<float>>(loaded.Layers[0]).Activation).Alpha);
             Assert.Equal(0.05, Assert.IsType<LeakyRelu<float>>(Assert.IsType<ActivationLayer<float>>(loaded.Layers[1]).Activation).NegativeSlope);
             Assert.Equal(1.0, Assert.IsType<Elu<float>>(Assert.IsType<Dense<float>>(loaded.Layers[2]).Activation).Alpha);
+            Assert.True(Assert.IsType<Gelu<float>>(Assert.IsType<ActivationLayer<float>>(loaded.Layers[3]).Activation).Approximate);
             Assert.Equal(model.Predict(x).ToArray(), loaded.Predict(x).ToArray());
         }
         finally { File.Delete(path); }
+    }
+
+    [Fact]
+    public void GeluForms_ByName()
+    {
+        Assert.False(Assert.IsType<Gelu<float>>(Activations.Get<float>("gelu")).Approximate);
+        Assert.True(Assert.IsType<Gelu<float>>(Activations.Get<float>("GELU:tanh")).Approximate);
+        Assert.Equal("gelu:tanh", new Gelu<double>(approximate: true).Name);
+        Assert.Throws<ArgumentException>("name", () => Activations.Get<float>("gelu:0.5"));
+        Assert.Throws<ArgumentException>("name", () => Activations.Get<float>("relu:tanh"));
     }
 }

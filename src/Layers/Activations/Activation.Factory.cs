@@ -17,7 +17,8 @@ public static class Activations
     /// <summary>
     /// Creates the activation named <paramref name="name"/> (case-insensitive); null or empty means linear. The
     /// parametrised ones also accept <see cref="Activation{T}.Name"/>'s form with the parameter after a colon:
-    /// <c>elu:0.5</c> (α) and <c>leaky_relu:0.1</c> (negative slope).
+    /// <c>elu:0.5</c> (α) and <c>leaky_relu:0.1</c> (negative slope); <c>gelu:tanh</c> is GELU's tanh approximation
+    /// (PyTorch's <c>approximate='tanh'</c>, Keras' <c>approximate=True</c>).
     /// </summary>
     /// <exception cref="ArgumentException">The name is unknown (the message lists the known names), or a parameter
     /// is given to an activation that takes none, or is not a number.</exception>
@@ -27,11 +28,12 @@ public static class Activations
         string n = (name ?? "linear").Trim().ToLowerInvariant();
         int colon = n.IndexOf(':');
         string kind = colon < 0 ? n : n[..colon];
-        double? parameter = colon < 0 ? null
+        bool tanhGelu = n == "gelu:tanh";
+        double? parameter = colon < 0 || tanhGelu ? null
             : double.TryParse(n.AsSpan(colon + 1), NumberStyles.Float, CultureInfo.InvariantCulture, out double v) ? v
             : throw new ArgumentException($"Activation '{name}': '{n[(colon + 1)..]}' is not a number.", nameof(name));
         if (parameter is not null && kind is not ("elu" or "leaky_relu" or "leakyrelu"))
-            throw new ArgumentException($"Activation '{name}': only elu and leaky_relu take a parameter (elu:0.5, leaky_relu:0.1).", nameof(name));
+            throw new ArgumentException($"Activation '{name}': only elu and leaky_relu take a parameter (elu:0.5, leaky_relu:0.1), and gelu the form gelu:tanh.", nameof(name));
         return kind switch
         {
             "" or "linear" or "none" => new Linear<T>(),
@@ -40,7 +42,7 @@ public static class Activations
             "tanh" => new Tanh<T>(),
             "softmax" => new Softmax<T>(),
             "leaky_relu" or "leakyrelu" => new LeakyRelu<T>(parameter ?? 0.3),
-            "gelu" => new Gelu<T>(),
+            "gelu" => new Gelu<T>(approximate: tanhGelu),
             "elu" => new Elu<T>(parameter ?? 1.0),
             "selu" => new Selu<T>(),
             "silu" or "swish" => new Silu<T>(),

@@ -21,7 +21,8 @@ public sealed class Gelu<T> : Activation<T> where T : unmanaged, IFloatingPointI
     public bool Approximate { get; }
 
     /// <inheritdoc/>
-    public override string Name => "gelu";
+    /// <remarks><c>gelu</c>, or <c>gelu:tanh</c> with the approximation, so that a saved model keeps it.</remarks>
+    public override string Name => Approximate ? "gelu:tanh" : "gelu";
 
     /// <inheritdoc/>
     public override void Forward(ReadOnlySpan<T> x, Span<T> y, int features)
