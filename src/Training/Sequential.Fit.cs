@@ -133,6 +133,13 @@ public partial class Sequential<T>
             logs = epochLogs;
             foreach (var cb in cbs) cb.OnEpochEnd(epoch, epochLogs);
         }
+        // Keras' fit ends with optimizer.finalize_variable_values: with use_ema the weights become their moving averages.
+        if (Optimizer!.UseEma)
+        {
+            _trainableScratch.Clear();
+            foreach (var p in _parameters) if (p.Trainable) _trainableScratch.Add(p);
+            Optimizer.FinalizeVariableValues(_trainableScratch);
+        }
         foreach (var cb in cbs) cb.OnTrainEnd(logs);
         return history;
     }

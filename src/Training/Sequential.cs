@@ -194,6 +194,9 @@ public partial class Sequential<T> : IModel where T : unmanaged, IFloatingPointI
         ArgumentNullException.ThrowIfNull(loss);
         ArgumentNullException.ThrowIfNull(optimizer);
         ArgumentNullException.ThrowIfNull(metrics);
+        foreach (var m in metrics)
+            if (m is FBetaScore<T> { Average: null } or R2Score<T> { ClassAggregation: null })
+                throw new ArgumentException($"Metric '{m.Name}' has one value per class (Keras' average/class_aggregation None), but a log holds one number per metric; give it an average.", nameof(metrics));
         Loss = loss;
         Optimizer = optimizer;
         _metrics.Clear();

@@ -27,7 +27,8 @@ public sealed class CheckpointTests : IDisposable
 
     private static float[][] Weights(Sequential<float> m) => m.Parameters.Select(p => p.Value.ToArray()).ToArray();
 
-    public static TheoryData<string> OptimizerNames => ["adam", "adamw", "sgd_momentum", "rmsprop_centered_momentum", "adam_schedule_clip", "adagrad", "adam_amsgrad", "nadam", "adamax", "adadelta", "lion_schedule_clip"];
+    public static TheoryData<string> OptimizerNames => ["adam", "adamw", "sgd_momentum", "rmsprop_centered_momentum", "adam_schedule_clip", "adagrad", "adam_amsgrad", "nadam", "adamax", "adadelta", "lion_schedule_clip",
+        "sgd_decay_accumulate", "rmsprop_decay_restarts", "adam_accumulate_polynomial", "nadam_piecewise", "adam_warmup"];
 
     private static Optimizer Make(string name) => name switch
     {
@@ -42,6 +43,12 @@ public sealed class CheckpointTests : IDisposable
         "adamax" => new Adamax(0.02),
         "adadelta" => new Adadelta(1.0),
         "lion_schedule_clip" => new Lion(0.003) { Schedule = new CosineDecay(20, 0.1), GlobalClipNorm = 1 },
+        // 5 batches an epoch and the save after 10: a third of the way into an accumulation, so the accumulators are live.
+        "sgd_decay_accumulate" => new Sgd(0.05, momentum: 0.9) { WeightDecay = 0.01, GradientAccumulationSteps = 3 },
+        "rmsprop_decay_restarts" => new RmsProp(0.01) { WeightDecay = 0.05, Schedule = new CosineDecayRestarts(3, 2, 0.9, 0.1) },
+        "adam_accumulate_polynomial" => new Adam(0.02) { GradientAccumulationSteps = 4, Schedule = new PolynomialDecay(15, 1e-3, 2, cycle: true) },
+        "nadam_piecewise" => new Nadam(0.01) { Schedule = new PiecewiseConstantDecay([4, 9, 13], [0.02, 0.01, 0.005, 0.001]) },
+        "adam_warmup" => new AdamW(0.001, 0.01) { Schedule = new CosineDecay(12, 0.1, warmupTarget: 0.02, warmupSteps: 5) },
         _ => throw new ArgumentException(name),
     };
 
@@ -73,6 +80,28 @@ public sealed class CheckpointTests : IDisposable
         Assert.Equal(0, fresh.Optimizer!.Iterations);
         fresh.Fit(Data.X, Data.Labels, epochs: 2, batchSize: 16, shuffle: false);
         Assert.NotEqual(Weights(straight), Weights(fresh));
+    }
+
+    [Fact]
+    public void SaveThenLoad_KeepsTheEmaAveragesAndAccumulators()
+    {
+        // Fit ends by copying the averages into the weights (Keras' finalize_variable_values), so a resumed EMA run is
+        // not an uninterrupted one; the saved state itself must come back exactly.
+        var m = Compiled(() => new Adam(0.01) { UseEma = true, EmaOverwriteFrequency = 4, GradientAccumulationSteps = 2 });
+        m.Fit(Data.X, Data.Labels, epochs: 1, batchSize: 16, shuffle: false);   // 5 calls: the accumulators hold a gradient
+        string path = PathOf("ema.safetensors");
+        m.Save(path);
+        var loaded = Sequential.Load(path);
+        Assert.Equal(m.Optimizer!.GetConfig(), loaded.Optimizer!.GetConfig());
+        Assert.Equal(5, loaded.Optimizer.Iterations);
+        for (int i = 0; i < m.Parameters.Count; i++)
+        {
+            var a = m.Optimizer.GetStateOf(m.Parameters[i])!;
+            var b = loaded.Optimizer.GetStateOf(loaded.Parameters[i])!;
+            Assert.Equal(4, b.Count);
+            for (int s = 0; s < 4; s++) Assert.Equal(a[s].ToArray(), b[s].ToArray());
+            Assert.Contains(a[2].ToArray(), v => v != 0);   // the accumulator is live
+        }
     }
 
     [Fact]
@@ -243,7 +272,7 @@ public sealed class CheckpointTests : IDisposable
         Assert.Contains("training_config.loss", e.Message);
     }
 
-    public static TheoryData<string> ConfigCases => ["sgd", "sgd_nesterov", "adam", "adamw", "rmsprop", "adagrad", "amsgrad", "clipvalue", "global_clip", "inverse", "exponential", "step", "cosine", "nadam", "adamax", "adadelta", "lion"];
+    public static TheoryData<string> ConfigCases => ["sgd", "sgd_nesterov", "adam", "adamw", "rmsprop", "adagrad", "amsgrad", "clipvalue", "global_clip", "inverse", "exponential", "step", "cosine", "nadam", "adamax", "adadelta", "lion", "cosine_warmup", "piecewise", "polynomial", "restarts"];
 
     [Theory]
     [MemberData(nameof(ConfigCases))]
@@ -268,6 +297,10 @@ public sealed class CheckpointTests : IDisposable
             "adamax" => new Adamax(0.003, 0.85, 0.95, 1e-5) { ClipValue = 0.3 },
             "adadelta" => new Adadelta(0.5, 0.9, 1e-6) { Schedule = new StepDecay(7, 0.3) },
             "lion" => new Lion(3e-4, 0.95, 0.98) { GlobalClipNorm = 2, Schedule = new InverseTimeDecay(0.5, 10) },
+            "cosine_warmup" => new Sgd { Schedule = new CosineDecay(1000, 0.1, warmupTarget: 0.5, warmupSteps: 100) },
+            "piecewise" => new Adam { Schedule = new PiecewiseConstantDecay([100, 500, 1500], [0.1, 0.05, 0.01, 1e-3]) },
+            "polynomial" => new Adam { Schedule = new PolynomialDecay(700, 1e-5, 0.5, cycle: true) },
+            "restarts" => new Sgd { Schedule = new CosineDecayRestarts(50, 1.5, 0.8, 0.05) },
             _ => throw new ArgumentException(which),
         };
         Assert.True(o.IsBuiltIn);

@@ -564,7 +564,7 @@ public static class MetricFactory
     [
         "accuracy", "acc", "categorical_accuracy", "sparse_categorical_accuracy", "binary_accuracy",
         "mse", "mean_squared_error", "mae", "mean_absolute_error", "mape", "mean_absolute_percentage_error",
-        "root_mean_squared_error", "precision", "recall", "top_k_categorical_accuracy", "sparse_top_k_categorical_accuracy", "auc",
+        "root_mean_squared_error", "precision", "recall", "top_k_categorical_accuracy", "sparse_top_k_categorical_accuracy", "auc", "r2_score",
     ];
 
     /// <summary>Creates the metric named <paramref name="name"/>. <c>accuracy</c> (or <c>acc</c>) resolves as Keras does:
@@ -599,6 +599,7 @@ public static class MetricFactory
             "top_k_categorical_accuracy" => new TopKCategoricalAccuracy<T>(5, sparse: false, shown),
             "sparse_top_k_categorical_accuracy" => new TopKCategoricalAccuracy<T>(5, sparse: true, shown),
             "auc" => new Auc<T>(name: shown),
+            "r2_score" => new R2Score<T>(name: shown),
             _ => throw new ArgumentException($"Unknown metric '{name}'. Known: {string.Join(", ", Names)}.", nameof(name)),
         };
     }

@@ -5,7 +5,8 @@ namespace Nn.Simd.Training.Optimizers;
 public abstract partial class Optimizer
 {
     /// <summary>The optimizer's settings as invariant strings, as Keras' <c>get_config</c>: the learning rate, the
-    /// constructor arguments, the clipping option and the schedule (<c>schedule</c> and <c>schedule.*</c> keys).
+    /// constructor arguments, the clipping option, <c>weight_decay</c>, <c>gradient_accumulation_steps</c>, the EMA options
+    /// (each only when set) and the schedule (<c>schedule</c> and <c>schedule.*</c> keys).
     /// <see cref="FromConfig"/> turns it back into an optimizer; models save it with their weights.</summary>
     public IReadOnlyDictionary<string, string> GetConfig()
     {
@@ -14,6 +15,14 @@ public abstract partial class Optimizer
         if (ClipValue is double cv) c["clipvalue"] = Str(cv);
         if (ClipNorm is double cn) c["clipnorm"] = Str(cn);
         if (GlobalClipNorm is double gn) c["global_clipnorm"] = Str(gn);
+        if (WeightDecay != 0) c["weight_decay"] = Str(WeightDecay);
+        if (GradientAccumulationSteps is int n) c["gradient_accumulation_steps"] = n.ToString(CultureInfo.InvariantCulture);
+        if (UseEma)
+        {
+            c["use_ema"] = "true";
+            c["ema_momentum"] = Str(EmaMomentum);
+            if (EmaOverwriteFrequency is int f) c["ema_overwrite_frequency"] = f.ToString(CultureInfo.InvariantCulture);
+        }
         if (Schedule is not null) ScheduleConfig.Write(Schedule, c);
         return c;
     }
@@ -56,9 +65,20 @@ public abstract partial class Optimizer
         if (config.ContainsKey("clipvalue")) o.ClipValue = r.Double("clipvalue", 0);
         if (config.ContainsKey("clipnorm")) o.ClipNorm = r.Double("clipnorm", 0);
         if (config.ContainsKey("global_clipnorm")) o.GlobalClipNorm = r.Double("global_clipnorm", 0);
+        if (config.ContainsKey("weight_decay")) o.WeightDecay = r.Double("weight_decay", 0);
+        if (config.ContainsKey("gradient_accumulation_steps")) o.GradientAccumulationSteps = Int(r, "gradient_accumulation_steps");
+        o.UseEma = r.Bool("use_ema", false);
+        o.EmaMomentum = r.Double("ema_momentum", 0.99);
+        if (config.ContainsKey("ema_overwrite_frequency")) o.EmaOverwriteFrequency = Int(r, "ema_overwrite_frequency");
         o.Schedule = ScheduleConfig.Read(r);
         r.ThrowOnUnknown();
         return o;
+    }
+
+    private static int Int(ConfigReader r, string key)
+    {
+        long v = r.Long(key, 0);
+        return v is >= int.MinValue and <= int.MaxValue ? (int)v : throw new ArgumentOutOfRangeException(key, $"{key} must fit an int; got {v}.");
     }
 
     private protected static string Str(double v) => v.ToString("R", CultureInfo.InvariantCulture);
@@ -93,6 +113,32 @@ internal sealed class ConfigReader(IReadOnlyDictionary<string, string> config, s
             ? d : throw new ArgumentException($"{what}: '{key}' must be an integer; got '{v}'.", key);
     }
 
+    /// <summary>A comma-separated list of integers; empty when the key is missing.</summary>
+    public long[] Longs(string key)
+    {
+        string? v = String(key);
+        if (string.IsNullOrEmpty(v)) return [];
+        var parts = v.Split(',');
+        var result = new long[parts.Length];
+        for (int i = 0; i < parts.Length; i++)
+            if (!long.TryParse(parts[i], NumberStyles.Integer, CultureInfo.InvariantCulture, out result[i]))
+                throw new ArgumentException($"{what}: '{key}' must be comma-separated integers; got '{v}'.", key);
+        return result;
+    }
+
+    /// <summary>A comma-separated list of numbers; empty when the key is missing.</summary>
+    public double[] Doubles(string key)
+    {
+        string? v = String(key);
+        if (string.IsNullOrEmpty(v)) return [];
+        var parts = v.Split(',');
+        var result = new double[parts.Length];
+        for (int i = 0; i < parts.Length; i++)
+            if (!double.TryParse(parts[i], NumberStyles.Float, CultureInfo.InvariantCulture, out result[i]))
+                throw new ArgumentException($"{what}: '{key}' must be comma-separated numbers; got '{v}'.", key);
+        return result;
+    }
+
     public bool Bool(string key, bool fallback) => String(key) switch
     {
         null => fallback,
@@ -111,7 +157,8 @@ internal sealed class ConfigReader(IReadOnlyDictionary<string, string> config, s
 /// <summary>The built-in schedules as <c>schedule</c> / <c>schedule.*</c> entries of an optimizer config.</summary>
 internal static class ScheduleConfig
 {
-    public static bool IsBuiltIn(ILearningRateSchedule s) => s is InverseTimeDecay or ExponentialDecay or StepDecay or CosineDecay;
+    public static bool IsBuiltIn(ILearningRateSchedule s) => s is InverseTimeDecay or ExponentialDecay or StepDecay or CosineDecay
+        or PiecewiseConstantDecay or PolynomialDecay or CosineDecayRestarts;
 
     public static void Write(ILearningRateSchedule schedule, IDictionary<string, string> c)
     {
@@ -135,6 +182,22 @@ internal static class ScheduleConfig
             case CosineDecay s:
                 c["schedule"] = "cosine_decay";
                 c["schedule.decay_steps"] = L(s.DecaySteps); c["schedule.alpha"] = D(s.Alpha);
+                if (s.WarmupTarget is double target) { c["schedule.warmup_target"] = D(target); c["schedule.warmup_steps"] = L(s.WarmupSteps); }
+                break;
+            case PiecewiseConstantDecay s:
+                c["schedule"] = "piecewise_constant_decay";
+                c["schedule.boundaries"] = string.Join(",", s.Boundaries.Select(L));
+                c["schedule.values"] = string.Join(",", s.Values.Select(D));
+                break;
+            case PolynomialDecay s:
+                c["schedule"] = "polynomial_decay";
+                c["schedule.decay_steps"] = L(s.DecaySteps); c["schedule.end_learning_rate"] = D(s.EndLearningRate);
+                c["schedule.power"] = D(s.Power); c["schedule.cycle"] = B(s.Cycle);
+                break;
+            case CosineDecayRestarts s:
+                c["schedule"] = "cosine_decay_restarts";
+                c["schedule.first_decay_steps"] = L(s.FirstDecaySteps); c["schedule.t_mul"] = D(s.TMul);
+                c["schedule.m_mul"] = D(s.MMul); c["schedule.alpha"] = D(s.Alpha);
                 break;
             default:
                 // A user's schedule cannot be rebuilt from a name; recording its type still tells a reader what it was.
@@ -149,7 +212,13 @@ internal static class ScheduleConfig
         "inverse_time_decay" => new InverseTimeDecay(r.Double("schedule.decay_rate", 0), r.Long("schedule.decay_steps", 1), r.Bool("schedule.staircase", false)),
         "exponential_decay" => new ExponentialDecay(r.Long("schedule.decay_steps", 1), r.Double("schedule.decay_rate", 1), r.Bool("schedule.staircase", false)),
         "step_decay" => new StepDecay(r.Long("schedule.step_size", 1), r.Double("schedule.gamma", 0.1)),
-        "cosine_decay" => new CosineDecay(r.Long("schedule.decay_steps", 1), r.Double("schedule.alpha", 0)),
+        "cosine_decay" => new CosineDecay(r.Long("schedule.decay_steps", 1), r.Double("schedule.alpha", 0),
+            r.Has("schedule.warmup_target") ? r.Double("schedule.warmup_target", 0) : null, r.Long("schedule.warmup_steps", 0)),
+        "piecewise_constant_decay" => new PiecewiseConstantDecay(r.Longs("schedule.boundaries"), r.Doubles("schedule.values")),
+        "polynomial_decay" => new PolynomialDecay(r.Long("schedule.decay_steps", 1), r.Double("schedule.end_learning_rate", 1e-4),
+            r.Double("schedule.power", 1), r.Bool("schedule.cycle", false)),
+        "cosine_decay_restarts" => new CosineDecayRestarts(r.Long("schedule.first_decay_steps", 1), r.Double("schedule.t_mul", 2),
+            r.Double("schedule.m_mul", 1), r.Double("schedule.alpha", 0)),
         var other => throw new ArgumentException($"The schedule '{other}' cannot be rebuilt from a config (only the built-in schedules can).", "schedule"),
     };
 }

@@ -125,11 +125,11 @@ public class Adam : AdaptiveMomentOptimizer
     {
         base.AddConfig(config);
         if (AmsGrad) config["amsgrad"] = "true";
-        if (this is AdamW) config["weight_decay"] = Str(DecoupledWeightDecay);
     }
 
-    /// <summary>The decoupled weight decay per unit learning rate; 0 for Adam.</summary>
-    protected virtual double DecoupledWeightDecay => 0;
+    /// <inheritdoc/>
+    /// <remarks>Adam fuses <see cref="Optimizer.WeightDecay"/> into <see cref="AdamUpdate"/>: <c>w − w·(lr·wd)</c> before the step.</remarks>
+    protected sealed override bool FusesWeightDecay => true;
 
     /// <inheritdoc/>
     protected override void Update<T>(Parameter<T> parameter, double learningRate, long step, Tensor<T>[] state)
@@ -137,7 +137,7 @@ public class Adam : AdaptiveMomentOptimizer
         // α in double, then rounded once: the bias corrections are the only transcendental work per parameter.
         double alpha = learningRate * Math.Sqrt(1 - Math.Pow(Beta2, step)) / (1 - Math.Pow(Beta1, step));
         AdamUpdate.Apply(parameter.Grad.ReadOnlySpan, T.CreateChecked(alpha), T.CreateChecked(Beta1), T.CreateChecked(Beta2),
-            T.CreateChecked(Epsilon), T.CreateChecked(learningRate * DecoupledWeightDecay), state[0].Span, state[1].Span,
+            T.CreateChecked(Epsilon), T.CreateChecked(learningRate * WeightDecay), state[0].Span, state[1].Span,
             AmsGrad ? state[2].Span : default, parameter.Value.Span);
     }
 }
@@ -145,7 +145,8 @@ public class Adam : AdaptiveMomentOptimizer
 /// <summary>
 /// AdamW (Loshchilov &amp; Hutter, 2019): Adam plus decoupled weight decay applied before the Adam step,
 /// <c>w −= w·lr·weightDecay</c>, as Keras does. Keras' default weight decay is 0.004; PyTorch's is 0.01 and
-/// TorchSharp's 0.
+/// TorchSharp's 0. The rate is the base <see cref="Optimizer.WeightDecay"/>, which this constructor sets, so
+/// <c>new Adam { WeightDecay = λ }</c> is the same optimizer under Adam's name, as in Keras.
 /// </summary>
 public sealed class AdamW : Adam
 {
@@ -164,14 +165,15 @@ public sealed class AdamW : Adam
         WeightDecay = weightDecay;
     }
 
-    /// <summary>The decoupled weight-decay rate.</summary>
-    public double WeightDecay { get; }
-
     /// <inheritdoc/>
     public override string Name => "adamw";
 
     /// <inheritdoc/>
-    protected override double DecoupledWeightDecay => WeightDecay;
+    protected override void AddConfig(IDictionary<string, string> config)
+    {
+        base.AddConfig(config);
+        config["weight_decay"] = Str(WeightDecay);   // always, even 0: it is AdamW's own argument
+    }
 }
 
 /// <summary>

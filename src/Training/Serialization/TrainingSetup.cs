@@ -78,6 +78,7 @@ internal sealed class TrainingSetup
         return (rebuilt, metric) switch
         {
             (BinaryAccuracy<T> a, BinaryAccuracy<T> b) => a.Threshold == b.Threshold,
+            (R2Score<T> a, R2Score<T> b) => a.ClassAggregation == b.ClassAggregation && a.NumRegressors == b.NumRegressors,
             (LossMetric<T>, LossMetric<T>) => false, // its loss could be any loss; only names given to Compile are trusted
             _ => rebuilt.GetType() == metric.GetType(),
         };
