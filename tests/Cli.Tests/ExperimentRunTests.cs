@@ -144,6 +144,7 @@ public class ExperimentRunTests : IDisposable
             Assert.InRange(rmse, mae, 200.0); // RMSE ≥ MAE always
         }
         Assert.InRange(json.GetProperty("naiveTestRmse").GetDouble(), 0.1, 20.0);
+        Assert.Equal("lstm", json.GetProperty("settings").GetProperty("layer").GetString());
         Assert.True(File.Exists(Path.Combine(_tmp.Path, "stock-lstm-forecast.png")));
     }
 
@@ -162,6 +163,7 @@ public class ExperimentRunTests : IDisposable
         Assert.Equal(engines[1].GetProperty("testRmse").GetDouble(), engines[0].GetProperty("testRmse").GetDouble(), 0.01);
         Assert.Contains("GRU(50) -> Dense(1)", stdout);
         Assert.Equal("gru", json.GetProperty("settings").GetProperty("model").GetString());
+        Assert.Equal("gru", json.GetProperty("settings").GetProperty("layer").GetString());
         Assert.True(File.Exists(Path.Combine(_tmp.Path, "stock-gru-forecast.png")));
     }
 

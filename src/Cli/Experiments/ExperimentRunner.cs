@@ -109,7 +109,7 @@ public sealed class ExperimentRunner(IAnsiConsole console, TextWriter output, bo
         ForecastErrors naive = ForecastErrors.Naive(ds.Test);
 
         const int Units = 50;
-        ILayer<float> recurrent = common.Model switch
+        RecurrentLayer<float> recurrent = common.Model switch
         {
             "rnn" => new SimpleRnn<float>(Units),
             "gru" => new Gru<float>(Units),
@@ -150,6 +150,7 @@ public sealed class ExperimentRunner(IAnsiConsole console, TextWriter output, bo
         var json = Summary("stock", common, outcomes, files);
         json["settings"]!["window"] = settings.Window;
         json["settings"]!["units"] = Units;
+        json["settings"]!["layer"] = recurrent.TypeName;
         json["settings"]!["batchSize"] = batch;
         json["csv"] = path;
         json["rows"] = series.Count;
