@@ -191,5 +191,13 @@ public class EngineParityTests
         var pool = new Sequential<float>(new MaxPooling2D<float>(padding: "same")) { Seed = 1 };
         pool.Build(5, 5, 1);
         Assert.Throws<ArgumentException>(() => ReferenceMirror.Specs(pool));
+        // The reference engine itself checks a spec built by hand.
+        float[] k = new float[3 * 3 * 1 * 2];
+        Assert.Contains("'softmax' is not element-wise", Assert.Throws<ArgumentException>(
+            () => new TorchModel([new Conv2DSpec(1, 2, 3, 3, 1, 1, "valid", "softmax", k, null)])).Message);
+        Assert.Contains("'causal'", Assert.Throws<ArgumentException>(
+            () => new TorchModel([new Conv2DSpec(1, 2, 3, 3, 1, 1, "causal", "relu", k, null)])).Message);
+        Assert.Contains("[9, 3] was expected", Assert.Throws<ArgumentException>(
+            () => new TorchModel([new Conv2DSpec(1, 3, 3, 3, 1, 1, "valid", "relu", k, null)])).Message);
     }
 }
