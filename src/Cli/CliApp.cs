@@ -46,7 +46,7 @@ public static class CliApp
     /// <summary>Default Fashion-MNIST epochs.</summary>
     public const int FashionEpochs = 10;
 
-    /// <summary>Default Fashion-MNIST Adam learning rate.</summary>
+    /// <summary>Default Fashion-MNIST Adam learning rate (also the CNN's, Keras' default as in its convnet tutorials).</summary>
     public const double FashionLearningRate = 1e-3;
 
     /// <summary>The fashion LSTM's default Adam learning rate (when <c>--lr</c> is not given): at 1e-3 ten epochs
@@ -189,7 +189,7 @@ public static class CliApp
     private static Command StockCommand(Handlers h)
     {
         var command = new Command("stock", "Forecast GOOG's next-day close from the previous N days.");
-        var common = new CommonOptions(command, "lstm", ["rnn", "lstm"], defaultEpochs: StockEpochs, defaultBatch: 32, "Mini-batch size.", defaultLearningRate: StockLearningRate);
+        var common = new CommonOptions(command, "lstm", ["rnn", "lstm", "gru"], defaultEpochs: StockEpochs, defaultBatch: 32, "Mini-batch size.", defaultLearningRate: StockLearningRate);
         var csv = new Option<string?>("--csv") { Description = "A CSV with header Date,Open,High,Low,Close,Adj Close,Volume (default: the GOOG 2018-2023 file).", HelpName = "FILE" };
         var window = Positive(new Option<int>("--window") { Description = "Days of context per window.", DefaultValueFactory = _ => 60 });
         var from = DateOption("--from", "First day (yyyy-MM-dd); default 2018-08-02 for the default file, else the file's start.");
@@ -206,7 +206,7 @@ public static class CliApp
     private static Command FashionCommand(Handlers h)
     {
         var command = new Command("fashion", "Classify Fashion-MNIST.");
-        var common = new CommonOptions(command, "mlp", ["mlp", "seed", "lstm"], defaultEpochs: FashionEpochs, defaultBatch: 128, "Mini-batch size.", defaultLearningRate: FashionLearningRate);
+        var common = new CommonOptions(command, "mlp", ["mlp", "seed", "lstm", "cnn"], defaultEpochs: FashionEpochs, defaultBatch: 128, "Mini-batch size.", defaultLearningRate: FashionLearningRate);
         var protocol = new Option<string>("--protocol")
         {
             Description = "seed: 4,500 train / 500 validation / 1,000 test, balanced; full: 60,000 / 10,000.",

@@ -18,11 +18,20 @@ namespace Nn.Simd.Reference;
 /// <item>GRU: Keras packs gates as (z, r, h), torch as (r, z, n), so the blocks are reordered;
 /// <c>bias_ih</c> = Keras bias row 0 and <c>bias_hh</c> = Keras bias row 1 (reordered), both trainable, which
 /// is the same function because <c>reset_after = true</c> keeps the recurrent bias inside the reset product.</item>
+/// <item>Conv2D: <c>weight = Kernel.permute(3, 2, 0, 1)</c> (<c>[kh, kw, in, out]</c> → <c>[out, in, kh, kw]</c>),
+/// <c>bias = Bias</c>; <c>same</c> padding is an explicit zero pad with TensorFlow's split (the odd row or column
+/// after), which torch's symmetric <c>padding</c> cannot express for even kernels or strides above 1.</item>
 /// </list>
+/// Images enter channels-last <c>[batch, height, width, channels]</c>, as in Nn.Simd. The first Conv2D or
+/// MaxPooling2D permutes them to torch's NCHW, and any other layer (Flatten above all) permutes back to NHWC
+/// first. Flatten therefore orders each sample's values (h, w, c) as Keras does, and the Dense layer after it
+/// maps by the plain transpose, its kernel rows and gradients in Keras order with no reindexing (the alternative,
+/// flattening NCHW and permuting the Dense rows, would compute the same function but make every weight and
+/// gradient read-back permute too).
 /// </remarks>
 public sealed class TorchModel : IDisposable
 {
-    private readonly List<(LayerSpec Spec, nn.Module Module)> _layers = [];
+    private readonly List<(LayerSpec Spec, nn.Module? Module)> _layers = [];
     private readonly List<Parameter> _trainable = [];
 
     /// <summary>Builds the model.</summary>
@@ -85,6 +94,28 @@ public sealed class TorchModel : IDisposable
                     _layers.Add((r, m));
                     break;
                 }
+                case Conv2DSpec c:
+                {
+                    if (c.Padding is not ("valid" or "same"))
+                        throw new ArgumentException($"Conv2D padding must be 'valid' or 'same'; got '{c.Padding}'.", nameof(layers));
+                    if (c.Activation is not ("linear" or "" or "relu" or "sigmoid" or "tanh"))
+                        throw new ArgumentException($"Conv2D activation '{c.Activation}' is not element-wise (linear, relu, sigmoid, tanh).", nameof(layers));
+                    var conv = nn.Conv2d(c.InFeatures, c.Units, (c.KernelHeight, c.KernelWidth), stride: (c.StrideHeight, c.StrideWidth),
+                        bias: c.Bias is not null);
+                    using (no_grad())
+                    {
+                        conv.weight!.copy_(FromKeras(c.Kernel, c.KernelHeight * c.KernelWidth * c.InFeatures, c.Units)
+                            .reshape(c.KernelHeight, c.KernelWidth, c.InFeatures, c.Units).permute(3, 2, 0, 1));
+                        if (c.Bias is not null) conv.bias!.copy_(tensor(c.Bias));
+                    }
+                    _trainable.Add(conv.weight!);
+                    if (c.Bias is not null) _trainable.Add(conv.bias!);
+                    _layers.Add((c, conv));
+                    break;
+                }
+                case MaxPooling2DSpec or FlattenSpec:
+                    _layers.Add((spec, null));
+                    break;
                 default:
                     throw new ArgumentException($"Unsupported layer spec {spec.GetType().Name}.", nameof(layers));
             }
@@ -95,23 +126,51 @@ public sealed class TorchModel : IDisposable
     public IReadOnlyList<Parameter> Parameters => _trainable;
 
     /// <summary>The model's output for <paramref name="x"/> (autograd records it when enabled).</summary>
+    /// <param name="x">The input in Nn.Simd's layout (images channels-last).</param>
+    /// <returns>The output in Nn.Simd's layout (an image output channels-last).</returns>
     public Tensor Forward(Tensor x)
     {
         var cur = x;
+        bool channelsFirst = false;
         foreach (var (spec, module) in _layers)
         {
+            if (spec is Conv2DSpec or MaxPooling2DSpec)
+            {
+                if (!channelsFirst) cur = cur.permute(0, 3, 1, 2);
+                channelsFirst = true;
+            }
+            else if (channelsFirst)
+            {
+                cur = cur.permute(0, 2, 3, 1);
+                channelsFirst = false;
+            }
             Tensor next;
             switch (spec)
             {
                 case DenseSpec d:
-                    next = Activate(((Linear)module).forward(cur), d.Activation);
+                    next = Activate(((Linear)module!).forward(cur), d.Activation);
+                    break;
+                case Conv2DSpec c:
+                    if (c.Padding == "same")
+                    {
+                        var (top, bottom) = SamePadding(cur.shape[2], c.KernelHeight, c.StrideHeight);
+                        var (left, right) = SamePadding(cur.shape[3], c.KernelWidth, c.StrideWidth);
+                        cur = nn.functional.pad(cur, [left, right, top, bottom]);
+                    }
+                    next = Activate(((Conv2d)module!).forward(cur), c.Activation);
+                    break;
+                case MaxPooling2DSpec p:
+                    next = nn.functional.max_pool2d(cur, [p.PoolHeight, p.PoolWidth], [p.StrideHeight, p.StrideWidth]);
+                    break;
+                case FlattenSpec:
+                    next = cur.reshape(cur.shape[0], -1);
                     break;
                 case RecurrentSpec r:
                     Tensor seq = r.Kind switch
                     {
-                        RecurrentKind.SimpleRnn => ((RNN)module).call(cur, null).Item1,
-                        RecurrentKind.Lstm => ((LSTM)module).call(cur, null).Item1,
-                        _ => ((GRU)module).call(cur, null).Item1,
+                        RecurrentKind.SimpleRnn => ((RNN)module!).call(cur, null).Item1,
+                        RecurrentKind.Lstm => ((LSTM)module!).call(cur, null).Item1,
+                        _ => ((GRU)module!).call(cur, null).Item1,
                     };
                     next = r.ReturnSequences ? seq : seq[TensorIndex.Colon, -1, TensorIndex.Colon];
                     break;
@@ -120,11 +179,20 @@ public sealed class TorchModel : IDisposable
             }
             cur = next;
         }
-        return cur;
+        return channelsFirst ? cur.permute(0, 2, 3, 1) : cur;
+    }
+
+    /// <summary>TensorFlow's <c>same</c> padding along one axis: <c>ceil(n/s)</c> outputs, the total padding
+    /// <c>max((out − 1)·s + k − n, 0)</c> split with the odd one after.</summary>
+    private static (long Before, long After) SamePadding(long size, int kernel, int stride)
+    {
+        long outputs = (size + stride - 1) / stride;
+        long total = Math.Max((outputs - 1) * stride + kernel - size, 0);
+        return (total / 2, total - total / 2);
     }
 
     /// <summary>The weights converted back to Keras layout, in the same order as the Nn.Simd layers' parameters
-    /// (Dense: kernel, bias; SimpleRNN/LSTM/GRU: kernel, recurrent_kernel, bias).</summary>
+    /// (Dense and Conv2D: kernel, bias; SimpleRNN/LSTM/GRU: kernel, recurrent_kernel, bias; pooling and Flatten: none).</summary>
     public IReadOnlyList<float[]> GetKerasWeights() => KerasTensors(grad: false);
 
     /// <summary>The gradients of the last backward pass, in Keras layout and parameter order.
@@ -142,14 +210,21 @@ public sealed class TorchModel : IDisposable
             {
                 case DenseSpec d:
                 {
-                    var lin = (Linear)module;
+                    var lin = (Linear)module!;
                     result.Add(ToArray(Get(lin.weight!).t()));
                     if (d.Bias is not null) result.Add(ToArray(Get(lin.bias!)));
                     break;
                 }
+                case Conv2DSpec c:
+                {
+                    var conv = (Conv2d)module!;
+                    result.Add(ToArray(Get(conv.weight!).permute(2, 3, 1, 0)));
+                    if (c.Bias is not null) result.Add(ToArray(Get(conv.bias!)));
+                    break;
+                }
                 case RecurrentSpec r:
                 {
-                    var p = module.named_parameters().ToDictionary(t => t.name, t => t.parameter);
+                    var p = module!.named_parameters().ToDictionary(t => t.name, t => t.parameter);
                     int h = r.Units;
                     if (r.Kind == RecurrentKind.Gru)
                     {
@@ -212,7 +287,7 @@ public sealed class TorchModel : IDisposable
     /// <inheritdoc/>
     public void Dispose()
     {
-        foreach (var (_, m) in _layers) m.Dispose();
+        foreach (var (_, m) in _layers) m?.Dispose();
         _layers.Clear();
     }
 }

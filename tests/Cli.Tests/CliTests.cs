@@ -87,6 +87,8 @@ public class CliParsingTests
         Assert.Equal(1e-3, given.Common.LearningRate);
         var mlp = Assert.IsType<FashionSettings>(Run("fashion").Capture.Settings);
         Assert.Equal(CliApp.FashionLearningRate, mlp.Common.LearningRate);
+        var cnn = Assert.IsType<FashionSettings>(Run("fashion", "--model", "cnn").Capture.Settings);
+        Assert.Equal((CliApp.FashionLearningRate, CliApp.FashionEpochs, (int?)128), (cnn.Common.LearningRate, cnn.Common.Epochs, cnn.Common.BatchSize));
     }
 
     [Fact]
@@ -98,7 +100,7 @@ public class CliParsingTests
 
     [Theory]
     [InlineData(new[] { "spiral", "--bogus" }, "--bogus")]
-    [InlineData(new[] { "stock", "--model", "gru" }, "gru")]
+    [InlineData(new[] { "stock", "--model", "cnn" }, "cnn")]
     [InlineData(new[] { "fashion", "--model", "rnn" }, "rnn")]
     [InlineData(new[] { "fashion", "--protocol", "half" }, "half")]
     [InlineData(new[] { "spiral", "--epochs", "0" }, "--epochs must be at least 1")]
@@ -132,6 +134,16 @@ public class CliParsingTests
         Assert.Equal(0, code);
         string help = c.Out.ToString();
         foreach (string cmd in new[] { "spiral", "stock", "fashion", "fetch" }) Assert.Contains(cmd, help);
+    }
+
+    [Theory]
+    [InlineData("stock", "Model: rnn, lstm, gru.")]
+    [InlineData("fashion", "Model: mlp, seed, lstm, cnn.")]
+    public void Help_ListsEveryModel(string command, string expected)
+    {
+        var (code, c) = Run(command, "--help");
+        Assert.Equal(0, code);
+        Assert.Contains(expected, c.Out.ToString());
     }
 }
 

@@ -1,5 +1,6 @@
 using Nn.Simd.Cli.Experiments.SideBySide;
 using Nn.Simd.Layers;
+using Nn.Simd.Reference;
 using Nn.Simd.Tensors;
 using Nn.Simd.Training;
 using Nn.Simd.Training.Losses;
@@ -26,7 +27,10 @@ public class EngineParityTests
         return new TrainingSet(x, sampleShape, y, kind);
     }
 
-    public static TheoryData<string> Models => new() { "mlp", "sigmoid-mlp", "rnn", "lstm", "gru" };
+    public static TheoryData<string> Models => new() { "mlp", "sigmoid-mlp", "rnn", "lstm", "gru", "stock-gru", "cnn", "cnn-same" };
+
+    /// <summary>The models whose first several steps are compared (the CLI's new CNN and GRU forms).</summary>
+    public static TheoryData<string> NewModels => new() { "stock-gru", "cnn", "cnn-same" };
 
     private static (Sequential<float> Model, TrainingSet Data) Create(string name)
     {
@@ -36,7 +40,15 @@ public class EngineParityTests
             "sigmoid-mlp" => ([new Dense<float>(12, "relu"), new Dense<float>(8, "relu"), new Dense<float>(4, "sigmoid")], [10], TargetKind.SparseLabels, 4),
             "rnn" => ([new SimpleRnn<float>(7), new Dense<float>(1)], [6, 5], TargetKind.Regression, 0),
             "lstm" => ([new Lstm<float>(7), new Dense<float>(1)], [6, 5], TargetKind.Regression, 0),
-            _ => ([new Gru<float>(5), new Dense<float>(3, "softmax")], [4, 3], TargetKind.SparseLabels, 3),
+            "gru" => ([new Gru<float>(5), new Dense<float>(3, "softmax")], [4, 3], TargetKind.SparseLabels, 3),
+            "stock-gru" => ([new Gru<float>(7), new Dense<float>(1)], [6, 5], TargetKind.Regression, 0),
+            // The fashion CNN in miniature: Flatten sees [2, 2, 6], so a wrong flatten order (NCHW) changes the function.
+            "cnn" => ([new Conv2D<float>(4, (3, 3), activation: "relu"), new MaxPooling2D<float>(), new Conv2D<float>(6, (3, 3), activation: "relu"),
+                new MaxPooling2D<float>(), new Flatten<float>(), new Dense<float>(3, "softmax")], [14, 14, 2], TargetKind.SparseLabels, 3),
+            // 'same' at stride 2 over 13 and 14 pixels: TensorFlow pads 0 before and 1 after on one axis, 1 and 1 on the other.
+            "cnn-same" => ([new Conv2D<float>(3, (3, 3), (2, 2), "same", "tanh"), new MaxPooling2D<float>((2, 3), (1, 2)), new Flatten<float>(),
+                new Dense<float>(4, "softmax")], [13, 14, 2], TargetKind.SparseLabels, 4),
+            _ => throw new ArgumentOutOfRangeException(nameof(name), name, "unknown test model"),
         };
         var model = new Sequential<float>(layers) { Seed = 11 };
         model.Build(shape);
@@ -85,6 +97,59 @@ public class EngineParityTests
         Assert.True(p.Passed, $"{name}: predictions {p}");
     }
 
+    /// <summary>Five steps of batch 8 (one epoch of 40 samples): every step's loss and the final weights agree.</summary>
+    [Theory]
+    [MemberData(nameof(NewModels))]
+    public void SameSeed_FirstFiveSteps_TrackTorch(string name)
+    {
+        var (model, data) = Create(name);
+        using var torch = new TorchEngine(ReferenceMirror.Specs(model), data, Lr);
+        using var ours = new NnSimdEngine(model, data);
+        var schedule = new EpochSchedule(data.Count, 8, epochs: 1, seed: 9);
+        for (int step = 0; step < schedule.StepsPerEpoch; step++)
+        {
+            double a = ours.TrainStep(schedule.Order(0), step * 8, 8), b = torch.TrainStep(schedule.Order(0), step * 8, 8);
+            Assert.True(Math.Abs(a - b) <= 1e-5 * Math.Abs(b) + 1e-6, $"{name}: step {step} loss {a} vs torch {b}");
+        }
+        var torchAfter = torch.Model.GetKerasWeights();
+        for (int i = 0; i < torchAfter.Count; i++)
+        {
+            // As above, plus room for five Adam steps of float rounding (each at most lr per weight).
+            var r = Tolerance.Compare<float>(torchAfter[i], model.Parameters[i].Value.ToArray(), rtol: 1e-4, atol: 1e-3 * Lr);
+            Assert.True(r.Passed, $"{name}: parameter {i} ({model.Parameters[i].Name}) after five steps: {r}");
+        }
+        var p = Tolerance.Compare<float>(torch.Predict(data.X, data.Count), ours.Predict(data.X, data.Count), rtol: 1e-4, atol: 1e-5);
+        Assert.True(p.Passed, $"{name}: predictions after five steps {p}");
+    }
+
+    /// <summary>
+    /// The CLI's fashion CNN with a linear head, so the outputs are the logits: from the same weights both engines give
+    /// the same logits. Flatten sees [5, 5, 32]; torch flattens after permuting back to NHWC, and the Dense kernel maps
+    /// by the plain transpose.
+    /// </summary>
+    [Fact]
+    public void FashionCnn_SameWeights_SameLogits()
+    {
+        var model = new Sequential<float>(new Conv2D<float>(16, (3, 3), activation: "relu"), new MaxPooling2D<float>(),
+            new Conv2D<float>(32, (3, 3), activation: "relu"), new MaxPooling2D<float>(), new Flatten<float>(), new Dense<float>(10)) { Seed = 4 };
+        model.Build(28, 28, 1);
+        // Non-zero biases, so a bias mapped to the wrong channel shows too.
+        var rng = new Random(6);
+        foreach (var p in model.Parameters.Where(p => p.Name.EndsWith("bias", StringComparison.Ordinal)))
+            foreach (ref float v in p.Value.Span) v = (float)(rng.NextDouble() - 0.5) * 0.2f;
+        var data = RandomSet(6, [28, 28, 1], TargetKind.SparseLabels, 10, seed: 8);
+        var specs = ReferenceMirror.Specs(model);
+        Assert.Equal(["Conv2DSpec", "MaxPooling2DSpec", "Conv2DSpec", "MaxPooling2DSpec", "FlattenSpec", "DenseSpec"], specs.Select(s => s.GetType().Name));
+        Assert.Equal(800, ((FlattenSpec)specs[4]).Units);
+        using var torch = new TorchEngine(specs, data, Lr);
+        using var ours = new NnSimdEngine(model, data);
+        float[] mine = ours.Predict(data.X, data.Count), theirs = torch.Predict(data.X, data.Count);
+        Assert.Equal(6 * 10, mine.Length);
+        var r = Tolerance.Compare<float>(theirs, mine, rtol: 1e-5, atol: 1e-5);
+        Assert.True(r.Passed, $"logits {r}");
+        Assert.True(mine.Max() - mine.Min() > 0.1, "the logits differ between classes and samples, so the comparison means something");
+    }
+
     [Fact]
     public void Schedule_IsAPermutationPerEpoch_ReproducibleFromTheSeed()
     {
@@ -115,5 +180,24 @@ public class EngineParityTests
         var lstm = new Sequential<float>(new Lstm<float>(3, goBackwards: true)) { Seed = 1 };
         lstm.Build(2, 2);
         Assert.Throws<ArgumentException>(() => ReferenceMirror.Specs(lstm));
+        // Keras' original GRU (one [3H] bias) is not torch's GRU.
+        var gru = new Sequential<float>(new Gru<float>(3, resetAfter: false)) { Seed = 1 };
+        gru.Build(2, 2);
+        Assert.Throws<ArgumentException>(() => ReferenceMirror.Specs(gru));
+        // Softmax over channels is not element-wise on NCHW; torch's max pooling has no TensorFlow 'same' padding.
+        var conv = new Sequential<float>(new Conv2D<float>(2, (3, 3), activation: "softmax")) { Seed = 1 };
+        conv.Build(5, 5, 1);
+        Assert.Contains("has no reference counterpart", Assert.Throws<ArgumentException>(() => ReferenceMirror.Specs(conv)).Message);
+        var pool = new Sequential<float>(new MaxPooling2D<float>(padding: "same")) { Seed = 1 };
+        pool.Build(5, 5, 1);
+        Assert.Throws<ArgumentException>(() => ReferenceMirror.Specs(pool));
+        // The reference engine itself checks a spec built by hand.
+        float[] k = new float[3 * 3 * 1 * 2];
+        Assert.Contains("'softmax' is not element-wise", Assert.Throws<ArgumentException>(
+            () => new TorchModel([new Conv2DSpec(1, 2, 3, 3, 1, 1, "valid", "softmax", k, null)])).Message);
+        Assert.Contains("'causal'", Assert.Throws<ArgumentException>(
+            () => new TorchModel([new Conv2DSpec(1, 2, 3, 3, 1, 1, "causal", "relu", k, null)])).Message);
+        Assert.Contains("[9, 3] was expected", Assert.Throws<ArgumentException>(
+            () => new TorchModel([new Conv2DSpec(1, 3, 3, 3, 1, 1, "valid", "relu", k, null)])).Message);
     }
 }

@@ -144,7 +144,27 @@ public class ExperimentRunTests : IDisposable
             Assert.InRange(rmse, mae, 200.0); // RMSE ≥ MAE always
         }
         Assert.InRange(json.GetProperty("naiveTestRmse").GetDouble(), 0.1, 20.0);
+        Assert.Equal("lstm", json.GetProperty("settings").GetProperty("layer").GetString());
         Assert.True(File.Exists(Path.Combine(_tmp.Path, "stock-lstm-forecast.png")));
+    }
+
+    [StockDataFact]
+    public void Stock_Gru_BothEngines_TrackEachOther()
+    {
+        var (json, stdout) = Run("stock", "--model", "gru", "--epochs", "2", "--window", "10", "--from", "2023-01-03");
+        var engines = Engines(json, reference: true);
+        foreach (var e in engines)
+        {
+            double rmse = e.GetProperty("testRmse").GetDouble(), mae = e.GetProperty("testMae").GetDouble();
+            Assert.InRange(mae, 0.0, 200.0);
+            Assert.InRange(rmse, mae, 200.0);
+        }
+        // Same start, same batches, same Adam: after two short epochs the forecasts still agree to the cent.
+        Assert.Equal(engines[1].GetProperty("testRmse").GetDouble(), engines[0].GetProperty("testRmse").GetDouble(), 0.01);
+        Assert.Contains("GRU(50) -> Dense(1)", stdout);
+        Assert.Equal("gru", json.GetProperty("settings").GetProperty("model").GetString());
+        Assert.Equal("gru", json.GetProperty("settings").GetProperty("layer").GetString());
+        Assert.True(File.Exists(Path.Combine(_tmp.Path, "stock-gru-forecast.png")));
     }
 
     [StockDataFact]
@@ -182,6 +202,38 @@ public class ExperimentRunTests : IDisposable
         var (json, _) = Run("fashion", "--model", "lstm", "--epochs", "1", "--limit", "64", "--batch-size", "32");
         foreach (var e in Engines(json, reference: true)) InUnitRange(e, "testAccuracy");
         Assert.Contains("LSTM(128)", json.GetProperty("settings").GetProperty("architecture").GetString());
+    }
+
+    [FashionDataFact]
+    public void Fashion_Cnn_SeedProtocol_BothEngines()
+    {
+        var (json, _) = Run("fashion", "--model", "cnn", "--epochs", "2", "--limit", "200", "--batch-size", "50");
+        var engines = Engines(json, reference: true);
+        foreach (var e in engines)
+        {
+            InUnitRange(e, "testAccuracy");
+            InUnitRange(e, "validationAccuracy");
+            var confusion = e.GetProperty("confusion").EnumerateArray().Select(r => r.EnumerateArray().Select(c => c.GetInt32()).ToArray()).ToArray();
+            Assert.Equal(json.GetProperty("test").GetProperty("rows").GetInt32(), confusion.Sum(r => r.Sum()));
+        }
+        // Eight identical Adam steps from identical weights: the training losses agree closely.
+        Assert.Equal(engines[1].GetProperty("finalTrainLoss").GetDouble(), engines[0].GetProperty("finalTrainLoss").GetDouble(), 1e-3);
+        Assert.Contains("Conv2D(16, 3x3, relu)", json.GetProperty("settings").GetProperty("architecture").GetString());
+        Assert.True(File.Exists(Path.Combine(_tmp.Path, "fashion-seed-cnn-confusion-nnsimd.png")));
+        Assert.True(File.Exists(Path.Combine(_tmp.Path, "fashion-seed-cnn-predictions.png")));
+    }
+
+    [FashionDataFact]
+    public void Fashion_Cnn_FullProtocol_BothEngines()
+    {
+        var (json, _) = Run("fashion", "--protocol", "full", "--model", "cnn", "--epochs", "1", "--limit", "64", "--batch-size", "32");
+        foreach (var e in Engines(json, reference: true))
+        {
+            InUnitRange(e, "testAccuracy");
+            Assert.False(e.TryGetProperty("validationAccuracy", out _));
+        }
+        Assert.Equal("full", json.GetProperty("settings").GetProperty("protocol").GetString());
+        Assert.True(File.Exists(Path.Combine(_tmp.Path, "fashion-full-cnn-confusion-torchsharp.png")));
     }
 
     [FashionDataFact]

@@ -93,7 +93,7 @@ public sealed class ExperimentRunner(IAnsiConsole console, TextWriter output, bo
         return Finish(json, outDir, common.Json);
     }
 
-    /// <summary>Forecasts GOOG's next-day close with a SimpleRNN or LSTM on 60-day windows; compares with the naive forecast.</summary>
+    /// <summary>Forecasts GOOG's next-day close with a SimpleRNN, LSTM or GRU on 60-day windows; compares with the naive forecast.</summary>
     /// <returns>The exit code.</returns>
     public int RunStock(StockSettings settings)
     {
@@ -109,7 +109,12 @@ public sealed class ExperimentRunner(IAnsiConsole console, TextWriter output, bo
         ForecastErrors naive = ForecastErrors.Naive(ds.Test);
 
         const int Units = 50;
-        ILayer<float> recurrent = common.Model == "rnn" ? new SimpleRnn<float>(Units) : new Lstm<float>(Units);
+        RecurrentLayer<float> recurrent = common.Model switch
+        {
+            "rnn" => new SimpleRnn<float>(Units),
+            "gru" => new Gru<float>(Units),
+            _ => new Lstm<float>(Units),
+        };
         var model = new Sequential<float>(recurrent, new Dense<float>(1)) { Seed = common.Seed, Threads = common.Threads };
         model.Build(settings.Window, ds.Train.Features);
         model.Compile(new MeanSquaredError<float>(), new Adam(common.LearningRate));
@@ -145,6 +150,7 @@ public sealed class ExperimentRunner(IAnsiConsole console, TextWriter output, bo
         var json = Summary("stock", common, outcomes, files);
         json["settings"]!["window"] = settings.Window;
         json["settings"]!["units"] = Units;
+        json["settings"]!["layer"] = recurrent.TypeName;
         json["settings"]!["batchSize"] = batch;
         json["csv"] = path;
         json["rows"] = series.Count;
@@ -159,7 +165,8 @@ public sealed class ExperimentRunner(IAnsiConsole console, TextWriter output, bo
         return Finish(json, outDir, common.Json);
     }
 
-    /// <summary>Classifies Fashion-MNIST with an MLP, the original study's sigmoid-output MLP, or an LSTM over image rows.</summary>
+    /// <summary>Classifies Fashion-MNIST with an MLP, the original study's sigmoid-output MLP, an LSTM over image rows, or a
+    /// small CNN on channels-last <c>[28, 28, 1]</c> images.</summary>
     /// <returns>The exit code.</returns>
     public int RunFashion(FashionSettings settings)
     {
@@ -170,11 +177,18 @@ public sealed class ExperimentRunner(IAnsiConsole console, TextWriter output, bo
         string protocol = settings.Protocol.ToString().ToLowerInvariant();
         var train = fm.Train;
 
-        bool sequence = common.Model == "lstm";
-        int[] sampleShape = sequence ? [train.Height, train.Width] : [train.Features];
+        int[] sampleShape = common.Model switch
+        {
+            "lstm" => [train.Height, train.Width],
+            "cnn" => [train.Height, train.Width, 1],
+            _ => [train.Features],
+        };
         var (layers, description) = common.Model switch
         {
             "lstm" => (new ILayer<float>[] { new Lstm<float>(128), new Dense<float>(10, "softmax") }, "LSTM(128) over 28 rows -> Dense(10, softmax)"),
+            "cnn" => ([new Conv2D<float>(16, (3, 3), activation: "relu"), new MaxPooling2D<float>(), new Conv2D<float>(32, (3, 3), activation: "relu"),
+                new MaxPooling2D<float>(), new Flatten<float>(), new Dense<float>(10, "softmax")],
+                "Conv2D(16, 3x3, relu) -> MaxPooling2D(2) -> Conv2D(32, 3x3, relu) -> MaxPooling2D(2) -> Flatten -> Dense(10, softmax)"),
             "seed" => ([new Dense<float>(128, "relu"), new Dense<float>(64, "relu"), new Dense<float>(10, "sigmoid")], "Dense 784-128-64-10, relu/relu/sigmoid"),
             _ => ([new Dense<float>(128, "relu"), new Dense<float>(64, "relu"), new Dense<float>(10, "softmax")], "Dense 784-128-64-10, relu/relu/softmax"),
         };

@@ -24,7 +24,7 @@ public sealed record CommonSettings(
 public sealed record SpiralSettings(CommonSettings Common, int Samples, int Classes);
 
 /// <summary>The GOOG next-day close forecast experiment.</summary>
-/// <param name="Common">Shared options; <c>Model</c> is <c>rnn</c> or <c>lstm</c>.</param>
+/// <param name="Common">Shared options; <c>Model</c> is <c>rnn</c>, <c>lstm</c> or <c>gru</c>.</param>
 /// <param name="CsvPath">An explicit CSV (<c>--csv</c>); null means the default file found by <see cref="DataLocator"/>.</param>
 /// <param name="Window">Days of context per window.</param>
 /// <param name="From">First day used; null means <see cref="StockSeries.DefaultFrom"/> for the default file, the file's start otherwise.</param>
@@ -32,7 +32,7 @@ public sealed record SpiralSettings(CommonSettings Common, int Samples, int Clas
 public sealed record StockSettings(CommonSettings Common, string? CsvPath, int Window, DateOnly? From, DateOnly? To);
 
 /// <summary>The Fashion-MNIST classification experiment.</summary>
-/// <param name="Common">Shared options; <c>Model</c> is <c>mlp</c>, <c>seed</c> or <c>lstm</c>.</param>
+/// <param name="Common">Shared options; <c>Model</c> is <c>mlp</c>, <c>seed</c>, <c>lstm</c> or <c>cnn</c>.</param>
 /// <param name="Protocol">Which subsets to use.</param>
 /// <param name="Limit">When given, each subset is cut to this many images (tiny runs).</param>
 public sealed record FashionSettings(CommonSettings Common, FashionProtocol Protocol, int? Limit);
