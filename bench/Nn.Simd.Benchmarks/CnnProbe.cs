@@ -12,12 +12,25 @@ namespace Nn.Simd.Benchmarks;
 /// <c>--probe cnn [rounds]</c>: the <see cref="ConvBenchmarks"/> step, interleaved (torch and Nn.Simd at 1 and 2
 /// threads in turn, round after round), then Nn.Simd's step cut into phases (each layer's forward and backward, the
 /// loss, Adam) and the convolutions' GEMMs alone at the step's shapes, with GFLOP/s. Medians and minima of
-/// <c>rounds</c> timings; the load is printed before and after.
+/// <c>rounds</c> timings; the load is printed before and after. <c>--probe cnn loop SECONDS THREADS</c> runs Nn.Simd's
+/// step alone, for <c>perf record</c>.
 /// </summary>
 public static class CnnProbe
 {
     public static void Run(string[] args)
     {
+        if (args.Length > 0 && args[0] == "loop")
+        {
+            // `--probe cnn loop SECONDS THREADS`: Nn.Simd's step alone in a loop, for perf record.
+            double seconds = double.Parse(args[1]);
+            Parallelism.MaxDegree = int.Parse(args[2]);
+            var model = new NnCnnModel();
+            int steps = 0;
+            var clock = Stopwatch.StartNew();
+            while (clock.Elapsed.TotalSeconds < seconds) { model.Step(); steps++; }
+            Console.WriteLine($"{steps} steps, {clock.Elapsed.TotalMilliseconds / steps:F3} ms/step");
+            return;
+        }
         int rounds = args.Length > 0 ? int.Parse(args[0]) : 15;
         Console.WriteLine($"CNN step (ConvBenchmarks); load: {File.ReadAllText("/proc/loadavg").Trim()}");
         var nn = new NnCnnModel();

@@ -1,5 +1,8 @@
 using System.Globalization;
 using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using Nn.Simd.Layers.Activations;
 using Nn.Simd.Layers.Initializers;
 using Nn.Simd.Tensors;
@@ -178,8 +181,9 @@ public abstract class ConvolutionLayer<T> : Layer<T> where T : unmanaged, IFloat
         var zs = _lastZ!.Span.Slice(r0 * f, rows * f);
         if (_bias is { } bias)
         {
-            var b = bias.Value.ReadOnlySpan;
-            for (int r = 0; r < rows; r++) b.CopyTo(zs.Slice(r * f, f));
+            ref T b = ref MemoryMarshal.GetReference(bias.Value.ReadOnlySpan);
+            ref T z0 = ref MemoryMarshal.GetReference(zs);
+            for (int r = 0; r < rows; r++) CopyShort(ref b, ref Unsafe.Add(ref z0, r * f), f);
             Gemm.Compute(false, false, rows, f, p, T.One, cols, p, Kernel.Value.ReadOnlySpan, f, T.One, zs, f);
         }
         else Gemm.Compute(false, false, rows, f, p, T.One, cols, p, Kernel.Value.ReadOnlySpan, f, T.Zero, zs, f);
@@ -247,6 +251,8 @@ public abstract class ConvolutionLayer<T> : Layer<T> where T : unmanaged, IFloat
         int h = _h, w = _w, c = _c, kh = KernelHW.Height, kw = KernelHW.Width, p = _p, dh = DilationHW.Height, dw = DilationHW.Width;
         var x = _input!.ReadOnlySpan;
         var cols = _cols!.Span;
+        // The spans were checked against the geometry when they were sized; the contiguous runs are copied through refs.
+        ref T x0 = ref MemoryMarshal.GetReference(x);
         for (int oy = 0, r = n * _ho * _wo; oy < _ho; oy++)
             for (int ox = 0; ox < _wo; ox++, r++)
             {
@@ -259,10 +265,8 @@ public abstract class ConvolutionLayer<T> : Layer<T> where T : unmanaged, IFloat
                     int ix0 = ox * StridesHW.Width - _padLeft;
                     if (dw == 1 && ix0 >= 0 && ix0 + kw <= w)
                     {
-                        // The kw pixels are contiguous; a few values (one channel) copy faster by hand.
-                        var src = x.Slice(((n * h + iy) * w + ix0) * c, kw * c);
-                        if (src.Length <= 8) for (int q = 0; q < src.Length; q++) seg[q] = src[q];
-                        else src.CopyTo(seg);
+                        // The kw pixels are contiguous: one short copy (a memmove call costs more than the copy).
+                        CopyShort(ref Unsafe.Add(ref x0, ((n * h + iy) * w + ix0) * c), ref MemoryMarshal.GetReference(seg), kw * c);
                         continue;
                     }
                     for (int j = 0; j < kw; j++)
@@ -274,6 +278,36 @@ public abstract class ConvolutionLayer<T> : Layer<T> where T : unmanaged, IFloat
                     }
                 }
             }
+    }
+
+    /// <summary>dst[0..length) = src[0..length) for a short run (a kernel row of one patch, a bias row): whole vectors
+    /// and one last vector that overlaps the previous one, or element by element below one 128-bit vector. The runs
+    /// must not overlap.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void CopyShort(ref T src, ref T dst, int length)
+    {
+        if (Vector512<T>.IsSupported && Vector512.IsHardwareAccelerated && length >= Vector512<T>.Count)
+        {
+            nuint last = (nuint)(length - Vector512<T>.Count);
+            for (nuint i = 0; i < last; i += (nuint)Vector512<T>.Count) Vector512.LoadUnsafe(ref src, i).StoreUnsafe(ref dst, i);
+            Vector512.LoadUnsafe(ref src, last).StoreUnsafe(ref dst, last);
+        }
+        else if (Vector256<T>.IsSupported && Vector256.IsHardwareAccelerated && length >= Vector256<T>.Count)
+        {
+            nuint last = (nuint)(length - Vector256<T>.Count);
+            for (nuint i = 0; i < last; i += (nuint)Vector256<T>.Count) Vector256.LoadUnsafe(ref src, i).StoreUnsafe(ref dst, i);
+            Vector256.LoadUnsafe(ref src, last).StoreUnsafe(ref dst, last);
+        }
+        else if (Vector128<T>.IsSupported && Vector128.IsHardwareAccelerated && length >= Vector128<T>.Count)
+        {
+            nuint last = (nuint)(length - Vector128<T>.Count);
+            for (nuint i = 0; i < last; i += (nuint)Vector128<T>.Count) Vector128.LoadUnsafe(ref src, i).StoreUnsafe(ref dst, i);
+            Vector128.LoadUnsafe(ref src, last).StoreUnsafe(ref dst, last);
+        }
+        else
+        {
+            for (int i = 0; i < length; i++) Unsafe.Add(ref dst, i) = Unsafe.Add(ref src, i);
+        }
     }
 
     /// <summary>col2im for sample n: its image gradient is the sum of its patches' gradients, each added back onto
