@@ -32,6 +32,9 @@ namespace Nn.Simd.Layers;
 public abstract class ConvolutionLayer<T> : Layer<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     private readonly Workspace<T> _wCols = new(), _wZ = new(), _wY = new(), _wDz = new(), _wDcols = new(), _wDx = new(), _wZeroDx = new();
+    // K [p, f] packed as the right operand of z = cols·K, and Kᵀ [f, p] of dcols = dz·Kᵀ: packed once per pass and
+    // shared by every sample's GEMM (packing per sample repeated the copy B times).
+    private PackedMatrix<T>? _packedK, _packedKT;
     private Parameter<T>? _kernel, _bias;
     private Tensor<T>? _cols, _lastZ, _lastY, _input;
 
@@ -168,6 +171,9 @@ public abstract class ConvolutionLayer<T> : Layer<T> where T : unmanaged, IFloat
         var z = _wZ.Get(outShape);
         _lastZ = z;
         _lastY = Activation is Linear<T> ? z : _wY.Get(outShape);
+        var k = Kernel.Value.ReadOnlySpan;
+        if (_packedK is null) _packedK = Gemm.Pack(false, p, f, k, f);
+        else _packedK.Repack(k, f);
         _samples.Run(_b, (long)rows * p * f, backward: false);
         return _lastY;
     }
@@ -184,9 +190,9 @@ public abstract class ConvolutionLayer<T> : Layer<T> where T : unmanaged, IFloat
             ref T b = ref MemoryMarshal.GetReference(bias.Value.ReadOnlySpan);
             ref T z0 = ref MemoryMarshal.GetReference(zs);
             for (int r = 0; r < rows; r++) CopyShort(ref b, ref Unsafe.Add(ref z0, r * f), f);
-            Gemm.Compute(false, false, rows, f, p, T.One, cols, p, Kernel.Value.ReadOnlySpan, f, T.One, zs, f);
+            Gemm.Compute(false, rows, T.One, cols, p, _packedK!, T.One, zs, f);
         }
-        else Gemm.Compute(false, false, rows, f, p, T.One, cols, p, Kernel.Value.ReadOnlySpan, f, T.Zero, zs, f);
+        else Gemm.Compute(false, rows, T.One, cols, p, _packedK!, T.Zero, zs, f);
         if (!ReferenceEquals(_lastY, _lastZ)) Activation.Forward(zs, _lastY!.Span.Slice(r0 * f, rows * f), f);
     }
 
@@ -205,7 +211,7 @@ public abstract class ConvolutionLayer<T> : Layer<T> where T : unmanaged, IFloat
         }
         else dz = _dOutput!.ReadOnlySpan.Slice(r0 * f, rows * f);
         if (_dcols is null) return;
-        Gemm.Compute(false, true, rows, p, f, T.One, dz, f, Kernel.Value.ReadOnlySpan, f, T.Zero, _dcols.Span.Slice(r0 * p, rows * p), p);
+        Gemm.Compute(false, rows, T.One, dz, f, _packedKT!, T.Zero, _dcols.Span.Slice(r0 * p, rows * p), p);
         Col2Im(n);
     }
 
@@ -220,6 +226,12 @@ public abstract class ConvolutionLayer<T> : Layer<T> where T : unmanaged, IFloat
         // dcols = dz·Kᵀ, then scatter-add every patch back onto the pixels it came from (col2im), per sample.
         _dcols = ComputeInputGradient ? _wDcols.Get(rows, p) : null;
         _dx = ComputeInputGradient ? _wDx.Get(input.Shape) : null;
+        if (_dcols is not null)
+        {
+            // op(B) = Kᵀ [f, p], stored as K [p, f] = [n, k].
+            if (_packedKT is null) _packedKT = Gemm.Pack(true, f, p, Kernel.Value.ReadOnlySpan, f);
+            else _packedKT.Repack(Kernel.Value.ReadOnlySpan, f);
+        }
         if (_dz is not null || _dcols is not null) _samples.Run(_b, (long)rows * p * f, backward: true);
         var dz = _dz is { } t ? t.ReadOnlySpan : dOutput.ReadOnlySpan;
         var cols = _cols!.ReadOnlySpan;
