@@ -13,6 +13,8 @@ namespace Nn.Simd.Benchmarks;
 //                             dotnet run -c Release --project bench/Nn.Simd.Benchmarks -- --quick
 //   Interleaved stopwatch probe (no BenchmarkDotNet, prints medians and ratios; for iterating):
 //                             dotnet run -c Release --project bench/Nn.Simd.Benchmarks -- --probe lstm 64 32
+//   The CNN step (ConvBenchmarks) interleaved, then cut into phases and its conv GEMMs alone:
+//                             dotnet run -c Release --project bench/Nn.Simd.Benchmarks -- --probe cnn
 //   Peak working set of a training run, one engine per process:
 //                             dotnet run -c Release --project bench/Nn.Simd.Benchmarks -- --memory nnsimd lstm 128 64 200
 //                             dotnet run -c Release --project bench/Nn.Simd.Benchmarks -- --memory torch lstm 128 64 200
@@ -24,6 +26,7 @@ public static class Program
 {
     public static void Main(string[] args)
     {
+        if (args.Length > 1 && args[0] == "--probe" && args[1] == "cnn") { CnnProbe.Run(args[2..]); return; }
         if (args.Length > 0 && args[0] == "--probe") { Probe.Run(args[1..]); return; }
         if (args.Length > 0 && args[0] == "--memory") { Probe.Memory(args[1..]); return; }
         if (args.Length > 0 && args[0] == "--quick") { HeadlineBenchmarks.RunQuick(args[1..]); return; }

@@ -18,7 +18,9 @@ public class GemmParallelTests
     public void ThreadCount_GivesBitwiseIdenticalResults()
     {
         // Shapes over and under the split threshold, n not a multiple of any panel width, k over one block.
-        (int m, int n, int k)[] shapes = [(50, 517, 300), (9, 70, 33), (1, 1000, 20)];
+        // Narrow C (fewer column panels than threads) is split over rows: one vector wide, under one vector, a full
+        // panel and a narrow edge, and m = 9 (a row chunk of one row).
+        (int m, int n, int k)[] shapes = [(50, 517, 300), (9, 70, 33), (1, 1000, 20), (300, 16, 9), (9, 16, 600), (130, 7, 40), (70, 40, 300)];
         foreach (var isa in GemmTestSupport.HardwarePaths())
         {
             GemmTestSupport.WithPath(isa, () =>
@@ -32,6 +34,38 @@ public class GemmParallelTests
                         CheckThreadCounts(GemmOperands<double>.Create(ta, tb, m, n, k, 1, 0, seed++, nanInC: true), isa);
                     }
                 }
+            });
+        }
+    }
+
+    [Fact]
+    public void NarrowPanel_MatchesTheSameColumnsOfAWideProduct()
+    {
+        // C's first n columns do not depend on how many columns follow: a one-vector-wide (or narrower) last panel runs
+        // the one-vector kernel, a wide C the two-vector one, and the two must round alike.
+        foreach (var isa in GemmTestSupport.HardwarePaths())
+        {
+            GemmTestSupport.WithPath(isa, () =>
+            {
+                int seed = 70;
+                foreach (int n in new[] { 16, 8, 5 })
+                    foreach (var (ta, tb) in Transposes)
+                    {
+                        var wide = GemmOperands<float>.Create(ta, tb, 37, 48, 300, 0.5, 0.25, seed++);
+                        var narrow = GemmOperands<float>.Create(ta, tb, 37, n, 300, 0.5, 0.25, seed);
+                        // The narrow operands: A and the first n columns of op(B) and C of the wide ones.
+                        narrow.A = wide.A;
+                        for (int p = 0; p < 300; p++)
+                            for (int j = 0; j < n; j++)
+                                narrow.B[tb ? j * narrow.Ldb + p : p * narrow.Ldb + j] = wide.B[tb ? j * wide.Ldb + p : p * wide.Ldb + j];
+                        for (int i = 0; i < 37; i++)
+                            for (int j = 0; j < n; j++) narrow.C[i * narrow.Ldc + j] = wide.C[i * wide.Ldc + j];
+                        float[] w = wide.RunCompute(), c = narrow.RunCompute();
+                        for (int i = 0; i < 37; i++)
+                            for (int j = 0; j < n; j++)
+                                Assert.True(BitConverter.SingleToInt32Bits(w[i * wide.Ldc + j]) == BitConverter.SingleToInt32Bits(c[i * narrow.Ldc + j]),
+                                    $"{isa}, n={n}, ({i}, {j}): {c[i * narrow.Ldc + j]} vs {w[i * wide.Ldc + j]} ({narrow.Describe()})");
+                    }
             });
         }
     }

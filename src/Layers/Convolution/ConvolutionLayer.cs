@@ -1,5 +1,8 @@
 using System.Globalization;
 using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using Nn.Simd.Layers.Activations;
 using Nn.Simd.Layers.Initializers;
 using Nn.Simd.Tensors;
@@ -21,11 +24,17 @@ namespace Nn.Simd.Layers;
 /// never sees a later step), then the bias and the activation.
 /// </summary>
 /// <remarks>Computed as an im2col patch matrix times the kernel, one GEMM forward and two backward, with a
-/// col2im scatter for the input gradient; the per-sample im2col and col2im loops run on the worker threads. The
-/// patch matrix is kept between forward and backward in a workspace.</remarks>
+/// col2im scatter for the input gradient. Everything that stays within one sample runs per sample on the worker
+/// threads, while that sample's rows are in cache: forward its im2col, its rows of the GEMM, the bias and the
+/// activation; backward the activation's gradient, its rows of dcols = dz·Kᵀ and its col2im. The kernel gradient,
+/// a sum over all samples, is one GEMM afterwards (split over its rows). The patch matrix is kept between forward
+/// and backward in a workspace.</remarks>
 public abstract class ConvolutionLayer<T> : Layer<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     private readonly Workspace<T> _wCols = new(), _wZ = new(), _wY = new(), _wDz = new(), _wDcols = new(), _wDx = new(), _wZeroDx = new();
+    // K [p, f] packed as the right operand of z = cols·K, and Kᵀ [f, p] of dcols = dz·Kᵀ: packed once per pass and
+    // shared by every sample's GEMM (packing per sample repeated the copy B times).
+    private PackedMatrix<T>? _packedK, _packedKT;
     private Parameter<T>? _kernel, _bias;
     private Tensor<T>? _cols, _lastZ, _lastY, _input;
 
@@ -58,8 +67,8 @@ public abstract class ConvolutionLayer<T> : Layer<T> where T : unmanaged, IFloat
         BiasInitializer = biasInitializer ?? new Constant(0);
         _samples = new SampleLoop((n, backward) =>
         {
-            if (backward) Col2Im(n);
-            else Im2Col(n);
+            if (backward) BackwardSample(n);
+            else ForwardSample(n);
         });
     }
 
@@ -159,22 +168,51 @@ public abstract class ConvolutionLayer<T> : Layer<T> where T : unmanaged, IFloat
         int f = Filters, rows = _b * _ho * _wo, p = _p;
         _input = input;
         _cols = _wCols.Get(rows, p);
-        _samples.Run(_b, (long)_b * _ho * _wo * _p, backward: false);
-        var cols = _cols.ReadOnlySpan;
         var z = _wZ.Get(outShape);
-        var zs = z.Span;
+        _lastZ = z;
+        _lastY = Activation is Linear<T> ? z : _wY.Get(outShape);
+        var k = Kernel.Value.ReadOnlySpan;
+        if (_packedK is null) _packedK = Gemm.Pack(false, p, f, k, f);
+        else _packedK.Repack(k, f);
+        _samples.Run(_b, (long)rows * p * f, backward: false);
+        return _lastY;
+    }
+
+    /// <summary>Forward for sample n: its im2col rows, z = cols·K + b over them, then y = activation(z).</summary>
+    private void ForwardSample(int n)
+    {
+        Im2Col(n);
+        int f = Filters, p = _p, rows = _ho * _wo, r0 = n * rows;
+        var cols = _cols!.ReadOnlySpan.Slice(r0 * p, rows * p);
+        var zs = _lastZ!.Span.Slice(r0 * f, rows * f);
         if (_bias is { } bias)
         {
-            for (int r = 0; r < rows; r++) bias.Value.ReadOnlySpan.CopyTo(zs.Slice(r * f, f));
-            Gemm.Compute(false, false, rows, f, p, T.One, cols, p, Kernel.Value.ReadOnlySpan, f, T.One, zs, f);
+            ref T b = ref MemoryMarshal.GetReference(bias.Value.ReadOnlySpan);
+            ref T z0 = ref MemoryMarshal.GetReference(zs);
+            for (int r = 0; r < rows; r++) CopyShort(ref b, ref Unsafe.Add(ref z0, r * f), f);
+            Gemm.Compute(false, rows, T.One, cols, p, _packedK!, T.One, zs, f);
         }
-        else Gemm.Compute(false, false, rows, f, p, T.One, cols, p, Kernel.Value.ReadOnlySpan, f, T.Zero, zs, f);
-        bool linear = Activation is Linear<T>;
-        var y = linear ? z : _wY.Get(outShape);
-        if (!linear) Activation.Forward(z.ReadOnlySpan, y.Span, f);
-        _lastZ = z;
-        _lastY = y;
-        return y;
+        else Gemm.Compute(false, rows, T.One, cols, p, _packedK!, T.Zero, zs, f);
+        if (!ReferenceEquals(_lastY, _lastZ)) Activation.Forward(zs, _lastY!.Span.Slice(r0 * f, rows * f), f);
+    }
+
+    /// <summary>Backward for sample n: dz = activation'(z)·dy over its rows, then (when the input gradient is wanted)
+    /// its rows of dcols = dz·Kᵀ and the col2im scatter.</summary>
+    private void BackwardSample(int n)
+    {
+        int f = Filters, p = _p, rows = _ho * _wo, r0 = n * rows;
+        ReadOnlySpan<T> dz;
+        if (_dz is { } t)
+        {
+            var dzs = t.Span.Slice(r0 * f, rows * f);
+            Activation.Backward(_lastZ!.ReadOnlySpan.Slice(r0 * f, rows * f), _lastY!.ReadOnlySpan.Slice(r0 * f, rows * f),
+                _dOutput!.ReadOnlySpan.Slice(r0 * f, rows * f), dzs, f);
+            dz = dzs;
+        }
+        else dz = _dOutput!.ReadOnlySpan.Slice(r0 * f, rows * f);
+        if (_dcols is null) return;
+        Gemm.Compute(false, rows, T.One, dz, f, _packedKT!, T.Zero, _dcols.Span.Slice(r0 * p, rows * p), p);
+        Col2Im(n);
     }
 
     /// <inheritdoc/>
@@ -183,30 +221,30 @@ public abstract class ConvolutionLayer<T> : Layer<T> where T : unmanaged, IFloat
         CheckBackward(_lastY, dOutput, Name);
         var input = _input!;
         int f = Filters, rows = _b * _ho * _wo, p = _p;
-        ReadOnlySpan<T> dz;
-        if (Activation is Linear<T>) dz = dOutput.ReadOnlySpan;
-        else
+        _dOutput = dOutput;
+        _dz = Activation is Linear<T> ? null : _wDz.Get(dOutput.Shape);
+        // dcols = dz·Kᵀ, then scatter-add every patch back onto the pixels it came from (col2im), per sample.
+        _dcols = ComputeInputGradient ? _wDcols.Get(rows, p) : null;
+        _dx = ComputeInputGradient ? _wDx.Get(input.Shape) : null;
+        if (_dcols is not null)
         {
-            var t = _wDz.Get(dOutput.Shape);
-            Activation.Backward(_lastZ!.ReadOnlySpan, _lastY!.ReadOnlySpan, dOutput.ReadOnlySpan, t.Span, f);
-            dz = t.ReadOnlySpan;
+            // op(B) = Kᵀ [f, p], stored as K [p, f] = [n, k].
+            if (_packedKT is null) _packedKT = Gemm.Pack(true, f, p, Kernel.Value.ReadOnlySpan, f);
+            else _packedKT.Repack(Kernel.Value.ReadOnlySpan, f);
         }
+        if (_dz is not null || _dcols is not null) _samples.Run(_b, (long)rows * p * f, backward: true);
+        var dz = _dz is { } t ? t.ReadOnlySpan : dOutput.ReadOnlySpan;
         var cols = _cols!.ReadOnlySpan;
         if (Kernel.Trainable) Gemm.Compute(true, false, p, f, rows, T.One, cols, p, dz, f, T.One, Kernel.Grad.Span, f);
         if (_bias is { Trainable: true } bias) Elementwise.SumColumns(dz, bias.Grad.Span, f, accumulate: true);
+        _dOutput = null;
         // The zero tensor's storage is never written, so every view of it stays zero.
-        if (!ComputeInputGradient) return _wZeroDx.Get(input.Shape);
-        // dcols = dz·Kᵀ, then scatter-add every patch back onto the pixels it came from (col2im, per sample).
-        _dcols = _wDcols.Get(rows, p);
-        Gemm.Compute(false, true, rows, p, f, T.One, dz, f, Kernel.Value.ReadOnlySpan, f, T.Zero, _dcols.Span, p);
-        _dx = _wDx.Get(input.Shape);
-        _samples.Run(_b, (long)_b * _ho * _wo * _p, backward: true);
-        return _dx;
+        return _dx ?? _wZeroDx.Get(input.Shape);
     }
 
     // Geometry of the last forward call.
     private int _b, _h, _w, _c, _ho, _wo, _p, _padTop, _padLeft;
-    private Tensor<T>? _dcols, _dx;
+    private Tensor<T>? _dcols, _dx, _dz, _dOutput;
     private readonly SampleLoop _samples;
 
     private void SetGeometry(TensorShape input, TensorShape output)
@@ -225,6 +263,8 @@ public abstract class ConvolutionLayer<T> : Layer<T> where T : unmanaged, IFloat
         int h = _h, w = _w, c = _c, kh = KernelHW.Height, kw = KernelHW.Width, p = _p, dh = DilationHW.Height, dw = DilationHW.Width;
         var x = _input!.ReadOnlySpan;
         var cols = _cols!.Span;
+        // The spans were checked against the geometry when they were sized; the contiguous runs are copied through refs.
+        ref T x0 = ref MemoryMarshal.GetReference(x);
         for (int oy = 0, r = n * _ho * _wo; oy < _ho; oy++)
             for (int ox = 0; ox < _wo; ox++, r++)
             {
@@ -237,10 +277,8 @@ public abstract class ConvolutionLayer<T> : Layer<T> where T : unmanaged, IFloat
                     int ix0 = ox * StridesHW.Width - _padLeft;
                     if (dw == 1 && ix0 >= 0 && ix0 + kw <= w)
                     {
-                        // The kw pixels are contiguous; a few values (one channel) copy faster by hand.
-                        var src = x.Slice(((n * h + iy) * w + ix0) * c, kw * c);
-                        if (src.Length <= 8) for (int q = 0; q < src.Length; q++) seg[q] = src[q];
-                        else src.CopyTo(seg);
+                        // The kw pixels are contiguous: one short copy (a memmove call costs more than the copy).
+                        CopyShort(ref Unsafe.Add(ref x0, ((n * h + iy) * w + ix0) * c), ref MemoryMarshal.GetReference(seg), kw * c);
                         continue;
                     }
                     for (int j = 0; j < kw; j++)
@@ -252,6 +290,36 @@ public abstract class ConvolutionLayer<T> : Layer<T> where T : unmanaged, IFloat
                     }
                 }
             }
+    }
+
+    /// <summary>dst[0..length) = src[0..length) for a short run (a kernel row of one patch, a bias row): whole vectors
+    /// and one last vector that overlaps the previous one, or element by element below one 128-bit vector. The runs
+    /// must not overlap.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void CopyShort(ref T src, ref T dst, int length)
+    {
+        if (Vector512<T>.IsSupported && Vector512.IsHardwareAccelerated && length >= Vector512<T>.Count)
+        {
+            nuint last = (nuint)(length - Vector512<T>.Count);
+            for (nuint i = 0; i < last; i += (nuint)Vector512<T>.Count) Vector512.LoadUnsafe(ref src, i).StoreUnsafe(ref dst, i);
+            Vector512.LoadUnsafe(ref src, last).StoreUnsafe(ref dst, last);
+        }
+        else if (Vector256<T>.IsSupported && Vector256.IsHardwareAccelerated && length >= Vector256<T>.Count)
+        {
+            nuint last = (nuint)(length - Vector256<T>.Count);
+            for (nuint i = 0; i < last; i += (nuint)Vector256<T>.Count) Vector256.LoadUnsafe(ref src, i).StoreUnsafe(ref dst, i);
+            Vector256.LoadUnsafe(ref src, last).StoreUnsafe(ref dst, last);
+        }
+        else if (Vector128<T>.IsSupported && Vector128.IsHardwareAccelerated && length >= Vector128<T>.Count)
+        {
+            nuint last = (nuint)(length - Vector128<T>.Count);
+            for (nuint i = 0; i < last; i += (nuint)Vector128<T>.Count) Vector128.LoadUnsafe(ref src, i).StoreUnsafe(ref dst, i);
+            Vector128.LoadUnsafe(ref src, last).StoreUnsafe(ref dst, last);
+        }
+        else
+        {
+            for (int i = 0; i < length; i++) Unsafe.Add(ref dst, i) = Unsafe.Add(ref src, i);
+        }
     }
 
     /// <summary>col2im for sample n: its image gradient is the sum of its patches' gradients, each added back onto

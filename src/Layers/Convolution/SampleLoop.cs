@@ -13,7 +13,7 @@ internal sealed class SampleLoop(Action<int, bool> body) : ParallelChunks
 
     /// <summary>Runs the body for samples 0 to <paramref name="batch"/> − 1.</summary>
     /// <param name="batch">B.</param>
-    /// <param name="work">The values the pass touches, to decide whether splitting pays.</param>
+    /// <param name="work">The values the pass touches (or the multiply-adds it does), to decide whether splitting pays.</param>
     /// <param name="backward">Passed to the body.</param>
     public void Run(int batch, long work, bool backward)
     {

@@ -27,7 +27,8 @@ internal unsafe struct GemmArgs<T> where T : unmanaged
 /// <para>Loops, outermost first (C is [m, n], op(B) is [k, n]):</para>
 /// <list type="number">
 /// <item>the thread split: the NR-wide column panels of C and op(B) are cut into a few chunks per thread,
-/// which the threads take in turn; each thread packs the B columns of its own chunks;</item>
+/// which the threads take in turn; each thread packs the B columns of its own chunks. When C has fewer panels than
+/// there are threads (a narrow C), its rows are cut instead, and each chunk packs all of op(B);</item>
 /// <item><c>jc</c>, NC columns at a time, and <c>pc</c>, KC of k at a time: pack op(B)[pc.., jc..] into NR-wide
 /// panels of KC rows (a plain vector copy for B, a transposing copy for Bᵀ) in the thread's own buffer, which
 /// stays in L2. When m ≤ MR each B element is used once, so B (not transposed) is read in place instead;</item>
@@ -60,11 +61,14 @@ internal static unsafe class GemmDriver<T, TPath>
 
     private static int RoundUp(int x, int multiple) => (x + multiple - 1) / multiple * multiple;
 
-    /// <summary>Runs one GEMM (m, n, k ≥ 1), splitting over N when the call is large enough.</summary>
+    /// <summary>Runs one GEMM (m, n, k ≥ 1), splitting over N when the call is large enough, or over M when C has
+    /// fewer column panels than there are threads (a narrow C: a convolution's few filters).</summary>
     public static void Run(in GemmArgs<T> args)
     {
         int panels = (args.N + Nr - 1) / Nr;
-        int parts = Math.Min(Parallelism.MaxDegree, panels);
+        int threads = Parallelism.MaxDegree;
+        bool splitRows = panels < threads && args.M >= 2;
+        int parts = Math.Min(threads, splitRows ? args.M : panels);
         if (parts > 1 && 2L * args.M * args.N * args.K >= Gemm.ParallelMinFlops && WorkerPool.TryEnter())
         {
             // The caller's pack buffer, at its full size, before the chunks are handed out: the worker may take
@@ -73,7 +77,9 @@ internal static unsafe class GemmDriver<T, TPath>
             if (args.Packed == null) PackBuffer(Kc * Nc);
             GemmJob job = GemmJob.Instance;
             job.Args = args;
-            job.Chunks = Math.Min(panels, parts * ChunksPerThread);
+            job.SplitRows = splitRows;
+            // Every row chunk packs all of B again, so row chunks stay at least RowChunkMin rows long.
+            job.Chunks = splitRows ? Math.Clamp(args.M / RowChunkMin, parts, parts * ChunksPerThread) : Math.Min(panels, parts * ChunksPerThread);
             job.Next = 0;
             WorkerPool.Run(job, parts);
             job.Args = default;
@@ -87,6 +93,33 @@ internal static unsafe class GemmDriver<T, TPath>
     /// gets no core (the machine is shared) only delays the chunk it holds, and the others finish the rest.
     /// </summary>
     private const int ChunksPerThread = 4;
+
+    /// <summary>The fewest rows of C a row chunk should have (below it, repacking B per chunk starts to cost).</summary>
+    private const int RowChunkMin = 64;
+
+    /// <summary>Computes row chunk <paramref name="chunk"/> of <paramref name="chunks"/>: whole MR-row tiles where there
+    /// are enough (an element's arithmetic does not depend on the rows around it, so any split gives the same C).</summary>
+    private static void RunRowChunk(in GemmArgs<T> args, int chunk, int chunks)
+    {
+        int m = args.M, mr = TPath.MaxRows, tiles = (m + mr - 1) / mr;
+        int r0, r1;
+        if (tiles >= chunks)
+        {
+            r0 = Math.Min(m, (int)((long)tiles * chunk / chunks) * mr);
+            r1 = Math.Min(m, (int)((long)tiles * (chunk + 1) / chunks) * mr);
+        }
+        else
+        {
+            r0 = (int)((long)m * chunk / chunks);
+            r1 = (int)((long)m * (chunk + 1) / chunks);
+        }
+        if (r1 <= r0) return;
+        var part = args;
+        part.M = r1 - r0;
+        part.A = args.TransA ? args.A + r0 : args.A + r0 * args.Lda;
+        part.C = args.C + r0 * args.Ldc;
+        RunColumns(part, 0, args.N);
+    }
 
     /// <summary>Computes chunk <paramref name="chunk"/> of <paramref name="chunks"/>: a run of whole NR panels.</summary>
     private static void RunChunk(in GemmArgs<T> args, int chunk, int chunks)
@@ -192,13 +225,27 @@ internal static unsafe class GemmDriver<T, TPath>
         for (int q = 0; q < block.FullPanels; q++, jr += nr, b += step)
         {
             int cols = Math.Min(nr, nc - jr);
-            TPath.Kernel<TRows, TA>(kc, a, lda, b, rowStride, c + jr, ldc, cols, alpha, beta, mode, edge);
-            if (cols < nr) ApplyEdge(edge, c + jr, ldc, TRows.Count, cols, alpha, beta, mode);
+            Tile<TRows, TA>(kc, a, lda, b, rowStride, c + jr, ldc, cols, alpha, beta, mode, edge);
         }
-        if (block.Tail != null)
+        if (block.Tail != null) Tile<TRows, TA>(kc, a, lda, block.Tail, nr, c + jr, ldc, nc - jr, alpha, beta, mode, edge);
+    }
+
+    /// <summary>One micro-tile: the one-vector kernel when the valid columns fit in the panel's first vector (a
+    /// narrow C, such as 16 filters of a convolution, would otherwise do twice the work and a scalar epilogue), then
+    /// the scalar epilogue where the kernel left raw accumulators.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Tile<TRows, TA>(int kc, T* a, nint lda, T* b, nint rowStride, T* c, nint ldc, int cols, T alpha, T beta, int mode, T* edge)
+        where TRows : struct, IRows where TA : struct, IAOrder
+    {
+        if (cols <= TPath.Lanes)
         {
-            TPath.Kernel<TRows, TA>(kc, a, lda, block.Tail, nr, c + jr, ldc, nc - jr, alpha, beta, mode, edge);
-            if (nc - jr < nr) ApplyEdge(edge, c + jr, ldc, TRows.Count, nc - jr, alpha, beta, mode);
+            TPath.KernelNarrow<TRows, TA>(kc, a, lda, b, rowStride, c, ldc, cols, alpha, beta, mode, edge);
+            if (cols < TPath.Lanes) ApplyEdge(edge, c, ldc, TRows.Count, cols, alpha, beta, mode);
+        }
+        else
+        {
+            TPath.Kernel<TRows, TA>(kc, a, lda, b, rowStride, c, ldc, cols, alpha, beta, mode, edge);
+            if (cols < Nr) ApplyEdge(edge, c, ldc, TRows.Count, cols, alpha, beta, mode);
         }
     }
 
@@ -228,6 +275,10 @@ internal static unsafe class GemmDriver<T, TPath>
                 if (cols == nr)
                 {
                     for (int p = 0; p < kc; p++) TPath.CopyPanelRow(src + p * ldb, dst + (nint)p * nr);
+                }
+                else if (cols == TPath.Lanes)
+                {
+                    for (int p = 0; p < kc; p++) TPath.CopyHalfPanelRow(src + p * ldb, dst + (nint)p * nr);
                 }
                 else
                 {
@@ -337,8 +388,10 @@ internal static unsafe class GemmDriver<T, TPath>
     {
         T[]? buffer = t_packBuffer;
         int pad = 64 / Unsafe.SizeOf<T>();
+        // The first allocation is a whole KC×NC block whatever this call needs, so that a thread which first runs a small
+        // call (a worker running one sample of a convolution) never has to grow it in a later, steady-state call.
         if (buffer is null || buffer.Length < elements + pad)
-            t_packBuffer = buffer = GC.AllocateUninitializedArray<T>(elements + pad, pinned: true);
+            t_packBuffer = buffer = GC.AllocateUninitializedArray<T>(Math.Max(elements, Kc * Nc) + pad, pinned: true);
         T* p = (T*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(buffer));
         nint misalign = (nint)p & 63;
         return misalign == 0 ? p : (T*)((byte*)p + (64 - misalign));
@@ -349,6 +402,7 @@ internal static unsafe class GemmDriver<T, TPath>
     {
         public static readonly GemmJob Instance = new();
         public GemmArgs<T> Args;
+        public bool SplitRows;
         public int Chunks;
         public int Next;
 
@@ -357,7 +411,10 @@ internal static unsafe class GemmDriver<T, TPath>
         {
             int chunk;
             while ((chunk = Interlocked.Increment(ref Next) - 1) < Chunks)
-                RunChunk(Args, chunk, Chunks);
+            {
+                if (SplitRows) RunRowChunk(Args, chunk, Chunks);
+                else RunChunk(Args, chunk, Chunks);
+            }
         }
     }
 }

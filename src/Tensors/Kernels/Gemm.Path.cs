@@ -38,6 +38,117 @@ internal struct GemmPath<T, TSimd, TVector, TMaxRows> : IGemmPath<T>
         TSimd.Store(TSimd.Load(ref *src, v), ref *dst, v);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static unsafe void CopyHalfPanelRow(T* src, T* dst)
+    {
+        TSimd.Store(TSimd.Load(ref *src, 0), ref *dst, 0);
+        TSimd.Store(TSimd.Zero, ref *dst, (nuint)TSimd.Count);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static unsafe void KernelNarrow<TRows, TA>(int kc, T* a, nint lda, T* b, nint ldbPanel, T* c, nint ldc, int cols,
+        T alpha, T beta, int mode, T* edge)
+        where TRows : struct, IRows where TA : struct, IAOrder
+    {
+        TVector c0 = TSimd.Zero, c1 = TSimd.Zero, c2 = TSimd.Zero, c3 = TSimd.Zero;
+        TVector c4 = TSimd.Zero, c5 = TSimd.Zero, c6 = TSimd.Zero, c7 = TSimd.Zero;
+        TVector b0;
+        if (TA.Transposed)
+        {
+            for (int p = 0; p < kc; p++)
+            {
+                b0 = TSimd.Load(ref *b, 0);
+                c0 = TSimd.FusedMultiplyAdd(TSimd.Broadcast(a[0]), b0, c0);
+                if (TRows.Count > 1) c1 = TSimd.FusedMultiplyAdd(TSimd.Broadcast(a[1]), b0, c1);
+                if (TRows.Count > 2)
+                {
+                    c2 = TSimd.FusedMultiplyAdd(TSimd.Broadcast(a[2]), b0, c2);
+                    c3 = TSimd.FusedMultiplyAdd(TSimd.Broadcast(a[3]), b0, c3);
+                }
+                if (TRows.Count > 4)
+                {
+                    c4 = TSimd.FusedMultiplyAdd(TSimd.Broadcast(a[4]), b0, c4);
+                    c5 = TSimd.FusedMultiplyAdd(TSimd.Broadcast(a[5]), b0, c5);
+                    c6 = TSimd.FusedMultiplyAdd(TSimd.Broadcast(a[6]), b0, c6);
+                    c7 = TSimd.FusedMultiplyAdd(TSimd.Broadcast(a[7]), b0, c7);
+                }
+                a += lda;
+                b += ldbPanel;
+            }
+        }
+        else
+        {
+            T* a1 = a + lda, a2 = a1 + lda, a3 = a2 + lda;
+            T* a4 = a3 + lda, a5 = a4 + lda, a6 = a5 + lda, a7 = a6 + lda;
+            for (nint p = 0; p < kc; p++)
+            {
+                b0 = TSimd.Load(ref *b, 0);
+                c0 = TSimd.FusedMultiplyAdd(TSimd.Broadcast(a[p]), b0, c0);
+                if (TRows.Count > 1) c1 = TSimd.FusedMultiplyAdd(TSimd.Broadcast(a1[p]), b0, c1);
+                if (TRows.Count > 2)
+                {
+                    c2 = TSimd.FusedMultiplyAdd(TSimd.Broadcast(a2[p]), b0, c2);
+                    c3 = TSimd.FusedMultiplyAdd(TSimd.Broadcast(a3[p]), b0, c3);
+                }
+                if (TRows.Count > 4)
+                {
+                    c4 = TSimd.FusedMultiplyAdd(TSimd.Broadcast(a4[p]), b0, c4);
+                    c5 = TSimd.FusedMultiplyAdd(TSimd.Broadcast(a5[p]), b0, c5);
+                    c6 = TSimd.FusedMultiplyAdd(TSimd.Broadcast(a6[p]), b0, c6);
+                    c7 = TSimd.FusedMultiplyAdd(TSimd.Broadcast(a7[p]), b0, c7);
+                }
+                b += ldbPanel;
+            }
+        }
+
+        if (cols == TSimd.Count)
+        {
+            TVector va = TSimd.Broadcast(alpha), vb = TSimd.Broadcast(beta);
+            StoreOne(c, c0, va, vb, mode);
+            if (TRows.Count > 1) StoreOne(c + ldc, c1, va, vb, mode);
+            if (TRows.Count > 2)
+            {
+                StoreOne(c + 2 * ldc, c2, va, vb, mode);
+                StoreOne(c + 3 * ldc, c3, va, vb, mode);
+            }
+            if (TRows.Count > 4)
+            {
+                StoreOne(c + 4 * ldc, c4, va, vb, mode);
+                StoreOne(c + 5 * ldc, c5, va, vb, mode);
+                StoreOne(c + 6 * ldc, c6, va, vb, mode);
+                StoreOne(c + 7 * ldc, c7, va, vb, mode);
+            }
+        }
+        else
+        {
+            // As in Kernel: raw accumulators for the caller's scalar epilogue, rows NR apart.
+            nint nr = 2 * TSimd.Count;
+            TSimd.Store(c0, ref *edge, 0);
+            if (TRows.Count > 1) TSimd.Store(c1, ref *(edge + nr), 0);
+            if (TRows.Count > 2)
+            {
+                TSimd.Store(c2, ref *(edge + 2 * nr), 0);
+                TSimd.Store(c3, ref *(edge + 3 * nr), 0);
+            }
+            if (TRows.Count > 4)
+            {
+                TSimd.Store(c4, ref *(edge + 4 * nr), 0);
+                TSimd.Store(c5, ref *(edge + 5 * nr), 0);
+                TSimd.Store(c6, ref *(edge + 6 * nr), 0);
+                TSimd.Store(c7, ref *(edge + 7 * nr), 0);
+            }
+        }
+    }
+
+    /// <summary>The epilogue of <see cref="StoreRow"/> for one vector.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void StoreOne(T* c, TVector x, TVector va, TVector vb, int mode)
+    {
+        if (mode == GemmEpilogue.Overwrite) TSimd.Store(TSimd.Multiply(va, x), ref *c, 0);
+        else if (mode == GemmEpilogue.Scale) TSimd.Store(TSimd.FusedMultiplyAdd(va, x, TSimd.Multiply(vb, TSimd.Load(ref *c, 0))), ref *c, 0);
+        else TSimd.Store(TSimd.FusedMultiplyAdd(va, x, TSimd.Load(ref *c, 0)), ref *c, 0);
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static unsafe void Kernel<TRows, TA>(int kc, T* a, nint lda, T* b, nint ldbPanel, T* c, nint ldc, int cols,
         T alpha, T beta, int mode, T* edge)

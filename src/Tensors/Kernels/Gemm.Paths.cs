@@ -48,6 +48,10 @@ internal interface IGemmPath<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// <summary>Copies one panel row (NR = 2 vectors) from <paramref name="src"/> to aligned <paramref name="dst"/>.</summary>
     static abstract unsafe void CopyPanelRow(T* src, T* dst);
 
+    /// <summary>Copies one vector from <paramref name="src"/> to aligned <paramref name="dst"/> and zeroes the second
+    /// vector of the panel row (a last panel exactly one vector wide).</summary>
+    static abstract unsafe void CopyHalfPanelRow(T* src, T* dst);
+
     /// <summary>
     /// The micro-kernel: for the <c>TRows.Count</c> rows of op(A) at <paramref name="a"/> (k-offset already
     /// applied) and one B panel (<paramref name="kc"/> rows of NR contiguous elements, <paramref name="ldbPanel"/>
@@ -57,6 +61,16 @@ internal interface IGemmPath<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// (see <see cref="GemmEpilogue"/>).
     /// </summary>
     static abstract unsafe void Kernel<TRows, TA>(int kc, T* a, nint lda, T* b, nint ldbPanel, T* c, nint ldc, int cols,
+        T alpha, T beta, int mode, T* edge)
+        where TRows : struct, IRows where TA : struct, IAOrder;
+
+    /// <summary>
+    /// <see cref="Kernel"/> for a panel whose valid columns (<paramref name="cols"/> ≤ one vector) all lie in its first
+    /// vector: the same fused multiply-add chains and epilogue for those columns, without the second vector's work.
+    /// An edge tile (<paramref name="cols"/> below one vector) stores its raw accumulators at <paramref name="edge"/>
+    /// (rows of NR) as <see cref="Kernel"/> does.
+    /// </summary>
+    static abstract unsafe void KernelNarrow<TRows, TA>(int kc, T* a, nint lda, T* b, nint ldbPanel, T* c, nint ldc, int cols,
         T alpha, T beta, int mode, T* edge)
         where TRows : struct, IRows where TA : struct, IAOrder;
 }

@@ -16,7 +16,8 @@ namespace Nn.Simd.Tensors.Kernels;
 /// Implementation (float and double; other types use <see cref="Reference{T}"/>): BLIS-style blocking around a
 /// register-tiled micro-kernel on <c>Vector512</c> (8 rows × 2 vectors, 16 accumulators), with <c>Vector256</c>
 /// and <c>Vector&lt;T&gt;</c> paths for other CPUs; the path is chosen once per process. Panels of op(B) are packed
-/// into cache-sized blocks; A is read in place. Large calls are split over N across
+/// into cache-sized blocks; A is read in place. A last panel no wider than one vector runs a one-vector kernel. Large
+/// calls are split over N (over M when C has fewer panels than threads) across
 /// <see cref="Parallelism.MaxDegree"/> threads of a persistent worker pool; small ones stay on the calling thread.
 /// Steady-state calls allocate nothing.
 /// </para>

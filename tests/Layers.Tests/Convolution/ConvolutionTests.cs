@@ -9,7 +9,7 @@ namespace Nn.Simd.Layers.Tests;
 public class ConvolutionTests
 {
     /// <summary>y[n, oy, ox, f] = b[f] + Σ x[n, oy·sh + i − pt, ox·sw + j·dw − pl, c]·K[i, j, c, f] over cells inside the image.</summary>
-    private static double[] DirectConv(double[] x, int b, int h, int w, int c, double[] k, int kh, int kw, int f, double[] bias,
+    internal static double[] DirectConv(double[] x, int b, int h, int w, int c, double[] k, int kh, int kw, int f, double[] bias,
         int sh, int sw, int ho, int wo, int pt, int pl, int dw = 1)
     {
         var y = new double[b * ho * wo * f];
