@@ -54,6 +54,17 @@ internal static class MetricChecks
             throw new ArgumentException($"{name}: {rowWeights.Length} row weights for prediction shape {prediction.Shape}, which has {prediction.Shape.Rows} rows.", nameof(rowWeights));
     }
 
+    /// <summary>The checks every <c>Update(prediction, target, rowWeights)</c> starts with.</summary>
+    /// <exception cref="ArgumentNullException">The prediction or target is null.</exception>
+    /// <exception cref="ArgumentException">The lengths differ, or the weights do not hold one weight per row.</exception>
+    public static void Update<T>(string name, Tensor<T> prediction, Tensor<T> target, ReadOnlySpan<T> rowWeights) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        ArgumentNullException.ThrowIfNull(prediction);
+        ArgumentNullException.ThrowIfNull(target);
+        SameLength(name, prediction, target);
+        RowWeights(name, prediction, rowWeights);
+    }
+
     /// <exception cref="ArgumentException">The target does not hold the same number of elements as the prediction.</exception>
     public static void SameLength<T>(string name, Tensor<T> prediction, Tensor<T> target) where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -397,10 +408,7 @@ public abstract class ConfusionMetric<T> : IMetric<T> where T : unmanaged, IFloa
     /// <inheritdoc/>
     public void Update(Tensor<T> prediction, Tensor<T> target, ReadOnlySpan<T> rowWeights)
     {
-        ArgumentNullException.ThrowIfNull(prediction);
-        ArgumentNullException.ThrowIfNull(target);
-        MetricChecks.SameLength(Name, prediction, target);
-        MetricChecks.RowWeights(Name, prediction, rowWeights);
+        MetricChecks.Update(Name, prediction, target, rowWeights);
         var p = prediction.ReadOnlySpan;
         var y = target.ReadOnlySpan;
         int c = prediction.Shape.Columns;
@@ -497,10 +505,7 @@ public sealed class Auc<T> : IMetric<T> where T : unmanaged, IFloatingPointIeee7
     /// <inheritdoc/>
     public void Update(Tensor<T> prediction, Tensor<T> target, ReadOnlySpan<T> rowWeights)
     {
-        ArgumentNullException.ThrowIfNull(prediction);
-        ArgumentNullException.ThrowIfNull(target);
-        MetricChecks.SameLength(Name, prediction, target);
-        MetricChecks.RowWeights(Name, prediction, rowWeights);
+        MetricChecks.Update(Name, prediction, target, rowWeights);
         var p = prediction.ReadOnlySpan;
         var y = target.ReadOnlySpan;
         int c = prediction.Shape.Columns;

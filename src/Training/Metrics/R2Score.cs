@@ -76,10 +76,7 @@ public sealed class R2Score<T> : IMetric<T> where T : unmanaged, IFloatingPointI
     /// per row, or the number of columns differs from the first batch's.</exception>
     public void Update(Tensor<T> prediction, Tensor<T> target, ReadOnlySpan<T> rowWeights)
     {
-        ArgumentNullException.ThrowIfNull(prediction);
-        ArgumentNullException.ThrowIfNull(target);
-        MetricChecks.SameLength(Name, prediction, target);
-        MetricChecks.RowWeights(Name, prediction, rowWeights);
+        MetricChecks.Update(Name, prediction, target, rowWeights);
         int c = prediction.Shape.Columns, rows = prediction.Shape.Rows;
         if (_sum.Length == 0)
         {
