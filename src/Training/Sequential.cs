@@ -154,8 +154,8 @@ public partial class Sequential<T> : IModel where T : unmanaged, IFloatingPointI
         {
             try
             {
-                // An explicit model seed also fixes the dropout masks, which Dropout otherwise seeds on its own.
-                if (_seed is not null && _layers[i] is Dropout<T> dropout) dropout.Reseed(unchecked(seed + i));
+                // An explicit model seed also fixes the dropout masks and noise, which the noise layers otherwise seed on their own.
+                if (_seed is not null && _layers[i] is NoiseLayer<T> noise) noise.Reseed(unchecked(seed + i));
                 _layers[i].Build(shape, unchecked(seed + i));
                 shape = _layers[i].ComputeOutputShape(shape);
             }

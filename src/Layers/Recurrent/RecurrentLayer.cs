@@ -194,7 +194,7 @@ public abstract class RecurrentLayer<T> : Layer<T>, IMaskConsumer where T : unma
     public double RecurrentDropout { get => _recurrentDropout; set => _recurrentDropout = CheckRate(value, nameof(RecurrentDropout)); }
 
     /// <summary>Keep the dropout masks of the last training call while the input shape stays the same (for gradient
-    /// checks, as <see cref="Dropout{T}.FreezeMask"/>).</summary>
+    /// checks, as <see cref="NoiseLayer{T}.FreezeMask"/>).</summary>
     public bool FreezeDropoutMasks { get; set; }
 
     /// <summary>The input dropout mask [B, F] of the last training call (0 or 1/(1 − rate)), or null.</summary>

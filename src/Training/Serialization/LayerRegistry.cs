@@ -30,7 +30,11 @@ public static class LayerRegistry
     private static void RegisterBuiltIns()
     {
         Register("dense", new DenseFactory());
-        Register("dropout", new DropoutFactory());
+        Register("dropout", new NoiseFactory("dropout"));
+        Register("spatial_dropout1d", new NoiseFactory("spatial_dropout1d"));
+        Register("spatial_dropout2d", new NoiseFactory("spatial_dropout2d"));
+        Register("gaussian_dropout", new NoiseFactory("gaussian_dropout"));
+        Register("gaussian_noise", new NoiseFactory("gaussian_noise"));
         Register("masking", new MaskingFactory());
         Register("flatten", new FlattenFactory());
         Register("reshape", new ReshapeFactory());
@@ -87,10 +91,21 @@ public static class LayerRegistry
             new ActivationLayer<T>(LayerConfig.GetString(c, "activation", "linear"));
     }
 
-    private sealed class DropoutFactory : ILayerFactory
+    /// <summary>The random training-only layers: <c>rate</c> (or <c>stddev</c>) and an optional <c>seed</c>.</summary>
+    private sealed class NoiseFactory(string type) : ILayerFactory
     {
-        public ILayer<T> Create<T>(IReadOnlyDictionary<string, string> c) where T : unmanaged, IFloatingPointIeee754<T> =>
-            new Dropout<T>(LayerConfig.GetDouble(c, "rate"), c.ContainsKey("seed") ? LayerConfig.GetInt(c, "seed") : null);
+        public ILayer<T> Create<T>(IReadOnlyDictionary<string, string> c) where T : unmanaged, IFloatingPointIeee754<T>
+        {
+            int? seed = c.ContainsKey("seed") ? LayerConfig.GetInt(c, "seed") : null;
+            return type switch
+            {
+                "dropout" => new Dropout<T>(LayerConfig.GetDouble(c, "rate"), seed),
+                "spatial_dropout1d" => new SpatialDropout1D<T>(LayerConfig.GetDouble(c, "rate"), seed),
+                "spatial_dropout2d" => new SpatialDropout2D<T>(LayerConfig.GetDouble(c, "rate"), seed),
+                "gaussian_dropout" => new GaussianDropout<T>(LayerConfig.GetDouble(c, "rate"), seed),
+                _ => new GaussianNoise<T>(LayerConfig.GetDouble(c, "stddev"), seed),
+            };
+        }
     }
 
     private static RecurrentLayer<T> WithMaskOptions<T>(IReadOnlyDictionary<string, string> c, RecurrentLayer<T> layer)
