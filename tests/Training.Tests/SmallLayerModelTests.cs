@@ -46,4 +46,30 @@ public sealed class SmallLayerModelTests : IDisposable
         AssertRoundTrips(image, loaded, Tensor<double>.RandomNormal(new TensorShape(4, 3, 3, 2), 3));
         Assert.Equal(0.25, ((SpatialDropout2D<double>)loaded.Layers[0]).Rate);
     }
+
+    [Fact]
+    public void PaddingAndCropping_TrainInAModel_AndRoundTrip()
+    {
+        var x = Tensor<float>.RandomNormal(new TensorShape(32, 6, 6, 1), 4);
+        var y = new Tensor<float>(32, 1);
+        for (int i = 0; i < 32; i++) y[i, 0] = x.Span[i * 36] + x.Span[i * 36 + 35];   // corner pixels: 'same'-like padding needed
+        var model = new Sequential(new ZeroPadding2D<float>(((1, 2), (2, 1))), new Conv2D<float>(3, (3, 3)), new Cropping2D<float>(((0, 1), (1, 0))),
+            new Flatten<float>(), new Dense<float>(1)) { Seed = 6 };
+        model.Compile("mse", new Nn.Simd.Training.Optimizers.Adam(0.01));
+        var history = model.Fit(x, y, epochs: 30, batchSize: 8);
+        Assert.True(history["loss"][^1] < 0.5 * history["loss"][0], $"loss {history["loss"][0]} -> {history["loss"][^1]}");
+        Assert.Contains("(None, 9, 9, 1)", model.Summary());
+        Assert.Contains("(None, 6, 6, 3)", model.Summary());
+        string path = Path.Combine(_dir, "pad2.safetensors");
+        model.Save(path);
+        AssertRoundTrips(model, Sequential.Load(path), x);
+
+        var series = new Sequential<double>(new ZeroPadding1D<double>((2, 0)), new Conv1D<double>(2, 3), new Cropping1D<double>((1, 0)),
+            new Flatten<double>(), new Dense<double>(1)) { Seed = 7 };
+        series.Build(5, 2);
+        series.Save(Path.Combine(_dir, "pad1.safetensors"));
+        var loaded = Sequential<double>.Load(Path.Combine(_dir, "pad1.safetensors"));
+        AssertRoundTrips(series, loaded, Tensor<double>.RandomNormal(new TensorShape(3, 5, 2), 8));
+        Assert.Equal((1, 0), ((Cropping1D<double>)loaded.Layers[2]).Cropping);
+    }
 }

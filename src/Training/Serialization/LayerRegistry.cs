@@ -40,6 +40,10 @@ public static class LayerRegistry
         Register("reshape", new ReshapeFactory());
         Register("repeat_vector", new RepeatVectorFactory());
         Register("permute", new PermuteFactory());
+        Register("zero_padding1d", new BorderFactory(pad: true, rank: 1));
+        Register("zero_padding2d", new BorderFactory(pad: true, rank: 2));
+        Register("cropping1d", new BorderFactory(pad: false, rank: 1));
+        Register("cropping2d", new BorderFactory(pad: false, rank: 2));
         Register("batch_normalization", new BatchNormalizationFactory());
         Register("layer_normalization", new LayerNormalizationFactory());
         Register("normalization", new NormalizationFactory());
@@ -141,6 +145,25 @@ public static class LayerRegistry
     private sealed class PermuteFactory : ILayerFactory
     {
         public ILayer<T> Create<T>(IReadOnlyDictionary<string, string> c) where T : unmanaged, IFloatingPointIeee754<T> => new Permute<T>(Ints(c, "dims"));
+    }
+
+    /// <summary>Padding and cropping save their sizes as <c>"left,right"</c> (1-D) or <c>"top,bottom,left,right"</c> (2-D).</summary>
+    private sealed class BorderFactory(bool pad, int rank) : ILayerFactory
+    {
+        public ILayer<T> Create<T>(IReadOnlyDictionary<string, string> c) where T : unmanaged, IFloatingPointIeee754<T>
+        {
+            string key = pad ? "padding" : "cropping";
+            int[] s = Ints(c, key);
+            if (s.Length != 2 * rank)
+                throw new ArgumentException($"'{key}' must be {2 * rank} integers; got '{c[key]}'.", key);
+            return (pad, rank) switch
+            {
+                (true, 1) => new ZeroPadding1D<T>((s[0], s[1])),
+                (true, _) => new ZeroPadding2D<T>(((s[0], s[1]), (s[2], s[3]))),
+                (false, 1) => new Cropping1D<T>((s[0], s[1])),
+                _ => new Cropping2D<T>(((s[0], s[1]), (s[2], s[3]))),
+            };
+        }
     }
 
     /// <summary>A list of integers saved as <c>"a,b,c"</c> (shapes, axis orders).</summary>

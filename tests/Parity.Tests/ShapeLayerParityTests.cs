@@ -1,0 +1,43 @@
+using Nn.Simd.Layers;
+using Nn.Simd.Tensors;
+using static TorchSharp.torch;
+
+namespace Nn.Simd.Parity.Tests;
+
+/// <summary>Zero padding and cropping against libtorch's <c>nn.functional.pad</c> (negative pads crop), applied directly
+/// to the channels-last tensor: outputs and input gradients.</summary>
+public class ShapeLayerParityTests
+{
+    /// <summary>Runs <paramref name="layer"/> forward and backward and <paramref name="torchOp"/> on the same channels-last
+    /// data, and compares the outputs and the input gradients.</summary>
+    private static void Compare(Layer<float> layer, TensorShape shape, Func<Tensor, Tensor> torchOp, int seed)
+    {
+        var x = Tensor<float>.RandomNormal(shape, seed);
+        var y = layer.Forward(x, training: true).Clone();
+        var dy = Tensor<float>.RandomNormal(y.Shape, seed + 1);
+        var dx = layer.Backward(dy).Clone();
+
+        using var scope = NewDisposeScope();
+        var tx = tensor(x.ToArray(), shape.ToArray().Select(d => (long)d).ToArray()).requires_grad_(true);
+        var ty = torchOp(tx);
+        Assert.Equal(y.Shape.ToArray().Select(d => (long)d), ty.shape);
+        ty.backward([tensor(dy.ToArray(), ty.shape)]);
+        Parity.AssertClose(ty.contiguous().data<float>().ToArray(), y.ToArray(), $"{layer.TypeName} output");
+        Parity.AssertClose(tx.grad!.contiguous().data<float>().ToArray(), dx.ToArray(), $"{layer.TypeName} dX");
+    }
+
+    [Fact]
+    public void ZeroPadding_MatchesPad()
+    {
+        // pad's list runs from the last axis: (channels), (width), (height).
+        Compare(new ZeroPadding1D<float>((2, 3)), new TensorShape(3, 7, 5), x => nn.functional.pad(x, [0, 0, 2, 3]), seed: 1);
+        Compare(new ZeroPadding2D<float>(((1, 2), (3, 0))), new TensorShape(2, 5, 6, 4), x => nn.functional.pad(x, [0, 0, 3, 0, 1, 2]), seed: 2);
+    }
+
+    [Fact]
+    public void Cropping_MatchesNegativePad()
+    {
+        Compare(new Cropping1D<float>((1, 2)), new TensorShape(3, 7, 5), x => nn.functional.pad(x, [0, 0, -1, -2]), seed: 3);
+        Compare(new Cropping2D<float>(((2, 1), (0, 3))), new TensorShape(2, 6, 7, 4), x => nn.functional.pad(x, [0, 0, 0, -3, -2, -1]), seed: 4);
+    }
+}
