@@ -5,7 +5,8 @@ using static TorchSharp.torch;
 namespace Nn.Simd.Parity.Tests;
 
 /// <summary>Zero padding and cropping against libtorch's <c>nn.functional.pad</c> (negative pads crop), applied directly
-/// to the channels-last tensor: outputs and input gradients.</summary>
+/// to the channels-last tensor, and nearest upsampling against <c>nn.functional.interpolate(mode: nearest)</c> on the
+/// permuted channels-first tensor: outputs and input gradients.</summary>
 public class ShapeLayerParityTests
 {
     /// <summary>Runs <paramref name="layer"/> forward and backward and <paramref name="torchOp"/> on the same channels-last
@@ -39,5 +40,14 @@ public class ShapeLayerParityTests
     {
         Compare(new Cropping1D<float>((1, 2)), new TensorShape(3, 7, 5), x => nn.functional.pad(x, [0, 0, -1, -2]), seed: 3);
         Compare(new Cropping2D<float>(((2, 1), (0, 3))), new TensorShape(2, 6, 7, 4), x => nn.functional.pad(x, [0, 0, 0, -3, -2, -1]), seed: 4);
+    }
+
+    [Fact]
+    public void UpSampling_MatchesNearestInterpolate()
+    {
+        Compare(new UpSampling1D<float>(3), new TensorShape(3, 5, 4),
+            x => nn.functional.interpolate(x.permute(0, 2, 1), scale_factor: [3.0], mode: InterpolationMode.Nearest).permute(0, 2, 1), seed: 5);
+        Compare(new UpSampling2D<float>((2, 3)), new TensorShape(2, 4, 3, 5),
+            x => nn.functional.interpolate(x.permute(0, 3, 1, 2), scale_factor: [2.0, 3.0], mode: InterpolationMode.Nearest).permute(0, 2, 3, 1), seed: 6);
     }
 }

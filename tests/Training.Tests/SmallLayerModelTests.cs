@@ -72,4 +72,27 @@ public sealed class SmallLayerModelTests : IDisposable
         AssertRoundTrips(series, loaded, Tensor<double>.RandomNormal(new TensorShape(3, 5, 2), 8));
         Assert.Equal((1, 0), ((Cropping1D<double>)loaded.Layers[2]).Cropping);
     }
+
+    [Fact]
+    public void UpSampling_TrainsInAModel_AndRoundTrips()
+    {
+        var x = Tensor<float>.RandomNormal(new TensorShape(32, 3, 3, 1), 9);
+        var y = new Tensor<float>(32, 1);
+        for (int i = 0; i < 32; i++) y[i, 0] = x.Span[i * 9 + 4] - x.Span[i * 9];
+        var model = new Sequential(new UpSampling2D<float>((2, 1)), new Conv2D<float>(2, (2, 2)), new Flatten<float>(), new Dense<float>(1)) { Seed = 8 };
+        model.Compile("mse", new Nn.Simd.Training.Optimizers.Adam(0.01));
+        var history = model.Fit(x, y, epochs: 30, batchSize: 8);
+        Assert.True(history["loss"][^1] < 0.5 * history["loss"][0], $"loss {history["loss"][0]} -> {history["loss"][^1]}");
+        Assert.Contains("(None, 6, 3, 1)", model.Summary());
+        string path = Path.Combine(_dir, "up2.safetensors");
+        model.Save(path);
+        AssertRoundTrips(model, Sequential.Load(path), x);
+
+        var series = new Sequential<double>(new UpSampling1D<double>(3), new Conv1D<double>(2, 2), new Flatten<double>(), new Dense<double>(1)) { Seed = 2 };
+        series.Build(4, 2);
+        series.Save(Path.Combine(_dir, "up1.safetensors"));
+        var loaded = Sequential<double>.Load(Path.Combine(_dir, "up1.safetensors"));
+        AssertRoundTrips(series, loaded, Tensor<double>.RandomNormal(new TensorShape(3, 4, 2), 3));
+        Assert.Equal(3, ((UpSampling1D<double>)loaded.Layers[0]).Size);
+    }
 }

@@ -44,6 +44,8 @@ public static class LayerRegistry
         Register("zero_padding2d", new BorderFactory(pad: true, rank: 2));
         Register("cropping1d", new BorderFactory(pad: false, rank: 1));
         Register("cropping2d", new BorderFactory(pad: false, rank: 2));
+        Register("up_sampling1d", new UpSamplingFactory(rank: 1));
+        Register("up_sampling2d", new UpSamplingFactory(rank: 2));
         Register("batch_normalization", new BatchNormalizationFactory());
         Register("layer_normalization", new LayerNormalizationFactory());
         Register("normalization", new NormalizationFactory());
@@ -164,6 +166,12 @@ public static class LayerRegistry
                 _ => new Cropping2D<T>(((s[0], s[1]), (s[2], s[3]))),
             };
         }
+    }
+
+    private sealed class UpSamplingFactory(int rank) : ILayerFactory
+    {
+        public ILayer<T> Create<T>(IReadOnlyDictionary<string, string> c) where T : unmanaged, IFloatingPointIeee754<T> =>
+            rank == 1 ? new UpSampling1D<T>(LayerConfig.GetInt(c, "size", 2)) : new UpSampling2D<T>(Pair(c, "size", (2, 2)));
     }
 
     /// <summary>A list of integers saved as <c>"a,b,c"</c> (shapes, axis orders).</summary>
