@@ -196,6 +196,65 @@ public class PoolingTests
         }
     }
 
+    [Theory]
+    [InlineData(3)]
+    [InlineData(4)]
+    [InlineData(6)]
+    [InlineData(8)]
+    [InlineData(16)]
+    [InlineData(19)]
+    [InlineData(24)]
+    [InlineData(32)]
+    [InlineData(37)]
+    public void MaxPooling_EveryLaneWidth_MatchesTheScalarRule_OnTiesZerosAndNaN(int c)
+    {
+        // Values from a few levels (many ties), with ±0 and NaN sprinkled in; overlapping 3×3 windows with stride 2 and
+        // 'same' padding. Forward must be the IEEE maximum bit for bit (+0 over −0, NaN wins); backward must send each
+        // window's gradient to its first cell equal to the output in row order, and none for a NaN output. The channel
+        // counts reach every vector width, its overlapping last vector, and the scalar path.
+        Check<float>(c, v => (float)v);
+        Check<double>(c, v => v);
+
+        static void Check<T>(int c, Func<double, T> from) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+        {
+            const int h = 7, w = 6, ho = 4, wo = 3, pt = 1, pl = 0;   // 'same': 2 rows of padding split 1 + 1, 1 column 0 + 1
+            var rng = new Random(c);
+            var x = new Tensor<T>(2, h, w, c);
+            foreach (ref T v in x.Span)
+            {
+                int k = rng.Next(20);
+                v = k == 0 ? T.NaN : k == 1 ? T.NegativeZero : k == 2 ? T.Zero : from(rng.Next(-2, 3) * 0.5);
+            }
+            var pool = new MaxPooling2D<T>((3, 3), (2, 2), "same");
+            var y = pool.Forward(x, true);
+            var dy = new Tensor<T>(y.Shape);
+            foreach (ref T v in dy.Span) v = from(rng.Next(1, 9));
+            var dx = pool.Backward(dy);
+            var wantDx = new T[x.Length];
+            for (int n = 0; n < 2; n++)
+                for (int oy = 0; oy < ho; oy++)
+                    for (int ox = 0; ox < wo; ox++)
+                        for (int ch = 0; ch < c; ch++)
+                        {
+                            T m = T.NegativeInfinity;
+                            int first = -1;
+                            for (int iy = Math.Max(0, oy * 2 - pt); iy < Math.Min(h, oy * 2 - pt + 3); iy++)
+                                for (int ix = Math.Max(0, ox * 2 - pl); ix < Math.Min(w, ox * 2 - pl + 3); ix++)
+                                    m = T.Max(m, x.ReadOnlySpan[((n * h + iy) * w + ix) * c + ch]);
+                            for (int iy = Math.Max(0, oy * 2 - pt); iy < Math.Min(h, oy * 2 - pt + 3) && first < 0; iy++)
+                                for (int ix = Math.Max(0, ox * 2 - pl); ix < Math.Min(w, ox * 2 - pl + 3) && first < 0; ix++)
+                                    if (x.ReadOnlySpan[((n * h + iy) * w + ix) * c + ch] == m) first = ((n * h + iy) * w + ix) * c + ch;
+                            int o = ((n * ho + oy) * wo + ox) * c + ch;
+                            T got = y.ReadOnlySpan[o];
+                            Assert.True(T.IsNaN(m) ? T.IsNaN(got) : got == m && T.IsNegative(got) == T.IsNegative(m),
+                                $"C {c} {typeof(T).Name}: y[{n}, {oy}, {ox}, {ch}] = {got}, want {m}");
+                            if (first >= 0) wantDx[first] += dy.ReadOnlySpan[o];
+                        }
+            for (int i = 0; i < wantDx.Length; i++)
+                Assert.True(wantDx[i] == dx.ReadOnlySpan[i], $"C {c} {typeof(T).Name}: dx[{i}] = {dx.ReadOnlySpan[i]}, want {wantDx[i]}");
+        }
+    }
+
     public static TheoryData<string> AllocationCases() =>
         ["max1d", "avg1d", "max2d", "avg2d", "gmax1d", "gavg2d"];
 
