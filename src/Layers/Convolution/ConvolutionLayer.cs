@@ -322,6 +322,24 @@ public abstract class ConvolutionLayer<T> : Layer<T> where T : unmanaged, IFloat
         }
     }
 
+    /// <summary>dst[i] += src[i] for i in [0, length), a short run: whole vectors, narrower vectors, then element by
+    /// element (each element gets the one addition TensorPrimitives.Add would give it). The runs must not overlap.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void AddShort(ref T src, ref T dst, int length)
+    {
+        nuint i = 0, n = (nuint)length;
+        if (Vector512<T>.IsSupported && Vector512.IsHardwareAccelerated)
+            for (; i + (nuint)Vector512<T>.Count <= n; i += (nuint)Vector512<T>.Count)
+                (Vector512.LoadUnsafe(ref dst, i) + Vector512.LoadUnsafe(ref src, i)).StoreUnsafe(ref dst, i);
+        if (Vector256<T>.IsSupported && Vector256.IsHardwareAccelerated)
+            for (; i + (nuint)Vector256<T>.Count <= n; i += (nuint)Vector256<T>.Count)
+                (Vector256.LoadUnsafe(ref dst, i) + Vector256.LoadUnsafe(ref src, i)).StoreUnsafe(ref dst, i);
+        if (Vector128<T>.IsSupported && Vector128.IsHardwareAccelerated)
+            for (; i + (nuint)Vector128<T>.Count <= n; i += (nuint)Vector128<T>.Count)
+                (Vector128.LoadUnsafe(ref dst, i) + Vector128.LoadUnsafe(ref src, i)).StoreUnsafe(ref dst, i);
+        for (; i < n; i++) Unsafe.Add(ref dst, i) += Unsafe.Add(ref src, i);
+    }
+
     /// <summary>col2im for sample n: its image gradient is the sum of its patches' gradients, each added back onto
     /// the pixels the patch came from.</summary>
     private void Col2Im(int n)
@@ -330,10 +348,13 @@ public abstract class ConvolutionLayer<T> : Layer<T> where T : unmanaged, IFloat
         var dcols = _dcols!.ReadOnlySpan;
         var dxs = _dx!.Span;
         dxs.Slice(n * h * w * c, h * w * c).Clear();
+        // The spans were checked against the geometry when they were sized; the short runs are added through refs (a
+        // TensorPrimitives call per kernel row cost more than its few vectors of arithmetic).
+        ref T r0 = ref MemoryMarshal.GetReference(dcols);
+        ref T dx0 = ref MemoryMarshal.GetReference(dxs);
         for (int oy = 0, r = n * _ho * _wo; oy < _ho; oy++)
             for (int ox = 0; ox < _wo; ox++, r++)
             {
-                var row = dcols.Slice(r * p, p);
                 for (int i = 0; i < kh; i++)
                 {
                     int iy = oy * StridesHW.Height + i * dh - _padTop;
@@ -342,16 +363,14 @@ public abstract class ConvolutionLayer<T> : Layer<T> where T : unmanaged, IFloat
                     if (dw == 1 && ix0 >= 0 && ix0 + kw <= w)
                     {
                         // The kw pixels of this kernel row are contiguous in x, as in im2col.
-                        var seg = dxs.Slice(((n * h + iy) * w + ix0) * c, kw * c);
-                        TensorPrimitives.Add(seg, row.Slice(i * kw * c, kw * c), seg);
+                        AddShort(ref Unsafe.Add(ref r0, r * p + i * kw * c), ref Unsafe.Add(ref dx0, ((n * h + iy) * w + ix0) * c), kw * c);
                         continue;
                     }
                     for (int j = 0; j < kw; j++)
                     {
                         int ix = ix0 + j * dw;
                         if ((uint)ix >= (uint)w) continue;
-                        var d = dxs.Slice(((n * h + iy) * w + ix) * c, c);
-                        TensorPrimitives.Add(d, row.Slice((i * kw + j) * c, c), d);
+                        AddShort(ref Unsafe.Add(ref r0, r * p + (i * kw + j) * c), ref Unsafe.Add(ref dx0, ((n * h + iy) * w + ix) * c), c);
                     }
                 }
             }

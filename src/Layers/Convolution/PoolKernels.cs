@@ -127,19 +127,37 @@ internal static class PoolKernels<T> where T : unmanaged, IFloatingPointIeee754<
     /// matches no cell and routes no gradient.</summary>
     public static void MaxBackward(in PoolWindow g, ReadOnlySpan<T> x, ReadOnlySpan<T> y, ReadOnlySpan<T> dy, Span<T> dx)
     {
-        dx.Clear();
+        int vc = PoolLanes512<T>.IsSupported && g.C >= Vector512<T>.Count ? Vector512<T>.Count
+            : PoolLanes256<T>.IsSupported && g.C >= Vector256<T>.Count ? Vector256<T>.Count
+            : PoolLanes128<T>.IsSupported && g.C >= Vector128<T>.Count ? Vector128<T>.Count : 0;
+        // Windows that tile the input from its first cell (stride = pool, nothing padded before; Keras' default) hold
+        // every cell at most once: the vector loop then writes each covered cell outright, and only the cells no
+        // window reaches (the last rows and columns of a 'valid' pool) are cleared first.
+        bool tiles = vc > 0 && g.StrideH == g.PoolH && g.StrideW == g.PoolW && g.PadTop == 0 && g.PadLeft == 0;
+        if (!tiles) dx.Clear();
+        else
+        {
+            int h = Math.Min(g.H, g.Ho * g.PoolH), w = Math.Min(g.W, g.Wo * g.PoolW), c = g.C;
+            if (w < g.W)
+                for (int iy = 0; iy < h; iy++) dx.Slice((iy * g.W + w) * c, (g.W - w) * c).Clear();
+            dx.Slice(h * g.W * c).Clear();
+        }
         if (g.Ho * g.Wo == 0) return;
         ref T px = ref MemoryMarshal.GetReference(x);
         ref T py = ref MemoryMarshal.GetReference(y);
         ref T pdy = ref MemoryMarshal.GetReference(dy);
         ref T pdx = ref MemoryMarshal.GetReference(dx);
-        if (PoolLanes512<T>.IsSupported && g.C >= Vector512<T>.Count) MaxBackward<PoolLanes512<T>, Vector512<T>>(g, ref px, ref py, ref pdy, ref pdx);
-        else if (PoolLanes256<T>.IsSupported && g.C >= Vector256<T>.Count) MaxBackward<PoolLanes256<T>, Vector256<T>>(g, ref px, ref py, ref pdy, ref pdx);
-        else if (PoolLanes128<T>.IsSupported && g.C >= Vector128<T>.Count) MaxBackward<PoolLanes128<T>, Vector128<T>>(g, ref px, ref py, ref pdy, ref pdx);
-        else MaxBackwardScalar(g, x, y, dy, dx);
+        if (vc == 0) MaxBackwardScalar(g, x, y, dy, dx);
+        else if (vc == Vector512<T>.Count && PoolLanes512<T>.IsSupported) MaxBackward<PoolLanes512<T>, Vector512<T>>(g, tiles, ref px, ref py, ref pdy, ref pdx);
+        else if (vc == Vector256<T>.Count) MaxBackward<PoolLanes256<T>, Vector256<T>>(g, tiles, ref px, ref py, ref pdy, ref pdx);
+        else MaxBackward<PoolLanes128<T>, Vector128<T>>(g, tiles, ref px, ref py, ref pdy, ref pdx);
     }
 
-    private static void MaxBackward<TL, TV>(in PoolWindow g, ref T x, ref T y, ref T dy, ref T dx) where TL : IPoolLanes<TV, T> where TV : struct
+    /// <summary>The vector loop of <see cref="MaxBackward(in PoolWindow, ReadOnlySpan{T}, ReadOnlySpan{T}, ReadOnlySpan{T}, Span{T})"/>.
+    /// With <paramref name="tiles"/> a cell's lanes start from +0 instead of from dx (which is not cleared) the first
+    /// time they are reached (all of a whole vector, the new lanes of the overlapping last one): the same sum as adding
+    /// to a cleared dx.</summary>
+    private static void MaxBackward<TL, TV>(in PoolWindow g, bool tiles, ref T x, ref T y, ref T dy, ref T dx) where TL : IPoolLanes<TV, T> where TV : struct
     {
         int w = g.W, c = g.C, vc = TL.Count, last = c - vc;
         // The last vector overlaps the one before by vc − c % vc lanes (none when C is a multiple of vc): those lanes
@@ -162,7 +180,8 @@ internal static class PoolKernels<T> where T : unmanaged, IFloatingPointIeee754<
                         {
                             int cell = (iy * w + ix) * c + at;
                             var hit = TL.EqualAnd(TL.Load(ref x, cell), ym, pending);
-                            TL.Store(TL.Add(TL.Load(ref dx, cell), TL.And(hit, grad)), ref dx, cell);
+                            var basis = !tiles ? TL.Load(ref dx, cell) : at == ch ? TL.Zero : TL.AndNot(TL.Load(ref dx, cell), lastPending);
+                            TL.Store(TL.Add(basis, TL.And(hit, grad)), ref dx, cell);
                             pending = TL.AndNot(pending, hit);
                         }
                 }
@@ -247,6 +266,7 @@ internal interface IPoolLanes<TV, T> where TV : struct where T : unmanaged, IFlo
     static abstract bool IsSupported { get; }
     /// <summary>Lanes per vector.</summary>
     static abstract int Count { get; }
+    static abstract TV Zero { get; }
     static abstract TV Load(ref T source, int index);
     static abstract void Store(TV value, ref T destination, int index);
     /// <summary>IEEE 754 maximum per lane, as TensorPrimitives.Max: NaN when either is NaN, +0 above −0.</summary>
@@ -265,6 +285,7 @@ internal readonly struct PoolLanes128<T> : IPoolLanes<Vector128<T>, T> where T :
 {
     public static bool IsSupported => Vector128.IsHardwareAccelerated && (typeof(T) == typeof(float) || typeof(T) == typeof(double));
     public static int Count => Vector128<T>.Count;
+    public static Vector128<T> Zero => Vector128<T>.Zero;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<T> Load(ref T source, int index) => Vector128.LoadUnsafe(ref source, (nuint)index);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(Vector128<T> value, ref T destination, int index) => value.StoreUnsafe(ref destination, (nuint)index);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<T> Max(Vector128<T> x, Vector128<T> y) => Vector128.Max(x, y);
@@ -279,6 +300,7 @@ internal readonly struct PoolLanes256<T> : IPoolLanes<Vector256<T>, T> where T :
 {
     public static bool IsSupported => Vector256.IsHardwareAccelerated && (typeof(T) == typeof(float) || typeof(T) == typeof(double));
     public static int Count => Vector256<T>.Count;
+    public static Vector256<T> Zero => Vector256<T>.Zero;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<T> Load(ref T source, int index) => Vector256.LoadUnsafe(ref source, (nuint)index);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(Vector256<T> value, ref T destination, int index) => value.StoreUnsafe(ref destination, (nuint)index);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<T> Max(Vector256<T> x, Vector256<T> y) => Vector256.Max(x, y);
@@ -293,6 +315,7 @@ internal readonly struct PoolLanes512<T> : IPoolLanes<Vector512<T>, T> where T :
 {
     public static bool IsSupported => Vector512.IsHardwareAccelerated && (typeof(T) == typeof(float) || typeof(T) == typeof(double));
     public static int Count => Vector512<T>.Count;
+    public static Vector512<T> Zero => Vector512<T>.Zero;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<T> Load(ref T source, int index) => Vector512.LoadUnsafe(ref source, (nuint)index);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(Vector512<T> value, ref T destination, int index) => value.StoreUnsafe(ref destination, (nuint)index);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<T> Max(Vector512<T> x, Vector512<T> y) => Vector512.Max(x, y);
