@@ -26,12 +26,12 @@ namespace Nn.Simd.Layers;
 /// <remarks>Computed as an im2col patch matrix times the kernel, one GEMM forward and two backward, with a
 /// col2im scatter for the input gradient. Everything that stays within one sample runs per sample on the worker
 /// threads, while that sample's rows are in cache: forward its im2col, its rows of the GEMM, the bias and the
-/// activation; backward the activation's gradient, its rows of dcols = dz·Kᵀ and its col2im. The kernel gradient,
-/// a sum over all samples, is one GEMM afterwards (split over its rows). The patch matrix is kept between forward
-/// and backward in a workspace.</remarks>
+/// activation; backward the activation's gradient, its column sums of dz (for the bias gradient), its rows of
+/// dcols = dz·Kᵀ and its col2im. The kernel gradient, a sum over all samples, is one GEMM afterwards (split over its
+/// rows). The patch matrix is kept between forward and backward in a workspace.</remarks>
 public abstract class ConvolutionLayer<T> : Layer<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
-    private readonly Workspace<T> _wCols = new(), _wZ = new(), _wY = new(), _wDz = new(), _wDcols = new(), _wDx = new(), _wZeroDx = new();
+    private readonly Workspace<T> _wCols = new(), _wZ = new(), _wY = new(), _wDz = new(), _wDcols = new(), _wDx = new(), _wZeroDx = new(), _wDbRows = new();
     // K [p, f] packed as the right operand of z = cols·K, and Kᵀ [f, p] of dcols = dz·Kᵀ: packed once per pass and
     // shared by every sample's GEMM (packing per sample repeated the copy B times).
     private PackedMatrix<T>? _packedK, _packedKT;
@@ -210,6 +210,7 @@ public abstract class ConvolutionLayer<T> : Layer<T> where T : unmanaged, IFloat
             dz = dzs;
         }
         else dz = _dOutput!.ReadOnlySpan.Slice(r0 * f, rows * f);
+        if (_dbRows is { } dbRows) Elementwise.SumColumns(dz, dbRows.Span.Slice(n * f, f), f, accumulate: false);
         if (_dcols is null) return;
         Gemm.Compute(false, rows, T.One, dz, f, _packedKT!, T.Zero, _dcols.Span.Slice(r0 * p, rows * p), p);
         Col2Im(n);
@@ -232,19 +233,25 @@ public abstract class ConvolutionLayer<T> : Layer<T> where T : unmanaged, IFloat
             if (_packedKT is null) _packedKT = Gemm.Pack(true, f, p, Kernel.Value.ReadOnlySpan, f);
             else _packedKT.Repack(Kernel.Value.ReadOnlySpan, f);
         }
-        if (_dz is not null || _dcols is not null) _samples.Run(_b, (long)rows * p * f, backward: true);
+        bool perSample = _dz is not null || _dcols is not null;
+        // db = Σ_rows dz: each sample's column sums while its dz is in cache (on the worker threads), then the sum of
+        // those B rows in sample order, so the result does not depend on the thread count.
+        _dbRows = perSample && _bias is { Trainable: true } ? _wDbRows.Get(_b, f) : null;
+        if (perSample) _samples.Run(_b, (long)rows * p * f, backward: true);
         var dz = _dz is { } t ? t.ReadOnlySpan : dOutput.ReadOnlySpan;
         var cols = _cols!.ReadOnlySpan;
         if (Kernel.Trainable) Gemm.Compute(true, false, p, f, rows, T.One, cols, p, dz, f, T.One, Kernel.Grad.Span, f);
-        if (_bias is { Trainable: true } bias) Elementwise.SumColumns(dz, bias.Grad.Span, f, accumulate: true);
+        if (_bias is { Trainable: true } bias)
+            Elementwise.SumColumns(_dbRows is { } dbRows ? dbRows.ReadOnlySpan : dz, bias.Grad.Span, f, accumulate: true);
         _dOutput = null;
+        _dbRows = null;
         // The zero tensor's storage is never written, so every view of it stays zero.
         return _dx ?? _wZeroDx.Get(input.Shape);
     }
 
     // Geometry of the last forward call.
     private int _b, _h, _w, _c, _ho, _wo, _p, _padTop, _padLeft;
-    private Tensor<T>? _dcols, _dx, _dz, _dOutput;
+    private Tensor<T>? _dcols, _dx, _dz, _dOutput, _dbRows;
     private readonly SampleLoop _samples;
 
     private void SetGeometry(TensorShape input, TensorShape output)
@@ -258,38 +265,48 @@ public abstract class ConvolutionLayer<T> : Layer<T> where T : unmanaged, IFloat
 
     /// <summary>im2col for sample n: row (n, oy, ox) holds the patch in (i, j, c) order, zeros where it hangs over
     /// the padding.</summary>
+    /// <remarks>Kernel row by kernel row across an output row, so the input row and its bounds are worked out once
+    /// per (oy, i) rather than once per patch; the copies go through refs (the spans were checked against the
+    /// geometry when they were sized). With one input channel a kernel row is only kw values, and slicing per
+    /// patch cost more than the copy.</remarks>
     private void Im2Col(int n)
     {
         int h = _h, w = _w, c = _c, kh = KernelHW.Height, kw = KernelHW.Width, p = _p, dh = DilationHW.Height, dw = DilationHW.Width;
-        var x = _input!.ReadOnlySpan;
-        var cols = _cols!.Span;
-        // The spans were checked against the geometry when they were sized; the contiguous runs are copied through refs.
-        ref T x0 = ref MemoryMarshal.GetReference(x);
-        for (int oy = 0, r = n * _ho * _wo; oy < _ho; oy++)
-            for (int ox = 0; ox < _wo; ox++, r++)
+        int sh = StridesHW.Height, sw = StridesHW.Width, run = kw * c, wo = _wo;
+        ref T x0 = ref MemoryMarshal.GetReference(_input!.ReadOnlySpan);
+        ref T cols0 = ref MemoryMarshal.GetReference(_cols!.Span);
+        for (int oy = 0; oy < _ho; oy++)
+        {
+            ref T outRow = ref Unsafe.Add(ref cols0, (n * _ho + oy) * wo * p);
+            for (int i = 0; i < kh; i++)
             {
-                var row = cols.Slice(r * p, p);
-                for (int i = 0; i < kh; i++)
+                int iy = oy * sh + i * dh - _padTop;
+                if ((uint)iy >= (uint)h)
                 {
-                    int iy = oy * StridesHW.Height + i * dh - _padTop;
-                    var seg = row.Slice(i * kw * c, kw * c);
-                    if ((uint)iy >= (uint)h) { seg.Clear(); continue; }
-                    int ix0 = ox * StridesHW.Width - _padLeft;
+                    for (int ox = 0; ox < wo; ox++) MemoryMarshal.CreateSpan(ref Unsafe.Add(ref outRow, ox * p + i * run), run).Clear();
+                    continue;
+                }
+                ref T xRow = ref Unsafe.Add(ref x0, (n * h + iy) * w * c);
+                for (int ox = 0; ox < wo; ox++)
+                {
+                    ref T seg = ref Unsafe.Add(ref outRow, ox * p + i * run);
+                    int ix0 = ox * sw - _padLeft;
                     if (dw == 1 && ix0 >= 0 && ix0 + kw <= w)
                     {
                         // The kw pixels are contiguous: one short copy (a memmove call costs more than the copy).
-                        CopyShort(ref Unsafe.Add(ref x0, ((n * h + iy) * w + ix0) * c), ref MemoryMarshal.GetReference(seg), kw * c);
+                        CopyShort(ref Unsafe.Add(ref xRow, ix0 * c), ref seg, run);
                         continue;
                     }
                     for (int j = 0; j < kw; j++)
                     {
                         int ix = ix0 + j * dw;
-                        var px = seg.Slice(j * c, c);
+                        var px = MemoryMarshal.CreateSpan(ref Unsafe.Add(ref seg, j * c), c);
                         if ((uint)ix >= (uint)w) px.Clear();
-                        else x.Slice(((n * h + iy) * w + ix) * c, c).CopyTo(px);
+                        else MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref xRow, ix * c), c).CopyTo(px);
                     }
                 }
             }
+        }
     }
 
     /// <summary>dst[0..length) = src[0..length) for a short run (a kernel row of one patch, a bias row): whole vectors
