@@ -65,9 +65,9 @@ public abstract class ConvolutionLayer<T> : Layer<T> where T : unmanaged, IFloat
         UseBias = useBias;
         KernelInitializer = kernelInitializer ?? new GlorotUniform();
         BiasInitializer = biasInitializer ?? new Constant(0);
-        _samples = new SampleLoop((n, backward) =>
+        _samples = new SampleLoop((n, block, backward) =>
         {
-            if (backward) BackwardSample(n);
+            if (backward) BackwardSample(n, block);
             else ForwardSample(n);
         });
     }
@@ -197,8 +197,8 @@ public abstract class ConvolutionLayer<T> : Layer<T> where T : unmanaged, IFloat
     }
 
     /// <summary>Backward for sample n: dz = activation'(z)·dy over its rows, then (when the input gradient is wanted)
-    /// its rows of dcols = dz·Kᵀ and the col2im scatter.</summary>
-    private void BackwardSample(int n)
+    /// its rows of dcols = dz·Kᵀ (in the scratch rows of its block) and the col2im scatter.</summary>
+    private void BackwardSample(int n, int block)
     {
         int f = Filters, p = _p, rows = _ho * _wo, r0 = n * rows;
         ReadOnlySpan<T> dz;
@@ -212,8 +212,9 @@ public abstract class ConvolutionLayer<T> : Layer<T> where T : unmanaged, IFloat
         else dz = _dOutput!.ReadOnlySpan.Slice(r0 * f, rows * f);
         if (_dbRows is { } dbRows) Elementwise.SumColumns(dz, dbRows.Span.Slice(n * f, f), f, accumulate: false);
         if (_dcols is null) return;
-        Gemm.Compute(false, rows, T.One, dz, f, _packedKT!, T.Zero, _dcols.Span.Slice(r0 * p, rows * p), p);
-        Col2Im(n);
+        var dcols = _dcols.Span.Slice(block * rows * p, rows * p);
+        Gemm.Compute(false, rows, T.One, dz, f, _packedKT!, T.Zero, dcols, p);
+        Col2Im(n, dcols);
     }
 
     /// <inheritdoc/>
@@ -224,8 +225,11 @@ public abstract class ConvolutionLayer<T> : Layer<T> where T : unmanaged, IFloat
         int f = Filters, rows = _b * _ho * _wo, p = _p;
         _dOutput = dOutput;
         _dz = Activation is Linear<T> ? null : _wDz.Get(dOutput.Shape);
-        // dcols = dz·Kᵀ, then scatter-add every patch back onto the pixels it came from (col2im), per sample.
-        _dcols = ComputeInputGradient ? _wDcols.Get(rows, p) : null;
+        // dcols = dz·Kᵀ, then scatter-add every patch back onto the pixels it came from (col2im), per sample. A sample's
+        // dcols is used up by its col2im, so each block of samples reuses one sample's rows: B·Ho·Wo·P values (4.5 MB
+        // for the benchmark's second layer) would push the step's buffers out of the L3 cache.
+        long work = (long)rows * p * f;
+        _dcols = ComputeInputGradient ? _wDcols.Get(SampleLoop.Blocks(_b, work) * _ho * _wo, p) : null;
         _dx = ComputeInputGradient ? _wDx.Get(input.Shape) : null;
         if (_dcols is not null)
         {
@@ -237,7 +241,7 @@ public abstract class ConvolutionLayer<T> : Layer<T> where T : unmanaged, IFloat
         // db = Σ_rows dz: each sample's column sums while its dz is in cache (on the worker threads), then the sum of
         // those B rows in sample order, so the result does not depend on the thread count.
         _dbRows = perSample && _bias is { Trainable: true } ? _wDbRows.Get(_b, f) : null;
-        if (perSample) _samples.Run(_b, (long)rows * p * f, backward: true);
+        if (perSample) _samples.Run(_b, work, backward: true);
         var dz = _dz is { } t ? t.ReadOnlySpan : dOutput.ReadOnlySpan;
         var cols = _cols!.ReadOnlySpan;
         if (Kernel.Trainable) Gemm.Compute(true, false, p, f, rows, T.One, cols, p, dz, f, T.One, Kernel.Grad.Span, f);
@@ -359,17 +363,16 @@ public abstract class ConvolutionLayer<T> : Layer<T> where T : unmanaged, IFloat
 
     /// <summary>col2im for sample n: its image gradient is the sum of its patches' gradients, each added back onto
     /// the pixels the patch came from.</summary>
-    private void Col2Im(int n)
+    private void Col2Im(int n, ReadOnlySpan<T> dcols)
     {
         int h = _h, w = _w, c = _c, kh = KernelHW.Height, kw = KernelHW.Width, p = _p, dh = DilationHW.Height, dw = DilationHW.Width;
-        var dcols = _dcols!.ReadOnlySpan;
         var dxs = _dx!.Span;
         dxs.Slice(n * h * w * c, h * w * c).Clear();
         // The spans were checked against the geometry when they were sized; the short runs are added through refs (a
         // TensorPrimitives call per kernel row cost more than its few vectors of arithmetic).
         ref T r0 = ref MemoryMarshal.GetReference(dcols);
         ref T dx0 = ref MemoryMarshal.GetReference(dxs);
-        for (int oy = 0, r = n * _ho * _wo; oy < _ho; oy++)
+        for (int oy = 0, r = 0; oy < _ho; oy++)
             for (int ox = 0; ox < _wo; ox++, r++)
             {
                 for (int i = 0; i < kh; i++)
