@@ -12,8 +12,8 @@ namespace Nn.Simd.Benchmarks;
 /// <c>--probe cnn [rounds]</c>: the <see cref="ConvBenchmarks"/> step, interleaved (torch and Nn.Simd at 1 and 2
 /// threads in turn, round after round), then Nn.Simd's step cut into phases (each layer's forward and backward, the
 /// loss, Adam) and the convolutions' GEMMs alone at the step's shapes, with GFLOP/s. Medians and minima of
-/// <c>rounds</c> timings; the load is printed before and after. <c>--probe cnn loop SECONDS THREADS</c> runs Nn.Simd's
-/// step alone, for <c>perf record</c>.
+/// <c>rounds</c> timings; the load is printed before and after. <c>--probe cnn loop SECONDS THREADS [BATCH]</c> runs
+/// Nn.Simd's step alone (batch 64 unless given), for <c>perf record</c> or to compare batch sizes.
 /// </summary>
 public static class CnnProbe
 {
@@ -21,10 +21,10 @@ public static class CnnProbe
     {
         if (args.Length > 0 && args[0] == "loop")
         {
-            // `--probe cnn loop SECONDS THREADS`: Nn.Simd's step alone in a loop, for perf record.
+            // `--probe cnn loop SECONDS THREADS [BATCH]`: Nn.Simd's step alone in a loop, for perf record.
             double seconds = double.Parse(args[1]);
             Parallelism.MaxDegree = int.Parse(args[2]);
-            var model = new NnCnnModel();
+            var model = new NnCnnModel(batch: args.Length > 3 ? int.Parse(args[3]) : NnCnnModel.Batch);
             int steps = 0;
             var clock = Stopwatch.StartNew();
             while (clock.Elapsed.TotalSeconds < seconds) { model.Step(); steps++; }

@@ -24,14 +24,14 @@ public sealed class NnCnnModel
     private readonly Adam _adam = new();
     private readonly Tensor<float> _x, _y, _dLogits;
 
-    /// <summary>Builds the model (seeded) and one random batch.</summary>
-    public NnCnnModel(int seed = 5)
+    /// <summary>Builds the model (seeded) and one random batch of <paramref name="batch"/> images.</summary>
+    public NnCnnModel(int seed = 5, int batch = Batch)
     {
         // The input is data: as in torch (whose input does not require grad) and Sequential, skip its gradient.
         var conv1 = new Conv2D<float>(16, (3, 3), activation: "relu") { ComputeInputGradient = false };
         var conv2 = new Conv2D<float>(32, (3, 3), activation: "relu");
         _layers = [conv1, new MaxPooling2D<float>(), conv2, new MaxPooling2D<float>(), new Flatten<float>(), new Dense<float>(10)];
-        var shape = new TensorShape(Batch, 28, 28, 1);
+        var shape = new TensorShape(batch, 28, 28, 1);
         foreach (var l in _layers)
         {
             l.Build(shape, seed++);
@@ -39,11 +39,11 @@ public sealed class NnCnnModel
             shape = l.ComputeOutputShape(shape);
         }
         var rng = new Random(7);
-        _x = new Tensor<float>(Batch, 28, 28, 1);
+        _x = new Tensor<float>(batch, 28, 28, 1);
         foreach (ref float v in _x.Span) v = rng.NextSingle();
-        _y = new Tensor<float>(Batch);
+        _y = new Tensor<float>(batch);
         foreach (ref float v in _y.Span) v = rng.Next(10);
-        _dLogits = new Tensor<float>(Batch, 10);
+        _dLogits = new Tensor<float>(batch, 10);
     }
 
     /// <summary>The layers, in order.</summary>

@@ -26,12 +26,12 @@ namespace Nn.Simd.Layers;
 /// <remarks>Computed as an im2col patch matrix times the kernel, one GEMM forward and two backward, with a
 /// col2im scatter for the input gradient. Everything that stays within one sample runs per sample on the worker
 /// threads, while that sample's rows are in cache: forward its im2col, its rows of the GEMM, the bias and the
-/// activation; backward the activation's gradient, its rows of dcols = dz·Kᵀ and its col2im. The kernel gradient,
-/// a sum over all samples, is one GEMM afterwards (split over its rows). The patch matrix is kept between forward
-/// and backward in a workspace.</remarks>
+/// activation; backward the activation's gradient, its column sums of dz (for the bias gradient), its rows of
+/// dcols = dz·Kᵀ and its col2im. The kernel gradient, a sum over all samples, is one GEMM afterwards (split over its
+/// rows). The patch matrix is kept between forward and backward in a workspace.</remarks>
 public abstract class ConvolutionLayer<T> : Layer<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
-    private readonly Workspace<T> _wCols = new(), _wZ = new(), _wY = new(), _wDz = new(), _wDcols = new(), _wDx = new(), _wZeroDx = new();
+    private readonly Workspace<T> _wCols = new(), _wZ = new(), _wY = new(), _wDz = new(), _wDcols = new(), _wDx = new(), _wZeroDx = new(), _wDbRows = new();
     // K [p, f] packed as the right operand of z = cols·K, and Kᵀ [f, p] of dcols = dz·Kᵀ: packed once per pass and
     // shared by every sample's GEMM (packing per sample repeated the copy B times).
     private PackedMatrix<T>? _packedK, _packedKT;
@@ -65,9 +65,9 @@ public abstract class ConvolutionLayer<T> : Layer<T> where T : unmanaged, IFloat
         UseBias = useBias;
         KernelInitializer = kernelInitializer ?? new GlorotUniform();
         BiasInitializer = biasInitializer ?? new Constant(0);
-        _samples = new SampleLoop((n, backward) =>
+        _samples = new SampleLoop((n, block, backward) =>
         {
-            if (backward) BackwardSample(n);
+            if (backward) BackwardSample(n, block);
             else ForwardSample(n);
         });
     }
@@ -170,7 +170,9 @@ public abstract class ConvolutionLayer<T> : Layer<T> where T : unmanaged, IFloat
         _cols = _wCols.Get(rows, p);
         var z = _wZ.Get(outShape);
         _lastZ = z;
-        _lastY = Activation is Linear<T> ? z : _wY.Get(outShape);
+        // An activation whose backward reads only y is applied in place: z is not kept (for ReLU in the benchmark,
+        // 2.8 MB less at the first layer).
+        _lastY = Activation.BackwardNeedsOnlyOutput ? z : _wY.Get(outShape);
         var k = Kernel.Value.ReadOnlySpan;
         if (_packedK is null) _packedK = Gemm.Pack(false, p, f, k, f);
         else _packedK.Repack(k, f);
@@ -193,12 +195,12 @@ public abstract class ConvolutionLayer<T> : Layer<T> where T : unmanaged, IFloat
             Gemm.Compute(false, rows, T.One, cols, p, _packedK!, T.One, zs, f);
         }
         else Gemm.Compute(false, rows, T.One, cols, p, _packedK!, T.Zero, zs, f);
-        if (!ReferenceEquals(_lastY, _lastZ)) Activation.Forward(zs, _lastY!.Span.Slice(r0 * f, rows * f), f);
+        if (Activation is not Linear<T>) Activation.Forward(zs, _lastY!.Span.Slice(r0 * f, rows * f), f);
     }
 
     /// <summary>Backward for sample n: dz = activation'(z)·dy over its rows, then (when the input gradient is wanted)
-    /// its rows of dcols = dz·Kᵀ and the col2im scatter.</summary>
-    private void BackwardSample(int n)
+    /// its rows of dcols = dz·Kᵀ (in the scratch rows of its block) and the col2im scatter.</summary>
+    private void BackwardSample(int n, int block)
     {
         int f = Filters, p = _p, rows = _ho * _wo, r0 = n * rows;
         ReadOnlySpan<T> dz;
@@ -210,9 +212,11 @@ public abstract class ConvolutionLayer<T> : Layer<T> where T : unmanaged, IFloat
             dz = dzs;
         }
         else dz = _dOutput!.ReadOnlySpan.Slice(r0 * f, rows * f);
+        if (_dbRows is { } dbRows) Elementwise.SumColumns(dz, dbRows.Span.Slice(n * f, f), f, accumulate: false);
         if (_dcols is null) return;
-        Gemm.Compute(false, rows, T.One, dz, f, _packedKT!, T.Zero, _dcols.Span.Slice(r0 * p, rows * p), p);
-        Col2Im(n);
+        var dcols = _dcols.Span.Slice(block * rows * p, rows * p);
+        Gemm.Compute(false, rows, T.One, dz, f, _packedKT!, T.Zero, dcols, p);
+        Col2Im(n, dcols);
     }
 
     /// <inheritdoc/>
@@ -223,8 +227,11 @@ public abstract class ConvolutionLayer<T> : Layer<T> where T : unmanaged, IFloat
         int f = Filters, rows = _b * _ho * _wo, p = _p;
         _dOutput = dOutput;
         _dz = Activation is Linear<T> ? null : _wDz.Get(dOutput.Shape);
-        // dcols = dz·Kᵀ, then scatter-add every patch back onto the pixels it came from (col2im), per sample.
-        _dcols = ComputeInputGradient ? _wDcols.Get(rows, p) : null;
+        // dcols = dz·Kᵀ, then scatter-add every patch back onto the pixels it came from (col2im), per sample. A sample's
+        // dcols is used up by its col2im, so each block of samples reuses one sample's rows: B·Ho·Wo·P values (4.5 MB
+        // for the benchmark's second layer) would push the step's buffers out of the L3 cache.
+        long work = (long)rows * p * f;
+        _dcols = ComputeInputGradient ? _wDcols.Get(SampleLoop.Blocks(_b, work) * _ho * _wo, p) : null;
         _dx = ComputeInputGradient ? _wDx.Get(input.Shape) : null;
         if (_dcols is not null)
         {
@@ -232,19 +239,25 @@ public abstract class ConvolutionLayer<T> : Layer<T> where T : unmanaged, IFloat
             if (_packedKT is null) _packedKT = Gemm.Pack(true, f, p, Kernel.Value.ReadOnlySpan, f);
             else _packedKT.Repack(Kernel.Value.ReadOnlySpan, f);
         }
-        if (_dz is not null || _dcols is not null) _samples.Run(_b, (long)rows * p * f, backward: true);
+        bool perSample = _dz is not null || _dcols is not null;
+        // db = Σ_rows dz: each sample's column sums while its dz is in cache (on the worker threads), then the sum of
+        // those B rows in sample order, so the result does not depend on the thread count.
+        _dbRows = perSample && _bias is { Trainable: true } ? _wDbRows.Get(_b, f) : null;
+        if (perSample) _samples.Run(_b, work, backward: true);
         var dz = _dz is { } t ? t.ReadOnlySpan : dOutput.ReadOnlySpan;
         var cols = _cols!.ReadOnlySpan;
         if (Kernel.Trainable) Gemm.Compute(true, false, p, f, rows, T.One, cols, p, dz, f, T.One, Kernel.Grad.Span, f);
-        if (_bias is { Trainable: true } bias) Elementwise.SumColumns(dz, bias.Grad.Span, f, accumulate: true);
+        if (_bias is { Trainable: true } bias)
+            Elementwise.SumColumns(_dbRows is { } dbRows ? dbRows.ReadOnlySpan : dz, bias.Grad.Span, f, accumulate: true);
         _dOutput = null;
+        _dbRows = null;
         // The zero tensor's storage is never written, so every view of it stays zero.
         return _dx ?? _wZeroDx.Get(input.Shape);
     }
 
     // Geometry of the last forward call.
     private int _b, _h, _w, _c, _ho, _wo, _p, _padTop, _padLeft;
-    private Tensor<T>? _dcols, _dx, _dz, _dOutput;
+    private Tensor<T>? _dcols, _dx, _dz, _dOutput, _dbRows;
     private readonly SampleLoop _samples;
 
     private void SetGeometry(TensorShape input, TensorShape output)
@@ -258,38 +271,48 @@ public abstract class ConvolutionLayer<T> : Layer<T> where T : unmanaged, IFloat
 
     /// <summary>im2col for sample n: row (n, oy, ox) holds the patch in (i, j, c) order, zeros where it hangs over
     /// the padding.</summary>
+    /// <remarks>Kernel row by kernel row across an output row, so the input row and its bounds are worked out once
+    /// per (oy, i) rather than once per patch; the copies go through refs (the spans were checked against the
+    /// geometry when they were sized). With one input channel a kernel row is only kw values, and slicing per
+    /// patch cost more than the copy.</remarks>
     private void Im2Col(int n)
     {
         int h = _h, w = _w, c = _c, kh = KernelHW.Height, kw = KernelHW.Width, p = _p, dh = DilationHW.Height, dw = DilationHW.Width;
-        var x = _input!.ReadOnlySpan;
-        var cols = _cols!.Span;
-        // The spans were checked against the geometry when they were sized; the contiguous runs are copied through refs.
-        ref T x0 = ref MemoryMarshal.GetReference(x);
-        for (int oy = 0, r = n * _ho * _wo; oy < _ho; oy++)
-            for (int ox = 0; ox < _wo; ox++, r++)
+        int sh = StridesHW.Height, sw = StridesHW.Width, run = kw * c, wo = _wo;
+        ref T x0 = ref MemoryMarshal.GetReference(_input!.ReadOnlySpan);
+        ref T cols0 = ref MemoryMarshal.GetReference(_cols!.Span);
+        for (int oy = 0; oy < _ho; oy++)
+        {
+            ref T outRow = ref Unsafe.Add(ref cols0, (n * _ho + oy) * wo * p);
+            for (int i = 0; i < kh; i++)
             {
-                var row = cols.Slice(r * p, p);
-                for (int i = 0; i < kh; i++)
+                int iy = oy * sh + i * dh - _padTop;
+                if ((uint)iy >= (uint)h)
                 {
-                    int iy = oy * StridesHW.Height + i * dh - _padTop;
-                    var seg = row.Slice(i * kw * c, kw * c);
-                    if ((uint)iy >= (uint)h) { seg.Clear(); continue; }
-                    int ix0 = ox * StridesHW.Width - _padLeft;
+                    for (int ox = 0; ox < wo; ox++) MemoryMarshal.CreateSpan(ref Unsafe.Add(ref outRow, ox * p + i * run), run).Clear();
+                    continue;
+                }
+                ref T xRow = ref Unsafe.Add(ref x0, (n * h + iy) * w * c);
+                for (int ox = 0; ox < wo; ox++)
+                {
+                    ref T seg = ref Unsafe.Add(ref outRow, ox * p + i * run);
+                    int ix0 = ox * sw - _padLeft;
                     if (dw == 1 && ix0 >= 0 && ix0 + kw <= w)
                     {
                         // The kw pixels are contiguous: one short copy (a memmove call costs more than the copy).
-                        CopyShort(ref Unsafe.Add(ref x0, ((n * h + iy) * w + ix0) * c), ref MemoryMarshal.GetReference(seg), kw * c);
+                        CopyShort(ref Unsafe.Add(ref xRow, ix0 * c), ref seg, run);
                         continue;
                     }
                     for (int j = 0; j < kw; j++)
                     {
                         int ix = ix0 + j * dw;
-                        var px = seg.Slice(j * c, c);
+                        var px = MemoryMarshal.CreateSpan(ref Unsafe.Add(ref seg, j * c), c);
                         if ((uint)ix >= (uint)w) px.Clear();
-                        else x.Slice(((n * h + iy) * w + ix) * c, c).CopyTo(px);
+                        else MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref xRow, ix * c), c).CopyTo(px);
                     }
                 }
             }
+        }
     }
 
     /// <summary>dst[0..length) = src[0..length) for a short run (a kernel row of one patch, a bias row): whole vectors
@@ -322,18 +345,38 @@ public abstract class ConvolutionLayer<T> : Layer<T> where T : unmanaged, IFloat
         }
     }
 
+    /// <summary>dst[i] += src[i] for i in [0, length), a short run: whole vectors, narrower vectors, then element by
+    /// element (each element gets the one addition TensorPrimitives.Add would give it). The runs must not overlap.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void AddShort(ref T src, ref T dst, int length)
+    {
+        nuint i = 0, n = (nuint)length;
+        if (Vector512<T>.IsSupported && Vector512.IsHardwareAccelerated)
+            for (; i + (nuint)Vector512<T>.Count <= n; i += (nuint)Vector512<T>.Count)
+                (Vector512.LoadUnsafe(ref dst, i) + Vector512.LoadUnsafe(ref src, i)).StoreUnsafe(ref dst, i);
+        if (Vector256<T>.IsSupported && Vector256.IsHardwareAccelerated)
+            for (; i + (nuint)Vector256<T>.Count <= n; i += (nuint)Vector256<T>.Count)
+                (Vector256.LoadUnsafe(ref dst, i) + Vector256.LoadUnsafe(ref src, i)).StoreUnsafe(ref dst, i);
+        if (Vector128<T>.IsSupported && Vector128.IsHardwareAccelerated)
+            for (; i + (nuint)Vector128<T>.Count <= n; i += (nuint)Vector128<T>.Count)
+                (Vector128.LoadUnsafe(ref dst, i) + Vector128.LoadUnsafe(ref src, i)).StoreUnsafe(ref dst, i);
+        for (; i < n; i++) Unsafe.Add(ref dst, i) += Unsafe.Add(ref src, i);
+    }
+
     /// <summary>col2im for sample n: its image gradient is the sum of its patches' gradients, each added back onto
     /// the pixels the patch came from.</summary>
-    private void Col2Im(int n)
+    private void Col2Im(int n, ReadOnlySpan<T> dcols)
     {
         int h = _h, w = _w, c = _c, kh = KernelHW.Height, kw = KernelHW.Width, p = _p, dh = DilationHW.Height, dw = DilationHW.Width;
-        var dcols = _dcols!.ReadOnlySpan;
         var dxs = _dx!.Span;
         dxs.Slice(n * h * w * c, h * w * c).Clear();
-        for (int oy = 0, r = n * _ho * _wo; oy < _ho; oy++)
+        // The spans were checked against the geometry when they were sized; the short runs are added through refs (a
+        // TensorPrimitives call per kernel row cost more than its few vectors of arithmetic).
+        ref T r0 = ref MemoryMarshal.GetReference(dcols);
+        ref T dx0 = ref MemoryMarshal.GetReference(dxs);
+        for (int oy = 0, r = 0; oy < _ho; oy++)
             for (int ox = 0; ox < _wo; ox++, r++)
             {
-                var row = dcols.Slice(r * p, p);
                 for (int i = 0; i < kh; i++)
                 {
                     int iy = oy * StridesHW.Height + i * dh - _padTop;
@@ -342,16 +385,14 @@ public abstract class ConvolutionLayer<T> : Layer<T> where T : unmanaged, IFloat
                     if (dw == 1 && ix0 >= 0 && ix0 + kw <= w)
                     {
                         // The kw pixels of this kernel row are contiguous in x, as in im2col.
-                        var seg = dxs.Slice(((n * h + iy) * w + ix0) * c, kw * c);
-                        TensorPrimitives.Add(seg, row.Slice(i * kw * c, kw * c), seg);
+                        AddShort(ref Unsafe.Add(ref r0, r * p + i * kw * c), ref Unsafe.Add(ref dx0, ((n * h + iy) * w + ix0) * c), kw * c);
                         continue;
                     }
                     for (int j = 0; j < kw; j++)
                     {
                         int ix = ix0 + j * dw;
                         if ((uint)ix >= (uint)w) continue;
-                        var d = dxs.Slice(((n * h + iy) * w + ix) * c, c);
-                        TensorPrimitives.Add(d, row.Slice((i * kw + j) * c, c), d);
+                        AddShort(ref Unsafe.Add(ref r0, r * p + (i * kw + j) * c), ref Unsafe.Add(ref dx0, ((n * h + iy) * w + ix) * c), c);
                     }
                 }
             }

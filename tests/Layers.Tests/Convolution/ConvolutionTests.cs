@@ -65,6 +65,30 @@ public class ConvolutionTests
         RnnTestUtil.AssertClose(expected, y.ToArray(), 1e-12, 1e-12, $"{padding} {kh}x{kw} stride {sh},{sw}");
     }
 
+    [Theory]
+    [InlineData("sigmoid")]
+    [InlineData("softmax")]
+    [InlineData("elu")]
+    [InlineData("gelu")]
+    public void Activation_InPlaceOrNot_GivesTheActivatedLinearConvolution_AndFiniteDifferenceGradients(string activation)
+    {
+        // An activation whose backward reads only y (sigmoid, softmax) runs in place over z; one that needs z (elu, gelu)
+        // keeps it. Both: y = f(the same convolution without activation), and the gradients match finite differences.
+        var x = Tensor<double>.RandomNormal(new TensorShape(2, 5, 4, 3), seed: 4);
+        var act = new Conv2D<double>(4, (3, 2), padding: "same", activation: activation);
+        var lin = new Conv2D<double>(4, (3, 2), padding: "same");
+        act.Build(x.Shape, 1);
+        lin.Build(x.Shape, 1);
+        RnnTestUtil.Randomize(act, 2);
+        RnnTestUtil.Randomize(lin, 2);
+        var z = lin.Forward(x, true).ToArray();
+        var want = new double[z.Length];
+        Nn.Simd.Layers.Activations.Activations.Get<double>(activation).Forward(z, want, 4);
+        RnnTestUtil.AssertClose(want, act.Forward(x, true).ToArray(), 1e-15, 1e-15, activation);
+        var report = GradientCheck.Check(act, x, new GradientCheck.Options(MaxElementsPerTensor: 60));
+        Assert.True(report.Passed, $"{activation}: {report}");
+    }
+
     [Property(MaxTest = 12, Replay = "(501,6001)")]
     public void Conv2D_Backward_MatchesFiniteDifferences(PositiveInt size, PositiveInt kernel, PositiveInt stride, bool same, bool relu)
     {

@@ -196,6 +196,74 @@ public class PoolingTests
         }
     }
 
+    [Theory]
+    [InlineData(3)]
+    [InlineData(4)]
+    [InlineData(6)]
+    [InlineData(8)]
+    [InlineData(16)]
+    [InlineData(19)]
+    [InlineData(24)]
+    [InlineData(32)]
+    [InlineData(37)]
+    public void MaxPooling_EveryLaneWidth_MatchesTheScalarRule_OnTiesZerosAndNaN(int c)
+    {
+        // Values from a few levels (many ties), with ±0 and NaN sprinkled in, on a 7×5 image: overlapping 3×3 windows
+        // (stride 2, 'same'), and tiling 2×2 windows ('valid', which leaves the last row and column uncovered, and 'same', which
+        // clips the last row of windows). Forward must be the IEEE maximum bit for bit (+0 over −0, NaN wins);
+        // backward must send each window's gradient to its first cell equal to the output in row order, none for a
+        // NaN output, and zero to the cells no window covers. The channel counts reach every vector width, its
+        // overlapping last vector, and the scalar path.
+        foreach (var (pool, stride, padding) in new[] { (3, 2, "same"), (2, 2, "valid"), (2, 2, "same") })
+        {
+            Check<float>(c, pool, stride, padding, v => (float)v);
+            Check<double>(c, pool, stride, padding, v => v);
+        }
+
+        static void Check<T>(int c, int pool, int stride, string padding, Func<double, T> from) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+        {
+            const int h = 7, w = 5;
+            var rng = new Random(c);
+            var x = new Tensor<T>(2, h, w, c);
+            foreach (ref T v in x.Span)
+            {
+                int k = rng.Next(20);
+                v = k == 0 ? T.NaN : k == 1 ? T.NegativeZero : k == 2 ? T.Zero : from(rng.Next(-2, 3) * 0.5);
+            }
+            var layer = new MaxPooling2D<T>((pool, pool), (stride, stride), padding);
+            var y = layer.Forward(x, true);
+            int ho = y.Shape[1], wo = y.Shape[2], pt = PadBefore(padding, h, pool, stride, ho), pl = PadBefore(padding, w, pool, stride, wo);
+            var dy = new Tensor<T>(y.Shape);
+            layer.Backward(dy).Fill(from(7));   // 7s in the reused gradient buffer: every cell must be written again
+            foreach (ref T v in dy.Span) v = from(rng.Next(1, 9));
+            var dx = layer.Backward(dy);
+            var wantDx = new T[x.Length];
+            for (int n = 0; n < 2; n++)
+                for (int oy = 0; oy < ho; oy++)
+                    for (int ox = 0; ox < wo; ox++)
+                        for (int ch = 0; ch < c; ch++)
+                        {
+                            T m = T.NegativeInfinity;
+                            int first = -1, y0 = Math.Max(0, oy * stride - pt), y1 = Math.Min(h, oy * stride - pt + pool);
+                            int x0 = Math.Max(0, ox * stride - pl), x1 = Math.Min(w, ox * stride - pl + pool);
+                            for (int iy = y0; iy < y1; iy++)
+                                for (int ix = x0; ix < x1; ix++)
+                                    m = T.Max(m, x.ReadOnlySpan[((n * h + iy) * w + ix) * c + ch]);
+                            for (int iy = y0; iy < y1 && first < 0; iy++)
+                                for (int ix = x0; ix < x1 && first < 0; ix++)
+                                    if (x.ReadOnlySpan[((n * h + iy) * w + ix) * c + ch] == m) first = ((n * h + iy) * w + ix) * c + ch;
+                            int o = ((n * ho + oy) * wo + ox) * c + ch;
+                            T got = y.ReadOnlySpan[o];
+                            Assert.True(T.IsNaN(m) ? T.IsNaN(got) : got == m && T.IsNegative(got) == T.IsNegative(m),
+                                $"C {c} {typeof(T).Name} {pool}/{stride} {padding}: y[{n}, {oy}, {ox}, {ch}] = {got}, want {m}");
+                            if (first >= 0) wantDx[first] += dy.ReadOnlySpan[o];
+                        }
+            for (int i = 0; i < wantDx.Length; i++)
+                Assert.True(wantDx[i] == dx.ReadOnlySpan[i] && !T.IsNegative(dx.ReadOnlySpan[i]),
+                    $"C {c} {typeof(T).Name} {pool}/{stride} {padding}: dx[{i}] = {dx.ReadOnlySpan[i]}, want {wantDx[i]}");
+        }
+    }
+
     public static TheoryData<string> AllocationCases() =>
         ["max1d", "avg1d", "max2d", "avg2d", "gmax1d", "gavg2d"];
 
