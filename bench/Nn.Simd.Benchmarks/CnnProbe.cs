@@ -13,7 +13,8 @@ namespace Nn.Simd.Benchmarks;
 /// threads in turn, round after round), then Nn.Simd's step cut into phases (each layer's forward and backward, the
 /// loss, Adam) and the convolutions' GEMMs alone at the step's shapes, with GFLOP/s. Medians and minima of
 /// <c>rounds</c> timings; the load is printed before and after. <c>--probe cnn loop SECONDS THREADS [BATCH]</c> runs
-/// Nn.Simd's step alone (batch 64 unless given), for <c>perf record</c> or to compare batch sizes.
+/// Nn.Simd's step alone (batch 64 unless given), for <c>perf record</c> or to compare batch sizes;
+/// <c>--probe cnn phases THREADS BATCH [ROUNDS]</c> prints the per-phase table alone at that batch size.
 /// </summary>
 public static class CnnProbe
 {
@@ -29,6 +30,13 @@ public static class CnnProbe
             var clock = Stopwatch.StartNew();
             while (clock.Elapsed.TotalSeconds < seconds) { model.Step(); steps++; }
             Console.WriteLine($"{steps} steps, {clock.Elapsed.TotalMilliseconds / steps:F3} ms/step");
+            return;
+        }
+        if (args.Length > 0 && args[0] == "phases")
+        {
+            // `--probe cnn phases THREADS BATCH [ROUNDS]`: the per-phase table alone, at any batch size.
+            SetThreads(int.Parse(args[1]));
+            Phases(new NnCnnModel(batch: int.Parse(args[2])), args.Length > 3 ? int.Parse(args[3]) : 15, int.Parse(args[1]));
             return;
         }
         int rounds = args.Length > 0 ? int.Parse(args[0]) : 15;
@@ -75,7 +83,7 @@ public static class CnnProbe
         var parameters = layers.SelectMany(l => l.Parameters).ToList();
         var loss = new SparseCategoricalCrossEntropy<float>(fromLogits: true);
         var adam = new Adam();
-        var dLogits = new Tensor<float>(NnCnnModel.Batch, 10);
+        var dLogits = new Tensor<float>(model.X.Shape[0], 10);
         var names = new List<string>();
         for (int i = 0; i < layers.Count; i++) names.Add($"fwd {i} {layers[i].GetType().Name.Split('`')[0]}");
         names.Add("loss");
@@ -101,7 +109,7 @@ public static class CnnProbe
             if (r >= 5) for (int k = 0; k < names.Count; k++) t[k].Add(acc[k] / 10);
         }
         double total = t.Sum(Median);
-        Console.WriteLine($"phases at {threads}T (sum of medians {Ms(total)}):");
+        Console.WriteLine($"phases at {threads}T, batch {model.X.Shape[0]} (sum of medians {Ms(total)}):");
         for (int k = 0; k < names.Count; k++)
             Console.WriteLine($"  {names[k],-22} median {Ms(Median(t[k]))}  min {Ms(t[k].Min())}  {100 * Median(t[k]) / total,5:F1} %");
     }

@@ -1,5 +1,6 @@
 using System.Numerics;
 using Nn.Simd.Tensors;
+using Nn.Simd.Tensors.Kernels;
 
 namespace Nn.Simd.Layers;
 

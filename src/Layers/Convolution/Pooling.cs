@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Numerics;
 using Nn.Simd.Tensors;
+using Nn.Simd.Tensors.Kernels;
 
 namespace Nn.Simd.Layers;
 

@@ -1,5 +1,6 @@
 using System.Numerics;
 using Nn.Simd.Tensors;
+using Nn.Simd.Tensors.Kernels;
 
 namespace Nn.Simd.Layers;
 
@@ -27,14 +28,14 @@ public abstract class PoolingLayer<T> : Layer<T> where T : unmanaged, IFloatingP
         if (!backward)
         {
             var dst = _lastY.Span.Slice(n * outLen, outLen);
-            if (TakesMax) PoolKernels<T>.MaxForward(_g, x, dst);
-            else PoolKernels<T>.AverageForward(_g, x, dst);
+            if (TakesMax) Pooling.MaxForward(_g, x, dst);
+            else Pooling.AverageForward(_g, x, dst);
             return;
         }
         var dy = _dOutput!.ReadOnlySpan.Slice(n * outLen, outLen);
         var dx = _dx!.Span.Slice(n * inLen, inLen);
-        if (TakesMax) PoolKernels<T>.MaxBackward(_g, x, y, dy, dx);
-        else PoolKernels<T>.AverageBackward(_g, dy, dx);
+        if (TakesMax) Pooling.MaxBackward(_g, x, y, dy, dx);
+        else Pooling.AverageBackward(_g, dy, dx);
     });
 
     /// <summary>True for the maximum, false for the mean.</summary>

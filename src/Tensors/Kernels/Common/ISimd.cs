@@ -60,6 +60,18 @@ internal interface ISimd<TVector, T> where TVector : struct where T : unmanaged,
     static abstract TVector Log(TVector x);
     /// <summary>Keeps lanes <c>≥ firstLane</c>, zeroes the others.</summary>
     static abstract TVector KeepFrom(TVector x, int firstLane);
+    /// <summary>IEEE 754 maximum per lane (as <c>TensorPrimitives.Max</c>): NaN when either is NaN, +0 above −0.</summary>
+    static abstract TVector Max(TVector x, TVector y);
+    /// <summary>A lane mask: all bits set where <c>x = y</c> (never for NaN), zero elsewhere.</summary>
+    static abstract TVector EqualMask(TVector x, TVector y);
+    /// <summary>A lane mask: all bits set in lanes <c>≥ first</c>, zero below.</summary>
+    static abstract TVector LanesFrom(int first);
+    /// <summary>Bitwise <c>x &amp; y</c>.</summary>
+    static abstract TVector And(TVector x, TVector y);
+    /// <summary>Bitwise <c>x &amp; ~y</c>: x with the bits of y cleared.</summary>
+    static abstract TVector AndNot(TVector x, TVector y);
+    /// <summary>Per bit, <paramref name="ifSet"/> where <paramref name="mask"/> is set, else <paramref name="ifClear"/>.</summary>
+    static abstract TVector Select(TVector mask, TVector ifSet, TVector ifClear);
     /// <summary>The sum of all lanes.</summary>
     static abstract T Sum(TVector x);
 }
@@ -120,7 +132,14 @@ internal readonly struct Simd128<T> : ISimd<Vector128<T>, T> where T : unmanaged
         ? Vector128.Log(x.AsSingle()).As<float, T>()
         : Vector128.Log(x.AsDouble()).As<double, T>();
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector128<T> KeepFrom(Vector128<T> x, int firstLane) => Vector128.GreaterThanOrEqual(Vector128<T>.Indices, Vector128.Create(T.CreateTruncating(firstLane))) & x;
+    public static Vector128<T> KeepFrom(Vector128<T> x, int firstLane) => LanesFrom(firstLane) & x;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<T> Max(Vector128<T> x, Vector128<T> y) => Vector128.Max(x, y);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<T> EqualMask(Vector128<T> x, Vector128<T> y) => Vector128.Equals(x, y);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<T> LanesFrom(int first) => Vector128.GreaterThanOrEqual(Vector128<T>.Indices, Vector128.Create(T.CreateTruncating(first)));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<T> And(Vector128<T> x, Vector128<T> y) => x & y;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<T> AndNot(Vector128<T> x, Vector128<T> y) => Vector128.AndNot(x, y);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<T> Select(Vector128<T> mask, Vector128<T> ifSet, Vector128<T> ifClear) => Vector128.ConditionalSelect(mask, ifSet, ifClear);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T Sum(Vector128<T> x) => Vector128.Sum(x);
 }
 
@@ -173,7 +192,14 @@ internal readonly struct Simd256<T> : ISimd<Vector256<T>, T> where T : unmanaged
         ? Vector256.Log(x.AsSingle()).As<float, T>()
         : Vector256.Log(x.AsDouble()).As<double, T>();
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<T> KeepFrom(Vector256<T> x, int firstLane) => Vector256.GreaterThanOrEqual(Vector256<T>.Indices, Vector256.Create(T.CreateTruncating(firstLane))) & x;
+    public static Vector256<T> KeepFrom(Vector256<T> x, int firstLane) => LanesFrom(firstLane) & x;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<T> Max(Vector256<T> x, Vector256<T> y) => Vector256.Max(x, y);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<T> EqualMask(Vector256<T> x, Vector256<T> y) => Vector256.Equals(x, y);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<T> LanesFrom(int first) => Vector256.GreaterThanOrEqual(Vector256<T>.Indices, Vector256.Create(T.CreateTruncating(first)));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<T> And(Vector256<T> x, Vector256<T> y) => x & y;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<T> AndNot(Vector256<T> x, Vector256<T> y) => Vector256.AndNot(x, y);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<T> Select(Vector256<T> mask, Vector256<T> ifSet, Vector256<T> ifClear) => Vector256.ConditionalSelect(mask, ifSet, ifClear);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T Sum(Vector256<T> x) => Vector256.Sum(x);
 }
 
@@ -228,7 +254,14 @@ internal readonly struct Simd512<T> : ISimd<Vector512<T>, T> where T : unmanaged
         ? Vector512.Log(x.AsSingle()).As<float, T>()
         : Vector512.Log(x.AsDouble()).As<double, T>();
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<T> KeepFrom(Vector512<T> x, int firstLane) => Vector512.GreaterThanOrEqual(Vector512<T>.Indices, Vector512.Create(T.CreateTruncating(firstLane))) & x;
+    public static Vector512<T> KeepFrom(Vector512<T> x, int firstLane) => LanesFrom(firstLane) & x;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<T> Max(Vector512<T> x, Vector512<T> y) => Vector512.Max(x, y);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<T> EqualMask(Vector512<T> x, Vector512<T> y) => Vector512.Equals(x, y);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<T> LanesFrom(int first) => Vector512.GreaterThanOrEqual(Vector512<T>.Indices, Vector512.Create(T.CreateTruncating(first)));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<T> And(Vector512<T> x, Vector512<T> y) => x & y;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<T> AndNot(Vector512<T> x, Vector512<T> y) => Vector512.AndNot(x, y);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<T> Select(Vector512<T> mask, Vector512<T> ifSet, Vector512<T> ifClear) => Vector512.ConditionalSelect(mask, ifSet, ifClear);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T Sum(Vector512<T> x) => Vector512.Sum(x);
 }
 
@@ -260,6 +293,29 @@ internal readonly struct SimdScalar<T> : ISimd<T, T> where T : unmanaged, IFloat
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T Exp(T x) => T.Exp(x);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T Log(T x) => T.Log(x);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T KeepFrom(T x, int firstLane) => firstLane <= 0 ? x : T.Zero;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T Max(T x, T y) => T.Max(x, y);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T EqualMask(T x, T y) => x == y ? AllBits : T.Zero;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T LanesFrom(int first) => first <= 0 ? AllBits : T.Zero;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T And(T x, T y) => FromBits(Bits(x) & Bits(y));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T AndNot(T x, T y) => FromBits(Bits(x) & ~Bits(y));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T Select(T mask, T ifSet, T ifClear) => FromBits((Bits(mask) & Bits(ifSet)) | (~Bits(mask) & Bits(ifClear)));
+
+    /// <summary>A scalar lane's bits, widened (T is 2, 4 or 8 bytes: Half, float, double).</summary>
+    private static ulong Bits(T x) => Unsafe.SizeOf<T>() switch
+    {
+        8 => Unsafe.BitCast<T, ulong>(x),
+        4 => Unsafe.BitCast<T, uint>(x),
+        _ => Unsafe.BitCast<T, ushort>(x),
+    };
+
+    private static T FromBits(ulong bits) => Unsafe.SizeOf<T>() switch
+    {
+        8 => Unsafe.BitCast<ulong, T>(bits),
+        4 => Unsafe.BitCast<uint, T>((uint)bits),
+        _ => Unsafe.BitCast<ushort, T>((ushort)bits),
+    };
+
+    private static T AllBits => FromBits(ulong.MaxValue);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T Sum(T x) => x;
 }
 
