@@ -16,34 +16,47 @@ public partial class Sequential<T>
     private readonly RowViews<T> _outputRows = new(), _targetRows = new();
 
     /// <summary>
-    /// Trains the model, as Keras' <c>fit</c>: the validation split is taken from the tail of the data before any
-    /// shuffling; the training samples are reshuffled every epoch when <paramref name="shuffle"/> is set; the last
-    /// partial batch is included. Steps gather rows into preallocated batch buffers, so they allocate nothing.
+    /// Trains the model, as Keras' <c>fit</c>: the validation split is taken from the tail of the data (and of the
+    /// sample weights) before any shuffling; the training samples are reshuffled every epoch when
+    /// <paramref name="shuffle"/> is set; the last partial batch is included. Steps gather rows into preallocated
+    /// batch buffers, so they allocate nothing. After each epoch the validation samples are evaluated as
+    /// <see cref="Evaluate"/> does with their weights, and the results are logged with a <c>val_</c> prefix.
     /// </summary>
     /// <param name="x">Inputs [N, ...] (first axis = samples), e.g. [N, F] or [N, T, F].</param>
     /// <param name="y">Targets [N, ...] in the loss's layout: [N, C], [N] class indices, or [N, 1].</param>
     /// <param name="epochs">Epochs to run; non-negative.</param>
     /// <param name="batchSize">Samples per step (Keras' default 32); positive.</param>
     /// <param name="shuffle">Whether to reshuffle the training samples every epoch.</param>
-    /// <param name="validationSplit">The fraction in [0, 1) of samples, from the end, held out for validation.</param>
-    /// <param name="validationData">Validation inputs and targets; overrides <paramref name="validationSplit"/>.</param>
+    /// <param name="validationSplit">The fraction in [0, 1) of samples, from the end, held out for validation: the
+    /// first ⌊N·(1 − split)⌋ samples train, the rest validate, and <paramref name="sampleWeight"/> is split at the same
+    /// point (Keras' <c>train_validation_split</c>), so the validation samples keep their weights.</param>
+    /// <param name="validationData">Validation inputs and targets; overrides <paramref name="validationSplit"/>. Their
+    /// weights, if any, are <paramref name="validationSampleWeight"/>.</param>
     /// <param name="callbacks">Callbacks, called in order.</param>
     /// <param name="sampleWeight">Per-sample loss weights [N] (Keras' <c>sample_weight</c>): each sample's loss and
     /// gradient are multiplied by its weight, and the batch loss stays a mean over the batch size, as Keras'
     /// <c>sum_over_batch_size</c>. Only the weighted metrics (Compile's <c>weightedMetrics</c>, Keras'
-    /// <c>weighted_metrics</c>) see the weights, as <c>Σ w·value / Σ w</c>; the other metrics and validation are
-    /// unweighted. Null for all ones.</param>
+    /// <c>weighted_metrics</c>) see the weights, as <c>Σ w·value / Σ w</c>; the other metrics are unweighted. With
+    /// <paramref name="validationSplit"/>, the tail of the weights weighs the validation samples: <c>val_loss</c> is
+    /// then <c>Σ w·ℓ / N_val</c> and the <c>val_</c> weighted metrics see the weights, as in <see cref="Evaluate"/>.
+    /// Null for all ones.</param>
     /// <param name="classWeight">Per-class loss weights (Keras' <c>class_weight</c>), multiplied into the sample
-    /// weights by each sample's class: its target index, or the argmax of a one-hot target; classes not listed weigh 1.</param>
+    /// weights by each sample's class: its target index, or the argmax of a one-hot target; classes not listed weigh 1.
+    /// Training only: as in Keras, they never reach validation.</param>
     /// <param name="initialEpoch">The epoch to start at (Keras' <c>initial_epoch</c>), for resuming a saved run:
     /// epochs <c>initialEpoch … epochs − 1</c> are run, and callbacks see those numbers.</param>
+    /// <param name="validationSampleWeight">Per-sample loss weights [N_val] of <paramref name="validationData"/>, the
+    /// third element of Keras' <c>validation_data=(x_val, y_val, val_sample_weight)</c>: <c>val_loss</c> and the
+    /// <c>val_</c> weighted metrics are weighted as <see cref="Evaluate"/> weighs them. Null for all ones; only with
+    /// <paramref name="validationData"/>.</param>
     /// <returns>The per-epoch logs of the epochs run.</returns>
     /// <exception cref="InvalidOperationException">The model is not compiled.</exception>
     /// <exception cref="ArgumentException">Sizes or shapes disagree, or a label is out of range; the message names the shapes or the value and its index.</exception>
     /// <exception cref="NonFiniteException">The loss or a gradient became NaN or infinite (with <see cref="NonFiniteMode.Throw"/>).</exception>
     public History Fit(Tensor<T> x, Tensor<T> y, int epochs = 1, int batchSize = 32, bool shuffle = true,
         double validationSplit = 0, (Tensor<T> X, Tensor<T> Y)? validationData = null, IEnumerable<Callback>? callbacks = null,
-        int initialEpoch = 0, Tensor<T>? sampleWeight = null, IReadOnlyDictionary<int, double>? classWeight = null)
+        int initialEpoch = 0, Tensor<T>? sampleWeight = null, IReadOnlyDictionary<int, double>? classWeight = null,
+        Tensor<T>? validationSampleWeight = null)
     {
         RequireCompiled();
         ArgumentOutOfRangeException.ThrowIfNegative(epochs);
@@ -54,6 +67,8 @@ public partial class Sequential<T>
             throw new ArgumentOutOfRangeException(nameof(validationSplit), $"validationSplit must be in [0, 1); got {validationSplit}.");
         CheckPair(x, y, nameof(x), nameof(y));
         EnsureBuilt(x, nameof(x));
+        if (validationSampleWeight is not null && validationData is null)
+            throw new ArgumentException($"validationSampleWeight (shape {validationSampleWeight.Shape}) weighs validationData, which is not given; with validationSplit the validation weights are the tail of sampleWeight.", nameof(validationSampleWeight));
 
         Tensor<T> xTrain = x, yTrain = y;
         Tensor<T>? xVal = null, yVal = null;
@@ -76,7 +91,11 @@ public partial class Sequential<T>
         if (nTrain == 0) throw new ArgumentException($"x has no samples (shape {x.Shape}).", nameof(x));
         ValidateTargets(yTrain, xTrain, nameof(y));
         if (yVal is not null) ValidateTargets(yVal, xVal!, "validationData.Y");
-        var weights = SampleWeights(sampleWeight, classWeight, y, x.Shape[0], nTrain);
+        var weights = SampleWeights(sampleWeight, classWeight, y, x.Shape[0], 0, nTrain, nameof(sampleWeight));
+        // Validation weights (Keras: class_weight reaches the training data only), sliced once per call.
+        var valWeights = xVal is null ? null
+            : validationData is not null ? SampleWeights(validationSampleWeight, null, yVal!, xVal.Shape[0], 0, xVal.Shape[0], nameof(validationSampleWeight))
+            : SampleWeights(sampleWeight, null, y, x.Shape[0], nTrain, x.Shape[0] - nTrain, nameof(sampleWeight));
         ResolveMetrics();
 
         var cbs = callbacks?.ToList() ?? [];
@@ -128,7 +147,7 @@ public partial class Sequential<T>
             var epochLogs = new Dictionary<string, double>(StringComparer.Ordinal) { ["loss"] = counted > 0 ? lossSum / counted : double.NaN };
             foreach (var m in _metrics) epochLogs[m.Name] = m.Result;
             if (xVal is not null)
-                foreach (var (k, v) in EvaluateCore(xVal, yVal!, batchSize)) epochLogs["val_" + k] = v;
+                foreach (var (k, v) in EvaluateCore(xVal, yVal!, batchSize, valWeights)) epochLogs["val_" + k] = v;
             history.Append(epochLogs);
             logs = epochLogs;
             foreach (var cb in cbs) cb.OnEpochEnd(epoch, epochLogs);
@@ -160,7 +179,7 @@ public partial class Sequential<T>
         CheckPair(x, y, nameof(x), nameof(y));
         EnsureBuilt(x, nameof(x));
         ValidateTargets(y, x, nameof(y));
-        var weights = SampleWeights(sampleWeight, classWeight, y, x.Shape[0], x.Shape[0]);
+        var weights = SampleWeights(sampleWeight, classWeight, y, x.Shape[0], 0, x.Shape[0], nameof(sampleWeight));
         ResolveMetrics();
         using var threads = new ThreadScope(_threads);
         foreach (var m in _metrics) m.Reset();
@@ -186,7 +205,7 @@ public partial class Sequential<T>
         CheckPair(x, y, nameof(x), nameof(y));
         EnsureBuilt(x, nameof(x));
         ValidateTargets(y, x, nameof(y));
-        var weights = SampleWeights(sampleWeight, null, y, x.Shape[0], x.Shape[0]);
+        var weights = SampleWeights(sampleWeight, null, y, x.Shape[0], 0, x.Shape[0], nameof(sampleWeight));
         ResolveMetrics();
         using var threads = new ThreadScope(_threads);
         return EvaluateCore(x, y, batchSize, weights);
@@ -370,21 +389,26 @@ public partial class Sequential<T>
         return sum / rows;
     }
 
-    /// <summary>The combined per-sample weights [N] of the training samples, or null when neither option is given.</summary>
-    private T[]? SampleWeights(Tensor<T>? sampleWeight, IReadOnlyDictionary<int, double>? classWeight, Tensor<T> y, int n, int nTrain)
+    /// <summary>
+    /// The combined per-sample weights of samples <c>start … start + count − 1</c> of the <paramref name="n"/> that
+    /// <paramref name="sampleWeight"/> ([n]) and <paramref name="y"/> hold, or null when neither option is given.
+    /// <paramref name="name"/> is the argument the weights came from, for the messages.
+    /// </summary>
+    private T[]? SampleWeights(Tensor<T>? sampleWeight, IReadOnlyDictionary<int, double>? classWeight, Tensor<T> y, int n,
+        int start, int count, string name)
     {
         if (sampleWeight is null && classWeight is null) return null;
-        var w = new T[nTrain];
+        var w = new T[count];
         Array.Fill(w, T.One);
         if (sampleWeight is not null)
         {
             if (sampleWeight.Length != n || sampleWeight.Shape[0] != n)
-                throw new ArgumentException($"sampleWeight must hold one weight per sample, [{n}]; got {sampleWeight.Shape}.", nameof(sampleWeight));
-            var sw = sampleWeight.ReadOnlySpan;
-            for (int i = 0; i < nTrain; i++)
+                throw new ArgumentException($"{name} must hold one weight per sample, [{n}]; got {sampleWeight.Shape}.", name);
+            var sw = sampleWeight.ReadOnlySpan.Slice(start, count);
+            for (int i = 0; i < count; i++)
             {
                 if (!(sw[i] >= T.Zero) || !T.IsFinite(sw[i]))
-                    throw new ArgumentException($"sampleWeight[{i}] = {sw[i]}; weights must be finite and non-negative.", nameof(sampleWeight));
+                    throw new ArgumentException($"{name}[{start + i}] = {sw[i]}; weights must be finite and non-negative.", name);
                 w[i] = sw[i];
             }
         }
@@ -397,9 +421,9 @@ public partial class Sequential<T>
             if (per != 1 && y.Rank != 2)
                 throw new ArgumentException($"classWeight needs one class per sample: targets [N] or [N, 1] of class indices, or one-hot [N, C]; got {y.Shape}.", nameof(classWeight));
             var ys = y.ReadOnlySpan;
-            for (int i = 0; i < nTrain; i++)
+            for (int i = 0; i < count; i++)
             {
-                var row = ys.Slice(i * per, per);
+                var row = ys.Slice((start + i) * per, per);
                 int c = per == 1 ? int.CreateSaturating(row[0]) : TensorPrimitives.IndexOfMax(row);
                 if (classWeight.TryGetValue(c, out double cw)) w[i] *= T.CreateChecked(cw);
             }

@@ -227,8 +227,8 @@ public partial class Sequential<T> : IModel where T : unmanaged, IFloatingPointI
     }
 
     /// <summary>Sets the loss and optimizer, metrics by name, and Keras' <c>weighted_metrics</c> by name: metrics that
-    /// <c>Fit</c>, <c>Evaluate</c> and <c>TrainOnBatch</c> update with the sample weights (and class weights), while the
-    /// <paramref name="metrics"/> stay unweighted. Both respect a sequence mask. A weighted metric whose name is also in
+    /// <c>Fit</c>, <c>Evaluate</c> and <c>TrainOnBatch</c> update with the sample weights (and class weights; in
+    /// <c>Fit</c>'s validation, the validation sample weights alone), while the <paramref name="metrics"/> stay unweighted. Both respect a sequence mask. A weighted metric whose name is also in
     /// <paramref name="metrics"/> is reported as <c>weighted_</c> + name, as Keras does.</summary>
     /// <param name="loss">A loss object.</param>
     /// <param name="optimizer">An optimizer object.</param>
