@@ -54,20 +54,8 @@ public static class Pooling
     /// <param name="x">The sample, [H, W, C].</param>
     /// <param name="y">The pooled sample, [Ho, Wo, C].</param>
     /// <exception cref="ArgumentException">A span is shorter than its shape.</exception>
-    public static void MaxForward<T>(in PoolWindow g, ReadOnlySpan<T> x, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        Check(g, x.Length, nameof(x), y.Length, nameof(y));
-        if (g.Ho * g.Wo == 0) return;
-        ref T px = ref MemoryMarshal.GetReference(x);
-        ref T py = ref MemoryMarshal.GetReference(y);
-        switch (Width<T>(g.C))
-        {
-            case 512: Forward<Simd512<T>, Vector512<T>, T, MaxCells>(g, ref px, ref py); break;
-            case 256: Forward<Simd256<T>, Vector256<T>, T, MaxCells>(g, ref px, ref py); break;
-            case 128: Forward<Simd128<T>, Vector128<T>, T, MaxCells>(g, ref px, ref py); break;
-            default: ForwardSpans<T, MaxCells>(g, x, y); break;
-        }
-    }
+    public static void MaxForward<T>(in PoolWindow g, ReadOnlySpan<T> x, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T> =>
+        Forward<T, MaxCells>(g, x, y);
 
     /// <summary>y[oy, ox, c] = (1/n)·Σ x[iy, ix, c] over the n cells of the window inside the input (summed in row
     /// order): padding is left out of both the sum and the count, as Keras does (PyTorch's
@@ -76,20 +64,8 @@ public static class Pooling
     /// <param name="x">The sample, [H, W, C].</param>
     /// <param name="y">The pooled sample, [Ho, Wo, C].</param>
     /// <exception cref="ArgumentException">A span is shorter than its shape.</exception>
-    public static void AverageForward<T>(in PoolWindow g, ReadOnlySpan<T> x, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        Check(g, x.Length, nameof(x), y.Length, nameof(y));
-        if (g.Ho * g.Wo == 0) return;
-        ref T px = ref MemoryMarshal.GetReference(x);
-        ref T py = ref MemoryMarshal.GetReference(y);
-        switch (Width<T>(g.C))
-        {
-            case 512: Forward<Simd512<T>, Vector512<T>, T, MeanCells>(g, ref px, ref py); break;
-            case 256: Forward<Simd256<T>, Vector256<T>, T, MeanCells>(g, ref px, ref py); break;
-            case 128: Forward<Simd128<T>, Vector128<T>, T, MeanCells>(g, ref px, ref py); break;
-            default: ForwardSpans<T, MeanCells>(g, x, y); break;
-        }
-    }
+    public static void AverageForward<T>(in PoolWindow g, ReadOnlySpan<T> x, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T> =>
+        Forward<T, MeanCells>(g, x, y);
 
     /// <summary>dx[iy, ix, c] = Σ over the windows whose first maximum (in row order, as TensorFlow breaks ties) of
     /// channel c sits at (iy, ix) of dy[oy, ox, c]; done with a lane mask of the channels still waiting. A NaN output
@@ -193,6 +169,21 @@ public static class Pooling
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static TV Finish<TS, TV, T>(TV acc, int cells) where TS : ISimd<TV, T> where TV : struct where T : unmanaged, IFloatingPointIeee754<T> =>
             TS.Multiply(acc, TS.Broadcast(T.One / T.CreateChecked(cells)));
+    }
+
+    private static void Forward<T, TC>(in PoolWindow g, ReadOnlySpan<T> x, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T> where TC : struct, ICells
+    {
+        Check(g, x.Length, nameof(x), y.Length, nameof(y));
+        if (g.Ho * g.Wo == 0) return;
+        ref T px = ref MemoryMarshal.GetReference(x);
+        ref T py = ref MemoryMarshal.GetReference(y);
+        switch (Width<T>(g.C))
+        {
+            case 512: Forward<Simd512<T>, Vector512<T>, T, TC>(g, ref px, ref py); break;
+            case 256: Forward<Simd256<T>, Vector256<T>, T, TC>(g, ref px, ref py); break;
+            case 128: Forward<Simd128<T>, Vector128<T>, T, TC>(g, ref px, ref py); break;
+            default: ForwardSpans<T, TC>(g, x, y); break;
+        }
     }
 
     private static void Forward<TS, TV, T, TC>(in PoolWindow g, ref T x, ref T y)
