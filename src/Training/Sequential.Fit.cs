@@ -11,6 +11,7 @@ public partial class Sequential<T>
     private Tensor<T>[] _outputs = [], _inputGrads = [];
     private readonly Workspace<T> _dOutput = new();
     private int _trainOnBatchCalls;
+    private int? _resumeEpoch;
     private T[] _batchWeights = [], _metricRowWeights = [];
     private SequenceMask? _outputMask;
     private readonly RowViews<T> _outputRows = new(), _targetRows = new();
@@ -24,7 +25,10 @@ public partial class Sequential<T>
     /// <param name="y">Targets [N, ...] in the loss's layout: [N, C], [N] class indices, or [N, 1].</param>
     /// <param name="epochs">Epochs to run; non-negative.</param>
     /// <param name="batchSize">Samples per step (Keras' default 32); positive.</param>
-    /// <param name="shuffle">Whether to reshuffle the training samples every epoch.</param>
+    /// <param name="shuffle">Whether to reshuffle the training samples every epoch. Each epoch permutes the previous
+    /// epoch's order (Fisher–Yates), starting from the order the model's last shuffled <c>Fit</c> over as many samples
+    /// left (kept in memory and saved with the training state), else from 0 … N − 1; so splitting a run over several
+    /// <c>Fit</c> calls, or resuming it from a file, gives the orders of one uninterrupted <c>Fit</c>.</param>
     /// <param name="validationSplit">The fraction in [0, 1) of samples, from the end, held out for validation.</param>
     /// <param name="validationData">Validation inputs and targets; overrides <paramref name="validationSplit"/>.</param>
     /// <param name="callbacks">Callbacks, called in order.</param>
@@ -36,7 +40,8 @@ public partial class Sequential<T>
     /// <param name="classWeight">Per-class loss weights (Keras' <c>class_weight</c>), multiplied into the sample
     /// weights by each sample's class: its target index, or the argmax of a one-hot target; classes not listed weigh 1.</param>
     /// <param name="initialEpoch">The epoch to start at (Keras' <c>initial_epoch</c>), for resuming a saved run:
-    /// epochs <c>initialEpoch … epochs − 1</c> are run, and callbacks see those numbers.</param>
+    /// epochs <c>initialEpoch … epochs − 1</c> are run, and callbacks see those numbers. A <see cref="BackupAndRestore"/>
+    /// callback that finds a backup replaces it with the backed-up epoch.</param>
     /// <returns>The per-epoch logs of the epochs run.</returns>
     /// <exception cref="InvalidOperationException">The model is not compiled.</exception>
     /// <exception cref="ArgumentException">Sizes or shapes disagree, or a label is out of range; the message names the shapes or the value and its index.</exception>
@@ -91,13 +96,25 @@ public partial class Sequential<T>
         Tensor<T> xLast = last == bs ? xBuf : xBuf.Slice(0, last), yLast = last == bs ? yBuf : yBuf.Slice(0, last);
         int xRow = xTrain.Length / nTrain, yRow = yTrain.Length / nTrain;
         if (weights is not null && _batchWeights.Length < bs) _batchWeights = new T[bs];
-        var order = new int[nTrain];
-        for (int i = 0; i < nTrain; i++) order[i] = i;
 
         var history = new History();
         StopTraining = false;
+        _resumeEpoch = null;
         IReadOnlyDictionary<string, double> logs = new Dictionary<string, double>();
         foreach (var cb in cbs) cb.OnTrainBegin(new TrainBeginInfo(epochs, steps, nTrain, xVal?.Shape[0] ?? 0));
+        // A callback that restored a backup (BackupAndRestore) sets the epoch to continue from, as Keras' _initial_epoch.
+        if (_resumeEpoch is int resumed) initialEpoch = resumed;
+        _resumeEpoch = null;
+        // Chosen after OnTrainBegin, which may have restored the order. Shuffling continues the model's order (see _order);
+        // without shuffling the samples go in their order.
+        int[] order;
+        if (shuffle && _order is { } kept && kept.Length == nTrain) order = kept;
+        else
+        {
+            order = new int[nTrain];
+            for (int i = 0; i < nTrain; i++) order[i] = i;
+            if (shuffle) _order = order;
+        }
         var clock = new Stopwatch();
         for (int epoch = initialEpoch; epoch < epochs && !StopTraining; epoch++)
         {
