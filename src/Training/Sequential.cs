@@ -47,6 +47,9 @@ public partial class Sequential<T> : IModel where T : unmanaged, IFloatingPointI
     // training state. Null until a shuffled Fit.
     private int[]? _order;
 
+    /// <summary>The sample order of the last shuffled epoch (see <c>_order</c>), for tests.</summary>
+    internal int[]? ShuffleOrder => _order;
+
     /// <summary>Creates a model from layers, in order.</summary>
     /// <exception cref="ArgumentException">Two layers share a name, or a layer is added twice.</exception>
     public Sequential(params ILayer<T>[] layers)
