@@ -27,7 +27,7 @@ public partial class Sequential<T>
     /// generator), so that <c>Load</c> then <c>Fit(…, initialEpoch: k)</c> is bit for bit the uninterrupted run, with
     /// shuffling and dropout too.
     /// </summary>
-    /// <remarks>The sample order is left out above <see cref="MaxSavedOrderLength"/> training samples (it is kept in the
+    /// <remarks>The sample order is left out above 2²³ (8,388,608) training samples (it is kept in the
     /// header, which readers cap at 100 MB); a run resumed from such a file reshuffles from 0 … N − 1 and is no longer
     /// bitwise the uninterrupted one.</remarks>
     /// <exception cref="InvalidOperationException">The model is not built.</exception>
