@@ -33,7 +33,7 @@ public sealed class Dropout<T> : NoiseLayer<T> where T : unmanaged, IFloatingPoi
 
     private protected override bool IsOff => Rate == 0;
 
-    private protected override void Draw(Span<T> noise, Random rng) => DrawDropMask(noise, rng, Rate);
+    private protected override void Draw(Span<T> noise, ResumableRandom rng) => DrawDropMask(noise, rng, Rate);
 
     /// <inheritdoc/>
     public override IReadOnlyDictionary<string, string> GetConfig() => RateConfig(Rate);

@@ -35,7 +35,7 @@ public sealed class GaussianNoise<T> : NoiseLayer<T> where T : unmanaged, IFloat
 
     private protected override bool Additive => true;
 
-    private protected override void Draw(Span<T> noise, Random rng)
+    private protected override void Draw(Span<T> noise, ResumableRandom rng)
     {
         for (int i = 0; i < noise.Length; i++) noise[i] = T.CreateChecked(Stddev * rng.NextGaussian());
     }
@@ -73,7 +73,7 @@ public sealed class GaussianDropout<T> : NoiseLayer<T> where T : unmanaged, IFlo
 
     private protected override bool IsOff => Rate == 0;
 
-    private protected override void Draw(Span<T> noise, Random rng)
+    private protected override void Draw(Span<T> noise, ResumableRandom rng)
     {
         double sd = Math.Sqrt(Rate / (1 - Rate));
         for (int i = 0; i < noise.Length; i++) noise[i] = T.CreateChecked(1 + sd * rng.NextGaussian());

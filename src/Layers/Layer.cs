@@ -60,6 +60,10 @@ public abstract class Layer<T> : ILayer<T> where T : unmanaged, IFloatingPointIe
         IsBuilt = true;
     }
 
+    /// <summary>Appends the random generators the layer draws from while training (dropout masks, noise), in a fixed
+    /// order, so that a checkpoint can save and restore their states; none by default.</summary>
+    internal virtual void AddGenerators(List<ResumableRandom> generators) { }
+
     /// <summary>Creates and initialises the parameters, registering them in a fixed order.</summary>
     protected abstract void BuildCore(TensorShape inputShape, Random rng);
 

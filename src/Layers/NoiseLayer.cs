@@ -13,7 +13,8 @@ namespace Nn.Simd.Layers;
 /// <remarks>
 /// The noise has the input's shape, or <c>[batch, channels]</c> (<see cref="PerChannel"/>): one value per sample and
 /// channel (last axis), shared by every step or pixel, as Keras' <c>noise_shape=(batch, 1, …, 1, channels)</c>. It is
-/// drawn from a <see cref="Random"/> seeded by <see cref="Seed"/>, so a seeded layer is repeatable. For gradient
+/// drawn from the sequence of <c>new Random(Seed)</c>, so a seeded layer is repeatable; the generator's state is saved
+/// with a model's training state (<c>Sequential.Save</c>), so a resumed run draws the noise an uninterrupted one would. For gradient
 /// checks the noise can be held fixed, either with <see cref="FreezeMask"/> (reuse the last noise while the shape is
 /// unchanged) or by calling <see cref="Reseed"/> before every forward pass (e.g. from
 /// <c>GradientCheck.Options.BeforeForward</c>).
@@ -23,12 +24,12 @@ public abstract class NoiseLayer<T> : Layer<T> where T : unmanaged, IFloatingPoi
     private readonly Workspace<T> _wNoise = new(), _wOut = new(), _wDx = new();
     private Tensor<T>? _noise, _lastOutput;
     private bool _lastWasIdentity, _hasNoise;
-    private Random _rng;
+    private ResumableRandom _rng;
 
     private protected NoiseLayer(int? seed)
     {
         Seed = seed ?? Random.Shared.Next();
-        _rng = new Random(Seed);
+        _rng = new ResumableRandom(Seed);
     }
 
     /// <summary>The seed the noise's random source started from (the last one given to <see cref="Reseed"/>).</summary>
@@ -50,17 +51,19 @@ public abstract class NoiseLayer<T> : Layer<T> where T : unmanaged, IFloatingPoi
     private protected abstract bool IsOff { get; }
 
     /// <summary>Fills <paramref name="noise"/> with fresh values from <paramref name="rng"/>, in order.</summary>
-    private protected abstract void Draw(Span<T> noise, Random rng);
+    private protected abstract void Draw(Span<T> noise, ResumableRandom rng);
 
     /// <summary>Restarts the noise's random source from <paramref name="seed"/>, so the next draws repeat.</summary>
     public void Reseed(int seed)
     {
         Seed = seed;
-        _rng = new Random(seed);
+        _rng = new ResumableRandom(seed);
     }
 
     /// <inheritdoc/>
     protected override void BuildCore(TensorShape inputShape, Random rng) => ComputeOutputShape(inputShape);
+
+    internal override void AddGenerators(List<ResumableRandom> generators) => generators.Add(_rng);
 
     /// <inheritdoc/>
     protected override void CheckFeatures(TensorShape inputShape, string paramName) => ComputeOutputShape(inputShape);
@@ -130,7 +133,7 @@ public abstract class NoiseLayer<T> : Layer<T> where T : unmanaged, IFloatingPoi
         : throw new ArgumentOutOfRangeException(paramName, $"rate must be in [0, 1); got {rate}.");
 
     /// <summary>Draws inverted-dropout keep values: 0 with probability <paramref name="rate"/>, else 1/(1 − rate).</summary>
-    private protected static void DrawDropMask(Span<T> mask, Random rng, double rate)
+    private protected static void DrawDropMask(Span<T> mask, ResumableRandom rng, double rate)
     {
         T scale = T.CreateChecked(1 / (1 - rate));
         for (int i = 0; i < mask.Length; i++) mask[i] = rng.NextDouble() < rate ? T.Zero : scale;

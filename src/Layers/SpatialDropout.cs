@@ -21,7 +21,7 @@ public abstract class SpatialDropout<T> : NoiseLayer<T> where T : unmanaged, IFl
 
     private protected override bool PerChannel => true;
 
-    private protected override void Draw(Span<T> noise, Random rng) => DrawDropMask(noise, rng, Rate);
+    private protected override void Draw(Span<T> noise, ResumableRandom rng) => DrawDropMask(noise, rng, Rate);
 
     /// <inheritdoc/>
     public override IReadOnlyDictionary<string, string> GetConfig() => RateConfig(Rate);

@@ -11,6 +11,7 @@ public partial class Sequential<T>
     private Tensor<T>[] _outputs = [], _inputGrads = [];
     private readonly Workspace<T> _dOutput = new();
     private int _trainOnBatchCalls;
+    private int? _resumeEpoch;
     private T[] _batchWeights = [], _metricRowWeights = [];
     private SequenceMask? _outputMask;
     private readonly RowViews<T> _outputRows = new(), _targetRows = new();
@@ -26,7 +27,10 @@ public partial class Sequential<T>
     /// <param name="y">Targets [N, ...] in the loss's layout: [N, C], [N] class indices, or [N, 1].</param>
     /// <param name="epochs">Epochs to run; non-negative.</param>
     /// <param name="batchSize">Samples per step (Keras' default 32); positive.</param>
-    /// <param name="shuffle">Whether to reshuffle the training samples every epoch.</param>
+    /// <param name="shuffle">Whether to reshuffle the training samples every epoch. Each epoch permutes the previous
+    /// epoch's order (Fisher–Yates), starting from the order the model's last shuffled <c>Fit</c> over as many samples
+    /// left (kept in memory and saved with the training state), else from 0 … N − 1; so splitting a run over several
+    /// <c>Fit</c> calls, or resuming it from a file, gives the orders of one uninterrupted <c>Fit</c>.</param>
     /// <param name="validationSplit">The fraction in [0, 1) of samples, from the end, held out for validation: the
     /// first ⌊N·(1 − split)⌋ samples train, the rest validate, and <paramref name="sampleWeight"/> is split at the same
     /// point (Keras' <c>train_validation_split</c>), so the validation samples keep their weights.</param>
@@ -44,7 +48,8 @@ public partial class Sequential<T>
     /// weights by each sample's class: its target index, or the argmax of a one-hot target; classes not listed weigh 1.
     /// Training only: as in Keras, they never reach validation.</param>
     /// <param name="initialEpoch">The epoch to start at (Keras' <c>initial_epoch</c>), for resuming a saved run:
-    /// epochs <c>initialEpoch … epochs − 1</c> are run, and callbacks see those numbers.</param>
+    /// epochs <c>initialEpoch … epochs − 1</c> are run, and callbacks see those numbers. A <see cref="BackupAndRestore"/>
+    /// callback that finds a backup replaces it with the backed-up epoch.</param>
     /// <param name="validationSampleWeight">Per-sample loss weights [N_val] of <paramref name="validationData"/>, the
     /// third element of Keras' <c>validation_data=(x_val, y_val, val_sample_weight)</c>: <c>val_loss</c> and the
     /// <c>val_</c> weighted metrics are weighted as <see cref="Evaluate"/> weighs them. Null for all ones; only with
@@ -110,13 +115,25 @@ public partial class Sequential<T>
         Tensor<T> xLast = last == bs ? xBuf : xBuf.Slice(0, last), yLast = last == bs ? yBuf : yBuf.Slice(0, last);
         int xRow = xTrain.Length / nTrain, yRow = yTrain.Length / nTrain;
         if (weights is not null && _batchWeights.Length < bs) _batchWeights = new T[bs];
-        var order = new int[nTrain];
-        for (int i = 0; i < nTrain; i++) order[i] = i;
 
         var history = new History();
         StopTraining = false;
+        _resumeEpoch = null;
         IReadOnlyDictionary<string, double> logs = new Dictionary<string, double>();
         foreach (var cb in cbs) cb.OnTrainBegin(new TrainBeginInfo(epochs, steps, nTrain, xVal?.Shape[0] ?? 0));
+        // A callback that restored a backup (BackupAndRestore) sets the epoch to continue from, as Keras' _initial_epoch.
+        if (_resumeEpoch is int resumed) initialEpoch = resumed;
+        _resumeEpoch = null;
+        // Chosen after OnTrainBegin, which may have restored the order. Shuffling continues the model's order (see _order);
+        // without shuffling the samples go in their order.
+        int[] order;
+        if (shuffle && _order is { } kept && kept.Length == nTrain) order = kept;
+        else
+        {
+            order = new int[nTrain];
+            for (int i = 0; i < nTrain; i++) order[i] = i;
+            if (shuffle) _order = order;
+        }
         var clock = new Stopwatch();
         for (int epoch = initialEpoch; epoch < epochs && !StopTraining; epoch++)
         {

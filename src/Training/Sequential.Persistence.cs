@@ -22,8 +22,14 @@ public partial class Sequential<T>
     /// (a temporary file in the same directory, flushed, then renamed over <paramref name="path"/>). Tensors are
     /// named <c>{layer}.{parameter}</c>, optimizer state <c>__optimizer__/{layer}.{parameter}/{slot}</c>; the
     /// <c>__metadata__</c> map holds the format, dtype, seed, input shape, each layer's type, name and options,
-    /// the frozen parameters and the training setup.
+    /// the frozen parameters, the training setup and, with the optimizer state, the random state training advances
+    /// (<c>rng_state</c>: the shuffle generator, the current sample order, each noise or recurrent dropout layer's
+    /// generator), so that <c>Load</c> then <c>Fit(…, initialEpoch: k)</c> is bit for bit the uninterrupted run, with
+    /// shuffling and dropout too.
     /// </summary>
+    /// <remarks>The sample order is left out above 2²³ (8,388,608) training samples (it is kept in the
+    /// header, which readers cap at 100 MB); a run resumed from such a file reshuffles from 0 … N − 1 and is no longer
+    /// bitwise the uninterrupted one.</remarks>
     /// <exception cref="InvalidOperationException">The model is not built.</exception>
     /// <exception cref="IOException">Writing failed; any previous file is left as it was.</exception>
     public void Save(string path) => Save(path, includeOptimizer: true, null);
@@ -34,7 +40,12 @@ public partial class Sequential<T>
     /// <exception cref="IOException">Writing failed; any previous file is left as it was.</exception>
     public void Save(string path, bool includeOptimizer) => Save(path, includeOptimizer, null);
 
-    internal void Save(string path, bool includeOptimizer, Action? beforeCommit)
+    internal void Save(string path, bool includeOptimizer, Action? beforeCommit) => Save(path, includeOptimizer, beforeCommit, backupEpoch: null);
+
+    /// <summary>The most training samples whose order <see cref="Save(string)"/> stores (2²³: 45 MB of header).</summary>
+    internal int MaxSavedOrderLength { get; set; } = 1 << 23;
+
+    private void Save(string path, bool includeOptimizer, Action? beforeCommit, int? backupEpoch)
     {
         if (!IsBuilt) throw new InvalidOperationException("The model is not built yet; there are no weights to save. Call Build or Fit first.");
         var named = NamedParameters();
@@ -47,7 +58,9 @@ public partial class Sequential<T>
                 for (int s = 0; s < state.Count; s++) tensors.Add(new(OptimizerTensorName(key, s), state[s]));
             }
         }
-        SafeTensors.Write(path, tensors, BuildMetadata(named, includeOptimizer), beforeCommit);
+        var metadata = BuildMetadata(named, includeOptimizer);
+        if (backupEpoch is int epoch) metadata[BackupEpochKey] = epoch.ToString(CultureInfo.InvariantCulture);
+        SafeTensors.Write(path, tensors, metadata, beforeCommit);
     }
 
     private const string OptimizerPrefix = "__optimizer__/";
@@ -55,11 +68,15 @@ public partial class Sequential<T>
     private static string OptimizerTensorName(string parameterKey, int slot) =>
         $"{OptimizerPrefix}{parameterKey}/{slot.ToString(CultureInfo.InvariantCulture)}";
 
-    /// <summary>Loads a model saved with <see cref="Save(string)"/>: architecture, weights and frozen flags, and, when
+    /// <summary>Loads a model saved with <see cref="Save(string)"/>: architecture, weights and frozen flags, the random
+    /// state training advances (shuffle order and generators, dropout and noise generators), and, when
     /// the file holds a training setup made only of built-in parts, the compiled loss, metrics and optimizer with
     /// its step count and state, so that <c>Fit</c> continues where the saved run stopped (Keras' <c>load_model</c>).</summary>
     /// <remarks>A model compiled with a user-defined loss, metric, optimizer or schedule comes back uncompiled:
-    /// compile it with the same objects, then call <see cref="LoadOptimizerState"/> to resume.</remarks>
+    /// compile it with the same objects, then call <see cref="LoadOptimizerState"/> to resume. A file without
+    /// <c>rng_state</c> (saved with <c>includeOptimizer: false</c>, or by a version before it existed) loads as before:
+    /// the generators start afresh from the seed and the first shuffle from 0 … N − 1, so a resumed run trains
+    /// correctly but is not bitwise the uninterrupted one when it shuffles or has dropout or noise.</remarks>
     /// <exception cref="InvalidDataException">The file is invalid or does not describe a model; the message says why.</exception>
     /// <exception cref="KeyNotFoundException">A layer type has no registered factory (see <see cref="LayerRegistry"/>).</exception>
     public static Sequential<T> Load(string path) => Load(path, compile: true);
@@ -120,7 +137,9 @@ public partial class Sequential<T>
         if (unknownFrozen.Count > 0)
             throw new InvalidDataException($"'{path}': non_trainable names parameters the model does not have: {string.Join(", ", unknownFrozen)}.");
         foreach (var (key, p) in named) if (!p.IsBuffer) p.Trainable = !frozen.Contains(key);
+        var rng = ReadRandomState(md, path);
         LoadWeights(fs, header, path);
+        rng?.Apply();
         if (!compile || setup is null || !setup.IsBuiltIn) return;
         Optimizers.Optimizer optimizer;
         ILoss<T> loss;
@@ -166,12 +185,25 @@ public partial class Sequential<T>
     }
 
     /// <summary>Checks every saved state tensor against this model, reads them into new tensors, then installs them.</summary>
-    private void InstallOptimizerState(Stream fs, SafeTensorsHeader header, string path, string savedName, long iterations)
+    private void InstallOptimizerState(Stream fs, SafeTensorsHeader header, string path, string savedName, long iterations) =>
+        ApplyOptimizerState(ReadOptimizerState(fs, header, path, savedName, NamedParameters()), iterations);
+
+    private void ApplyOptimizerState(List<(Parameter<T> P, Tensor<T>[] State)> loaded, long iterations)
+    {
+        var opt = Optimizer!;
+        opt.Reset();
+        foreach (var (p, state) in loaded) opt.SetStateOf(p, state);
+        opt.Iterations = iterations;
+    }
+
+    /// <summary>Checks every saved state tensor against the parameters keyed as in the file and reads them into new
+    /// tensors; changes nothing.</summary>
+    private List<(Parameter<T> P, Tensor<T>[] State)> ReadOptimizerState(Stream fs, SafeTensorsHeader header, string path, string savedName,
+        List<KeyValuePair<string, Parameter<T>>> named)
     {
         var opt = Optimizer!;
         if (savedName != opt.Name)
             throw new InvalidDataException($"'{path}' holds state of optimizer '{savedName}' but the model's optimizer is '{opt.Name}'.");
-        var named = NamedParameters();
         var byKey = named.ToDictionary(n => n.Key, n => n.Value, StringComparer.Ordinal);
         var saved = header.Tensors.Where(t => t.Name.StartsWith(OptimizerPrefix, StringComparison.Ordinal)).ToList();
         var perParameter = new Dictionary<string, SafeTensorEntry?[]>(StringComparer.Ordinal);
@@ -206,9 +238,7 @@ public partial class Sequential<T>
             }
             loaded.Add((p, state));
         }
-        opt.Reset();
-        foreach (var (p, state) in loaded) opt.SetStateOf(p, state);
-        opt.Iterations = iterations;
+        return loaded;
     }
 
     /// <summary>Loads weights from a safetensors file into this built model. Every parameter must be present
@@ -222,9 +252,21 @@ public partial class Sequential<T>
         LoadWeights(fs, SafeTensors.ReadHeader(fs, path), path);
     }
 
-    private void LoadWeights(Stream fs, SafeTensorsHeader header, string path)
+    private void LoadWeights(Stream fs, SafeTensorsHeader header, string path) => ApplyWeights(ReadWeights(fs, header, path, NamedParameters()));
+
+    private static void ApplyWeights(List<(Parameter<T> P, T[] Data)> loaded)
     {
-        var named = NamedParameters();
+        foreach (var (p, data) in loaded)
+        {
+            data.CopyTo(p.Value.Span);
+            p.MarkChanged();
+        }
+    }
+
+    /// <summary>Checks that the file holds exactly the parameters keyed as in <paramref name="named"/>, with their
+    /// shapes, and reads them into new arrays; changes nothing.</summary>
+    private static List<(Parameter<T> P, T[] Data)> ReadWeights(Stream fs, SafeTensorsHeader header, string path, List<KeyValuePair<string, Parameter<T>>> named)
+    {
         var expected = new HashSet<string>(named.Select(n => n.Key), StringComparer.Ordinal);
         // Check everything before changing any weight, so a bad file leaves the model as it was.
         foreach (var (key, p) in named)
@@ -246,23 +288,22 @@ public partial class Sequential<T>
             SafeTensors.ReadInto(fs, header, header.Find(key)!, data.AsSpan());
             loaded.Add((p, data));
         }
-        foreach (var (p, data) in loaded)
-        {
-            data.CopyTo(p.Value.Span);
-            p.MarkChanged();
-        }
+        return loaded;
     }
 
-    /// <summary>The parameters keyed <c>{layer}.{parameter}</c> (with <c>_{index}</c> appended if a layer repeats a parameter name).</summary>
-    private List<KeyValuePair<string, Parameter<T>>> NamedParameters()
+    /// <summary>The parameters keyed <c>{layer}.{parameter}</c> (with <c>_{index}</c> appended if a layer repeats a
+    /// parameter name), with layer <c>i</c> called <c>layerNames[i]</c> when given (the names in another file).</summary>
+    private List<KeyValuePair<string, Parameter<T>>> NamedParameters(IReadOnlyList<string>? layerNames = null)
     {
         var list = new List<KeyValuePair<string, Parameter<T>>>();
         var used = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var l in _layers)
+        for (int i = 0; i < _layers.Count; i++)
         {
+            var l = _layers[i];
+            string layerName = layerNames?[i] ?? l.Name;
             for (int j = 0; j < l.Parameters.Count; j++)
             {
-                string key = $"{l.Name}.{l.Parameters[j].Name}";
+                string key = $"{layerName}.{l.Parameters[j].Name}";
                 if (!used.Add(key)) { key = $"{key}_{j}"; used.Add(key); }
                 list.Add(new(key, l.Parameters[j]));
             }
@@ -281,7 +322,7 @@ public partial class Sequential<T>
             foreach (var l in _layers)
             {
                 w.WriteStartObject();
-                w.WriteString("type", l is Layer<T> typed ? typed.TypeName : l.GetType().Name.Split('`')[0].ToLowerInvariant());
+                w.WriteString("type", TypeNameOf(l));
                 w.WriteString("name", l.Name);
                 w.WriteStartObject("config");
                 foreach (var (key, value) in l.GetConfig()) w.WriteString(key, value);
@@ -308,6 +349,7 @@ public partial class Sequential<T>
         };
         var frozen = named.Where(n => !n.Value.Trainable && !n.Value.IsBuffer).Select(n => n.Key).ToList();
         if (frozen.Count > 0) md["non_trainable"] = JsonStrings(frozen);
+        if (includeOptimizer) md[RandomStateKey] = RandomStateJson();
         if (Loss is not null && Optimizer is not null)
             md["training_config"] = TrainingSetup.Describe(Loss, Optimizer, _metrics, _compiledMetricNames, _compiledWeightedNames, OutputShape!.Value, includeOptimizer).ToJson();
         return md;

@@ -24,7 +24,10 @@ namespace Nn.Simd.Training;
 /// <remarks>
 /// Determinism: <see cref="Seed"/> fixes the initial weights (layer <c>i</c> is built with <c>Seed + i</c>), the
 /// shuffling and anything a layer draws from its build seed (dropout masks). The kernels give bitwise-equal
-/// results at any thread count, so the same seed gives the same trained weights at 1 or many threads.
+/// results at any thread count, so the same seed gives the same trained weights at 1 or many threads. The random
+/// state that training advances (the shuffle generator and the current sample order, the noise layers' and recurrent
+/// dropout generators) is saved by <c>Save</c> with the optimizer state, so a run resumed from a file, or continued
+/// by a second <c>Fit</c> with <c>initialEpoch</c>, is bit for bit the uninterrupted run.
 /// </remarks>
 public partial class Sequential<T> : IModel where T : unmanaged, IFloatingPointIeee754<T>
 {
@@ -38,7 +41,14 @@ public partial class Sequential<T> : IModel where T : unmanaged, IFloatingPointI
     private int _weightedFrom = int.MaxValue;   // _metrics[_weightedFrom..] are the weighted metrics
     private bool _managesMasks;
     private int? _seed, _threads;
-    private Random? _shuffleRng;
+    private ResumableRandom? _shuffleRng;
+    // The order of the training samples after the last shuffle: the next shuffled Fit over as many samples permutes it
+    // further, so Fit(a epochs) then Fit(more, initialEpoch: a) gives the orders of one Fit, and it is saved with the
+    // training state. Null until a shuffled Fit.
+    private int[]? _order;
+
+    /// <summary>The sample order of the last shuffled epoch (see <c>_order</c>), for tests.</summary>
+    internal int[]? ShuffleOrder => _order;
 
     /// <summary>Creates a model from layers, in order.</summary>
     /// <exception cref="ArgumentException">Two layers share a name, or a layer is added twice.</exception>
@@ -172,7 +182,7 @@ public partial class Sequential<T> : IModel where T : unmanaged, IFloatingPointI
         EffectiveSeed = seed;
         InputShape = sampleShape;
         OutputShape = DropBatch(shape);
-        _shuffleRng = new Random(unchecked(seed * 1103515245 + 12345));
+        _shuffleRng = new ResumableRandom(unchecked(seed * 1103515245 + 12345));
         _outputs = new Tensor<T>[_layers.Count];
         _inputGrads = new Tensor<T>[_layers.Count];
         // The first layer's input is data: nothing uses its gradient, so skip that product (as autograd does).

@@ -86,6 +86,12 @@ public sealed class Bidirectional<T> : Layer<T>, IMaskConsumer where T : unmanag
         foreach (var p in BackwardLayer.Parameters) AddParameter(p);
     }
 
+    internal override void AddGenerators(List<ResumableRandom> generators)
+    {
+        ForwardLayer.AddGenerators(generators);
+        BackwardLayer.AddGenerators(generators);
+    }
+
     /// <inheritdoc/>
     public override TensorShape ComputeOutputShape(TensorShape inputShape)
     {

@@ -59,7 +59,7 @@ public abstract class RecurrentLayer<T> : Layer<T>, IMaskConsumer where T : unma
     private Tensor<T>? _inputDropMask, _stateDropMask, _hMasked, _carryScratch;
     private bool _inputDropout, _stateDropout;
     private double _dropout, _recurrentDropout;
-    private Random _dropoutRng = new(0);
+    private ResumableRandom _dropoutRng = new(0);
     private Tensor<T>? _xT, _lastOutput, _finalH, _finalC, _dInitH, _dInitC, _stateH, _stateC;
     private int _statefulBatch;
     private bool _forwardDone;
@@ -443,8 +443,10 @@ public abstract class RecurrentLayer<T> : Layer<T>, IMaskConsumer where T : unma
             throw new ArgumentException($"{Name} takes [batch, time, features]; got {inputShape}.", nameof(inputShape));
         BuildCell(inputShape[2], rng);
         // Drawn after the weights, so adding dropout does not change the initial weights of a seeded model.
-        _dropoutRng = new Random(rng.Next());
+        _dropoutRng = new ResumableRandom(rng.Next());
     }
+
+    internal override void AddGenerators(List<ResumableRandom> generators) => generators.Add(_dropoutRng);
 
     /// <summary>Creates the parameters for <paramref name="features"/> input features, in Keras' order.</summary>
     private protected abstract void BuildCell(int features, Random rng);
