@@ -207,7 +207,7 @@ public static class LayerRegistry
                 Initializer.Get(LayerConfig.GetString(c, "embeddings_initializer", "uniform")));
     }
 
-    /// <summary>A pair saved as <c>"h,w"</c> (kernel sizes, strides).</summary>
+    /// <summary>A pair saved as <c>"h,w"</c> (kernel sizes, strides, dilation rates).</summary>
     private static (int, int) Pair(IReadOnlyDictionary<string, string> c, string key, (int, int) fallback)
     {
         if (!c.TryGetValue(key, out var v)) return fallback;
@@ -224,7 +224,7 @@ public static class LayerRegistry
             new Conv2D<T>(LayerConfig.GetInt(c, "filters"), Pair(c, "kernel_size", (0, 0)), Pair(c, "strides", (1, 1)),
                 LayerConfig.GetString(c, "padding", "valid"), LayerConfig.GetString(c, "activation", "linear"), LayerConfig.GetBool(c, "use_bias", true),
                 Initializer.Get(LayerConfig.GetString(c, "kernel_initializer", "glorot_uniform")),
-                Initializer.Get(LayerConfig.GetString(c, "bias_initializer", "zeros")))
+                Initializer.Get(LayerConfig.GetString(c, "bias_initializer", "zeros")), Pair(c, "dilation_rate", (1, 1)))
             {
                 KernelRegularizer = RegularizerOf(c, "kernel_regularizer"),
                 BiasRegularizer = RegularizerOf(c, "bias_regularizer"),
