@@ -65,6 +65,7 @@ public static class LayerRegistry
         Register("lstm", new LstmFactory());
         Register("gru", new GruFactory());
         Register("bidirectional", new BidirectionalFactory());
+        Register("time_distributed", new TimeDistributedFactory());
     }
 
     /// <summary>Registers (or replaces) a factory for every element type.</summary>
@@ -333,6 +334,18 @@ public static class LayerRegistry
             if (LayerRegistry<T>.Create(inner, sub) is not RecurrentLayer<T> rnn)
                 throw new ArgumentException($"Bidirectional wraps a recurrent layer, not '{inner}'.");
             return new Bidirectional<T>(rnn, LayerConfig.GetString(c, "merge_mode", "concat"));
+        }
+    }
+
+    /// <summary>TimeDistributed saves its wrapped layer's type as <c>layer</c> and its options as <c>layer.*</c> (any
+    /// registered type, a TimeDistributed included).</summary>
+    private sealed class TimeDistributedFactory : ILayerFactory
+    {
+        public ILayer<T> Create<T>(IReadOnlyDictionary<string, string> c) where T : unmanaged, IFloatingPointIeee754<T>
+        {
+            var sub = c.Where(kv => kv.Key.StartsWith("layer.", StringComparison.Ordinal))
+                       .ToDictionary(kv => kv.Key["layer.".Length..], kv => kv.Value, StringComparer.Ordinal);
+            return new TimeDistributed<T>(LayerRegistry<T>.Create(LayerConfig.GetString(c, "layer"), sub));
         }
     }
 
