@@ -83,9 +83,9 @@ public interface IMaskProducer
     SequenceMask? OutputMask { get; }
 }
 
-/// <summary>A layer that takes a timestep mask with its input (Keras' <c>supports_masking</c>): the recurrent layers
-/// and <see cref="Bidirectional{T}"/>. <c>Sequential</c> sets <see cref="InputMask"/> before each forward pass from
-/// the <see cref="Masking{T}"/> layer before it.</summary>
+/// <summary>A layer that takes a timestep mask with its input (Keras' <c>supports_masking</c>): the recurrent layers,
+/// <see cref="Bidirectional{T}"/> and <see cref="TimeDistributed{T}"/> (which passes it on). <c>Sequential</c> sets
+/// <see cref="InputMask"/> before each forward pass from the <see cref="Masking{T}"/> layer before it.</summary>
 public interface IMaskConsumer : IMaskProducer
 {
     /// <summary>The mask for the following forward calls, <c>[batch, time]</c> of their input; null for none.</summary>

@@ -188,6 +188,10 @@ public class EngineParityTests
         var conv = new Sequential<float>(new Conv2D<float>(2, (3, 3), activation: "softmax")) { Seed = 1 };
         conv.Build(5, 5, 1);
         Assert.Contains("has no reference counterpart", Assert.Throws<ArgumentException>(() => ReferenceMirror.Specs(conv)).Message);
+        // The reference's Conv2DSpec has no dilation.
+        var dilated = new Sequential<float>(new Conv2D<float>(2, (3, 3), activation: "relu", dilationRate: (2, 1))) { Seed = 1 };
+        dilated.Build(6, 5, 1);
+        Assert.Contains("has no reference counterpart", Assert.Throws<ArgumentException>(() => ReferenceMirror.Specs(dilated)).Message);
         var pool = new Sequential<float>(new MaxPooling2D<float>(padding: "same")) { Seed = 1 };
         pool.Build(5, 5, 1);
         Assert.Throws<ArgumentException>(() => ReferenceMirror.Specs(pool));

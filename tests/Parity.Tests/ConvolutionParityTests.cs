@@ -91,6 +91,43 @@ public class ConvolutionParityTests
         Parity.AssertClose(tb.grad!.data<float>().ToArray(), layer.Bias.Grad.ToArray(), "dBias", 1e-4, 1e-4);
     }
 
+    /// <summary>Dilated Conv2D against conv2d(dilation: (dh, dw)). Keras' 'same' pads span − 1 cells per axis with the odd
+    /// one after, which torch's symmetric <c>padding</c> cannot express for an even total, so torch gets that padding
+    /// explicitly (<c>pad</c>, then a 'valid' conv2d).</summary>
+    [Theory]
+    [InlineData(3, 3, 2, 2, "valid")]
+    [InlineData(3, 3, 2, 3, "same")]
+    [InlineData(2, 3, 3, 1, "same")]
+    [InlineData(2, 2, 1, 3, "same")]
+    [InlineData(3, 2, 4, 2, "valid")]
+    public void DilatedConv2D_MatchesTorch(int kh, int kw, int dh, int dw, string padding)
+    {
+        int b = 2, h = 11, w = 9, c = 3, f = 4, spanH = (kh - 1) * dh + 1, spanW = (kw - 1) * dw + 1;
+        var layer = new Conv2D<float>(f, (kh, kw), padding: padding, activation: "relu", dilationRate: (dh, dw));
+        var x = Tensor<float>.RandomNormal(new TensorShape(b, h, w, c), seed: kh * 10 + dh + dw);
+        layer.Build(x.Shape, 1);
+        var rng = new Random(3);
+        foreach (ref float v in layer.Bias!.Value.Span) v = (float)(rng.NextDouble() - 0.5);
+        var y = layer.Forward(x, training: true).Clone();
+        var dy = Tensor<float>.RandomNormal(y.Shape, seed: 4);
+        var dx = layer.Backward(dy).Clone();
+
+        using var scope = NewDisposeScope();
+        var tx = tensor(x.ToArray(), [b, h, w, c]).permute(0, 3, 1, 2).contiguous().requires_grad_(true);
+        var tk = tensor(layer.Kernel.Value.ToArray(), [kh, kw, c, f]).permute(3, 2, 0, 1).contiguous().requires_grad_(true);
+        var tb = tensor(layer.Bias.Value.ToArray(), [f]).requires_grad_(true);
+        // pad takes (left, right, top, bottom) for the last two axes.
+        var input = padding == "same" ? nn.functional.pad(tx, [(spanW - 1) / 2, spanW / 2, (spanH - 1) / 2, spanH / 2]) : tx;
+        var ty = nn.functional.relu(nn.functional.conv2d(input, tk, tb, dilation: [dh, dw]));
+        Assert.Equal([b, f, y.Shape[1], y.Shape[2]], ty.shape);
+        ty.backward([tensor(dy.ToArray(), [b, y.Shape[1], y.Shape[2], f]).permute(0, 3, 1, 2)]);
+
+        Parity.AssertClose(ty.permute(0, 2, 3, 1).contiguous().data<float>().ToArray(), y.ToArray(), "output");
+        Parity.AssertClose(tx.grad!.permute(0, 2, 3, 1).contiguous().data<float>().ToArray(), dx.ToArray(), "dX");
+        Parity.AssertClose(tk.grad!.permute(2, 3, 1, 0).contiguous().data<float>().ToArray(), layer.Kernel.Grad.ToArray(), "dKernel", 1e-4, 1e-4);
+        Parity.AssertClose(tb.grad!.data<float>().ToArray(), layer.Bias.Grad.ToArray(), "dBias", 1e-4, 1e-4);
+    }
+
     [Fact]
     public void MaxPooling2D_MatchesTorch()
     {

@@ -99,6 +99,26 @@ public sealed class ConvolutionModelTests : IDisposable
     }
 
     [Fact]
+    public void DilatedConv2D_Trains_AndRoundTripsItsDilation()
+    {
+        var (x, y) = Quadrants(64, 4);
+        var model = new Sequential(
+            new Conv2D<float>(4, (3, 3), padding: "same", activation: "relu", dilationRate: (2, 2)),
+            new Conv2D<float>(4, (2, 3), activation: "relu", dilationRate: (1, 2)),
+            new Flatten<float>(),
+            new Dense<float>(4, "softmax")) { Seed = 6 };
+        model.Compile("sparse_categorical_crossentropy", new Nn.Simd.Training.Optimizers.Adam(0.01));
+        var history = model.Fit(x, y, epochs: 8, batchSize: 16);
+        Assert.True(history["loss"][^1] < history["loss"][0], $"loss {history["loss"][0]} -> {history["loss"][^1]}");
+        Assert.Contains("(None, 7, 4, 4)", model.Summary());   // 8 − 1 rows, 8 − 4 columns
+        string path = Path.Combine(_dir, "dilated2d.safetensors");
+        model.Save(path);
+        var loaded = Sequential.Load(path);
+        Assert.Equal([(2, 2), (1, 2)], loaded.Layers.Take(2).Select(l => ((Conv2D<float>)l).DilationRate));
+        Assert.Equal(model.Predict(x).ToArray(), loaded.Predict(x).ToArray());
+    }
+
+    [Fact]
     public void Conv1DWithGlobalPooling_ClassifiesSequences_AndRoundTrips()
     {
         var (x, y) = Spikes(96, 4);

@@ -412,7 +412,7 @@ public abstract class ConvolutionLayer<T> : Layer<T> where T : unmanaged, IFloat
             ["kernel_initializer"] = KernelInitializer.Name,
             ["bias_initializer"] = BiasInitializer.Name,
         };
-        if (SpatialRank == 1) c["dilation_rate"] = DilationHW.Width.ToString(CultureInfo.InvariantCulture);
+        c["dilation_rate"] = SpatialRank == 2 ? $"{DilationHW.Height},{DilationHW.Width}" : DilationHW.Width.ToString(CultureInfo.InvariantCulture);
         AddRegularizerConfig(c);
         return c;
     }

@@ -65,6 +65,7 @@ public static class LayerRegistry
         Register("lstm", new LstmFactory());
         Register("gru", new GruFactory());
         Register("bidirectional", new BidirectionalFactory());
+        Register("time_distributed", new TimeDistributedFactory());
     }
 
     /// <summary>Registers (or replaces) a factory for every element type.</summary>
@@ -207,7 +208,7 @@ public static class LayerRegistry
                 Initializer.Get(LayerConfig.GetString(c, "embeddings_initializer", "uniform")));
     }
 
-    /// <summary>A pair saved as <c>"h,w"</c> (kernel sizes, strides).</summary>
+    /// <summary>A pair saved as <c>"h,w"</c> (kernel sizes, strides, dilation rates).</summary>
     private static (int, int) Pair(IReadOnlyDictionary<string, string> c, string key, (int, int) fallback)
     {
         if (!c.TryGetValue(key, out var v)) return fallback;
@@ -224,7 +225,7 @@ public static class LayerRegistry
             new Conv2D<T>(LayerConfig.GetInt(c, "filters"), Pair(c, "kernel_size", (0, 0)), Pair(c, "strides", (1, 1)),
                 LayerConfig.GetString(c, "padding", "valid"), LayerConfig.GetString(c, "activation", "linear"), LayerConfig.GetBool(c, "use_bias", true),
                 Initializer.Get(LayerConfig.GetString(c, "kernel_initializer", "glorot_uniform")),
-                Initializer.Get(LayerConfig.GetString(c, "bias_initializer", "zeros")))
+                Initializer.Get(LayerConfig.GetString(c, "bias_initializer", "zeros")), Pair(c, "dilation_rate", (1, 1)))
             {
                 KernelRegularizer = RegularizerOf(c, "kernel_regularizer"),
                 BiasRegularizer = RegularizerOf(c, "bias_regularizer"),
@@ -333,6 +334,18 @@ public static class LayerRegistry
             if (LayerRegistry<T>.Create(inner, sub) is not RecurrentLayer<T> rnn)
                 throw new ArgumentException($"Bidirectional wraps a recurrent layer, not '{inner}'.");
             return new Bidirectional<T>(rnn, LayerConfig.GetString(c, "merge_mode", "concat"));
+        }
+    }
+
+    /// <summary>TimeDistributed saves its wrapped layer's type as <c>layer</c> and its options as <c>layer.*</c> (any
+    /// registered type, a TimeDistributed included).</summary>
+    private sealed class TimeDistributedFactory : ILayerFactory
+    {
+        public ILayer<T> Create<T>(IReadOnlyDictionary<string, string> c) where T : unmanaged, IFloatingPointIeee754<T>
+        {
+            var sub = c.Where(kv => kv.Key.StartsWith("layer.", StringComparison.Ordinal))
+                       .ToDictionary(kv => kv.Key["layer.".Length..], kv => kv.Value, StringComparer.Ordinal);
+            return new TimeDistributed<T>(LayerRegistry<T>.Create(LayerConfig.GetString(c, "layer"), sub));
         }
     }
 

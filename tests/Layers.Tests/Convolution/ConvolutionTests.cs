@@ -8,9 +8,9 @@ namespace Nn.Simd.Layers.Tests;
 /// <summary>Conv2D and MaxPooling2D against direct loops in float64 and finite differences.</summary>
 public class ConvolutionTests
 {
-    /// <summary>y[n, oy, ox, f] = b[f] + Σ x[n, oy·sh + i − pt, ox·sw + j·dw − pl, c]·K[i, j, c, f] over cells inside the image.</summary>
+    /// <summary>y[n, oy, ox, f] = b[f] + Σ x[n, oy·sh + i·dh − pt, ox·sw + j·dw − pl, c]·K[i, j, c, f] over cells inside the image.</summary>
     internal static double[] DirectConv(double[] x, int b, int h, int w, int c, double[] k, int kh, int kw, int f, double[] bias,
-        int sh, int sw, int ho, int wo, int pt, int pl, int dw = 1)
+        int sh, int sw, int ho, int wo, int pt, int pl, int dw = 1, int dh = 1)
     {
         var y = new double[b * ho * wo * f];
         for (int n = 0; n < b; n++)
@@ -22,7 +22,7 @@ public class ConvolutionTests
                         for (int i = 0; i < kh; i++)
                             for (int j = 0; j < kw; j++)
                             {
-                                int iy = oy * sh + i - pt, ix = ox * sw + j * dw - pl;
+                                int iy = oy * sh + i * dh - pt, ix = ox * sw + j * dw - pl;
                                 if (iy < 0 || iy >= h || ix < 0 || ix >= w) continue;
                                 for (int ch = 0; ch < c; ch++)
                                     s += x[((n * h + iy) * w + ix) * c + ch] * k[((i * kw + j) * c + ch) * f + o];
@@ -193,6 +193,86 @@ public class ConvolutionTests
         var e = Assert.Throws<ArgumentException>(() => new Conv1D<float>(2, 3, dilationRate: 4).Forward(new Tensor<float>(1, 8, 1), false));
         Assert.Contains("[1, 8, 1]", e.Message);
         Assert.Equal(new TensorShape(1, 1, 2), new Conv1D<float>(2, 3, dilationRate: 4).ComputeOutputShape(new TensorShape(1, 9, 1)));
+    }
+
+    /// <summary>Dilated Conv2D against the direct loops (float64), then finite differences. The cases cover a dilation
+    /// along one axis only (dh > 1 with dw = 1 takes im2col's contiguous-row path, dw > 1 the per-tap path), an even
+    /// kernel whose 'same' padding is odd in total (the extra cell after), and taps that hang over every border.</summary>
+    [Theory]
+    [InlineData(7, 8, 3, 3, 2, 2, "valid")]
+    [InlineData(7, 8, 3, 3, 2, 2, "same")]
+    [InlineData(9, 6, 3, 2, 3, 1, "same")]
+    [InlineData(6, 9, 2, 3, 1, 3, "same")]
+    [InlineData(8, 8, 2, 2, 3, 3, "same")]
+    [InlineData(10, 7, 3, 2, 4, 1, "valid")]
+    public void DilatedConv2D_MatchesDirectLoops_AndFiniteDifferences(int h, int w, int kh, int kw, int dh, int dw, string padding)
+    {
+        int b = 2, c = 2, f = 3, spanH = (kh - 1) * dh + 1, spanW = (kw - 1) * dw + 1;
+        var layer = new Conv2D<double>(f, (kh, kw), padding: padding, activation: "tanh", dilationRate: (dh, dw));
+        var x = Tensor<double>.RandomNormal(new TensorShape(b, h, w, c), seed: h * 100 + w * 10 + dh + dw);
+        layer.Build(x.Shape, 1);
+        RnnTestUtil.Randomize(layer, 2);
+        var y = layer.Forward(x, training: true);
+        int ho = y.Shape[1], wo = y.Shape[2];
+        Assert.Equal(padding == "valid" ? (h - spanH + 1, w - spanW + 1) : (h, w), (ho, wo));
+        // 'same' at stride 1 pads span − 1 cells in all, the odd one after (TensorFlow's rule).
+        int pt = padding == "same" ? (spanH - 1) / 2 : 0, pl = padding == "same" ? (spanW - 1) / 2 : 0;
+        var z = DirectConv(x.ToArray(), b, h, w, c, layer.Kernel.Value.ToArray(), kh, kw, f, layer.Bias!.Value.ToArray(), 1, 1, ho, wo, pt, pl, dw, dh);
+        RnnTestUtil.AssertClose(z.Select(Math.Tanh).ToArray(), y.ToArray(), 1e-12, 1e-12, $"conv2d {padding} {kh}x{kw} dilation {dh},{dw}");
+        var report = GradientCheck.Check(layer, x, new GradientCheck.Options(MaxElementsPerTensor: 80));
+        Assert.True(report.Passed, $"{padding} {kh}x{kw} dilation {dh},{dw}: {report}");
+        Assert.Equal($"{dh},{dw}", layer.GetConfig()["dilation_rate"]);
+    }
+
+    /// <summary>A 3×3 kernel dilated by 2 over a 5×5 image with 'same' padding spans 5×5 and pads 2 cells on every side,
+    /// so a corner output sees only the 2×2 taps that land inside the image, written out here by hand: at (0, 0) taps
+    /// (1..2, 1..2) on pixels (0 | 2, 0 | 2), at (4, 4) taps (0..1, 0..1) on pixels (2 | 4, 2 | 4), at (0, 4) taps
+    /// (1..2, 0..1) on pixels (0 | 2, 2 | 4). The input gradient of a one-hot dOutput at a corner puts the same taps
+    /// back on the same pixels and nothing elsewhere.</summary>
+    [Fact]
+    public void DilatedConv2D_CornerOutputsReadOnlyTheTapsInsideTheImage()
+    {
+        var layer = new Conv2D<double>(1, (3, 3), padding: "same", useBias: false, dilationRate: (2, 2));
+        var x = new Tensor<double>(1, 5, 5, 1);
+        for (int i = 0; i < 25; i++) x[i] = 1 + i * i;   // distinct values, so a wrong tap changes the sum
+        layer.Build(x.Shape, 1);
+        var k = layer.Kernel.Value;
+        for (int i = 0; i < 9; i++) k[i] = 1000.0 * (i + 1) + 0.5 * i;   // K[i, j] at flat index 3i + j
+        double X(int r, int col) => x[r * 5 + col];
+        double K(int i, int j) => k[i * 3 + j];
+        var y = layer.Forward(x, training: true);
+        Assert.Equal(new TensorShape(1, 5, 5, 1), y.Shape);
+        Assert.Equal(K(1, 1) * X(0, 0) + K(1, 2) * X(0, 2) + K(2, 1) * X(2, 0) + K(2, 2) * X(2, 2), y[0]);
+        Assert.Equal(K(0, 0) * X(2, 2) + K(0, 1) * X(2, 4) + K(1, 0) * X(4, 2) + K(1, 1) * X(4, 4), y[24]);
+        Assert.Equal(K(1, 0) * X(0, 2) + K(1, 1) * X(0, 4) + K(2, 0) * X(2, 2) + K(2, 1) * X(2, 4), y[4]);
+        // The centre sees all nine taps on the even pixels.
+        double centre = 0;
+        for (int i = 0; i < 3; i++)
+            for (int j = 0; j < 3; j++) centre += K(i, j) * X(2 * i, 2 * j);
+        Assert.Equal(centre, y[12]);
+
+        var dy = new Tensor<double>(1, 5, 5, 1);
+        dy[4] = 1;   // output (0, 4)
+        var dx = layer.Backward(dy);
+        var want = new double[25];
+        want[0 * 5 + 2] = K(1, 0); want[0 * 5 + 4] = K(1, 1); want[2 * 5 + 2] = K(2, 0); want[2 * 5 + 4] = K(2, 1);
+        Assert.Equal(want, dx.ToArray());
+    }
+
+    [Fact]
+    public void DilatedConv2D_RejectsStridesWithDilation_ByName()
+    {
+        var e = Assert.Throws<ArgumentException>(() => new Conv2D<float>(2, (3, 3), strides: (1, 2), dilationRate: (2, 1)));
+        Assert.Equal("dilationRate", e.ParamName);
+        Assert.Contains("(1, 2)", e.Message);
+        Assert.Contains("(2, 1)", e.Message);
+        Assert.Equal("dilationRate", Assert.Throws<ArgumentOutOfRangeException>(() => new Conv2D<float>(2, (3, 3), dilationRate: (1, 0))).ParamName);
+        // Three taps 3 rows apart span 7 rows: a 'valid' convolution of 6 rows has no output.
+        var t = Assert.Throws<ArgumentException>(() => new Conv2D<float>(2, (3, 1), dilationRate: (3, 1)).Forward(new Tensor<float>(1, 6, 4, 1), false));
+        Assert.Contains("[1, 6, 4, 1]", t.Message);
+        Assert.Equal(new TensorShape(1, 1, 4, 2), new Conv2D<float>(2, (3, 1), dilationRate: (3, 1)).ComputeOutputShape(new TensorShape(1, 7, 4, 1)));
+        Assert.Equal("1,1", new Conv2D<float>(2, (3, 3)).GetConfig()["dilation_rate"]);
+        Assert.Equal((1, 1), new Conv2D<float>(2, (3, 3), strides: (2, 2)).DilationRate);
     }
 
     [Fact]

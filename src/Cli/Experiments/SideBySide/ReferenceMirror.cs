@@ -17,7 +17,7 @@ internal static class ReferenceMirror
     /// <summary>The Conv2D activations the reference applies (element-wise ones: torch runs them on NCHW).</summary>
     private static readonly HashSet<string> SupportedConvActivations = ["linear", "relu", "sigmoid", "tanh"];
 
-    /// <summary>The specs for <paramref name="model"/> (Dense, SimpleRNN, LSTM, GRU (<c>reset_after</c>), Conv2D,
+    /// <summary>The specs for <paramref name="model"/> (Dense, SimpleRNN, LSTM, GRU (<c>reset_after</c>), Conv2D (undilated),
     /// MaxPooling2D (<c>valid</c>) and Flatten layers).</summary>
     /// <exception cref="ArgumentException">The model is not built, or holds a layer the reference engine lacks.</exception>
     public static IReadOnlyList<LayerSpec> Specs(Sequential<float> model)
@@ -30,7 +30,8 @@ internal static class ReferenceMirror
         {
             switch (layer)
             {
-                case Conv2D<float> c when SupportedConvActivations.Contains(c.Activation.Name):
+                // The reference's Conv2DSpec has no dilation: a dilated Conv2D falls to "no reference counterpart".
+                case Conv2D<float> c when SupportedConvActivations.Contains(c.Activation.Name) && c.DilationRate == (1, 1):
                     specs.Add(new Conv2DSpec(shape[-1], c.Filters, c.KernelSize.Height, c.KernelSize.Width, c.Strides.Height, c.Strides.Width,
                         c.Padding, c.Activation.Name, c.Kernel.Value.ToArray(), c.Bias?.Value.ToArray()));
                     break;

@@ -1,0 +1,155 @@
+using System.Numerics;
+using Nn.Simd.Tensors;
+
+namespace Nn.Simd.Layers;
+
+// Shapes: B = batch, T = time, S = the rest of one step's shape (one or two axes: a tensor has rank ≤ 4).
+// x [B, T, S] is viewed as [B·T, S] (row-major: the T steps of a sample are consecutive rows, so no copy), the wrapped
+// layer runs once on it, giving [B·T, S'], which is viewed as [B, T, S']. Backward views dy [B, T, S'] as [B·T, S'],
+// runs the wrapped layer's backward and views its [B·T, S] result as [B, T, S].
+
+/// <summary>
+/// Applies one layer to every time step of a <c>[batch, time, ...]</c> input, Keras' <c>TimeDistributed(layer)</c>:
+/// y[b, t] = layer(x[b, t]) with the same weights at every step. The batch and time axes are folded into one,
+/// <c>[batch·time, ...]</c>, as a view of the same memory, and the layer runs once on all steps together (for
+/// <see cref="Dense{T}"/> one GEMM); its output is viewed back as <c>[batch, time, ...]</c>.
+/// </summary>
+/// <remarks>
+/// <para>Inputs are rank 3 or 4, as <see cref="Tensor{T}"/> allows: <c>[batch, time, features]</c> (a
+/// <see cref="Dense{T}"/> per step, e.g. after an LSTM with <c>ReturnSequences</c>) or <c>[batch, time, a, b]</c>
+/// (a <see cref="Conv1D{T}"/>, a recurrent layer, <see cref="Flatten{T}"/> or a pooling layer over each step's
+/// <c>[a, b]</c>). Keras' video case, <c>TimeDistributed(Conv2D)</c> over <c>[batch, time, height, width,
+/// channels]</c>, needs rank 5 and is not available. The wrapped layer's output, with the time axis put back, must
+/// also be rank 4 at most.</para>
+/// <para>Masks follow Keras 3: the layer accepts a timestep mask and passes it on unchanged
+/// (<see cref="OutputMask"/> is <see cref="InputMask"/>), so a loss after it still counts only the kept steps. The
+/// wrapped layer runs on every step, masked or not, and is not given the mask: Keras hands a wrapped layer that takes
+/// one the mask's slice for each step, <c>[batch]</c>, which describes no axis of that layer's own input.</para>
+/// <para><see cref="ILayer{T}.Parameters"/> are the wrapped layer's (the same objects), so freezing either layer
+/// freezes both, and saved weights are named after this layer (<c>time_distributed_1.kernel</c>).</para>
+/// </remarks>
+public sealed class TimeDistributed<T> : Layer<T>, IMaskConsumer where T : unmanaged, IFloatingPointIeee754<T>
+{
+    // The views are kept while the same tensors come back (a model's batch buffers, the wrapped layer's workspaces),
+    // so a steady-state step allocates nothing.
+    private Tensor<T>? _input, _foldedInput, _innerOutput, _output, _dOutput, _foldedDOutput, _innerDx, _dx;
+
+    /// <summary>Wraps <paramref name="layer"/>.</summary>
+    /// <param name="layer">The layer applied at each step; built or not (if built, for steps of the shape it will get).</param>
+    /// <exception cref="ArgumentNullException"><paramref name="layer"/> is null.</exception>
+    public TimeDistributed(ILayer<T> layer)
+    {
+        ArgumentNullException.ThrowIfNull(layer);
+        Layer = layer;
+    }
+
+    /// <inheritdoc/>
+    public override string TypeName => "time_distributed";
+
+    /// <summary>The layer applied at each time step.</summary>
+    public ILayer<T> Layer { get; }
+
+    /// <summary>The timestep mask of the following calls, <c>[batch, time]</c> of their input; checked against the input
+    /// and passed on as <see cref="OutputMask"/>. The wrapped layer does not see it.</summary>
+    public SequenceMask? InputMask { get; set; }
+
+    /// <inheritdoc/>
+    public SequenceMask? OutputMask => InputMask;
+
+    /// <summary>The type name the wrapped layer is saved under.</summary>
+    internal static string TypeNameOf(ILayer<T> layer) =>
+        layer is Layer<T> typed ? typed.TypeName : layer.GetType().Name.Split('`')[0].ToLowerInvariant();
+
+    /// <summary>[B, T, S] → [B·T, S].</summary>
+    private TensorShape Fold(TensorShape s, string paramName)
+    {
+        if (s.Rank < 3)
+            throw new ArgumentException(
+                $"{Name} applies {Layer.Name} at each time step, so it takes inputs of rank 3 or 4, [batch, time, ...]; got {s} (rank {s.Rank}).", paramName);
+        return s.Rank == 3 ? new TensorShape(s[0] * s[1], s[2]) : new TensorShape(s[0] * s[1], s[2], s[3]);
+    }
+
+    /// <summary>[B·T, S'] → [B, T, S'].</summary>
+    private TensorShape Unfold(TensorShape inner, int batch, int steps, TensorShape input)
+    {
+        if (inner.Rank >= TensorShape.MaxRank)
+            throw new ArgumentException(
+                $"{Name}: {Layer.Name} turns steps shaped {DropFirst(Fold(input, "input"))} into {DropFirst(inner)}; with the batch and time axes that is rank {inner.Rank + 1}, and a tensor has rank at most {TensorShape.MaxRank}.", "input");
+        if (inner[0] != batch * steps)
+            throw new ArgumentException($"{Name}: {Layer.Name} turned {batch * steps} rows into {inner[0]}; a time-distributed layer must keep one output per step.", "input");
+        Span<int> d = stackalloc int[inner.Rank + 1];
+        d[0] = batch;
+        d[1] = steps;
+        for (int i = 1; i < inner.Rank; i++) d[i + 1] = inner[i];
+        return new TensorShape(d);
+    }
+
+    private static string DropFirst(TensorShape s) => "[" + string.Join(", ", s.ToArray().Skip(1)) + "]";
+
+    /// <inheritdoc/>
+    protected override void BuildCore(TensorShape inputShape, Random rng)
+    {
+        Layer.Build(Fold(inputShape, nameof(inputShape)), rng.Next());
+        foreach (var p in Layer.Parameters) AddParameter(p);
+        ComputeOutputShape(inputShape);
+    }
+
+    /// <inheritdoc/>
+    protected override void CheckFeatures(TensorShape inputShape, string paramName)
+    {
+        Fold(inputShape, paramName);
+        base.CheckFeatures(inputShape, paramName);
+    }
+
+    /// <inheritdoc/>
+    public override TensorShape ComputeOutputShape(TensorShape inputShape) =>
+        Unfold(Layer.ComputeOutputShape(Fold(inputShape, nameof(inputShape))), inputShape[0], inputShape[1], inputShape);
+
+    /// <inheritdoc/>
+    public override Tensor<T> Forward(Tensor<T> input, bool training)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        var folded = Fold(input.Shape, nameof(input));
+        EnsureBuilt(input);
+        InputMask?.CheckShape(input.Shape, Name);
+        if (!ReferenceEquals(input, _input) || _foldedInput!.Shape != folded)
+        {
+            _input = input;
+            _foldedInput = input.Reshape(folded);
+        }
+        var y = Layer.Forward(_foldedInput, training);
+        var unfolded = Unfold(y.Shape, input.Shape[0], input.Shape[1], input.Shape);
+        if (!ReferenceEquals(y, _innerOutput) || _output!.Shape != unfolded)
+        {
+            _innerOutput = y;
+            _output = y.Reshape(unfolded);
+        }
+        return _output;
+    }
+
+    /// <inheritdoc/>
+    public override Tensor<T> Backward(Tensor<T> dOutput)
+    {
+        CheckBackward(_output, dOutput, Name);
+        if (!ReferenceEquals(dOutput, _dOutput) || _foldedDOutput!.Shape != _innerOutput!.Shape)
+        {
+            _dOutput = dOutput;
+            _foldedDOutput = dOutput.Reshape(_innerOutput!.Shape);
+        }
+        var dx = Layer.Backward(_foldedDOutput);
+        if (!ReferenceEquals(dx, _innerDx) || _dx!.Shape != _input!.Shape)
+        {
+            _innerDx = dx;
+            _dx = dx.Reshape(_input!.Shape);
+        }
+        return _dx;
+    }
+
+    /// <summary>Keras' config holds the wrapped layer's; here its type is <c>layer</c> and its options <c>layer.*</c>.</summary>
+    public override IReadOnlyDictionary<string, string> GetConfig()
+    {
+        var c = new Dictionary<string, string> { ["layer"] = TypeNameOf(Layer) };
+        foreach (var kv in Layer.GetConfig()) c["layer." + kv.Key] = kv.Value;
+        return c;
+    }
+}
