@@ -94,6 +94,11 @@ public sealed class TimeDistributed<T> : Layer<T>, IMaskConsumer where T : unman
         ComputeOutputShape(inputShape);
     }
 
+    internal override void AddGenerators(List<ResumableRandom> generators)
+    {
+        if (Layer is Layer<T> inner) inner.AddGenerators(generators);
+    }
+
     /// <inheritdoc/>
     protected override void CheckFeatures(TensorShape inputShape, string paramName)
     {

@@ -165,7 +165,7 @@ public partial class Sequential<T> : IModel where T : unmanaged, IFloatingPointI
             try
             {
                 // An explicit model seed also fixes the dropout masks and noise, which the noise layers otherwise seed on their own.
-                if (_seed is not null && _layers[i] is NoiseLayer<T> noise) noise.Reseed(unchecked(seed + i));
+                if (_seed is not null && Innermost(_layers[i]) is NoiseLayer<T> noise) noise.Reseed(unchecked(seed + i));
                 _layers[i].Build(shape, unchecked(seed + i));
                 shape = _layers[i].ComputeOutputShape(shape);
             }
@@ -188,10 +188,19 @@ public partial class Sequential<T> : IModel where T : unmanaged, IFloatingPointI
         // The first layer's input is data: nothing uses its gradient, so skip that product (as autograd does).
         if (_layers.Count > 0)
         {
-            if (_layers[0] is Dense<T> dense) dense.ComputeInputGradient = false;
-            else if (_layers[0] is RecurrentLayer<T> recurrent) recurrent.ComputeInputGradient = false;
-            else if (_layers[0] is ConvolutionLayer<T> conv) conv.ComputeInputGradient = false;
+            var first = Innermost(_layers[0]);
+            if (first is Dense<T> dense) dense.ComputeInputGradient = false;
+            else if (first is RecurrentLayer<T> recurrent) recurrent.ComputeInputGradient = false;
+            else if (first is ConvolutionLayer<T> conv) conv.ComputeInputGradient = false;
         }
+    }
+
+    /// <summary>The layer a chain of <see cref="TimeDistributed{T}"/> wrappers applies (the layer itself when unwrapped):
+    /// what the model seeds and what it tells to skip the input gradient.</summary>
+    private static ILayer<T> Innermost(ILayer<T> layer)
+    {
+        while (layer is TimeDistributed<T> wrapper) layer = wrapper.Layer;
+        return layer;
     }
 
     /// <summary>Sets the loss, optimizer and metrics.</summary>

@@ -28,11 +28,12 @@ public sealed class ResumeTests : IDisposable
         return m;
     }
 
-    /// <summary>Recurrent dropout in an LSTM, both directions of a Bidirectional GRU, and SpatialDropout1D.</summary>
+    /// <summary>Recurrent dropout in an LSTM, both directions of a Bidirectional GRU, SpatialDropout1D, and a Dropout
+    /// wrapped in TimeDistributed (seeded by the model and saved like a top-level one).</summary>
     private static Sequential RecurrentModel(int seed)
     {
         var m = new Sequential(new Lstm<float>(6, returnSequences: true) { Dropout = 0.2, RecurrentDropout = 0.3 },
-            new SpatialDropout1D<float>(0.25), new Bidirectional<float>(new Gru<float>(4) { Dropout = 0.1, RecurrentDropout = 0.2 }),
+            new SpatialDropout1D<float>(0.25), new TimeDistributed<float>(new Dropout<float>(0.2)), new Bidirectional<float>(new Gru<float>(4) { Dropout = 0.1, RecurrentDropout = 0.2 }),
             new Dense<float>(3, "softmax")) { Seed = seed };
         m.Compile("sparse_categorical_crossentropy", new RmsProp(0.01), "accuracy");
         return m;

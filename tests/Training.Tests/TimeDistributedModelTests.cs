@@ -148,4 +148,18 @@ public sealed class TimeDistributedModelTests : IDisposable
         var loaded = Sequential.Load(path);
         Assert.False(((TimeDistributed<float>)loaded.Layers[1]).Trainable);
     }
+
+    [Fact]
+    public void FirstLayerWrapped_SkipsTheUnusedInputGradient_AsAnUnwrappedOneDoes()
+    {
+        var inner = new Dense<float>(4);
+        var nested = new Dense<float>(3);
+        var m = new Sequential(new TimeDistributed<float>(new TimeDistributed<float>(nested)), new Flatten<float>(), new Dense<float>(1));
+        var plain = new Sequential(new TimeDistributed<float>(inner), new Dense<float>(2));
+        Assert.True(inner.ComputeInputGradient && nested.ComputeInputGradient);
+        m.Build(new TensorShape(5, 2, 6));
+        plain.Build(new TensorShape(5, 6));
+        Assert.False(nested.ComputeInputGradient);
+        Assert.False(inner.ComputeInputGradient);
+    }
 }
