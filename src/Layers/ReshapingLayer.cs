@@ -11,7 +11,7 @@ namespace Nn.Simd.Layers;
 public abstract class ReshapingLayer<T> : Layer<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     // The views are kept while the same tensor comes back (a model's batch buffers), so steady steps allocate nothing.
-    private Tensor<T>? _input, _output, _dOutput, _dx;
+    private readonly ViewCache<T> _output = new(), _dx = new();
 
     private protected ReshapingLayer() { }
 
@@ -37,23 +37,13 @@ public abstract class ReshapingLayer<T> : Layer<T> where T : unmanaged, IFloatin
     public override Tensor<T> Forward(Tensor<T> input, bool training)
     {
         EnsureBuilt(input);
-        if (!ReferenceEquals(input, _input) || _output!.Shape != ComputeOutputShape(input.Shape))
-        {
-            _input = input;
-            _output = input.Reshape(ComputeOutputShape(input.Shape));
-        }
-        return _output;
+        return _output.Get(input, ComputeOutputShape(input.Shape));
     }
 
     /// <inheritdoc/>
     public override Tensor<T> Backward(Tensor<T> dOutput)
     {
-        CheckBackward(_output, dOutput, Name);
-        if (!ReferenceEquals(dOutput, _dOutput) || _dx!.Shape != _input!.Shape)
-        {
-            _dOutput = dOutput;
-            _dx = dOutput.Reshape(_input!.Shape);
-        }
-        return _dx;
+        CheckBackward(_output.View, dOutput, Name);
+        return _dx.Get(dOutput, _output.Source!.Shape);
     }
 }

@@ -32,7 +32,7 @@ public sealed class TimeDistributed<T> : Layer<T>, IMaskConsumer where T : unman
 {
     // The views are kept while the same tensors come back (a model's batch buffers, the wrapped layer's workspaces),
     // so a steady-state step allocates nothing.
-    private Tensor<T>? _input, _foldedInput, _innerOutput, _output, _dOutput, _foldedDOutput, _innerDx, _dx;
+    private readonly ViewCache<T> _input = new(), _output = new(), _dOutput = new(), _dx = new();
 
     /// <summary>Wraps <paramref name="layer"/>.</summary>
     /// <param name="layer">The layer applied at each step; built or not (if built, for steps of the shape it will get).</param>
@@ -117,37 +117,16 @@ public sealed class TimeDistributed<T> : Layer<T>, IMaskConsumer where T : unman
         var folded = Fold(input.Shape, nameof(input));
         EnsureBuilt(input);
         InputMask?.CheckShape(input.Shape, Name);
-        if (!ReferenceEquals(input, _input) || _foldedInput!.Shape != folded)
-        {
-            _input = input;
-            _foldedInput = input.Reshape(folded);
-        }
-        var y = Layer.Forward(_foldedInput, training);
-        var unfolded = Unfold(y.Shape, input.Shape[0], input.Shape[1], input.Shape);
-        if (!ReferenceEquals(y, _innerOutput) || _output!.Shape != unfolded)
-        {
-            _innerOutput = y;
-            _output = y.Reshape(unfolded);
-        }
-        return _output;
+        var y = Layer.Forward(_input.Get(input, folded), training);
+        return _output.Get(y, Unfold(y.Shape, input.Shape[0], input.Shape[1], input.Shape));
     }
 
     /// <inheritdoc/>
     public override Tensor<T> Backward(Tensor<T> dOutput)
     {
-        CheckBackward(_output, dOutput, Name);
-        if (!ReferenceEquals(dOutput, _dOutput) || _foldedDOutput!.Shape != _innerOutput!.Shape)
-        {
-            _dOutput = dOutput;
-            _foldedDOutput = dOutput.Reshape(_innerOutput!.Shape);
-        }
-        var dx = Layer.Backward(_foldedDOutput);
-        if (!ReferenceEquals(dx, _innerDx) || _dx!.Shape != _input!.Shape)
-        {
-            _innerDx = dx;
-            _dx = dx.Reshape(_input!.Shape);
-        }
-        return _dx;
+        CheckBackward(_output.View, dOutput, Name);
+        var dx = Layer.Backward(_dOutput.Get(dOutput, _output.Source!.Shape));
+        return _dx.Get(dx, _input.Source!.Shape);
     }
 
     /// <summary>Keras' config holds the wrapped layer's; here its type is <c>layer</c> and its options <c>layer.*</c>.</summary>
