@@ -28,6 +28,7 @@ public abstract class ElementwiseTests<T> where T : unmanaged, IFloatingPointIee
         ["Tanh"] = (Elementwise.Tanh, T.Tanh, "destination"),
         ["Exp"] = (Elementwise.Exp, T.Exp, "destination"),
         ["Scale"] = ((x, d) => Elementwise.Scale(x, Alpha, d), x => Alpha * x, "destination"),
+        ["PreluScalar"] = ((x, d) => Elementwise.Prelu(x, C(0.3), d), x => x > T.Zero ? x : C(0.3) * x, "destination"),
     };
 
     static readonly Dictionary<string, (BinaryKernel Kernel, Func<T, T, T> Reference, string Destination)> BinaryTable = new()
@@ -37,6 +38,8 @@ public abstract class ElementwiseTests<T> where T : unmanaged, IFloatingPointIee
         ["ReluBackward"] = (Elementwise.ReluBackward, (y, dy) => y > T.Zero ? dy : T.Zero, "dx"),
         ["SigmoidBackward"] = (Elementwise.SigmoidBackward, (y, dy) => dy * y * (T.One - y), "dx"),
         ["TanhBackward"] = (Elementwise.TanhBackward, (y, dy) => dy * (T.One - y * y), "dx"),
+        ["Prelu"] = (Elementwise.Prelu, (x, a) => x > T.Zero ? x : a * x, "destination"),
+        ["PreluScalarBackward"] = ((x, dy, dx) => Elementwise.PreluBackward(x, dy, C(0.3), dx), (x, dy) => x > T.Zero ? dy : C(0.3) * dy, "dx"),
     };
 
     public static IEnumerable<object[]> UnaryOps() => UnaryTable.Keys.Select(k => new object[] { k });
@@ -60,6 +63,43 @@ public abstract class ElementwiseTests<T> where T : unmanaged, IFloatingPointIee
     }
 
     static readonly T Sentinel = C(12345.5);
+
+    /// <summary>PReLU's backward with a slope per element (dx and the accumulated dα, which the tables cannot express)
+    /// and the slope sum of the shared-slope form, at every length, with zeros in x (the α slope is taken there).</summary>
+    [Fact]
+    public void PreluBackward_AllLengths()
+    {
+        foreach (int n in Lengths())
+        {
+            T[] x = Random(n, 1), dy = Random(n, 2), a = Random(n, 3, -0.5, 1.5), dA0 = Random(n, 4);
+            for (int i = 0; i < n; i += 5) x[i] = T.Zero;
+            var dx = new T[n];
+            var dA = (T[])dA0.Clone();
+            Elementwise.PreluBackward<T>(x, dy, a, dx, dA);
+            T[] ex = new T[n], eA = new T[n];
+            T sum = T.Zero;
+            for (int i = 0; i < n; i++)
+            {
+                ex[i] = x[i] > T.Zero ? dy[i] : a[i] * dy[i];
+                eA[i] = x[i] > T.Zero ? dA0[i] : dA0[i] + x[i] * dy[i];
+                if (x[i] <= T.Zero) sum += x[i] * dy[i];
+            }
+            AssertClose(ex, dx, "PreluBackward dx");
+            AssertClose(eA, dA, "PreluBackward dAlpha");
+            // In place over dy, without the slope gradient.
+            var inPlace = (T[])dy.Clone();
+            Elementwise.PreluBackward<T>(x, inPlace, a, inPlace, default);
+            AssertClose(ex, inPlace, "PreluBackward dx in place");
+            var dx2 = new T[n];
+            T got = Elementwise.PreluBackward<T>(x, dy, a.Length > 0 ? a[0] : T.One, dx2);
+            Assert.True(T.Abs(got - sum) <= C(1e-5) * (T.One + T.Abs(sum)), $"PreluBackward slope sum (length {n}): {got} vs {sum}");
+        }
+        var e = Assert.Throws<ArgumentException>(() => Elementwise.PreluBackward<T>(new T[4], new T[4], new T[3], new T[4], new T[4]));
+        Assert.Equal("alpha", e.ParamName);
+        var shared = new T[8];
+        var o = Assert.Throws<ArgumentException>(() => Elementwise.PreluBackward<T>(new T[4], new T[4], new T[4], shared.AsSpan(0, 4), shared.AsSpan(2, 4)));
+        Assert.Equal("dAlpha", o.ParamName);
+    }
 
     [Theory, MemberData(nameof(UnaryOps))]
     public void Unary_AllLengths(string op)

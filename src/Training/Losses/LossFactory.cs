@@ -9,6 +9,7 @@ public static class LossFactory
     public static IReadOnlyList<string> Names { get; } =
     [
         "categorical_crossentropy", "sparse_categorical_crossentropy", "binary_crossentropy",
+        "binary_focal_crossentropy", "categorical_focal_crossentropy",
         "mean_squared_error", "mse", "mean_absolute_error", "mae", "huber",
         "mean_absolute_percentage_error", "mape", "mean_squared_logarithmic_error", "msle", "log_cosh", "logcosh",
         "kl_divergence", "kld", "kullback_leibler_divergence", "poisson", "cosine_similarity",
@@ -17,7 +18,9 @@ public static class LossFactory
 
     /// <summary>Creates the loss named <paramref name="name"/> (case-insensitive), on probabilities.</summary>
     /// <param name="name">A Keras loss name, e.g. <c>categorical_crossentropy</c> or <c>mse</c>.</param>
-    /// <param name="fromLogits">For the cross-entropies: whether predictions are logits.</param>
+    /// <param name="fromLogits">For the cross-entropies (focal ones included): whether predictions are logits. The focal
+    /// losses take Keras' other defaults (α = 0.25, γ = 2, no label smoothing, no class balancing); construct
+    /// <see cref="BinaryFocalCrossEntropy{T}"/> or <see cref="CategoricalFocalCrossEntropy{T}"/> for others.</param>
     /// <exception cref="ArgumentException">The name is unknown; the message lists the known ones.</exception>
     public static ILoss<T> Get<T>(string name, bool fromLogits = false) where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -27,6 +30,8 @@ public static class LossFactory
             "categorical_crossentropy" or "cce" => new CategoricalCrossEntropy<T>(fromLogits),
             "sparse_categorical_crossentropy" => new SparseCategoricalCrossEntropy<T>(fromLogits),
             "binary_crossentropy" or "bce" => new BinaryCrossEntropy<T>(fromLogits),
+            "binary_focal_crossentropy" => new BinaryFocalCrossEntropy<T>(fromLogits: fromLogits),
+            "categorical_focal_crossentropy" => new CategoricalFocalCrossEntropy<T>(fromLogits: fromLogits),
             "mean_squared_error" or "mse" => new MeanSquaredError<T>(),
             "mean_absolute_error" or "mae" => new MeanAbsoluteError<T>(),
             "huber" => new Huber<T>(),

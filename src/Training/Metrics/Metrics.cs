@@ -573,7 +573,7 @@ public static class MetricFactory
     ];
 
     /// <summary>Creates the metric named <paramref name="name"/>. <c>accuracy</c> (or <c>acc</c>) resolves as Keras does:
-    /// sparse for a sparse loss, binary for binary cross-entropy or a single output, categorical otherwise.</summary>
+    /// sparse for a sparse loss, binary for binary (or binary focal) cross-entropy or a single output, categorical otherwise.</summary>
     /// <param name="name">A metric name, one of <see cref="Names"/>.</param>
     /// <param name="loss">The compiled loss, used to resolve <c>accuracy</c>.</param>
     /// <param name="outputWidth">The model's output width, used to resolve <c>accuracy</c>; 0 if unknown.</param>
@@ -589,6 +589,7 @@ public static class MetricFactory
             {
                 SparseCategoricalCrossEntropy<T> => new SparseCategoricalAccuracy<T>(shown),
                 BinaryCrossEntropy<T> b => new BinaryAccuracy<T>(b.FromLogits ? 0 : 0.5, shown),
+                BinaryFocalCrossEntropy<T> b => new BinaryAccuracy<T>(b.FromLogits ? 0 : 0.5, shown),
                 _ when outputWidth == 1 => new BinaryAccuracy<T>(0.5, shown),
                 _ => new CategoricalAccuracy<T>(shown),
             },

@@ -22,6 +22,8 @@ internal sealed class TrainingSetup
     public string? CustomLoss { get; private init; }
     public bool FromLogits { get; private init; }
     public double? HuberDelta { get; private init; }
+    /// <summary>The options of a loss that has more than <c>from_logits</c> (the focal losses), by Keras' names.</summary>
+    public Dictionary<string, string> LossConfig { get; } = new(StringComparer.Ordinal);
     public List<string> Metrics { get; } = [];
     public List<string> WeightedMetrics { get; } = [];
     public List<string> CustomMetrics { get; } = [];
@@ -42,6 +44,8 @@ internal sealed class TrainingSetup
             CategoricalCrossEntropy<T> c => c.FromLogits,
             SparseCategoricalCrossEntropy<T> c => c.FromLogits,
             BinaryCrossEntropy<T> c => c.FromLogits,
+            BinaryFocalCrossEntropy<T> c => c.FromLogits,
+            CategoricalFocalCrossEntropy<T> c => c.FromLogits,
             _ => false,
         };
         bool lossBuiltIn = LossFactory.Names.Contains(loss.Name) && LossFactory.Get<T>(loss.Name, fromLogits).GetType() == loss.GetType();
@@ -56,6 +60,13 @@ internal sealed class TrainingSetup
             Iterations = includeOptimizer ? optimizer.Iterations : -1,
         };
         foreach (var (k, v) in optimizer.GetConfig()) setup.OptimizerConfig[k] = v;
+        var lossConfig = loss switch
+        {
+            BinaryFocalCrossEntropy<T> f => f.GetConfig(),
+            CategoricalFocalCrossEntropy<T> f => f.GetConfig(),
+            _ => null,
+        };
+        if (lossConfig is not null) foreach (var (k, v) in lossConfig) setup.LossConfig[k] = v;
         setup.WeightedMetrics.AddRange(weightedMetricNames);
         if (metricNames is not null) setup.Metrics.AddRange(metricNames);
         else
@@ -94,6 +105,12 @@ internal sealed class TrainingSetup
             if (CustomLoss is not null) w.WriteString("custom_loss", CustomLoss);
             w.WriteBoolean("from_logits", FromLogits);
             if (HuberDelta is double d) w.WriteNumber("huber_delta", d);
+            if (LossConfig.Count > 0)
+            {
+                w.WriteStartObject("loss_config");
+                foreach (var (k, v) in LossConfig) w.WriteString(k, v);
+                w.WriteEndObject();
+            }
             WriteArray(w, "metrics", Metrics);
             if (WeightedMetrics.Count > 0) WriteArray(w, "weighted_metrics", WeightedMetrics);
             if (CustomMetrics.Count > 0) WriteArray(w, "custom_metrics", CustomMetrics);
@@ -140,6 +157,13 @@ internal sealed class TrainingSetup
         ReadArray(root, "metrics", setup.Metrics);
         ReadArray(root, "weighted_metrics", setup.WeightedMetrics);
         ReadArray(root, "custom_metrics", setup.CustomMetrics);
+        if (root.TryGetProperty("loss_config", out var lc))
+        {
+            if (lc.ValueKind != JsonValueKind.Object) throw new InvalidDataException("training_config.loss_config must be an object");
+            foreach (var p in lc.EnumerateObject())
+                setup.LossConfig[p.Name] = p.Value.ValueKind == JsonValueKind.String
+                    ? p.Value.GetString()! : throw new InvalidDataException($"training_config.loss_config.{p.Name} must be a string");
+        }
         if (root.TryGetProperty("optimizer_config", out var oc))
         {
             if (oc.ValueKind != JsonValueKind.Object) throw new InvalidDataException("training_config.optimizer_config must be an object");

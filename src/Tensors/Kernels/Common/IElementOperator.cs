@@ -16,6 +16,17 @@ internal interface IElementOperator<T> where T : unmanaged, IFloatingPointIeee75
         where TSimd : ISimd<TVector, T> where TVector : struct;
 }
 
+/// <summary>
+/// An element-wise operator <c>r = f(x, y, z)</c> over three span elements (PReLU's backward: input, upstream
+/// gradient and a per-element slope), written once for the scalar path and once for every SIMD width.
+/// </summary>
+internal interface ITernaryElementOperator<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    static abstract T Invoke(T x, T y, T z);
+    static abstract TVector Invoke<TSimd, TVector>(TVector x, TVector y, TVector z)
+        where TSimd : ISimd<TVector, T> where TVector : struct;
+}
+
 /// <summary>A compile-time boolean, so a loop drops its stores or its sums without a runtime branch.</summary>
 internal interface IFlag { static abstract bool Value { get; } }
 internal readonly struct Yes : IFlag { public static bool Value => true; }
@@ -61,6 +72,47 @@ internal static class ElementLoop
         ref T pd = ref MemoryMarshal.GetReference(destination);
         for (nuint i = 0; i < (nuint)x.Length; i++)
             Unsafe.Add(ref pd, i) = TOp.Invoke(Unsafe.Add(ref px, i), Unsafe.Add(ref py, i), s);
+    }
+
+    /// <summary><c>destination[i] = TOp(x[i], y[i], z[i])</c> for <c>i &lt; x.Length</c>; the destination may be
+    /// any one of the inputs (the last, overlapping vector is computed before anything is stored).</summary>
+    public static void Map3<T, TOp>(ReadOnlySpan<T> x, ReadOnlySpan<T> y, ReadOnlySpan<T> z, Span<T> destination)
+        where T : unmanaged, IFloatingPointIeee754<T> where TOp : struct, ITernaryElementOperator<T>
+    {
+        int n = x.Length;
+        ref T px = ref MemoryMarshal.GetReference(x);
+        ref T py = ref MemoryMarshal.GetReference(y);
+        ref T pz = ref MemoryMarshal.GetReference(z);
+        ref T pd = ref MemoryMarshal.GetReference(destination);
+        if (Simd512<T>.IsSupported && n >= Simd512<T>.Count)
+            Vectorized3<T, TOp, Simd512<T>, System.Runtime.Intrinsics.Vector512<T>>(ref px, ref py, ref pz, ref pd, n);
+        else if (Simd256<T>.IsSupported && n >= Simd256<T>.Count)
+            Vectorized3<T, TOp, Simd256<T>, System.Runtime.Intrinsics.Vector256<T>>(ref px, ref py, ref pz, ref pd, n);
+        else if (Simd128<T>.IsSupported && n >= Simd128<T>.Count)
+            Vectorized3<T, TOp, Simd128<T>, System.Runtime.Intrinsics.Vector128<T>>(ref px, ref py, ref pz, ref pd, n);
+        else
+            for (nuint i = 0; i < (nuint)n; i++)
+                Unsafe.Add(ref pd, i) = TOp.Invoke(Unsafe.Add(ref px, i), Unsafe.Add(ref py, i), Unsafe.Add(ref pz, i));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void Vectorized3<T, TOp, TSimd, TVector>(ref T px, ref T py, ref T pz, ref T pd, int n)
+        where T : unmanaged, IFloatingPointIeee754<T> where TOp : struct, ITernaryElementOperator<T>
+        where TSimd : ISimd<TVector, T> where TVector : struct
+    {
+        nuint w = (nuint)TSimd.Count, len = (nuint)n, last = len - w;
+        TVector end = TOp.Invoke<TSimd, TVector>(TSimd.Load(ref px, last), TSimd.Load(ref py, last), TSimd.Load(ref pz, last));
+        nuint i = 0;
+        for (; i + 2 * w <= len; i += 2 * w)
+        {
+            TVector r0 = TOp.Invoke<TSimd, TVector>(TSimd.Load(ref px, i), TSimd.Load(ref py, i), TSimd.Load(ref pz, i));
+            TVector r1 = TOp.Invoke<TSimd, TVector>(TSimd.Load(ref px, i + w), TSimd.Load(ref py, i + w), TSimd.Load(ref pz, i + w));
+            TSimd.Store(r0, ref pd, i);
+            TSimd.Store(r1, ref pd, i + w);
+        }
+        for (; i + w <= len; i += w)
+            TSimd.Store(TOp.Invoke<TSimd, TVector>(TSimd.Load(ref px, i), TSimd.Load(ref py, i), TSimd.Load(ref pz, i)), ref pd, i);
+        if (i < len) TSimd.Store(end, ref pd, last);
     }
 
     static T Run<T, TOp, TStore, TSum>(ReadOnlySpan<T> x, ReadOnlySpan<T> y, T s, Span<T> destination)
