@@ -5,12 +5,12 @@ namespace Nn.Simd.Tensors.Kernels;
 
 public static partial class Elementwise
 {
-    // PReLU, y = x > 0 ? x : α·x, with α either one value per element (Prelu(x, alpha span)) or one value for the
+    // PRelu, y = x > 0 ? x : α·x, with α either one value per element (Prelu(x, alpha span)) or one value for the
     // whole span (Prelu(x, alpha scalar)); the layer splits its input into runs of one kind or the other. Each pass
     // is one of our loops: the forward is a select on a product, which TensorPrimitives would take three passes and a
     // buffer for; the backward reads x and dy once per output.
 
-    /// <summary><c>destination[i] = x[i] &gt; 0 ? x[i] : alpha[i] · x[i]</c> (PReLU with one slope per element).</summary>
+    /// <summary><c>destination[i] = x[i] &gt; 0 ? x[i] : alpha[i] · x[i]</c> (PRelu with one slope per element).</summary>
     /// <exception cref="ArgumentException"><paramref name="alpha"/> differs in length from <paramref name="x"/>, or
     /// <paramref name="destination"/> is too short or partially overlaps an input.</exception>
     public static void Prelu<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> alpha, Span<T> destination) where T : unmanaged, IFloatingPointIeee754<T>
@@ -19,7 +19,7 @@ public static partial class Elementwise
         ElementLoop.Map<T, PreluOperator<T>>(x, alpha, T.Zero, destination);
     }
 
-    /// <summary><c>destination[i] = x[i] &gt; 0 ? x[i] : alpha · x[i]</c> (PReLU with one slope for the span).</summary>
+    /// <summary><c>destination[i] = x[i] &gt; 0 ? x[i] : alpha · x[i]</c> (PRelu with one slope for the span).</summary>
     /// <exception cref="ArgumentException"><paramref name="destination"/> is too short or partially overlaps <paramref name="x"/>.</exception>
     public static void Prelu<T>(ReadOnlySpan<T> x, T alpha, Span<T> destination) where T : unmanaged, IFloatingPointIeee754<T>
     {

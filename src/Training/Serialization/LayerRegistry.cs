@@ -30,7 +30,7 @@ public static class LayerRegistry
     private static void RegisterBuiltIns()
     {
         Register("dense", new DenseFactory());
-        Register("prelu", new PReLUFactory());
+        Register("prelu", new PReluFactory());
         Register("dropout", new NoiseFactory("dropout"));
         Register("spatial_dropout1d", new NoiseFactory("spatial_dropout1d"));
         Register("spatial_dropout2d", new NoiseFactory("spatial_dropout2d"));
@@ -131,10 +131,10 @@ public static class LayerRegistry
     private static Regularizer? RegularizerOf(IReadOnlyDictionary<string, string> c, string key) =>
         c.TryGetValue(key, out var name) ? Regularizer.Get(name) : null;
 
-    private sealed class PReLUFactory : ILayerFactory
+    private sealed class PReluFactory : ILayerFactory
     {
         public ILayer<T> Create<T>(IReadOnlyDictionary<string, string> c) where T : unmanaged, IFloatingPointIeee754<T> =>
-            new PReLU<T>(Initializer.Get(LayerConfig.GetString(c, "alpha_initializer", "zeros")),
+            new PRelu<T>(Initializer.Get(LayerConfig.GetString(c, "alpha_initializer", "zeros")),
                 c.ContainsKey("shared_axes") ? Ints(c, "shared_axes") : null)
             {
                 AlphaRegularizer = RegularizerOf(c, "alpha_regularizer"),

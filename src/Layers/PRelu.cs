@@ -14,10 +14,10 @@ namespace Nn.Simd.Layers;
 // sample is computed once per sample shape.
 
 /// <summary>
-/// Keras' <c>PReLU</c>: the parametric ReLU, <c>y = x</c> for <c>x ≥ 0</c> and <c>y = α·x</c> otherwise, with a
+/// Keras' <c>PRelu</c>: the parametric ReLU, <c>y = x</c> for <c>x ≥ 0</c> and <c>y = α·x</c> otherwise, with a
 /// trainable slope α of the input's sample shape (every axis but the batch axis), optionally shared along
 /// <see cref="SharedAxes"/>. With <c>sharedAxes: [1, 2]</c> on images <c>[batch, height, width, channels]</c> there is
-/// one slope per channel (as PyTorch's <c>nn.PReLU(num_parameters: C)</c> on NCHW images); with <c>[1]</c> on
+/// one slope per channel (as PyTorch's <c>nn.PRelu(num_parameters: C)</c> on NCHW images); with <c>[1]</c> on
 /// sequences <c>[batch, time, features]</c> one per feature, whatever the sequence length.
 /// </summary>
 /// <remarks>
@@ -28,7 +28,7 @@ namespace Nn.Simd.Layers;
 /// <para>As Keras' input spec: the unshared axes must keep the sizes the layer was built for, the shared ones may
 /// change from call to call.</para>
 /// </remarks>
-public sealed class PReLU<T> : Layer<T> where T : unmanaged, IFloatingPointIeee754<T>
+public sealed class PRelu<T> : Layer<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     private readonly Workspace<T> _wY = new(), _wDx = new();
     private readonly int[] _sharedAxes;
@@ -46,7 +46,7 @@ public sealed class PReLU<T> : Layer<T> where T : unmanaged, IFloatingPointIeee7
     /// <param name="sharedAxes">Keras' <c>shared_axes</c>: 1-based axes over the non-batch dimensions along which α is
     /// shared (one slope for all positions on them); null or empty for none. Duplicates are ignored.</param>
     /// <exception cref="ArgumentOutOfRangeException">An axis is below 1 (the batch axis, 0, cannot be shared).</exception>
-    public PReLU(Initializer? alphaInitializer = null, IEnumerable<int>? sharedAxes = null)
+    public PRelu(Initializer? alphaInitializer = null, IEnumerable<int>? sharedAxes = null)
     {
         AlphaInitializer = alphaInitializer ?? new Constant(0);
         _sharedAxes = sharedAxes is null ? [] : [.. sharedAxes.Distinct().Order()];

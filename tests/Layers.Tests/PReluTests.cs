@@ -5,10 +5,10 @@ using Nn.Simd.Training;
 
 namespace Nn.Simd.Layers.Tests;
 
-/// <summary>PReLU: values, input and slope gradients against a float64 index-loop reference for every run layout
+/// <summary>PRelu: values, input and slope gradients against a float64 index-loop reference for every run layout
 /// (no sharing, per feature, per channel, shared innermost axis, interleaved, size-1 axes), finite differences,
 /// accumulation, freezing, zero allocation and bad input.</summary>
-public class PReLUTests
+public class PReluTests
 {
     // (sample shape with batch, shared axes): per-element runs, scalar runs, mixed and degenerate layouts; sizes
     // chosen so that float runs take the 512-, 256- and 128-bit paths with remainders, and the scalar path.
@@ -44,7 +44,7 @@ public class PReLUTests
     private static void Check<T>(int[] dims, int[] shared, double valueTolerance) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
     {
         var shape = new TensorShape(dims);
-        var layer = new PReLU<T>(sharedAxes: shared);
+        var layer = new PRelu<T>(sharedAxes: shared);
         layer.Build(shape, seed: 1);
         var rng = new Random(dims.Sum() * 7 + shared.Length);
         var alpha = layer.Alpha.Value.Span;
@@ -107,7 +107,7 @@ public class PReLUTests
     public void Gradients_MatchFiniteDifferences(int[] dims, int[] shared)
     {
         var shape = new TensorShape(dims);
-        var layer = new PReLU<double>(new Constant(0.2), shared);
+        var layer = new PRelu<double>(new Constant(0.2), shared);
         layer.Build(shape, seed: 1);
         var rng = new Random(5);
         var alpha = layer.Alpha.Value.Span;
@@ -122,13 +122,13 @@ public class PReLUTests
     [Fact]
     public void DefaultAlphaIsZero_SoTheLayerStartsAsRelu_AndSharedAxesShapeAlpha()
     {
-        var layer = new PReLU<float>(sharedAxes: [1, 2]);
+        var layer = new PRelu<float>(sharedAxes: [1, 2]);
         var x = Tensor<float>.RandomNormal(new TensorShape(2, 3, 4, 5), seed: 1);
         var y = layer.Forward(x, false);
         Assert.Equal(new TensorShape(1, 1, 5), layer.Alpha.Value.Shape);
         for (int i = 0; i < x.Length; i++) Assert.Equal(Math.Max(x.Span[i], 0f), y.Span[i]);
-        Assert.Equal(new TensorShape(3, 4), new PReLU<float>().ComputeOutputShape(new TensorShape(3, 4)));
-        var full = new PReLU<float>();
+        Assert.Equal(new TensorShape(3, 4), new PRelu<float>().ComputeOutputShape(new TensorShape(3, 4)));
+        var full = new PRelu<float>();
         full.Build(new TensorShape(7, 3, 4), 1);
         Assert.Equal(new TensorShape(3, 4), full.Alpha.Value.Shape);
     }
@@ -136,7 +136,7 @@ public class PReLUTests
     [Fact]
     public void SharedAxesMayChangeSize_UnsharedMayNot()
     {
-        var layer = new PReLU<float>(new Constant(0.5), sharedAxes: [1]);
+        var layer = new PRelu<float>(new Constant(0.5), sharedAxes: [1]);
         layer.Forward(Tensor<float>.RandomNormal(new TensorShape(2, 5, 3), seed: 1), true);
         // A different sequence length along the shared time axis is fine (Keras' input spec only fixes unshared axes).
         var x = Tensor<float>.RandomNormal(new TensorShape(4, 9, 3), seed: 2);
@@ -149,7 +149,7 @@ public class PReLUTests
         var rank = Assert.Throws<ArgumentException>(() => layer.Forward(new Tensor<float>(2, 15), true));
         Assert.Contains("rank 2", rank.Message);
 
-        var noShare = new PReLU<float>();
+        var noShare = new PRelu<float>();
         noShare.Forward(new Tensor<float>(2, 5, 3), true);
         var e2 = Assert.Throws<ArgumentException>(() => noShare.Forward(new Tensor<float>(2, 6, 3), true));
         Assert.Contains("axis 1 must be 5", e2.Message);
@@ -158,18 +158,18 @@ public class PReLUTests
     [Fact]
     public void BadSharedAxes_Throw_NamingTheAxisAndShape()
     {
-        var below = Assert.Throws<ArgumentOutOfRangeException>(() => new PReLU<float>(sharedAxes: [0, 1]));
+        var below = Assert.Throws<ArgumentOutOfRangeException>(() => new PRelu<float>(sharedAxes: [0, 1]));
         Assert.Equal("sharedAxes", below.ParamName);
         Assert.Contains("got 0", below.Message);
-        var layer = new PReLU<float>(sharedAxes: [1, 3]);
+        var layer = new PRelu<float>(sharedAxes: [1, 3]);
         var e = Assert.Throws<ArgumentException>(() => layer.Build(new TensorShape(2, 4, 3), 1));
         Assert.Contains("shared axis 3", e.Message);
         Assert.Contains("[2, 4, 3]", e.Message);
         Assert.False(layer.IsBuilt);
         Assert.Throws<ArgumentException>(() => layer.ComputeOutputShape(new TensorShape(2, 4, 3)));
-        Assert.Throws<ArgumentException>(() => new PReLU<float>().Build(new TensorShape(5), 1));
-        Assert.Throws<InvalidOperationException>(() => new PReLU<float>().Backward(new Tensor<float>(2, 3)));
-        var built = new PReLU<float>();
+        Assert.Throws<ArgumentException>(() => new PRelu<float>().Build(new TensorShape(5), 1));
+        Assert.Throws<InvalidOperationException>(() => new PRelu<float>().Backward(new Tensor<float>(2, 3)));
+        var built = new PRelu<float>();
         built.Forward(new Tensor<float>(2, 3), true);
         Assert.Throws<ArgumentException>(() => built.Backward(new Tensor<float>(2, 4)));
     }
@@ -177,13 +177,13 @@ public class PReLUTests
     [Fact]
     public void Frozen_LeavesAlphaGradZero_AndStillPassesDx()
     {
-        var layer = new PReLU<float>(new Constant(0.25)) { Trainable = false };
+        var layer = new PRelu<float>(new Constant(0.25)) { Trainable = false };
         var x = Tensor<float>.RandomNormal(new TensorShape(3, 8), seed: 1);
         layer.Forward(x, true);
         var dx = layer.Backward(Tensor<float>.Ones(3, 8));
         for (int i = 0; i < x.Length; i++) Assert.Equal(x.Span[i] > 0 ? 1f : 0.25f, dx.Span[i]);
         Assert.All(layer.Alpha.Grad.ToArray(), g => Assert.Equal(0f, g));
-        var shared = new PReLU<float>(new Constant(0.25), [1]) { Trainable = false };
+        var shared = new PRelu<float>(new Constant(0.25), [1]) { Trainable = false };
         shared.Forward(x, true);
         shared.Backward(Tensor<float>.Ones(3, 8));
         Assert.All(shared.Alpha.Grad.ToArray(), g => Assert.Equal(0f, g));
@@ -195,7 +195,7 @@ public class PReLUTests
     [InlineData(new[] { 3 })]
     public void SteadyStateStep_AllocatesNothing(int[] shared)
     {
-        var layer = new PReLU<float>(new Constant(0.1), shared);
+        var layer = new PRelu<float>(new Constant(0.1), shared);
         var x = Tensor<float>.RandomNormal(new TensorShape(8, 6, 6, 16), seed: 1);
         var partial = Tensor<float>.RandomNormal(new TensorShape(3, 6, 6, 16), seed: 2);
         var dy = Tensor<float>.RandomNormal(x.Shape, seed: 3);
@@ -216,13 +216,13 @@ public class PReLUTests
     [Fact]
     public void Config_RoundTripsTheOptions()
     {
-        var layer = new PReLU<float>(new Constant(0.25), [2, 1, 2]) { AlphaRegularizer = Regularizer.Ridge(1e-3) };
+        var layer = new PRelu<float>(new Constant(0.25), [2, 1, 2]) { AlphaRegularizer = Regularizer.Ridge(1e-3) };
         var c = layer.GetConfig();
         Assert.Equal("constant:0.25", c["alpha_initializer"]);
         Assert.Equal("1,2", c["shared_axes"]);
         Assert.Equal("l2:0.001", c["alpha_regularizer"]);
         Assert.Equal([1, 2], layer.SharedAxes);
-        Assert.False(new PReLU<float>().GetConfig().ContainsKey("shared_axes"));
-        Assert.Equal("zeros", new PReLU<float>().GetConfig()["alpha_initializer"]);
+        Assert.False(new PRelu<float>().GetConfig().ContainsKey("shared_axes"));
+        Assert.Equal("zeros", new PRelu<float>().GetConfig()["alpha_initializer"]);
     }
 }

@@ -5,9 +5,9 @@ using Nn.Simd.Tensors;
 
 namespace Nn.Simd.Training.Tests;
 
-/// <summary>PReLU inside models: its slopes train, and a compiled model saves and loads with its options, slopes and
+/// <summary>PRelu inside models: its slopes train, and a compiled model saves and loads with its options, slopes and
 /// optimizer state, continuing training exactly as the original does.</summary>
-public sealed class PReLUModelTests : IDisposable
+public sealed class PReluModelTests : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("nn-prelu").FullName;
 
@@ -19,20 +19,20 @@ public sealed class PReLUModelTests : IDisposable
         var x = Tensor<float>.RandomNormal(new TensorShape(32, 5, 5, 1), 1);
         var y = new Tensor<float>(32, 1);
         for (int i = 0; i < 32; i++) y[i, 0] = x.Span[i * 25 + 6] - 0.5f * x.Span[i * 25 + 18];
-        Sequential Make() => new(new Conv2D<float>(4, (3, 3)), new PReLU<float>(sharedAxes: [1, 2]) { AlphaRegularizer = Regularizer.Ridge(1e-4) },
+        Sequential Make() => new(new Conv2D<float>(4, (3, 3)), new PRelu<float>(sharedAxes: [1, 2]) { AlphaRegularizer = Regularizer.Ridge(1e-4) },
             new Flatten<float>(), new Dense<float>(1)) { Seed = 3 };
         var model = Make();
         model.Compile("mse", new Optimizers.Adam(0.01));
         var history = model.Fit(x, y, epochs: 20, batchSize: 8);
         Assert.True(history["loss"][^1] < 0.5 * history["loss"][0], $"loss {history["loss"][0]} -> {history["loss"][^1]}");
-        var prelu = (PReLU<float>)model.Layers[1];
+        var prelu = (PRelu<float>)model.Layers[1];
         Assert.Equal(new TensorShape(1, 1, 4), prelu.Alpha.Value.Shape);
         Assert.Contains(prelu.Alpha.Value.ToArray(), a => a != 0);   // the slopes moved off their zero start
 
         string path = Path.Combine(_dir, "prelu.safetensors");
         model.Save(path);
         var loaded = Sequential.Load(path);
-        var lp = Assert.IsType<PReLU<float>>(loaded.Layers[1]);
+        var lp = Assert.IsType<PRelu<float>>(loaded.Layers[1]);
         Assert.Equal(prelu.GetConfig(), lp.GetConfig());
         Assert.Equal([1, 2], lp.SharedAxes);
         Assert.Equal("l2:0.0001", lp.AlphaRegularizer!.Name);
@@ -46,12 +46,12 @@ public sealed class PReLUModelTests : IDisposable
     [Fact]
     public void UnsharedPReLU_InDoubleModel_RoundTripsItsInitializer()
     {
-        var model = new Sequential<double>(new Dense<double>(3), new PReLU<double>(new Constant(0.25))) { Seed = 1 };
+        var model = new Sequential<double>(new Dense<double>(3), new PRelu<double>(new Constant(0.25))) { Seed = 1 };
         model.Build(4);
         string path = Path.Combine(_dir, "prelu-d.safetensors");
         model.Save(path);
         var loaded = Sequential<double>.Load(path);
-        var lp = Assert.IsType<PReLU<double>>(loaded.Layers[1]);
+        var lp = Assert.IsType<PRelu<double>>(loaded.Layers[1]);
         Assert.Equal("constant:0.25", lp.GetConfig()["alpha_initializer"]);
         Assert.Empty(lp.SharedAxes);
         Assert.Equal([0.25, 0.25, 0.25], lp.Alpha.Value.ToArray());

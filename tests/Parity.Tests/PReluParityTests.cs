@@ -4,10 +4,10 @@ using static TorchSharp.torch;
 
 namespace Nn.Simd.Parity.Tests;
 
-/// <summary>PReLU against libtorch's <c>prelu</c>: output, dX and dα. Torch's weight is [C] on the channel axis of
+/// <summary>PRelu against libtorch's <c>prelu</c>: output, dX and dα. Torch's weight is [C] on the channel axis of
 /// NCHW (or NCL, or [N, C]) data, so the per-channel layouts here are channels-last with the other axes shared, and the
 /// data is permuted as in the convolution tests; a single shared slope is torch's weight of size 1.</summary>
-public class PReLUParityTests
+public class PReluParityTests
 {
     [Theory]
     [InlineData(0, 3, 5, 0)]
@@ -30,7 +30,7 @@ public class PReLUParityTests
             _ => (new[] { b, s, s + 1, c }, new[] { 1, 2, 3 }, new long[] { 0, 3, 1, 2 }, new long[] { 0, 2, 3, 1 }),
         };
         var shape = new TensorShape(dims);
-        var layer = new PReLU<float>(sharedAxes: shared);
+        var layer = new PRelu<float>(sharedAxes: shared);
         layer.Build(shape, seed: 1);
         var rng = new Random(c * 31 + kind);
         foreach (ref float v in layer.Alpha.Value.Span) v = (float)(rng.NextDouble() * 0.8 - 0.2);
