@@ -82,6 +82,15 @@ public sealed class Dense<T> : Layer<T> where T : unmanaged, IFloatingPointIeee7
     /// <summary>A penalty on the bias added to the training loss (Keras' <c>bias_regularizer</c>); null for none.</summary>
     public Regularizers.Regularizer? BiasRegularizer { get => GetRegularizer("bias"); set => SetRegularizer("bias", value); }
 
+    /// <summary>A projection of the kernel after each optimizer step (Keras' <c>kernel_constraint</c>, e.g.
+    /// <c>new MaxNorm(3)</c>: axis 0 bounds each unit's incoming weights); null for none.</summary>
+    /// <exception cref="ArgumentException">Set on a built layer, the constraint does not fit the kernel's shape.</exception>
+    public Constraints.Constraint? KernelConstraint { get => GetConstraint("kernel"); set => SetConstraint("kernel", value); }
+
+    /// <summary>A projection of the bias after each optimizer step (Keras' <c>bias_constraint</c>); null for none.</summary>
+    /// <exception cref="ArgumentException">Set on a built layer, the constraint does not fit the bias's shape.</exception>
+    public Constraints.Constraint? BiasConstraint { get => GetConstraint("bias"); set => SetConstraint("bias", value); }
+
     /// <inheritdoc/>
     protected override void BuildCore(TensorShape inputShape, Random rng)
     {
@@ -165,6 +174,7 @@ public sealed class Dense<T> : Layer<T> where T : unmanaged, IFloatingPointIeee7
             ["bias_initializer"] = BiasInitializer.Name,
         };
         AddRegularizerConfig(c);
+        AddConstraintConfig(c);
         return c;
     }
 }

@@ -12,6 +12,7 @@ public abstract class Layer<T> : ILayer<T> where T : unmanaged, IFloatingPointIe
     private string? _name;
     private bool _trainable = true;
     private readonly Dictionary<string, Regularizers.Regularizer> _regularizers = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Constraints.Constraint> _constraints = new(StringComparer.Ordinal);
 
     /// <summary>The Keras-style type name used for default names and in saved models, e.g. <c>dense</c>.</summary>
     public abstract string TypeName { get; }
@@ -81,6 +82,11 @@ public abstract class Layer<T> : ILayer<T> where T : unmanaged, IFloatingPointIe
         init.Initialize(p.Value, rng);
         p.Trainable = _trainable;
         p.Regularizer = _regularizers.GetValueOrDefault(name);
+        if (_constraints.TryGetValue(name, out var constraint))
+        {
+            constraint.CheckShape(shape, $"{Name}.{name}");
+            p.Constraint = constraint;
+        }
         _parameters.Add(p);
         return p;
     }
@@ -103,6 +109,29 @@ public abstract class Layer<T> : ILayer<T> where T : unmanaged, IFloatingPointIe
     {
         foreach (var (name, r) in _regularizers)
             config[(name == "recurrent_kernel" ? "recurrent" : name) + "_regularizer"] = r.Name;
+    }
+
+    /// <summary>The constraint set for the parameter named <paramref name="parameterName"/>, or null.</summary>
+    protected Constraints.Constraint? GetConstraint(string parameterName) => _constraints.GetValueOrDefault(parameterName);
+
+    /// <summary>Sets (or with null clears) the constraint of the parameter named <paramref name="parameterName"/>, now
+    /// if it exists (checking that it fits the parameter's shape) and when <c>Build</c> creates it otherwise.</summary>
+    /// <exception cref="ArgumentException">The constraint does not fit the existing parameter's shape.</exception>
+    protected void SetConstraint(string parameterName, Constraints.Constraint? constraint)
+    {
+        foreach (var p in _parameters)
+            if (p.Name == parameterName) constraint?.CheckShape(p.Value.Shape, $"{Name}.{parameterName}");
+        if (constraint is null) _constraints.Remove(parameterName);
+        else _constraints[parameterName] = constraint;
+        foreach (var p in _parameters) if (p.Name == parameterName) p.Constraint = constraint;
+    }
+
+    /// <summary>Adds Keras' <c>kernel_constraint</c>, <c>recurrent_constraint</c> and <c>bias_constraint</c> entries for
+    /// the constraints that are set.</summary>
+    protected void AddConstraintConfig(IDictionary<string, string> config)
+    {
+        foreach (var (name, c) in _constraints)
+            config[(name == "recurrent_kernel" ? "recurrent" : name) + "_constraint"] = c.Name;
     }
 
     /// <summary>Registers a buffer (see <see cref="Parameter{T}.IsBuffer"/>): state saved with the weights, never

@@ -35,6 +35,10 @@ public sealed class Parameter<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// parameter is trainable; null for none. Layers set it from their <c>KernelRegularizer</c> and similar options.</summary>
     public Regularizers.Regularizer? Regularizer { get; set; }
 
+    /// <summary>A projection the optimizer applies to <see cref="Value"/> right after each step (Keras' variable
+    /// <c>constraint</c>); null for none. Layers set it from their <c>KernelConstraint</c> and similar options.</summary>
+    public Constraints.Constraint? Constraint { get; set; }
+
     /// <summary>Whether this is a buffer (layer state such as moving statistics), never trained.</summary>
     public bool IsBuffer { get; }
 

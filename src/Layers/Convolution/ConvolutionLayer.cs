@@ -116,6 +116,15 @@ public abstract class ConvolutionLayer<T> : Layer<T> where T : unmanaged, IFloat
     /// <summary>A penalty on the bias (Keras' <c>bias_regularizer</c>); null for none.</summary>
     public Regularizers.Regularizer? BiasRegularizer { get => GetRegularizer("bias"); set => SetRegularizer("bias", value); }
 
+    /// <summary>A projection of the kernel after each optimizer step (Keras' <c>kernel_constraint</c>, e.g.
+    /// <c>new MaxNorm(3, [0, 1, 2])</c> for a Conv2D kernel's filters); null for none.</summary>
+    /// <exception cref="ArgumentException">Set on a built layer, the constraint does not fit the kernel's shape.</exception>
+    public Constraints.Constraint? KernelConstraint { get => GetConstraint("kernel"); set => SetConstraint("kernel", value); }
+
+    /// <summary>A projection of the bias after each optimizer step (Keras' <c>bias_constraint</c>); null for none.</summary>
+    /// <exception cref="ArgumentException">Set on a built layer, the constraint does not fit the bias's shape.</exception>
+    public Constraints.Constraint? BiasConstraint { get => GetConstraint("bias"); set => SetConstraint("bias", value); }
+
     /// <summary>2 for images, 1 for sequences.</summary>
     private protected abstract int SpatialRank { get; }
 
@@ -414,6 +423,7 @@ public abstract class ConvolutionLayer<T> : Layer<T> where T : unmanaged, IFloat
         };
         c["dilation_rate"] = SpatialRank == 2 ? $"{DilationHW.Height},{DilationHW.Width}" : DilationHW.Width.ToString(CultureInfo.InvariantCulture);
         AddRegularizerConfig(c);
+        AddConstraintConfig(c);
         return c;
     }
 }

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Numerics;
 using Nn.Simd.Tensors;
 
@@ -10,13 +11,16 @@ namespace Nn.Simd.Layers.Initializers;
 /// </summary>
 public abstract class Initializer
 {
-    /// <summary>The Keras name, e.g. <c>glorot_uniform</c>.</summary>
+    /// <summary>The Keras name, with the arguments that differ from Keras' defaults after a colon, e.g.
+    /// <c>glorot_uniform</c>, <c>constant:0.5</c> or <c>variance_scaling:2,fan_out,uniform</c>; <see cref="Get"/>
+    /// turns it back into an equal initializer.</summary>
     public abstract string Name { get; }
 
     /// <summary>Fills <paramref name="tensor"/>; draws come only from <paramref name="rng"/>, so a seed fixes the values.</summary>
     public abstract void Initialize<T>(Tensor<T> tensor, Random rng) where T : unmanaged, IFloatingPointIeee754<T>;
 
-    /// <summary>Keras' fans for a shape.</summary>
+    /// <summary>Keras' fans for a shape (<c>compute_fans</c>): a vector <c>[n]</c> has (n, n), a matrix <c>[in, out]</c>
+    /// (in, out), and a kernel <c>[..., in, out]</c> (in·r, out·r) with r the product of the leading (receptive-field) sizes.</summary>
     public static (int FanIn, int FanOut) Fans(TensorShape shape)
     {
         if (shape.Rank == 1) return (shape[0], shape[0]);
@@ -27,23 +31,65 @@ public abstract class Initializer
         return (shape[-2] * receptive, shape[-1] * receptive);
     }
 
-    /// <summary>Creates an initializer from its Keras name (<c>glorot_uniform</c>, <c>glorot_normal</c>,
-    /// <c>he_uniform</c>, <c>he_normal</c>, <c>orthogonal</c>, <c>zeros</c>, <c>ones</c>).</summary>
-    /// <exception cref="ArgumentException">The name is unknown.</exception>
-    public static Initializer Get(string name) => name.ToLowerInvariant() switch
+    private const string KnownNames = "glorot_uniform, glorot_normal, he_uniform, he_normal, lecun_uniform, lecun_normal, "
+        + "variance_scaling[:scale,mode,distribution], random_uniform (uniform), random_normal[:mean,stddev] (normal), "
+        + "truncated_normal[:mean,stddev], orthogonal[:gain], identity[:gain], zeros, ones, constant[:value]";
+
+    /// <summary>Creates an initializer from its Keras name (snake case or class name, e.g. <c>he_normal</c> or
+    /// <c>HeNormal</c>), optionally followed by its arguments as <see cref="Name"/> writes them:
+    /// <c>glorot_uniform</c>, <c>glorot_normal</c>, <c>he_uniform</c>, <c>he_normal</c>, <c>lecun_uniform</c>,
+    /// <c>lecun_normal</c>, <c>variance_scaling[:scale,mode,distribution]</c>, <c>random_uniform</c> (<c>uniform</c>),
+    /// <c>random_normal[:mean,stddev]</c> (<c>normal</c>), <c>truncated_normal[:mean,stddev]</c>,
+    /// <c>orthogonal[:gain]</c>, <c>identity[:gain]</c>, <c>zeros</c> (<c>zero</c>), <c>ones</c> (<c>one</c>),
+    /// <c>constant[:value]</c>. Missing trailing arguments take Keras' defaults.</summary>
+    /// <exception cref="ArgumentException">The name is unknown, or an argument is missing, extra or invalid.</exception>
+    public static Initializer Get(string name)
     {
-        "glorot_uniform" => new GlorotUniform(),
-        "glorot_normal" => new GlorotNormal(),
-        "he_uniform" => new HeUniform(),
-        "he_normal" => new HeNormal(),
-        "orthogonal" => new Orthogonal(),
-        "zeros" => new Constant(0),
-        "ones" => new Constant(1),
-        "uniform" or "random_uniform" => new RandomUniform(),
-        _ when name.StartsWith("constant:", StringComparison.OrdinalIgnoreCase) =>
-            new Constant(double.Parse(name.AsSpan(9), System.Globalization.CultureInfo.InvariantCulture)),
-        _ => throw new ArgumentException($"Unknown initializer '{name}'. Known: glorot_uniform, glorot_normal, he_uniform, he_normal, orthogonal, zeros, ones, uniform, constant:<value>.", nameof(name)),
-    };
+        ArgumentNullException.ThrowIfNull(name);
+        string n = name.Trim();
+        int colon = n.IndexOf(':');
+        string kind = (colon < 0 ? n : n[..colon]).Replace("_", "", StringComparison.Ordinal).ToLowerInvariant();
+        string[] args = colon < 0 ? [] : n[(colon + 1)..].Split(',', StringSplitOptions.TrimEntries);
+        int maxArgs = kind switch
+        {
+            "constant" or "orthogonal" or "orthogonalinitializer" or "identity" => 1,
+            "randomnormal" or "normal" or "truncatednormal" => 2,
+            "variancescaling" => 3,
+            _ => 0,
+        };
+        if (args.Length > maxArgs)
+            throw new ArgumentException($"Initializer '{name}' takes at most {maxArgs} argument(s); got {args.Length}.", nameof(name));
+        double Num(int i, double fallback) => i >= args.Length ? fallback
+            : double.TryParse(args[i], NumberStyles.Float, CultureInfo.InvariantCulture, out double v) ? v
+            : throw new ArgumentException($"Initializer '{name}': '{args[i]}' is not a number.", nameof(name));
+        string Text(int i, string fallback) => i >= args.Length ? fallback : args[i];
+        try
+        {
+            return kind switch
+            {
+                "glorotuniform" => new GlorotUniform(),
+                "glorotnormal" => new GlorotNormal(),
+                "heuniform" => new HeUniform(),
+                "henormal" => new HeNormal(),
+                "lecununiform" => new LecunUniform(),
+                "lecunnormal" => new LecunNormal(),
+                "variancescaling" => new VarianceScaling(Num(0, 1.0), Text(1, "fan_in"), Text(2, "truncated_normal")),
+                "orthogonal" or "orthogonalinitializer" => new Orthogonal(Num(0, 1.0)),
+                "identity" => new Identity(Num(0, 1.0)),
+                "zeros" or "zero" => new Constant(0),
+                "ones" or "one" => new Constant(1),
+                "constant" => new Constant(Num(0, 0.0)),
+                "uniform" or "randomuniform" => new RandomUniform(),
+                "normal" or "randomnormal" => new RandomNormal(Num(0, 0.0), Num(1, 0.05)),
+                "truncatednormal" => new TruncatedNormal(Num(0, 0.0), Num(1, 0.05)),
+                _ => throw new ArgumentException($"Unknown initializer '{name}'. Known: {KnownNames}.", nameof(name)),
+            };
+        }
+        catch (ArgumentOutOfRangeException e)
+        {
+            throw new ArgumentException($"Initializer '{name}': {e.Message}", nameof(name), e);
+        }
+    }
 
     /// <summary>A draw from N(0, 1) truncated to ±2 (Keras' <c>truncated_normal</c>), by rejection.</summary>
     protected static double TruncatedNormal(Random rng)
@@ -58,143 +104,30 @@ public abstract class Initializer
     /// <summary>The standard deviation of N(0,1) truncated to ±2; Keras divides by it so the variance is as requested.</summary>
     protected const double TruncatedStddev = 0.87962566103423978;
 
-    /// <inheritdoc/>
-    public override string ToString() => Name;
-}
+    /// <summary>Formats an argument for <see cref="Name"/> (round-trip, invariant culture).</summary>
+    protected static string Arg(double v) => v.ToString("R", CultureInfo.InvariantCulture);
 
-/// <summary><c>U(−0.05, 0.05)</c>, Keras' <c>RandomUniform()</c> (<c>"uniform"</c>), the default for Embedding.</summary>
-public sealed class RandomUniform : Initializer
-{
-    /// <inheritdoc/>
-    public override string Name => "uniform";
-
-    /// <inheritdoc/>
-    public override void Initialize<T>(Tensor<T> tensor, Random rng) => GlorotUniform.Uniform(tensor, rng, 0.05);
-}
-
-/// <summary><c>U(−l, l)</c> with <c>l = √(6 / (fanIn + fanOut))</c> (Glorot &amp; Bengio, 2010). Keras' default kernel initializer.</summary>
-public sealed class GlorotUniform : Initializer
-{
-    /// <inheritdoc/>
-    public override string Name => "glorot_uniform";
-
-    /// <inheritdoc/>
-    public override void Initialize<T>(Tensor<T> tensor, Random rng)
-    {
-        var (fi, fo) = Fans(tensor.Shape);
-        Uniform(tensor, rng, Math.Sqrt(6.0 / Math.Max(1, fi + fo)));
-    }
-
+    /// <summary>Fills <paramref name="tensor"/> with <c>(2u − 1)·limit</c>, u uniform in [0, 1): U(−limit, limit).</summary>
     internal static void Uniform<T>(Tensor<T> tensor, Random rng, double limit) where T : unmanaged, IFloatingPointIeee754<T>
     {
         var s = tensor.Span;
         for (int i = 0; i < s.Length; i++) s[i] = T.CreateChecked((2 * rng.NextDouble() - 1) * limit);
     }
-}
 
-/// <summary>Truncated normal with <c>σ = √(2 / (fanIn + fanOut))</c>, as Keras' <c>glorot_normal</c>.</summary>
-public sealed class GlorotNormal : Initializer
-{
-    /// <inheritdoc/>
-    public override string Name => "glorot_normal";
-
-    /// <inheritdoc/>
-    public override void Initialize<T>(Tensor<T> tensor, Random rng)
+    /// <summary>Fills <paramref name="tensor"/> with <c>mean + stddev·z</c>, z from N(0, 1), or with
+    /// <paramref name="truncated"/> from N(0, 1) truncated to ±2 by redrawing.</summary>
+    internal static void Normal<T>(Tensor<T> tensor, Random rng, double mean, double stddev, bool truncated)
+        where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var (fi, fo) = Fans(tensor.Shape);
-        double sd = Math.Sqrt(2.0 / Math.Max(1, fi + fo)) / TruncatedStddev;
         var s = tensor.Span;
-        for (int i = 0; i < s.Length; i++) s[i] = T.CreateChecked(sd * TruncatedNormal(rng));
-    }
-}
-
-/// <summary><c>U(−l, l)</c> with <c>l = √(6 / fanIn)</c> (He et al., 2015).</summary>
-public sealed class HeUniform : Initializer
-{
-    /// <inheritdoc/>
-    public override string Name => "he_uniform";
-
-    /// <inheritdoc/>
-    public override void Initialize<T>(Tensor<T> tensor, Random rng)
-    {
-        var (fi, _) = Fans(tensor.Shape);
-        GlorotUniform.Uniform(tensor, rng, Math.Sqrt(6.0 / Math.Max(1, fi)));
-    }
-}
-
-/// <summary>Truncated normal with <c>σ = √(2 / fanIn)</c> (He et al., 2015), as Keras' <c>he_normal</c>.</summary>
-public sealed class HeNormal : Initializer
-{
-    /// <inheritdoc/>
-    public override string Name => "he_normal";
-
-    /// <inheritdoc/>
-    public override void Initialize<T>(Tensor<T> tensor, Random rng)
-    {
-        var (fi, _) = Fans(tensor.Shape);
-        double sd = Math.Sqrt(2.0 / Math.Max(1, fi)) / TruncatedStddev;
-        var s = tensor.Span;
-        for (int i = 0; i < s.Length; i++) s[i] = T.CreateChecked(sd * TruncatedNormal(rng));
-    }
-}
-
-/// <summary>Every element equals <see cref="Value"/> (<c>zeros</c>, <c>ones</c>, <c>constant</c>).</summary>
-public sealed class Constant(double value) : Initializer
-{
-    /// <summary>The fill value.</summary>
-    public double Value { get; } = value;
-
-    /// <inheritdoc/>
-    public override string Name => Value == 0 ? "zeros" : Value == 1 ? "ones" : "constant:" + Value.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
-
-    /// <inheritdoc/>
-    public override void Initialize<T>(Tensor<T> tensor, Random rng) => tensor.Fill(T.CreateChecked(Value));
-}
-
-/// <summary>
-/// A (semi-)orthogonal matrix scaled by <see cref="Gain"/> (Saxe et al., 2014), Keras' default recurrent
-/// initializer. As in Keras, the tensor is viewed as <c>[rows, cols]</c>; a normal matrix of shape
-/// <c>[max, min]</c> is QR-factorised with the signs of R's diagonal folded into Q, and Q is transposed when
-/// rows &lt; cols, so the rows (or columns) are orthonormal.
-/// </summary>
-public sealed class Orthogonal(double gain = 1.0) : Initializer
-{
-    /// <summary>The scale applied to the orthogonal matrix.</summary>
-    public double Gain { get; } = gain;
-
-    /// <inheritdoc/>
-    public override string Name => "orthogonal";
-
-    /// <inheritdoc/>
-    public override void Initialize<T>(Tensor<T> tensor, Random rng)
-    {
-        int rows = tensor.Shape.Rank == 1 ? 1 : tensor.Shape.Rows, cols = tensor.Shape.Columns;
-        int n = Math.Max(rows, cols), m = Math.Min(rows, cols);
-        // q holds m columns of length n, column-major: q[j * n + i].
-        var q = new double[n * m];
-        for (int i = 0; i < n; i++)
-            for (int j = 0; j < m; j++)
-                q[j * n + i] = rng.NextGaussian();
-        // Modified Gram–Schmidt, applied twice for stability. Its R has a positive diagonal, which is the
-        // sign convention Keras obtains by multiplying Q by sign(diag(R)).
-        for (int j = 0; j < m; j++)
+        for (int i = 0; i < s.Length; i++)
         {
-            for (int pass = 0; pass < 2; pass++)
-                for (int p = 0; p < j; p++)
-                {
-                    double dot = 0;
-                    for (int i = 0; i < n; i++) dot += q[p * n + i] * q[j * n + i];
-                    for (int i = 0; i < n; i++) q[j * n + i] -= dot * q[p * n + i];
-                }
-            double norm = 0;
-            for (int i = 0; i < n; i++) norm += q[j * n + i] * q[j * n + i];
-            norm = Math.Sqrt(norm);
-            for (int i = 0; i < n; i++) q[j * n + i] /= norm;
+            double v = stddev * (truncated ? TruncatedNormal(rng) : rng.NextGaussian());
+            // Without a mean, exactly the product (the Glorot/He normal draws were always formed so).
+            s[i] = T.CreateChecked(mean == 0 ? v : mean + v);
         }
-        var s = tensor.Span;
-        for (int r = 0; r < rows; r++)
-            for (int c = 0; c < cols; c++)
-                // rows ≥ cols: element (r, c) is Q[r, c]; rows < cols: it is Qᵀ[r, c] = Q[c, r].
-                s[r * cols + c] = T.CreateChecked(Gain * (rows >= cols ? q[c * n + r] : q[r * n + c]));
     }
+
+    /// <inheritdoc/>
+    public override string ToString() => Name;
 }

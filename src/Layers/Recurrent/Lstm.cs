@@ -240,7 +240,7 @@ public sealed class Lstm<T> : RecurrentLayer<T> where T : unmanaged, IFloatingPo
     /// <inheritdoc/>
     public override RecurrentLayer<T> CloneReversed() => new Lstm<T>(Units, Activation.Name, RecurrentActivation.Name, UseBias,
         KernelInitializer, RecurrentInitializer, BiasInitializer, UnitForgetBias, ReturnSequences, ReturnState, !GoBackwards,
-        Stateful, TruncateBptt) { ForceGeneralGates = ForceGeneralGates, KernelRegularizer = KernelRegularizer, RecurrentRegularizer = RecurrentRegularizer, BiasRegularizer = BiasRegularizer, Dropout = Dropout, RecurrentDropout = RecurrentDropout };
+        Stateful, TruncateBptt) { ForceGeneralGates = ForceGeneralGates, KernelRegularizer = KernelRegularizer, RecurrentRegularizer = RecurrentRegularizer, BiasRegularizer = BiasRegularizer, KernelConstraint = KernelConstraint, RecurrentConstraint = RecurrentConstraint, BiasConstraint = BiasConstraint, Dropout = Dropout, RecurrentDropout = RecurrentDropout };
 
     /// <inheritdoc/>
     public override IReadOnlyDictionary<string, string> GetConfig()

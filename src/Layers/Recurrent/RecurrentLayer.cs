@@ -218,6 +218,18 @@ public abstract class RecurrentLayer<T> : Layer<T>, IMaskConsumer where T : unma
     /// <summary>A penalty on the bias (Keras' <c>bias_regularizer</c>); null for none.</summary>
     public Regularizers.Regularizer? BiasRegularizer { get => GetRegularizer("bias"); set => SetRegularizer("bias", value); }
 
+    /// <summary>A projection of the kernel W after each optimizer step (Keras' <c>kernel_constraint</c>); null for none.</summary>
+    /// <exception cref="ArgumentException">Set on a built layer, the constraint does not fit the kernel's shape.</exception>
+    public Constraints.Constraint? KernelConstraint { get => GetConstraint("kernel"); set => SetConstraint("kernel", value); }
+
+    /// <summary>A projection of the recurrent kernel U after each optimizer step (Keras' <c>recurrent_constraint</c>); null for none.</summary>
+    /// <exception cref="ArgumentException">Set on a built layer, the constraint does not fit the recurrent kernel's shape.</exception>
+    public Constraints.Constraint? RecurrentConstraint { get => GetConstraint("recurrent_kernel"); set => SetConstraint("recurrent_kernel", value); }
+
+    /// <summary>A projection of the bias after each optimizer step (Keras' <c>bias_constraint</c>); null for none.</summary>
+    /// <exception cref="ArgumentException">Set on a built layer, the constraint does not fit the bias's shape.</exception>
+    public Constraints.Constraint? BiasConstraint { get => GetConstraint("bias"); set => SetConstraint("bias", value); }
+
     /// <summary>The final hidden state [B, H] of the last call (a copy owned by the layer).</summary>
     /// <exception cref="InvalidOperationException"><see cref="ReturnState"/> is false or no forward pass ran.</exception>
     public Tensor<T> FinalH => ReturnState
@@ -882,6 +894,7 @@ public abstract class RecurrentLayer<T> : Layer<T>, IMaskConsumer where T : unma
     {
         var c = BaseOptions();
         AddRegularizerConfig(c);
+        AddConstraintConfig(c);
         return c;
     }
 

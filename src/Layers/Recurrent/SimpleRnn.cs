@@ -94,7 +94,7 @@ public sealed class SimpleRnn<T> : RecurrentLayer<T> where T : unmanaged, IFloat
     /// <inheritdoc/>
     public override RecurrentLayer<T> CloneReversed() => new SimpleRnn<T>(Units, Activation.Name, UseBias, KernelInitializer,
         RecurrentInitializer, BiasInitializer, ReturnSequences, ReturnState, !GoBackwards, Stateful, TruncateBptt)
-    { KernelRegularizer = KernelRegularizer, RecurrentRegularizer = RecurrentRegularizer, BiasRegularizer = BiasRegularizer, Dropout = Dropout, RecurrentDropout = RecurrentDropout };
+    { KernelRegularizer = KernelRegularizer, RecurrentRegularizer = RecurrentRegularizer, BiasRegularizer = BiasRegularizer, KernelConstraint = KernelConstraint, RecurrentConstraint = RecurrentConstraint, BiasConstraint = BiasConstraint, Dropout = Dropout, RecurrentDropout = RecurrentDropout };
 
     /// <inheritdoc/>
     public override IReadOnlyDictionary<string, string> GetConfig()

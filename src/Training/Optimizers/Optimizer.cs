@@ -155,7 +155,8 @@ public abstract partial class Optimizer
     /// One optimizer step (Keras' <c>apply</c>): with gradient accumulation and not on an n-th call, only adds the
     /// gradients to the accumulators; otherwise averages in the accumulated gradients, clips, applies
     /// <see cref="WeightDecay"/>, calls <see cref="Update{T}"/> for every parameter and marks it changed. Then updates the
-    /// moving averages (<see cref="UseEma"/>) and counts the call.
+    /// moving averages (<see cref="UseEma"/>), applies each parameter's <see cref="Parameter{T}.Constraint"/> (Keras'
+    /// <c>variable.assign(variable.constraint(variable))</c>) and counts the call.
     /// </summary>
     /// <param name="parameters">The parameters, in a fixed order.</param>
     /// <remarks>The gradients are modified in place (averaged, clipped); they are cleared before the next backward pass anyway.</remarks>
@@ -204,6 +205,14 @@ public abstract partial class Optimizer
             }
         }
         if (_useEma) UpdateMovingAverages(parameters);
+        // Keras applies each variable's constraint after the update and the moving averages, on every call (with
+        // gradient accumulation also on the calls that only accumulate).
+        for (int i = 0; i < parameters.Count; i++)
+        {
+            if (parameters[i].Constraint is not { } constraint) continue;
+            constraint.Apply(parameters[i].Value);
+            parameters[i].MarkChanged();
+        }
         Iterations = raw + 1;
     }
 

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Numerics;
 using Nn.Simd.Layers;
 using Nn.Simd.Layers.Initializers;
+using Nn.Simd.Layers.Constraints;
 using Nn.Simd.Layers.Regularizers;
 
 namespace Nn.Simd.Training.Serialization;
@@ -123,6 +124,9 @@ public static class LayerRegistry
         layer.KernelRegularizer = RegularizerOf(c, "kernel_regularizer");
         layer.RecurrentRegularizer = RegularizerOf(c, "recurrent_regularizer");
         layer.BiasRegularizer = RegularizerOf(c, "bias_regularizer");
+        layer.KernelConstraint = ConstraintOf(c, "kernel_constraint");
+        layer.RecurrentConstraint = ConstraintOf(c, "recurrent_constraint");
+        layer.BiasConstraint = ConstraintOf(c, "bias_constraint");
         layer.Dropout = LayerConfig.GetDouble(c, "dropout", 0);
         layer.RecurrentDropout = LayerConfig.GetDouble(c, "recurrent_dropout", 0);
         return layer;
@@ -140,6 +144,9 @@ public static class LayerRegistry
                 AlphaRegularizer = RegularizerOf(c, "alpha_regularizer"),
             };
     }
+
+    private static Constraint? ConstraintOf(IReadOnlyDictionary<string, string> c, string key) =>
+        c.TryGetValue(key, out var name) ? Constraint.Get(name) : null;
 
     private sealed class FlattenFactory : ILayerFactory
     {
@@ -240,6 +247,8 @@ public static class LayerRegistry
             {
                 KernelRegularizer = RegularizerOf(c, "kernel_regularizer"),
                 BiasRegularizer = RegularizerOf(c, "bias_regularizer"),
+                KernelConstraint = ConstraintOf(c, "kernel_constraint"),
+                BiasConstraint = ConstraintOf(c, "bias_constraint"),
             };
     }
 
@@ -253,6 +262,8 @@ public static class LayerRegistry
             {
                 KernelRegularizer = RegularizerOf(c, "kernel_regularizer"),
                 BiasRegularizer = RegularizerOf(c, "bias_regularizer"),
+                KernelConstraint = ConstraintOf(c, "kernel_constraint"),
+                BiasConstraint = ConstraintOf(c, "bias_constraint"),
             };
     }
 
@@ -370,6 +381,8 @@ public static class LayerRegistry
             {
                 KernelRegularizer = RegularizerOf(c, "kernel_regularizer"),
                 BiasRegularizer = RegularizerOf(c, "bias_regularizer"),
+                KernelConstraint = ConstraintOf(c, "kernel_constraint"),
+                BiasConstraint = ConstraintOf(c, "bias_constraint"),
             };
     }
 }
