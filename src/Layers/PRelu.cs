@@ -17,12 +17,12 @@ namespace Nn.Simd.Layers;
 /// Keras' <c>PRelu</c>: the parametric ReLU, <c>y = x</c> for <c>x ≥ 0</c> and <c>y = α·x</c> otherwise, with a
 /// trainable slope α of the input's sample shape (every axis but the batch axis), optionally shared along
 /// <see cref="SharedAxes"/>. With <c>sharedAxes: [1, 2]</c> on images <c>[batch, height, width, channels]</c> there is
-/// one slope per channel (as PyTorch's <c>nn.PRelu(num_parameters: C)</c> on NCHW images); with <c>[1]</c> on
+/// one slope per channel (as PyTorch's <c>nn.PReLU(num_parameters=C)</c> on NCHW images); with <c>[1]</c> on
 /// sequences <c>[batch, time, features]</c> one per feature, whatever the sequence length.
 /// </summary>
 /// <remarks>
 /// <para>Defaults follow Keras: α initialised to zeros (the layer starts as a ReLU; PyTorch starts at 0.25), no
-/// sharing. Keras' <c>alpha_constraint</c> is not offered.</para>
+/// sharing; <see cref="AlphaConstraint"/> is Keras' <c>alpha_constraint</c>.</para>
 /// <para>At exactly <c>x = 0</c> the input gradient is <c>α·dy</c>, as PyTorch's; Keras differentiates
 /// <c>relu(x) − α·relu(−x)</c> and gets 0 there. The slope gradient is 0 at <c>x = 0</c> in both.</para>
 /// <para>As Keras' input spec: the unshared axes must keep the sizes the layer was built for, the shared ones may
@@ -69,6 +69,10 @@ public sealed class PRelu<T> : Layer<T> where T : unmanaged, IFloatingPointIeee7
 
     /// <summary>A penalty on α added to the training loss (Keras' <c>alpha_regularizer</c>); null for none.</summary>
     public Regularizers.Regularizer? AlphaRegularizer { get => GetRegularizer("alpha"); set => SetRegularizer("alpha", value); }
+
+    /// <summary>A projection of α after each optimizer step (Keras' <c>alpha_constraint</c>, e.g. <c>new NonNeg()</c>);
+    /// null for none.</summary>
+    public Constraints.Constraint? AlphaConstraint { get => GetConstraint("alpha"); set => SetConstraint("alpha", value); }
 
     /// <inheritdoc/>
     protected override void BuildCore(TensorShape inputShape, Random rng)
@@ -225,6 +229,7 @@ public sealed class PRelu<T> : Layer<T> where T : unmanaged, IFloatingPointIeee7
         var c = new Dictionary<string, string> { ["alpha_initializer"] = AlphaInitializer.Name };
         if (_sharedAxes.Length > 0) c["shared_axes"] = string.Join(",", _sharedAxes.Select(a => a.ToString(CultureInfo.InvariantCulture)));
         AddRegularizerConfig(c);
+        AddConstraintConfig(c);
         return c;
     }
 }

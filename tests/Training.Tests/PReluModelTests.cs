@@ -58,4 +58,35 @@ public sealed class PReluModelTests : IDisposable
         var x = Tensor<double>.RandomNormal(new TensorShape(5, 4), 2);
         Assert.Equal(model.Predict(x).ToArray(), loaded.Predict(x).ToArray());
     }
+
+    [Fact]
+    public void AlphaConstraint_HoldsAfterEveryStep_AndIsSaved()
+    {
+        // Targets that want negative slopes (y = −|x| on the negative side), so without the constraint α goes below 0.
+        var x = Tensor<float>.RandomNormal(new TensorShape(64, 6), 4);
+        var y = new Tensor<float>(64, 6);
+        for (int i = 0; i < x.Length; i++) y.Span[i] = x.Span[i] >= 0 ? x.Span[i] : -0.5f * x.Span[i];
+        PRelu<float> Run(Layers.Constraints.Constraint? constraint)
+        {
+            var prelu = new PRelu<float>(new Constant(0.1)) { AlphaConstraint = constraint };
+            var m = new Sequential(prelu) { Seed = 2 };
+            m.Compile("mse", new Optimizers.Sgd(0.5));
+            for (int step = 0; step < 5; step++)
+            {
+                m.TrainOnBatch(x, y);
+                if (constraint is not null) Assert.All(prelu.Alpha.Value.ToArray(), a => Assert.True(a >= 0, $"alpha {a} after step {step}"));
+            }
+            if (constraint is not null)
+            {
+                string path = Path.Combine(_dir, "prelu-c.safetensors");
+                m.Save(path);
+                var lp = Assert.IsType<PRelu<float>>(Sequential.Load(path).Layers[0]);
+                Assert.Equal("non_neg", lp.AlphaConstraint!.Name);
+                Assert.Equal("non_neg", lp.GetConfig()["alpha_constraint"]);
+            }
+            return prelu;
+        }
+        Assert.Contains(Run(null).Alpha.Value.ToArray(), a => a < 0);   // control: the data does push α below 0
+        Run(new Layers.Constraints.NonNeg());
+    }
 }

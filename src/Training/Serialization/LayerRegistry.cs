@@ -142,6 +142,7 @@ public static class LayerRegistry
                 c.ContainsKey("shared_axes") ? Ints(c, "shared_axes") : null)
             {
                 AlphaRegularizer = RegularizerOf(c, "alpha_regularizer"),
+                AlphaConstraint = ConstraintOf(c, "alpha_constraint"),
             };
     }
 
