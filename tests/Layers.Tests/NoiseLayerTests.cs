@@ -130,11 +130,7 @@ public class NoiseLayerTests
         var layer = Make(kind);
         var x = Tensor<double>.RandomNormal(ShapeFor(kind), seed: 5);
         var dy = Tensor<double>.RandomNormal(x.Shape, seed: 6);
-        for (int i = 0; i < 3; i++) { layer.Forward(x, true); layer.Backward(dy); }
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        layer.Forward(x, true);
-        layer.Backward(dy);
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        SteadyState.AssertAllocatesNothing(() => { layer.Forward(x, true); layer.Backward(dy); });
     }
 
     [Fact]

@@ -205,12 +205,7 @@ public class PReluTests
             layer.Forward(x, true); layer.Backward(dy);
             layer.Forward(partial, true); layer.Backward(dyPartial);
         }
-        layer.Forward(x, true); layer.Backward(dy);
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        layer.Forward(x, true);
-        layer.Backward(dy);
-        long after = GC.GetAllocatedBytesForCurrentThread();
-        Assert.Equal(0, after - before);
+        SteadyState.AssertAllocatesNothing(() => { layer.Forward(x, true); layer.Backward(dy); });
     }
 
     [Fact]

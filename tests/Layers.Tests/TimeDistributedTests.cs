@@ -197,13 +197,10 @@ public class TimeDistributedTests
             var td = new TimeDistributed<float>(inner);
             var x = Tensor<float>.RandomNormal(shape, seed: 1);
             var dy = Tensor<float>.RandomNormal(td.ComputeOutputShape(shape), seed: 2);
-            for (int i = 0; i < 3; i++) { td.Forward(x, true); td.Backward(dy); }
-            long before = GC.GetAllocatedBytesForCurrentThread();
-            var y = td.Forward(x, true);
-            var dx = td.Backward(dy);
-            Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
-            Assert.Equal(shape, dx.Shape);
-            Assert.Equal(dy.Shape, y.Shape);
+            Tensor<float>? y = null, dx = null;
+            SteadyState.AssertAllocatesNothing(() => { y = td.Forward(x, true); dx = td.Backward(dy); });
+            Assert.Equal(shape, dx!.Shape);
+            Assert.Equal(dy.Shape, y!.Shape);
         }
     }
 }

@@ -90,10 +90,6 @@ public class UpSamplingTests
         var (layer, s, _, _) = Case(name);
         var x = Tensor<double>.RandomNormal(s, seed: 4);
         var dy = Tensor<double>.RandomNormal(layer.ComputeOutputShape(s), seed: 5);
-        for (int i = 0; i < 2; i++) { layer.Forward(x, true); layer.Backward(dy); }
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        layer.Forward(x, true);
-        layer.Backward(dy);
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        SteadyState.AssertAllocatesNothing(() => { layer.Forward(x, true); layer.Backward(dy); });
     }
 }

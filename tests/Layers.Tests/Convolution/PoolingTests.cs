@@ -284,11 +284,7 @@ public class PoolingTests
             _ => new GlobalAveragePooling2D<float>(),
         };
         var dy = Tensor<float>.RandomNormal(layer.ComputeOutputShape(x.Shape), seed: 2);
-        for (int i = 0; i < 3; i++) { layer.Forward(x, true); layer.Backward(dy); }
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        layer.Forward(x, true);
-        layer.Backward(dy);
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        SteadyState.AssertAllocatesNothing(() => { layer.Forward(x, true); layer.Backward(dy); });
     }
 
     [Fact]

@@ -116,12 +116,7 @@ public class RecurrentBehaviourTests
         var x = Tensor<float>.RandomNormal(new TensorShape(4, 10, 3), seed: 1);
         layer.Build(x.Shape, 1);
         var dy = Tensor<float>.RandomNormal(layer.ComputeOutputShape(x.Shape), seed: 2);
-        for (int i = 0; i < 3; i++) { layer.Forward(x, true); layer.Backward(dy); }
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        layer.Forward(x, true);
-        layer.Backward(dy);
-        long after = GC.GetAllocatedBytesForCurrentThread();
-        Assert.Equal(0, after - before);
+        SteadyState.AssertAllocatesNothing(() => { layer.Forward(x, true); layer.Backward(dy); });
     }
 
     [Fact]
