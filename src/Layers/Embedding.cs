@@ -60,6 +60,15 @@ public sealed class Embedding<T> : Layer<T>, IMaskProducer where T : unmanaged, 
     /// <summary>The table E, [V, D].</summary>
     public Parameter<T> Embeddings => _table ?? throw new InvalidOperationException($"{Name} is not built yet.");
 
+    /// <summary>A penalty on the whole table added to the training loss (Keras' <c>embeddings_regularizer</c>); null for
+    /// none. As in Keras, it covers every row, not only the rows a batch looks up, so its gradient reaches them all.</summary>
+    public Regularizers.Regularizer? EmbeddingsRegularizer { get => GetRegularizer("embeddings"); set => SetRegularizer("embeddings", value); }
+
+    /// <summary>A projection of the table after each optimizer step (Keras' <c>embeddings_constraint</c>, e.g.
+    /// <c>new MaxNorm(1, axis: 1)</c> to bound each token's vector); null for none.</summary>
+    /// <exception cref="ArgumentException">Set on a built layer, the constraint does not fit the table's shape.</exception>
+    public Constraints.Constraint? EmbeddingsConstraint { get => GetConstraint("embeddings"); set => SetConstraint("embeddings", value); }
+
     /// <inheritdoc/>
     public SequenceMask? OutputMask => MaskZero ? _mask : null;
 
@@ -137,11 +146,17 @@ public sealed class Embedding<T> : Layer<T>, IMaskProducer where T : unmanaged, 
     }
 
     /// <inheritdoc/>
-    public override IReadOnlyDictionary<string, string> GetConfig() => new Dictionary<string, string>
+    public override IReadOnlyDictionary<string, string> GetConfig()
     {
-        ["input_dim"] = InputDim.ToString(CultureInfo.InvariantCulture),
-        ["output_dim"] = OutputDim.ToString(CultureInfo.InvariantCulture),
-        ["mask_zero"] = Str(MaskZero),
-        ["embeddings_initializer"] = EmbeddingsInitializer.Name,
-    };
+        var config = new Dictionary<string, string>
+        {
+            ["input_dim"] = InputDim.ToString(CultureInfo.InvariantCulture),
+            ["output_dim"] = OutputDim.ToString(CultureInfo.InvariantCulture),
+            ["mask_zero"] = Str(MaskZero),
+            ["embeddings_initializer"] = EmbeddingsInitializer.Name,
+        };
+        AddRegularizerConfig(config);
+        AddConstraintConfig(config);
+        return config;
+    }
 }

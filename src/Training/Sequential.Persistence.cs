@@ -148,7 +148,7 @@ public partial class Sequential<T>
             optimizer = Optimizers.Optimizer.FromConfig(setup.OptimizerName!, setup.OptimizerConfig);
             loss = LossFactory.Get<T>(setup.LossName!, setup.FromLogits);
             if (setup.HuberDelta is double delta) loss = new Huber<T>(delta);
-            if (setup.LossConfig.Count > 0) loss = Focal.FromConfig<T>(setup.LossName!, setup.FromLogits, setup.LossConfig);
+            if (setup.LossConfig.Count > 0) loss = LossOptions.FromConfig<T>(setup.LossName!, setup.FromLogits, setup.LossConfig);
             Compile(loss, optimizer, setup.Metrics, setup.WeightedMetrics);
         }
         catch (ArgumentException e)

@@ -247,8 +247,91 @@ public sealed class KerasInitializerTests : IDisposable
         "glorot_uniform", "glorot_normal", "he_uniform", "he_normal", "lecun_uniform", "lecun_normal", "variance_scaling",
         "variance_scaling:0.5,fan_out,untruncated_normal", "variance_scaling:3,fan_avg,uniform", "uniform", "random_normal",
         "random_normal:0.25,0.125", "truncated_normal", "truncated_normal:-1,0.5", "orthogonal", "orthogonal:0.5",
-        "identity", "identity:3", "zeros", "ones", "constant:0.75",
+        "identity", "identity:3", "zeros", "ones", "constant:0.75", "random_uniform:-0.1,0.1", "random_uniform:0,1",
+        "random_uniform:-0.25,0.5",
     };
+
+    [Fact]
+    public void RandomUniform_Default_DrawsAsBefore_BitForBit()
+    {
+        // The draws the argument-less initializer always made: (2u − 1)·0.05 per element, u from the seeded Random.
+        foreach (var init in new[] { new RandomUniform(), Initializer.Get("uniform"), Initializer.Get("random_uniform"),
+                     Initializer.Get("RandomUniform:-0.05,0.05"), new RandomUniform(-0.05) })
+        {
+            Assert.Equal("uniform", init.Name);
+            var f = new Tensor<float>(7, 9);
+            var d = new Tensor<double>(7, 9);
+            init.Initialize(f, new Random(11));
+            init.Initialize(d, new Random(11));
+            var rf = new Random(11);
+            var rd = new Random(11);
+            Assert.Equal(f.ToArray(), Enumerable.Range(0, 63).Select(_ => (float)((2 * rf.NextDouble() - 1) * 0.05)).ToArray());
+            Assert.Equal(d.ToArray(), Enumerable.Range(0, 63).Select(_ => (2 * rd.NextDouble() - 1) * 0.05).ToArray());
+        }
+        // Embedding's default table, seeded, is the same draws.
+        var emb = new Embedding<double>(6, 4);
+        emb.Build(new TensorShape(2, 3), 5);
+        var r = new Random(5);
+        Assert.Equal(emb.Embeddings.Value.ToArray(), Enumerable.Range(0, 24).Select(_ => (2 * r.NextDouble() - 1) * 0.05).ToArray());
+    }
+
+    [Theory]
+    [InlineData(0.0, 1.0)]
+    [InlineData(-0.3, 0.1)]
+    [InlineData(2.0, 2.5)]
+    [InlineData(-1.0, 1.0)]
+    public void RandomUniform_Range_IsKerasFormula_AndFillsIt(double minval, double maxval)
+    {
+        var init = new RandomUniform(minval, maxval);
+        var t = new Tensor<double>(200, 100);
+        init.Initialize(t, new Random(3));
+        var v = t.ToArray();
+        var rng = new Random(3);
+        // Keras: minval + (maxval − minval)·u (a symmetric range as (2u − 1)·maxval, the same function of u).
+        double[] expected = [.. Enumerable.Range(0, v.Length).Select(_ =>
+            minval == -maxval ? (2 * rng.NextDouble() - 1) * maxval : minval + (maxval - minval) * rng.NextDouble())];
+        Assert.Equal(expected, v);
+        double w = maxval - minval;
+        Assert.All(v, x => Assert.True(x >= minval && x < maxval || (minval == -maxval && x <= maxval), $"{x} outside [{minval}, {maxval})"));
+        Assert.True(v.Min() < minval + 0.001 * w && v.Max() > maxval - 0.001 * w, "the draws reach both ends");
+        var (m, variance) = Moments(v);
+        Assert.InRange(m, (minval + maxval) / 2 - 0.01 * w, (minval + maxval) / 2 + 0.01 * w);
+        Assert.InRange(variance / (w * w / 12), 0.97, 1.03);
+        var f = new Tensor<float>(3, 5);
+        init.Initialize(f, new Random(3));
+        Assert.Equal(expected.Take(15).Select(x => (float)x).ToArray(), f.ToArray());
+    }
+
+    [Fact]
+    public void RandomUniform_BadBounds_AreRejected()
+    {
+        Assert.Equal("minval", Assert.Throws<ArgumentOutOfRangeException>(() => new RandomUniform(double.NaN)).ParamName);
+        Assert.Equal("maxval", Assert.Throws<ArgumentOutOfRangeException>(() => new RandomUniform(0, double.PositiveInfinity)).ParamName);
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => new RandomUniform(0.5, 0.25));
+        Assert.Equal("maxval", e.ParamName);
+        Assert.Contains("0.5", e.Message);
+        Assert.Contains("0.25", e.Message);
+        Assert.Contains("0.25", Assert.Throws<ArgumentException>(() => Initializer.Get("random_uniform:1,0.25")).Message);
+        Assert.Throws<ArgumentException>(() => Initializer.Get("uniform:0,1,2"));
+        Assert.Throws<ArgumentException>(() => Initializer.Get("random_uniform:a"));
+        var c = new Tensor<float>(2, 2);
+        new RandomUniform(0.5, 0.5).Initialize(c, new Random(1));
+        Assert.All(c.ToArray(), x => Assert.Equal(0.5f, x));
+    }
+
+    [Fact]
+    public void RandomUniform_OnEmbedding_SurvivesSaveAndLoad()
+    {
+        var model = new Sequential(new Embedding<float>(10, 3, embeddingsInitializer: new RandomUniform(-0.2, 0.3)), new Dense<float>(1)) { Seed = 2 };
+        model.Build(4);
+        string path = Path.Combine(_dir, "emb.safetensors");
+        model.Save(path);
+        var loaded = Sequential.Load(path);
+        Assert.Equal("random_uniform:-0.2,0.3", loaded.Layers[0].GetConfig()["embeddings_initializer"]);
+        var init = Assert.IsType<RandomUniform>(((Embedding<float>)loaded.Layers[0]).EmbeddingsInitializer);
+        Assert.Equal((-0.2, 0.3), (init.Minval, init.Maxval));
+        Assert.Equal(model.Layers[0].Parameters[0].Value.ToArray(), loaded.Layers[0].Parameters[0].Value.ToArray());
+    }
 
     [Theory]
     [MemberData(nameof(AllInitializers))]

@@ -32,13 +32,13 @@ public abstract class Initializer
     }
 
     private const string KnownNames = "glorot_uniform, glorot_normal, he_uniform, he_normal, lecun_uniform, lecun_normal, "
-        + "variance_scaling[:scale,mode,distribution], random_uniform (uniform), random_normal[:mean,stddev] (normal), "
+        + "variance_scaling[:scale,mode,distribution], random_uniform[:minval,maxval] (uniform), random_normal[:mean,stddev] (normal), "
         + "truncated_normal[:mean,stddev], orthogonal[:gain], identity[:gain], zeros, ones, constant[:value]";
 
     /// <summary>Creates an initializer from its Keras name (snake case or class name, e.g. <c>he_normal</c> or
     /// <c>HeNormal</c>), optionally followed by its arguments as <see cref="Name"/> writes them:
     /// <c>glorot_uniform</c>, <c>glorot_normal</c>, <c>he_uniform</c>, <c>he_normal</c>, <c>lecun_uniform</c>,
-    /// <c>lecun_normal</c>, <c>variance_scaling[:scale,mode,distribution]</c>, <c>random_uniform</c> (<c>uniform</c>),
+    /// <c>lecun_normal</c>, <c>variance_scaling[:scale,mode,distribution]</c>, <c>random_uniform[:minval,maxval]</c> (<c>uniform</c>),
     /// <c>random_normal[:mean,stddev]</c> (<c>normal</c>), <c>truncated_normal[:mean,stddev]</c>,
     /// <c>orthogonal[:gain]</c>, <c>identity[:gain]</c>, <c>zeros</c> (<c>zero</c>), <c>ones</c> (<c>one</c>),
     /// <c>constant[:value]</c>. Missing trailing arguments take Keras' defaults.</summary>
@@ -53,7 +53,7 @@ public abstract class Initializer
         int maxArgs = kind switch
         {
             "constant" or "orthogonal" or "orthogonalinitializer" or "identity" => 1,
-            "randomnormal" or "normal" or "truncatednormal" => 2,
+            "randomnormal" or "normal" or "truncatednormal" or "randomuniform" or "uniform" => 2,
             "variancescaling" => 3,
             _ => 0,
         };
@@ -79,7 +79,7 @@ public abstract class Initializer
                 "zeros" or "zero" => new Constant(0),
                 "ones" or "one" => new Constant(1),
                 "constant" => new Constant(Num(0, 0.0)),
-                "uniform" or "randomuniform" => new RandomUniform(),
+                "uniform" or "randomuniform" => new RandomUniform(Num(0, -0.05), Num(1, 0.05)),
                 "normal" or "randomnormal" => new RandomNormal(Num(0, 0.0), Num(1, 0.05)),
                 "truncatednormal" => new TruncatedNormal(Num(0, 0.0), Num(1, 0.05)),
                 _ => throw new ArgumentException($"Unknown initializer '{name}'. Known: {KnownNames}.", nameof(name)),

@@ -2,14 +2,50 @@ using Nn.Simd.Tensors;
 
 namespace Nn.Simd.Layers.Initializers;
 
-/// <summary><c>U(−0.05, 0.05)</c>, Keras' <c>RandomUniform()</c> (<c>"uniform"</c>), the default for Embedding.</summary>
+/// <summary><c>U(minval, maxval)</c>, Keras' <c>RandomUniform(minval = −0.05, maxval = 0.05)</c> (<c>random_uniform</c>,
+/// <c>uniform</c>), the default for Embedding.</summary>
+/// <remarks>With u uniform in [0, 1), a range symmetric about 0 (the default) is drawn as <c>(2u − 1)·maxval</c>, as this
+/// initializer always drew its default, so seeded draws are unchanged; any other range as Keras writes it,
+/// <c>minval + (maxval − minval)·u</c>. The two forms are the same function of u and differ at most in the last bit.
+/// Its name is <c>uniform</c> for the defaults (as saved before the arguments existed) and
+/// <c>random_uniform:minval,maxval</c> otherwise.</remarks>
 public sealed class RandomUniform : Initializer
 {
-    /// <inheritdoc/>
-    public override string Name => "uniform";
+    /// <summary>Creates the initializer.</summary>
+    /// <param name="minval">The lower bound (inclusive); finite.</param>
+    /// <param name="maxval">The upper bound (exclusive); finite and at least <paramref name="minval"/>.</param>
+    /// <exception cref="ArgumentOutOfRangeException">A bound is not finite, or <paramref name="maxval"/> &lt; <paramref name="minval"/>.</exception>
+    public RandomUniform(double minval = -0.05, double maxval = 0.05)
+    {
+        if (!double.IsFinite(minval)) throw new ArgumentOutOfRangeException(nameof(minval), $"minval must be finite; got {minval}.");
+        if (!double.IsFinite(maxval)) throw new ArgumentOutOfRangeException(nameof(maxval), $"maxval must be finite; got {maxval}.");
+        if (maxval < minval)
+            throw new ArgumentOutOfRangeException(nameof(maxval), $"maxval must be at least minval; got minval = {minval}, maxval = {maxval}.");
+        Minval = minval;
+        Maxval = maxval;
+    }
+
+    /// <summary>The lower bound.</summary>
+    public double Minval { get; }
+
+    /// <summary>The upper bound.</summary>
+    public double Maxval { get; }
 
     /// <inheritdoc/>
-    public override void Initialize<T>(Tensor<T> tensor, Random rng) => Uniform(tensor, rng, 0.05);
+    public override string Name => Minval == -0.05 && Maxval == 0.05 ? "uniform" : $"random_uniform:{Arg(Minval)},{Arg(Maxval)}";
+
+    /// <inheritdoc/>
+    public override void Initialize<T>(Tensor<T> tensor, Random rng)
+    {
+        if (Minval == -Maxval)
+        {
+            Uniform(tensor, rng, Maxval);
+            return;
+        }
+        var s = tensor.Span;
+        double width = Maxval - Minval;
+        for (int i = 0; i < s.Length; i++) s[i] = T.CreateChecked(Minval + width * rng.NextDouble());
+    }
 }
 
 /// <summary><c>mean + stddev·z</c> with z from N(0, 1), Keras' <c>RandomNormal(mean = 0, stddev = 0.05)</c>

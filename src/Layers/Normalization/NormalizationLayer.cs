@@ -36,6 +36,21 @@ public abstract class NormalizationLayer<T> : Layer<T> where T : unmanaged, IFlo
     /// <summary>Whether γ multiplies.</summary>
     public bool Scale { get; }
 
+    /// <summary>A penalty on γ added to the training loss (Keras' <c>gamma_regularizer</c>); null for none.</summary>
+    public Regularizers.Regularizer? GammaRegularizer { get => GetRegularizer("gamma"); set => SetRegularizer("gamma", value); }
+
+    /// <summary>A penalty on β added to the training loss (Keras' <c>beta_regularizer</c>); null for none.</summary>
+    public Regularizers.Regularizer? BetaRegularizer { get => GetRegularizer("beta"); set => SetRegularizer("beta", value); }
+
+    /// <summary>A projection of γ after each optimizer step (Keras' <c>gamma_constraint</c>, e.g. <c>new NonNeg()</c>);
+    /// null for none.</summary>
+    /// <exception cref="ArgumentException">Set on a built layer, the constraint does not fit γ's shape [C].</exception>
+    public Constraints.Constraint? GammaConstraint { get => GetConstraint("gamma"); set => SetConstraint("gamma", value); }
+
+    /// <summary>A projection of β after each optimizer step (Keras' <c>beta_constraint</c>); null for none.</summary>
+    /// <exception cref="ArgumentException">Set on a built layer, the constraint does not fit β's shape [C].</exception>
+    public Constraints.Constraint? BetaConstraint { get => GetConstraint("beta"); set => SetConstraint("beta", value); }
+
     /// <summary>γ [C], or null without <see cref="Scale"/>.</summary>
     private protected Parameter<T>? Gamma { get; private set; }
 
@@ -75,11 +90,17 @@ public abstract class NormalizationLayer<T> : Layer<T> where T : unmanaged, IFlo
         if (Beta is not null) TensorPrimitives.Add(y, Beta.Value.ReadOnlySpan, y);
     }
 
-    /// <summary>The shared options with Keras' names.</summary>
-    private protected Dictionary<string, string> BaseConfig() => new()
+    /// <summary>The shared options with Keras' names (the regularizers and constraints of γ and β when set).</summary>
+    private protected Dictionary<string, string> BaseConfig()
     {
-        ["epsilon"] = Epsilon.ToString("R", CultureInfo.InvariantCulture),
-        ["center"] = Str(Center),
-        ["scale"] = Str(Scale),
-    };
+        var config = new Dictionary<string, string>
+        {
+            ["epsilon"] = Epsilon.ToString("R", CultureInfo.InvariantCulture),
+            ["center"] = Str(Center),
+            ["scale"] = Str(Scale),
+        };
+        AddRegularizerConfig(config);
+        AddConstraintConfig(config);
+        return config;
+    }
 }

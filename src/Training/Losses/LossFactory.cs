@@ -20,7 +20,8 @@ public static class LossFactory
     /// <param name="name">A Keras loss name, e.g. <c>categorical_crossentropy</c> or <c>mse</c>.</param>
     /// <param name="fromLogits">For the cross-entropies (focal ones included): whether predictions are logits. The focal
     /// losses take Keras' other defaults (α = 0.25, γ = 2, no label smoothing, no class balancing); construct
-    /// <see cref="BinaryFocalCrossEntropy{T}"/> or <see cref="CategoricalFocalCrossEntropy{T}"/> for others.</param>
+    /// <see cref="BinaryFocalCrossEntropy{T}"/> or <see cref="CategoricalFocalCrossEntropy{T}"/> for others, and
+    /// <see cref="BinaryCrossEntropy{T}"/> or <see cref="CategoricalCrossEntropy{T}"/> for label smoothing.</param>
     /// <exception cref="ArgumentException">The name is unknown; the message lists the known ones.</exception>
     public static ILoss<T> Get<T>(string name, bool fromLogits = false) where T : unmanaged, IFloatingPointIeee754<T>
     {

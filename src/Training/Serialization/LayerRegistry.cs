@@ -201,14 +201,25 @@ public static class LayerRegistry
     private sealed class BatchNormalizationFactory : ILayerFactory
     {
         public ILayer<T> Create<T>(IReadOnlyDictionary<string, string> c) where T : unmanaged, IFloatingPointIeee754<T> =>
-            new BatchNormalization<T>(LayerConfig.GetDouble(c, "momentum", 0.99), LayerConfig.GetDouble(c, "epsilon", 1e-3),
-                LayerConfig.GetBool(c, "center", true), LayerConfig.GetBool(c, "scale", true));
+            WithScaleShiftOptions(c, new BatchNormalization<T>(LayerConfig.GetDouble(c, "momentum", 0.99), LayerConfig.GetDouble(c, "epsilon", 1e-3),
+                LayerConfig.GetBool(c, "center", true), LayerConfig.GetBool(c, "scale", true)));
     }
 
     private sealed class LayerNormalizationFactory : ILayerFactory
     {
         public ILayer<T> Create<T>(IReadOnlyDictionary<string, string> c) where T : unmanaged, IFloatingPointIeee754<T> =>
-            new LayerNormalization<T>(LayerConfig.GetDouble(c, "epsilon", 1e-3), LayerConfig.GetBool(c, "center", true), LayerConfig.GetBool(c, "scale", true));
+            WithScaleShiftOptions(c, new LayerNormalization<T>(LayerConfig.GetDouble(c, "epsilon", 1e-3), LayerConfig.GetBool(c, "center", true), LayerConfig.GetBool(c, "scale", true)));
+    }
+
+    /// <summary>Keras' <c>gamma_regularizer</c>, <c>beta_regularizer</c>, <c>gamma_constraint</c> and <c>beta_constraint</c>.</summary>
+    private static NormalizationLayer<T> WithScaleShiftOptions<T>(IReadOnlyDictionary<string, string> c, NormalizationLayer<T> layer)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        layer.GammaRegularizer = RegularizerOf(c, "gamma_regularizer");
+        layer.BetaRegularizer = RegularizerOf(c, "beta_regularizer");
+        layer.GammaConstraint = ConstraintOf(c, "gamma_constraint");
+        layer.BetaConstraint = ConstraintOf(c, "beta_constraint");
+        return layer;
     }
 
     private sealed class NormalizationFactory : ILayerFactory
@@ -224,7 +235,11 @@ public static class LayerRegistry
     {
         public ILayer<T> Create<T>(IReadOnlyDictionary<string, string> c) where T : unmanaged, IFloatingPointIeee754<T> =>
             new Embedding<T>(LayerConfig.GetInt(c, "input_dim"), LayerConfig.GetInt(c, "output_dim"), LayerConfig.GetBool(c, "mask_zero", false),
-                Initializer.Get(LayerConfig.GetString(c, "embeddings_initializer", "uniform")));
+                Initializer.Get(LayerConfig.GetString(c, "embeddings_initializer", "uniform")))
+            {
+                EmbeddingsRegularizer = RegularizerOf(c, "embeddings_regularizer"),
+                EmbeddingsConstraint = ConstraintOf(c, "embeddings_constraint"),
+            };
     }
 
     /// <summary>A pair saved as <c>"h,w"</c> (kernel sizes, strides, dilation rates).</summary>

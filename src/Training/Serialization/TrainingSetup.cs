@@ -22,7 +22,8 @@ internal sealed class TrainingSetup
     public string? CustomLoss { get; private init; }
     public bool FromLogits { get; private init; }
     public double? HuberDelta { get; private init; }
-    /// <summary>The options of a loss that has more than <c>from_logits</c> (the focal losses), by Keras' names.</summary>
+    /// <summary>The options of a loss that has more than <c>from_logits</c> (the focal losses, a cross-entropy's
+    /// <c>label_smoothing</c>), by Keras' names.</summary>
     public Dictionary<string, string> LossConfig { get; } = new(StringComparer.Ordinal);
     public List<string> Metrics { get; } = [];
     public List<string> WeightedMetrics { get; } = [];
@@ -60,12 +61,7 @@ internal sealed class TrainingSetup
             Iterations = includeOptimizer ? optimizer.Iterations : -1,
         };
         foreach (var (k, v) in optimizer.GetConfig()) setup.OptimizerConfig[k] = v;
-        var lossConfig = loss switch
-        {
-            BinaryFocalCrossEntropy<T> f => f.GetConfig(),
-            CategoricalFocalCrossEntropy<T> f => f.GetConfig(),
-            _ => null,
-        };
+        var lossConfig = LossOptions.GetConfig(loss);
         if (lossConfig is not null) foreach (var (k, v) in lossConfig) setup.LossConfig[k] = v;
         setup.WeightedMetrics.AddRange(weightedMetricNames);
         if (metricNames is not null) setup.Metrics.AddRange(metricNames);
