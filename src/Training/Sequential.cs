@@ -192,6 +192,8 @@ public partial class Sequential<T> : IModel where T : unmanaged, IFloatingPointI
             if (first is Dense<T> dense) dense.ComputeInputGradient = false;
             else if (first is RecurrentLayer<T> recurrent) recurrent.ComputeInputGradient = false;
             else if (first is ConvolutionLayer<T> conv) conv.ComputeInputGradient = false;
+            else if (first is Conv2DTranspose<T> transposed) transposed.ComputeInputGradient = false;
+            else if (first is DepthwiseConv2D<T> depthwise) depthwise.ComputeInputGradient = false;
         }
     }
 

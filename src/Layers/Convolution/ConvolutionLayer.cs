@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
-using System.Runtime.Intrinsics;
 using Nn.Simd.Layers.Activations;
 using Nn.Simd.Layers.Initializers;
 using Nn.Simd.Tensors;
@@ -200,7 +199,7 @@ public abstract class ConvolutionLayer<T> : Layer<T> where T : unmanaged, IFloat
         {
             ref T b = ref MemoryMarshal.GetReference(bias.Value.ReadOnlySpan);
             ref T z0 = ref MemoryMarshal.GetReference(zs);
-            for (int r = 0; r < rows; r++) CopyShort(ref b, ref Unsafe.Add(ref z0, r * f), f);
+            for (int r = 0; r < rows; r++) Patches<T>.CopyShort(ref b, ref Unsafe.Add(ref z0, r * f), f);
             Gemm.Compute(false, rows, T.One, cols, p, _packedK!, T.One, zs, f);
         }
         else Gemm.Compute(false, rows, T.One, cols, p, _packedK!, T.Zero, zs, f);
@@ -268,6 +267,7 @@ public abstract class ConvolutionLayer<T> : Layer<T> where T : unmanaged, IFloat
     private int _b, _h, _w, _c, _ho, _wo, _p, _padTop, _padLeft;
     private Tensor<T>? _dcols, _dx, _dz, _dOutput, _dbRows;
     private readonly SampleLoop _samples;
+    private PatchGeometry _geometry;
 
     private void SetGeometry(TensorShape input, TensorShape output)
     {
@@ -276,135 +276,23 @@ public abstract class ConvolutionLayer<T> : Layer<T> where T : unmanaged, IFloat
         _p = KernelHW.Height * KernelHW.Width * _c;
         _padTop = Geometry(_h, KernelHW.Height, StridesHW.Height, DilationHW.Height).PadBefore;
         _padLeft = Geometry(_w, KernelHW.Width, StridesHW.Width, DilationHW.Width).PadBefore;
+        _geometry = new PatchGeometry(_h, _w, _c, _ho, _wo, KernelHW.Height, KernelHW.Width, StridesHW.Height, StridesHW.Width,
+            DilationHW.Height, DilationHW.Width, _padTop, _padLeft);
     }
 
-    /// <summary>im2col for sample n: row (n, oy, ox) holds the patch in (i, j, c) order, zeros where it hangs over
-    /// the padding.</summary>
-    /// <remarks>Kernel row by kernel row across an output row, so the input row and its bounds are worked out once
-    /// per (oy, i) rather than once per patch; the copies go through refs (the spans were checked against the
-    /// geometry when they were sized). With one input channel a kernel row is only kw values, and slicing per
-    /// patch cost more than the copy.</remarks>
+    /// <summary>im2col for sample n into its rows of the patch matrix.</summary>
     private void Im2Col(int n)
     {
-        int h = _h, w = _w, c = _c, kh = KernelHW.Height, kw = KernelHW.Width, p = _p, dh = DilationHW.Height, dw = DilationHW.Width;
-        int sh = StridesHW.Height, sw = StridesHW.Width, run = kw * c, wo = _wo;
-        ref T x0 = ref MemoryMarshal.GetReference(_input!.ReadOnlySpan);
-        ref T cols0 = ref MemoryMarshal.GetReference(_cols!.Span);
-        for (int oy = 0; oy < _ho; oy++)
-        {
-            ref T outRow = ref Unsafe.Add(ref cols0, (n * _ho + oy) * wo * p);
-            for (int i = 0; i < kh; i++)
-            {
-                int iy = oy * sh + i * dh - _padTop;
-                if ((uint)iy >= (uint)h)
-                {
-                    for (int ox = 0; ox < wo; ox++) MemoryMarshal.CreateSpan(ref Unsafe.Add(ref outRow, ox * p + i * run), run).Clear();
-                    continue;
-                }
-                ref T xRow = ref Unsafe.Add(ref x0, (n * h + iy) * w * c);
-                for (int ox = 0; ox < wo; ox++)
-                {
-                    ref T seg = ref Unsafe.Add(ref outRow, ox * p + i * run);
-                    int ix0 = ox * sw - _padLeft;
-                    if (dw == 1 && ix0 >= 0 && ix0 + kw <= w)
-                    {
-                        // The kw pixels are contiguous: one short copy (a memmove call costs more than the copy).
-                        CopyShort(ref Unsafe.Add(ref xRow, ix0 * c), ref seg, run);
-                        continue;
-                    }
-                    for (int j = 0; j < kw; j++)
-                    {
-                        int ix = ix0 + j * dw;
-                        var px = MemoryMarshal.CreateSpan(ref Unsafe.Add(ref seg, j * c), c);
-                        if ((uint)ix >= (uint)w) px.Clear();
-                        else MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref xRow, ix * c), c).CopyTo(px);
-                    }
-                }
-            }
-        }
-    }
-
-    /// <summary>dst[0..length) = src[0..length) for a short run (a kernel row of one patch, a bias row): whole vectors
-    /// and one last vector that overlaps the previous one, or element by element below one 128-bit vector. The runs
-    /// must not overlap.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void CopyShort(ref T src, ref T dst, int length)
-    {
-        if (Vector512<T>.IsSupported && Vector512.IsHardwareAccelerated && length >= Vector512<T>.Count)
-        {
-            nuint last = (nuint)(length - Vector512<T>.Count);
-            for (nuint i = 0; i < last; i += (nuint)Vector512<T>.Count) Vector512.LoadUnsafe(ref src, i).StoreUnsafe(ref dst, i);
-            Vector512.LoadUnsafe(ref src, last).StoreUnsafe(ref dst, last);
-        }
-        else if (Vector256<T>.IsSupported && Vector256.IsHardwareAccelerated && length >= Vector256<T>.Count)
-        {
-            nuint last = (nuint)(length - Vector256<T>.Count);
-            for (nuint i = 0; i < last; i += (nuint)Vector256<T>.Count) Vector256.LoadUnsafe(ref src, i).StoreUnsafe(ref dst, i);
-            Vector256.LoadUnsafe(ref src, last).StoreUnsafe(ref dst, last);
-        }
-        else if (Vector128<T>.IsSupported && Vector128.IsHardwareAccelerated && length >= Vector128<T>.Count)
-        {
-            nuint last = (nuint)(length - Vector128<T>.Count);
-            for (nuint i = 0; i < last; i += (nuint)Vector128<T>.Count) Vector128.LoadUnsafe(ref src, i).StoreUnsafe(ref dst, i);
-            Vector128.LoadUnsafe(ref src, last).StoreUnsafe(ref dst, last);
-        }
-        else
-        {
-            for (int i = 0; i < length; i++) Unsafe.Add(ref dst, i) = Unsafe.Add(ref src, i);
-        }
-    }
-
-    /// <summary>dst[i] += src[i] for i in [0, length), a short run: whole vectors, narrower vectors, then element by
-    /// element (each element gets the one addition TensorPrimitives.Add would give it). The runs must not overlap.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void AddShort(ref T src, ref T dst, int length)
-    {
-        nuint i = 0, n = (nuint)length;
-        if (Vector512<T>.IsSupported && Vector512.IsHardwareAccelerated)
-            for (; i + (nuint)Vector512<T>.Count <= n; i += (nuint)Vector512<T>.Count)
-                (Vector512.LoadUnsafe(ref dst, i) + Vector512.LoadUnsafe(ref src, i)).StoreUnsafe(ref dst, i);
-        if (Vector256<T>.IsSupported && Vector256.IsHardwareAccelerated)
-            for (; i + (nuint)Vector256<T>.Count <= n; i += (nuint)Vector256<T>.Count)
-                (Vector256.LoadUnsafe(ref dst, i) + Vector256.LoadUnsafe(ref src, i)).StoreUnsafe(ref dst, i);
-        if (Vector128<T>.IsSupported && Vector128.IsHardwareAccelerated)
-            for (; i + (nuint)Vector128<T>.Count <= n; i += (nuint)Vector128<T>.Count)
-                (Vector128.LoadUnsafe(ref dst, i) + Vector128.LoadUnsafe(ref src, i)).StoreUnsafe(ref dst, i);
-        for (; i < n; i++) Unsafe.Add(ref dst, i) += Unsafe.Add(ref src, i);
+        int hwc = _h * _w * _c, rows = _ho * _wo * _geometry.P;
+        Patches<T>.Im2Col(_geometry, _input!.ReadOnlySpan.Slice(n * hwc, hwc), _cols!.Span.Slice(n * rows, rows));
     }
 
     /// <summary>col2im for sample n: its image gradient is the sum of its patches' gradients, each added back onto
     /// the pixels the patch came from.</summary>
     private void Col2Im(int n, ReadOnlySpan<T> dcols)
     {
-        int h = _h, w = _w, c = _c, kh = KernelHW.Height, kw = KernelHW.Width, p = _p, dh = DilationHW.Height, dw = DilationHW.Width;
-        var dxs = _dx!.Span;
-        dxs.Slice(n * h * w * c, h * w * c).Clear();
-        // The spans were checked against the geometry when they were sized; the short runs are added through refs (a
-        // TensorPrimitives call per kernel row cost more than its few vectors of arithmetic).
-        ref T r0 = ref MemoryMarshal.GetReference(dcols);
-        ref T dx0 = ref MemoryMarshal.GetReference(dxs);
-        for (int oy = 0, r = 0; oy < _ho; oy++)
-            for (int ox = 0; ox < _wo; ox++, r++)
-            {
-                for (int i = 0; i < kh; i++)
-                {
-                    int iy = oy * StridesHW.Height + i * dh - _padTop;
-                    if ((uint)iy >= (uint)h) continue;
-                    int ix0 = ox * StridesHW.Width - _padLeft;
-                    if (dw == 1 && ix0 >= 0 && ix0 + kw <= w)
-                    {
-                        // The kw pixels of this kernel row are contiguous in x, as in im2col.
-                        AddShort(ref Unsafe.Add(ref r0, r * p + i * kw * c), ref Unsafe.Add(ref dx0, ((n * h + iy) * w + ix0) * c), kw * c);
-                        continue;
-                    }
-                    for (int j = 0; j < kw; j++)
-                    {
-                        int ix = ix0 + j * dw;
-                        if ((uint)ix >= (uint)w) continue;
-                        AddShort(ref Unsafe.Add(ref r0, r * p + (i * kw + j) * c), ref Unsafe.Add(ref dx0, ((n * h + iy) * w + ix) * c), c);
-                    }
-                }
-            }
+        int hwc = _h * _w * _c;
+        Patches<T>.Col2Im(_geometry, dcols, _dx!.Span.Slice(n * hwc, hwc));
     }
 
     /// <inheritdoc/>

@@ -20,4 +20,23 @@ internal static class WindowGeometry
                 return (size >= window ? (size - window) / stride + 1 : 0, 0);
         }
     }
+
+    /// <summary>A transposed convolution's output size along one axis and where its output starts in the full scatter
+    /// (input cell i spreads over output cells i·stride + t·dilation, t &lt; k, for a kernel spanning <c>window</c> =
+    /// (k − 1)·d + 1 cells), as Keras computes them (<c>_get_output_shape_given_tf_padding</c> and the JAX padding rule
+    /// that TensorFlow's <c>conv2d_transpose</c> agrees with):
+    /// <c>valid</c>: out = (size − 1)·stride + window + op, op defaulting to max(window, stride) − window, starting at the
+    /// first scattered cell; <c>same</c>: out = size·stride without op, else (size − 1)·stride + window mod 2 + op,
+    /// starting <c>window − 1 − min(⌈pad/2⌉, window − 1)</c> cells in, where pad = stride + window − 2 without op and
+    /// window + window mod 2 − 2 + op with it. Output cells past the scatter are zero.</summary>
+    /// <remarks>The start is the padding before the first cell of the convolution whose input gradient this is: a
+    /// transposed convolution is the backward pass of a convolution from its output back to its input.</remarks>
+    public static (int Out, int PadBefore) Transposed(string padding, int size, int window, int stride, int? outputPadding)
+    {
+        if (padding == "valid")
+            return ((size - 1) * stride + window + (outputPadding ?? Math.Max(window, stride) - window), 0);
+        int pad = outputPadding is { } op ? window + window % 2 - 2 + op : stride + window - 2;
+        int before = Math.Min(pad / 2 + pad % 2, window - 1);
+        return (outputPadding is { } o ? (size - 1) * stride + window % 2 + o : size * stride, window - 1 - before);
+    }
 }

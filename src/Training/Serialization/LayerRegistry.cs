@@ -54,6 +54,8 @@ public static class LayerRegistry
         Register("embedding", new EmbeddingFactory());
         Register("conv2d", new Conv2DFactory());
         Register("conv1d", new Conv1DFactory());
+        Register("conv2d_transpose", new Conv2DTransposeFactory());
+        Register("depthwise_conv2d", new DepthwiseConv2DFactory());
         Register("max_pooling1d", new PoolingFactory(max: true, rank: 1));
         Register("max_pooling2d", new PoolingFactory(max: true, rank: 2));
         Register("average_pooling1d", new PoolingFactory(max: false, rank: 1));
@@ -264,6 +266,38 @@ public static class LayerRegistry
                 KernelRegularizer = RegularizerOf(c, "kernel_regularizer"),
                 BiasRegularizer = RegularizerOf(c, "bias_regularizer"),
                 KernelConstraint = ConstraintOf(c, "kernel_constraint"),
+                BiasConstraint = ConstraintOf(c, "bias_constraint"),
+            };
+    }
+
+    /// <summary>Conv2DTranspose: Conv2D's options plus <c>output_padding</c> ("h,w"), absent for Keras' default sizes.</summary>
+    private sealed class Conv2DTransposeFactory : ILayerFactory
+    {
+        public ILayer<T> Create<T>(IReadOnlyDictionary<string, string> c) where T : unmanaged, IFloatingPointIeee754<T> =>
+            new Conv2DTranspose<T>(LayerConfig.GetInt(c, "filters"), Pair(c, "kernel_size", (0, 0)), Pair(c, "strides", (1, 1)),
+                LayerConfig.GetString(c, "padding", "valid"), c.ContainsKey("output_padding") ? Pair(c, "output_padding", (0, 0)) : null,
+                LayerConfig.GetString(c, "activation", "linear"), LayerConfig.GetBool(c, "use_bias", true),
+                Initializer.Get(LayerConfig.GetString(c, "kernel_initializer", "glorot_uniform")),
+                Initializer.Get(LayerConfig.GetString(c, "bias_initializer", "zeros")), Pair(c, "dilation_rate", (1, 1)))
+            {
+                KernelRegularizer = RegularizerOf(c, "kernel_regularizer"),
+                BiasRegularizer = RegularizerOf(c, "bias_regularizer"),
+                KernelConstraint = ConstraintOf(c, "kernel_constraint"),
+                BiasConstraint = ConstraintOf(c, "bias_constraint"),
+            };
+    }
+
+    private sealed class DepthwiseConv2DFactory : ILayerFactory
+    {
+        public ILayer<T> Create<T>(IReadOnlyDictionary<string, string> c) where T : unmanaged, IFloatingPointIeee754<T> =>
+            new DepthwiseConv2D<T>(Pair(c, "kernel_size", (0, 0)), Pair(c, "strides", (1, 1)), LayerConfig.GetString(c, "padding", "valid"),
+                LayerConfig.GetInt(c, "depth_multiplier", 1), LayerConfig.GetString(c, "activation", "linear"), LayerConfig.GetBool(c, "use_bias", true),
+                Initializer.Get(LayerConfig.GetString(c, "depthwise_initializer", "glorot_uniform")),
+                Initializer.Get(LayerConfig.GetString(c, "bias_initializer", "zeros")), Pair(c, "dilation_rate", (1, 1)))
+            {
+                DepthwiseRegularizer = RegularizerOf(c, "depthwise_regularizer"),
+                BiasRegularizer = RegularizerOf(c, "bias_regularizer"),
+                DepthwiseConstraint = ConstraintOf(c, "depthwise_constraint"),
                 BiasConstraint = ConstraintOf(c, "bias_constraint"),
             };
     }
