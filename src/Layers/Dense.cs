@@ -14,7 +14,7 @@ namespace Nn.Simd.Layers;
 /// or <c>[batch, time, features]</c> (applied at each time step).
 /// </summary>
 /// <remarks>Defaults follow Keras: Glorot-uniform kernel, zero bias, linear activation.</remarks>
-public sealed class Dense<T> : Layer<T> where T : unmanaged, IFloatingPointIeee754<T>
+public sealed class Dense<T> : Layer<T>, IInputGradientOptional where T : unmanaged, IFloatingPointIeee754<T>
 {
     private readonly Workspace<T> _z = new(), _y = new(), _dz = new(), _dx = new(), _zeroDx = new();
     private Tensor<T>? _x, _lastZ, _lastY;

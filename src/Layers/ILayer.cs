@@ -59,3 +59,12 @@ public interface ILayer<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// Keys are Keras' option names, values are invariant-culture strings.</summary>
     IReadOnlyDictionary<string, string> GetConfig();
 }
+
+/// <summary>A layer that can skip the gradient with respect to its input: when it is a model's first layer, that
+/// gradient is of the data and nothing uses it, so <c>Sequential</c> turns it off and the product that forms it is
+/// not computed (as autograd does not differentiate a tensor that does not require grad).</summary>
+public interface IInputGradientOptional
+{
+    /// <summary>Whether <c>Backward</c> forms the input gradient; when false it returns zeros of the input's shape.</summary>
+    bool ComputeInputGradient { get; set; }
+}

@@ -188,12 +188,7 @@ public partial class Sequential<T> : IModel where T : unmanaged, IFloatingPointI
         // The first layer's input is data: nothing uses its gradient, so skip that product (as autograd does).
         if (_layers.Count > 0)
         {
-            var first = Innermost(_layers[0]);
-            if (first is Dense<T> dense) dense.ComputeInputGradient = false;
-            else if (first is RecurrentLayer<T> recurrent) recurrent.ComputeInputGradient = false;
-            else if (first is ConvolutionLayer<T> conv) conv.ComputeInputGradient = false;
-            else if (first is Conv2DTranspose<T> transposed) transposed.ComputeInputGradient = false;
-            else if (first is DepthwiseConv2D<T> depthwise) depthwise.ComputeInputGradient = false;
+            if (Innermost(_layers[0]) is IInputGradientOptional first) first.ComputeInputGradient = false;
         }
     }
 

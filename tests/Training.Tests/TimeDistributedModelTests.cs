@@ -162,4 +162,27 @@ public sealed class TimeDistributedModelTests : IDisposable
         Assert.False(nested.ComputeInputGradient);
         Assert.False(inner.ComputeInputGradient);
     }
+
+    [Fact]
+    public void FirstLayerBidirectional_SkipsBothDirectionsInputGradients_AndTrainsAsBefore()
+    {
+        var x = Tensor<float>.RandomNormal(new TensorShape(12, 5, 3), seed: 8);
+        var y = Tensor<float>.RandomNormal(new TensorShape(12, 1), seed: 9);
+        Sequential Make(out Bidirectional<float> bi)
+        {
+            bi = new Bidirectional<float>(new Lstm<float>(4));
+            var m = new Sequential(bi, new Dense<float>(1)) { Seed = 3 };
+            m.Compile("mse", new Optimizers.Adam(0.01));
+            return m;
+        }
+        var model = Make(out var first);
+        var losses = model.Fit(x, y, epochs: 3, batchSize: 4, shuffle: false)["loss"];
+        Assert.False(first.ComputeInputGradient);
+        Assert.False(first.ForwardLayer.ComputeInputGradient || first.BackwardLayer.ComputeInputGradient);
+        // The same model with the input gradient forced on (as a non-first layer would have it) trains to the same bits.
+        var control = Make(out var second);
+        control.Build(new TensorShape(5, 3));
+        second.ComputeInputGradient = true;
+        Assert.Equal(losses, control.Fit(x, y, epochs: 3, batchSize: 4, shuffle: false)["loss"]);
+    }
 }

@@ -36,7 +36,7 @@ namespace Nn.Simd.Layers;
 /// <para>Computed with the convolution's machinery: one GEMM per sample into patch rows and a col2im scatter forward;
 /// im2col of the output gradient, its GEMM with K for dx, and one GEMM over all samples for dK backward.</para>
 /// </remarks>
-public sealed class Conv2DTranspose<T> : Layer<T> where T : unmanaged, IFloatingPointIeee754<T>
+public sealed class Conv2DTranspose<T> : Layer<T>, IInputGradientOptional where T : unmanaged, IFloatingPointIeee754<T>
 {
     private readonly Workspace<T> _wCols = new(), _wZ = new(), _wY = new(), _wDz = new(), _wDcols = new(), _wDx = new(), _wZeroDx = new(), _wDbRows = new();
     // Kᵀ [C, P] packed as the right operand of dcols = x·Kᵀ (forward), K [P, C] of dx = cols·K (backward).

@@ -28,7 +28,7 @@ namespace Nn.Simd.Layers;
 /// activation; backward the activation's gradient, its column sums of dz (for the bias gradient), its rows of
 /// dcols = dz·Kᵀ and its col2im. The kernel gradient, a sum over all samples, is one GEMM afterwards (split over its
 /// rows). The patch matrix is kept between forward and backward in a workspace.</remarks>
-public abstract class ConvolutionLayer<T> : Layer<T> where T : unmanaged, IFloatingPointIeee754<T>
+public abstract class ConvolutionLayer<T> : Layer<T>, IInputGradientOptional where T : unmanaged, IFloatingPointIeee754<T>
 {
     private readonly Workspace<T> _wCols = new(), _wZ = new(), _wY = new(), _wDz = new(), _wDcols = new(), _wDx = new(), _wZeroDx = new(), _wDbRows = new();
     // K [p, f] packed as the right operand of z = cols·K, and Kᵀ [f, p] of dcols = dz·Kᵀ: packed once per pass and

@@ -29,7 +29,7 @@ namespace Nn.Simd.Layers;
 /// Samples run on the worker threads; the kernel and bias gradients are summed per sample and then over the samples in
 /// order, so results do not depend on the thread count.</para>
 /// </remarks>
-public sealed class DepthwiseConv2D<T> : Layer<T> where T : unmanaged, IFloatingPointIeee754<T>
+public sealed class DepthwiseConv2D<T> : Layer<T>, IInputGradientOptional where T : unmanaged, IFloatingPointIeee754<T>
 {
     private readonly Workspace<T> _wXe = new(), _wZ = new(), _wY = new(), _wDz = new(), _wDx = new(), _wDxe = new(), _wZeroDx = new(),
         _wDbRows = new(), _wDkRows = new();

@@ -17,7 +17,7 @@ namespace Nn.Simd.Layers;
 /// <c>concat</c> (<c>[forward, backward]</c> along the last axis), <c>sum</c>, <c>mul</c> and <c>ave</c>.
 /// <see cref="ILayer{T}.Parameters"/> lists the forward layer's parameters, then the backward layer's.
 /// </remarks>
-public sealed class Bidirectional<T> : Layer<T>, IMaskConsumer where T : unmanaged, IFloatingPointIeee754<T>
+public sealed class Bidirectional<T> : Layer<T>, IMaskConsumer, IInputGradientOptional where T : unmanaged, IFloatingPointIeee754<T>
 {
     private static readonly string[] s_modes = ["concat", "sum", "mul", "ave"];
     private readonly Workspace<T> _wOut = new(), _wDf = new(), _wDb = new(), _wDx = new();
@@ -74,6 +74,14 @@ public sealed class Bidirectional<T> : Layer<T>, IMaskConsumer where T : unmanag
 
     /// <summary>How the two outputs are combined: <c>concat</c>, <c>sum</c>, <c>mul</c> or <c>ave</c>.</summary>
     public string MergeMode { get; }
+
+    /// <summary>Whether the backward pass forms the input gradient (both directions'); a model turns it off on its first
+    /// layer.</summary>
+    public bool ComputeInputGradient
+    {
+        get => ForwardLayer.ComputeInputGradient;
+        set { ForwardLayer.ComputeInputGradient = value; BackwardLayer.ComputeInputGradient = value; }
+    }
 
     private bool Sequences => ForwardLayer.ReturnSequences;
 
@@ -157,6 +165,7 @@ public sealed class Bidirectional<T> : Layer<T>, IMaskConsumer where T : unmanag
             }
         var dxF = ForwardLayer.Backward(dF);
         var dxB = BackwardLayer.Backward(dB);
+        if (!ComputeInputGradient) return dxF;   // zeros of the input's shape
         var dx = _wDx.Get(dxF.Shape);
         TensorPrimitives.Add(dxF.ReadOnlySpan, dxB.ReadOnlySpan, dx.Span);
         return dx;

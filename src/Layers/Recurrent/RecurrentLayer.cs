@@ -48,7 +48,7 @@ namespace Nn.Simd.Layers;
 /// <para><b>Stateful</b> layers keep the final state of each call as the initial state of the next call,
 /// which must have the same batch size; as in Keras, no gradient flows into the previous call.</para>
 /// </remarks>
-public abstract class RecurrentLayer<T> : Layer<T>, IMaskConsumer where T : unmanaged, IFloatingPointIeee754<T>
+public abstract class RecurrentLayer<T> : Layer<T>, IMaskConsumer, IInputGradientOptional where T : unmanaged, IFloatingPointIeee754<T>
 {
     private readonly Workspace<T> _wxT = new(), _wGates = new(), _wH = new(), _wC = new(), _wOut = new(),
         _wDxT = new(), _wDx = new(), _wDhStep = new(), _wDhCarry = new(), _wDcCarry = new(),
