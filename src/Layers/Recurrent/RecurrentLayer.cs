@@ -60,11 +60,11 @@ public abstract class RecurrentLayer<T> : Layer<T>, IMaskConsumer, IInputGradien
     private bool _inputDropout, _stateDropout;
     private double _dropout, _recurrentDropout;
     private ResumableRandom _dropoutRng = new(0);
-    private Tensor<T>? _xT, _lastOutput, _finalH, _finalC, _dInitH, _dInitC, _stateH, _stateC;
+    private Tensor<T>? _input, _xT, _lastOutput, _finalH, _finalC, _dInitH, _dInitC, _stateH, _stateC;
     private int _statefulBatch;
     private bool _forwardDone;
     private PackedMatrix<T>? _packedU, _packedUT, _packedKernel;
-    private bool _streamInputs, _fusedForward;
+    private bool _streamInputs, _fusedForward, _fillInputsPerBlock;
     private readonly TimeLoop _timeLoop;
     // The backward loop's per-call inputs, read by the chunks.
     private Tensor<T>? _dOutput;
@@ -508,20 +508,14 @@ public abstract class RecurrentLayer<T> : Layer<T>, IMaskConsumer, IInputGradien
         if (HasCellState) CCache = _wC.Get(steps + 1, b, h);
         PrepareCaches(b, steps);
 
-        // xT[s, b, :] = [x[b, t(s), :], 1]
-        var xs = input.ReadOnlySpan;
-        var xts = xT.Span;
-        for (int s = 0; s < steps; s++)
-        {
-            int t = GoBackwards ? steps - 1 - s : s;
-            for (int r = 0; r < b; r++)
-            {
-                var row = xts.Slice((s * b + r) * fx, fx);
-                xs.Slice((r * steps + t) * f, f).CopyTo(row);
-                if (_inputDropout) TensorPrimitives.Multiply(row.Slice(0, f), _inputDropMask!.ReadOnlySpan.Slice(r * f, f), row.Slice(0, f));
-                if (fx > f) row[f] = T.One;
-            }
-        }
+        // xT[s, b, :] = [x[b, t(s), :], 1]. When nothing reads xT before the time loop (a fused step, or inference,
+        // which projects per row block), each row block fills its own rows as it starts: in parallel, and written by
+        // the core that reads them (filled here, the lines a worker read in the last pass had to move back to this
+        // core first, which made this copy 2× slower at two threads than at one).
+        _input = input;
+        _streamInputs = !training;
+        _fillInputsPerBlock = _fusedForward || _streamInputs;
+        if (!_fillInputsPerBlock) FillInputRows(0, b);
 
         // Initial state into h[0] (and c[0]).
         var h0 = HCache.Span.Slice(0, b * h);
@@ -545,7 +539,6 @@ public abstract class RecurrentLayer<T> : Layer<T>, IMaskConsumer, IInputGradien
         // so the gates are written and read by the same core while they are in L1 (the whole-sequence buffer is 7.5
         // MiB at H = 128, B = 64, more than the L2, and its columns were split across cores); same bits either way.
         // A fused step (the LSTM's) does its own projection inside its register tile, in training and inference.
-        _streamInputs = !training;
         if (!_fusedForward)
         {
             if (_streamInputs) PackKernel(); else ProjectInputs();
@@ -750,6 +743,7 @@ public abstract class RecurrentLayer<T> : Layer<T>, IMaskConsumer, IInputGradien
                 l.BackwardRows(r0, rows);
                 return;
             }
+            if (l._fillInputsPerBlock) l.FillInputRows(r0, rows);
             for (int s = 0; s < l.Steps; s++)
             {
                 if (l._stateDropout) l.MaskState(s, r0, rows);
@@ -782,6 +776,25 @@ public abstract class RecurrentLayer<T> : Layer<T>, IMaskConsumer, IInputGradien
         var w = KernelWithBias();
         if (_packedKernel is null || _packedKernel.K != fx) _packedKernel = Gemm.Pack(false, fx, gh, w, gh);
         else _packedKernel.Repack(w, gh);
+    }
+
+    /// <summary>Rows <c>[r0, r0 + rows)</c> of xT for every step: <c>xT[s, r, :] = [x[r, t(s), :]·mask, 1]</c>.</summary>
+    private void FillInputRows(int r0, int rows)
+    {
+        int b = B, steps = Steps, f = F, fx = XColumns;
+        var xs = _input!.ReadOnlySpan;
+        var xts = _xT!.Span;
+        for (int s = 0; s < steps; s++)
+        {
+            int t = GoBackwards ? steps - 1 - s : s;
+            for (int r = r0; r < r0 + rows; r++)
+            {
+                var row = xts.Slice((s * b + r) * fx, fx);
+                xs.Slice((r * steps + t) * f, f).CopyTo(row);
+                if (_inputDropout) TensorPrimitives.Multiply(row.Slice(0, f), _inputDropMask!.ReadOnlySpan.Slice(r * f, f), row.Slice(0, f));
+                if (fx > f) row[f] = T.One;
+            }
+        }
     }
 
     /// <summary>The B operand of the input projection, <c>[F+1, G·H]</c> = [W; b_in] in a workspace, or W itself

@@ -97,9 +97,14 @@ public sealed class RecurrentStepWeights<T> where T : unmanaged, IFloatingPointI
                 var row = p < fx ? kernel.Slice(p * gh, gh) : recurrentKernel.Slice((p - fx) * gh, gh);
                 for (int q = 0; q < Gates; q++)
                 {
+                    // Written only where it changed: in inference the weights are the same pass after pass, and a
+                    // line rewritten here that another core's row block read in the last pass must first be taken
+                    // back from that core (this made packing 3× slower at two threads than at one). The comparison
+                    // is of the bits, so −0 replacing +0 (or a new NaN payload) is still written.
                     var d = dst.Slice(o + q * v, v);
-                    row.Slice(q * h + col, valid).CopyTo(d);
-                    d.Slice(valid).Clear();
+                    var src = row.Slice(q * h + col, valid);
+                    if (!MemoryMarshal.AsBytes(src).SequenceEqual(MemoryMarshal.AsBytes(d[..valid]))) src.CopyTo(d);
+                    if (valid < v && d[valid..].ContainsAnyExcept(T.Zero)) d[valid..].Clear();
                 }
                 o += Gates * v;
             }
