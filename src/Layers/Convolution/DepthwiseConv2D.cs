@@ -121,19 +121,23 @@ public sealed class DepthwiseConv2D<T> : Layer<T>, IInputGradientOptional where 
     /// <summary>The bias [C·M], or null.</summary>
     public Parameter<T>? Bias => _bias;
 
+    /// <summary>The kernel parameter's name: <c>kernel</c> (Keras 3's name for this layer), <c>depthwise_kernel</c> as the
+    /// depthwise part of <see cref="SeparableConv2D{T}"/>.</summary>
+    internal string KernelName { get; init; } = "kernel";
+
     /// <summary>Whether Backward computes the input gradient. A model turns it off for its first layer, whose input is
     /// data; the returned gradient is then zero.</summary>
     public bool ComputeInputGradient { get; set; } = true;
 
     /// <summary>A penalty on the kernel (Keras' <c>depthwise_regularizer</c>); null for none.</summary>
-    public Regularizers.Regularizer? DepthwiseRegularizer { get => GetRegularizer("kernel"); set => SetRegularizer("kernel", value); }
+    public Regularizers.Regularizer? DepthwiseRegularizer { get => GetRegularizer(KernelName); set => SetRegularizer(KernelName, value); }
 
     /// <summary>A penalty on the bias (Keras' <c>bias_regularizer</c>); null for none.</summary>
     public Regularizers.Regularizer? BiasRegularizer { get => GetRegularizer("bias"); set => SetRegularizer("bias", value); }
 
     /// <summary>A projection of the kernel after each optimizer step (Keras' <c>depthwise_constraint</c>); null for none.</summary>
     /// <exception cref="ArgumentException">Set on a built layer, the constraint does not fit the kernel's shape.</exception>
-    public Constraints.Constraint? DepthwiseConstraint { get => GetConstraint("kernel"); set => SetConstraint("kernel", value); }
+    public Constraints.Constraint? DepthwiseConstraint { get => GetConstraint(KernelName); set => SetConstraint(KernelName, value); }
 
     /// <summary>A projection of the bias after each optimizer step (Keras' <c>bias_constraint</c>); null for none.</summary>
     /// <exception cref="ArgumentException">Set on a built layer, the constraint does not fit the bias's shape.</exception>
@@ -153,7 +157,7 @@ public sealed class DepthwiseConv2D<T> : Layer<T>, IInputGradientOptional where 
     {
         CheckRank(inputShape);
         int c = inputShape[-1];
-        _kernel = AddParameter("kernel", new TensorShape(KernelSize.Height, KernelSize.Width, c, DepthMultiplier), DepthwiseInitializer, rng);
+        _kernel = AddParameter(KernelName, new TensorShape(KernelSize.Height, KernelSize.Width, c, DepthMultiplier), DepthwiseInitializer, rng);
         _bias = UseBias ? AddParameter("bias", new TensorShape(c * DepthMultiplier), BiasInitializer, rng) : null;
     }
 

@@ -56,6 +56,7 @@ public static class LayerRegistry
         Register("conv1d", new Conv1DFactory());
         Register("conv2d_transpose", new Conv2DTransposeFactory());
         Register("depthwise_conv2d", new DepthwiseConv2DFactory());
+        Register("separable_conv2d", new SeparableConv2DFactory());
         Register("max_pooling1d", new PoolingFactory(max: true, rank: 1));
         Register("max_pooling2d", new PoolingFactory(max: true, rank: 2));
         Register("average_pooling1d", new PoolingFactory(max: false, rank: 1));
@@ -298,6 +299,25 @@ public static class LayerRegistry
                 DepthwiseRegularizer = RegularizerOf(c, "depthwise_regularizer"),
                 BiasRegularizer = RegularizerOf(c, "bias_regularizer"),
                 DepthwiseConstraint = ConstraintOf(c, "depthwise_constraint"),
+                BiasConstraint = ConstraintOf(c, "bias_constraint"),
+            };
+    }
+
+    private sealed class SeparableConv2DFactory : ILayerFactory
+    {
+        public ILayer<T> Create<T>(IReadOnlyDictionary<string, string> c) where T : unmanaged, IFloatingPointIeee754<T> =>
+            new SeparableConv2D<T>(LayerConfig.GetInt(c, "filters"), Pair(c, "kernel_size", (0, 0)), Pair(c, "strides", (1, 1)),
+                LayerConfig.GetString(c, "padding", "valid"), LayerConfig.GetInt(c, "depth_multiplier", 1), Pair(c, "dilation_rate", (1, 1)),
+                LayerConfig.GetString(c, "activation", "linear"), LayerConfig.GetBool(c, "use_bias", true),
+                Initializer.Get(LayerConfig.GetString(c, "depthwise_initializer", "glorot_uniform")),
+                Initializer.Get(LayerConfig.GetString(c, "pointwise_initializer", "glorot_uniform")),
+                Initializer.Get(LayerConfig.GetString(c, "bias_initializer", "zeros")))
+            {
+                DepthwiseRegularizer = RegularizerOf(c, "depthwise_regularizer"),
+                PointwiseRegularizer = RegularizerOf(c, "pointwise_regularizer"),
+                BiasRegularizer = RegularizerOf(c, "bias_regularizer"),
+                DepthwiseConstraint = ConstraintOf(c, "depthwise_constraint"),
+                PointwiseConstraint = ConstraintOf(c, "pointwise_constraint"),
                 BiasConstraint = ConstraintOf(c, "bias_constraint"),
             };
     }
