@@ -106,8 +106,8 @@ public sealed class TimeDistributed<T> : Layer<T>, IMaskConsumer where T : unman
         ComputeOutputShape(inputShape);
     }
 
-    /// <summary>The stateful recurrent layer that <paramref name="layer"/> is or wraps (through further
-    /// <see cref="TimeDistributed{T}"/> or a <see cref="Bidirectional{T}"/>), or null.</summary>
+    /// <summary>The stateful recurrent layer that <paramref name="layer"/> is or wraps (in a <see cref="Bidirectional{T}"/>),
+    /// or null. (A nested <see cref="TimeDistributed{T}"/> checks its own layer when it is built.)</summary>
     /// <remarks>Keras 3 has no such check: its <c>TimeDistributed.call</c> calls the wrapped layer once per step, in a
     /// Python loop over a static time axis, so a stateful layer there carries its state from step t to step t + 1 (with a
     /// dynamic time axis it maps the steps with <c>vectorized_map</c> instead). Here all steps run as one batch of B·T rows, so the state would be carried per (sample, step) across
@@ -116,7 +116,6 @@ public sealed class TimeDistributed<T> : Layer<T>, IMaskConsumer where T : unman
     {
         RecurrentLayer<T> { Stateful: true } r => r,
         Bidirectional<T> b => b.ForwardLayer.Stateful ? b.ForwardLayer : b.BackwardLayer.Stateful ? b.BackwardLayer : null,
-        TimeDistributed<T> t => StatefulInside(t.Layer),
         _ => null,
     };
 
