@@ -14,7 +14,8 @@ namespace Nn.Simd.Training;
 
 /// <summary>
 /// A linear stack of layers with Keras' training API: <c>Compile</c>, <c>Fit</c>, <c>Evaluate</c>, <c>Predict</c>,
-/// <c>TrainOnBatch</c>, <c>Summary</c>, <c>Save</c>/<c>Load</c>. Use <see cref="Sequential"/> for float models.
+/// <c>TrainOnBatch</c>, <c>TestOnBatch</c>, <c>PredictOnBatch</c>, <c>Pop</c>, <c>GetLayer</c>, <c>Summary</c>, <c>Save</c>/<c>Load</c>.
+/// Use <see cref="Sequential"/> for float models.
 /// <code>
 /// var model = new Sequential(new Dense&lt;float&gt;(64, "relu"), new Dense&lt;float&gt;(3, "softmax")) { Seed = 1 };
 /// model.Compile("sparse_categorical_crossentropy", "adam", "accuracy");
