@@ -25,6 +25,9 @@ namespace Nn.Simd.Layers;
 /// (<see cref="OutputMask"/> is <see cref="InputMask"/>), so a loss after it still counts only the kept steps. The
 /// wrapped layer runs on every step, masked or not, and is not given the mask: Keras hands a wrapped layer that takes
 /// one the mask's slice for each step, <c>[batch]</c>, which describes no axis of that layer's own input.</para>
+/// <para>A stateful recurrent layer (or a <see cref="Bidirectional{T}"/> of one) cannot be wrapped: it would see the
+/// folded batch of B·T rows and keep one state per (sample, step) across calls. <c>Build</c> rejects it (Keras has no
+/// such check; see <see cref="StatefulInside"/>).</para>
 /// <para><see cref="ILayer{T}.Parameters"/> are the wrapped layer's (the same objects), so freezing either layer
 /// freezes both, and saved weights are named after this layer (<c>time_distributed_1.kernel</c>).</para>
 /// </remarks>
@@ -87,12 +90,34 @@ public sealed class TimeDistributed<T> : Layer<T>, IMaskConsumer where T : unman
     private static string DropFirst(TensorShape s) => "[" + string.Join(", ", s.ToArray().Skip(1)) + "]";
 
     /// <inheritdoc/>
+    /// <exception cref="ArgumentException">The shape is not rank 3 or 4, or the wrapped layer is (or wraps) a stateful
+    /// recurrent layer (see <see cref="StatefulInside"/>).</exception>
     protected override void BuildCore(TensorShape inputShape, Random rng)
     {
-        Layer.Build(Fold(inputShape, nameof(inputShape)), rng.Next());
+        var folded = Fold(inputShape, nameof(inputShape));
+        if (StatefulInside(Layer) is { } stateful)
+            throw new ArgumentException(
+                $"{Name} cannot wrap the stateful recurrent layer {stateful.Name}: it runs the layer once on the batch and time axes " +
+                $"folded together ({inputShape[0]}·{inputShape[1]} = {folded[0]} rows), so the state would be kept per (sample, step) " +
+                "from call to call rather than per sample. Use a layer with stateful: false, or apply the stateful layer to the sequence directly.",
+                nameof(inputShape));
+        Layer.Build(folded, rng.Next());
         foreach (var p in Layer.Parameters) AddParameter(p);
         ComputeOutputShape(inputShape);
     }
+
+    /// <summary>The stateful recurrent layer that <paramref name="layer"/> is or wraps (in a <see cref="Bidirectional{T}"/>),
+    /// or null. (A nested <see cref="TimeDistributed{T}"/> checks its own layer when it is built.)</summary>
+    /// <remarks>Keras 3 has no such check: its <c>TimeDistributed.call</c> calls the wrapped layer once per step, in a
+    /// Python loop over a static time axis, so a stateful layer there carries its state from step t to step t + 1 (with a
+    /// dynamic time axis it maps the steps with <c>vectorized_map</c> instead). Here all steps run as one batch of B·T rows, so the state would be carried per (sample, step) across
+    /// calls, which matches neither; so the combination is rejected when the wrapper is built.</remarks>
+    internal static RecurrentLayer<T>? StatefulInside(ILayer<T> layer) => layer switch
+    {
+        RecurrentLayer<T> { Stateful: true } r => r,
+        Bidirectional<T> b => b.ForwardLayer.Stateful ? b.ForwardLayer : b.BackwardLayer.Stateful ? b.BackwardLayer : null,
+        _ => null,
+    };
 
     internal override void AddGenerators(List<ResumableRandom> generators)
     {

@@ -206,6 +206,29 @@ public partial class Sequential<T>
         return logs;
     }
 
+    /// <summary>Computes the loss and metrics on exactly this batch in inference mode, without updating anything, as
+    /// Keras' <c>test_on_batch</c>: one forward pass, the loss (plus <see cref="RegularizationLoss"/>, as
+    /// <see cref="Evaluate"/> reports it) and the compiled metrics, reset first (Keras' default <c>reset_metrics</c>) so
+    /// they cover this batch only. The same numbers as <see cref="Evaluate"/> with <c>batchSize</c> ≥ the batch size.</summary>
+    /// <param name="x">The batch's inputs [B, ...].</param>
+    /// <param name="y">The batch's targets [B, ...].</param>
+    /// <param name="sampleWeight">Per-sample loss weights [B], as in <see cref="Evaluate"/>; null for all ones. Only the
+    /// weighted metrics see them.</param>
+    /// <returns><c>loss</c> and each metric, the keys of <see cref="TrainOnBatch"/>.</returns>
+    /// <exception cref="InvalidOperationException">The model is not compiled.</exception>
+    /// <exception cref="ArgumentException">Sizes, shapes, labels or weights are wrong.</exception>
+    public IReadOnlyDictionary<string, double> TestOnBatch(Tensor<T> x, Tensor<T> y, Tensor<T>? sampleWeight = null)
+    {
+        RequireCompiled();
+        CheckPair(x, y, nameof(x), nameof(y));
+        EnsureBuilt(x, nameof(x));
+        ValidateTargets(y, x, nameof(y));
+        var weights = SampleWeights(sampleWeight, null, y, x.Shape[0], 0, x.Shape[0], nameof(sampleWeight));
+        ResolveMetrics();
+        using var threads = new ThreadScope(_threads);
+        return EvaluateCore(x, y, Math.Max(1, x.Shape[0]), weights);
+    }
+
     /// <summary>Computes the loss and metrics over a dataset in batches (inference mode), as Keras' <c>evaluate</c>.</summary>
     /// <param name="x">Inputs [N, ...].</param>
     /// <param name="y">Targets [N, ...].</param>
@@ -279,6 +302,44 @@ public partial class Sequential<T>
             output.ReadOnlySpan.CopyTo(result.Span.Slice(start * (result.Length / Math.Max(1, n)), output.Length));
         }
         return result;
+    }
+
+    /// <summary>Runs the model once on exactly this batch in inference mode, as Keras' <c>predict_on_batch</c>: the same
+    /// values as <see cref="Predict"/> with <c>batchSize</c> ≥ the batch size.</summary>
+    /// <param name="x">The batch's inputs [B, ...].</param>
+    /// <returns>A new tensor [B, ...output].</returns>
+    /// <exception cref="ArgumentException">The input's sample shape does not fit the model.</exception>
+    public Tensor<T> PredictOnBatch(Tensor<T> x)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        EnsureBuilt(x, nameof(x));
+        var result = new Tensor<T>(WithBatch(SampleOutputShape(x), x.Shape[0]));
+        PredictInto(x, result);
+        return result;
+    }
+
+    /// <summary>As <see cref="PredictOnBatch(Tensor{T})"/>, into <paramref name="destination"/>; a steady loop of calls
+    /// with the same shapes allocates nothing.</summary>
+    /// <param name="x">The batch's inputs [B, ...].</param>
+    /// <param name="destination">The outputs [B, ...output], overwritten.</param>
+    /// <exception cref="ArgumentException">The input's sample shape does not fit the model, or
+    /// <paramref name="destination"/> is not shaped [B, ...output].</exception>
+    public void PredictOnBatch(Tensor<T> x, Tensor<T> destination)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        ArgumentNullException.ThrowIfNull(destination);
+        EnsureBuilt(x, nameof(x));
+        var expected = WithBatch(SampleOutputShape(x), x.Shape[0]);
+        if (destination.Shape != expected)
+            throw new ArgumentException($"destination must be shaped {expected} for inputs {x.Shape}; got {destination.Shape}.", nameof(destination));
+        PredictInto(x, destination);
+    }
+
+    private void PredictInto(Tensor<T> x, Tensor<T> destination)
+    {
+        if (x.Shape[0] == 0) return;
+        using var threads = new ThreadScope(_threads);
+        ForwardAll(x, training: false).ReadOnlySpan.CopyTo(destination.Span);
     }
 
     private Tensor<T> ForwardAll(Tensor<T> x, bool training)

@@ -14,7 +14,8 @@ namespace Nn.Simd.Training;
 
 /// <summary>
 /// A linear stack of layers with Keras' training API: <c>Compile</c>, <c>Fit</c>, <c>Evaluate</c>, <c>Predict</c>,
-/// <c>TrainOnBatch</c>, <c>Summary</c>, <c>Save</c>/<c>Load</c>. Use <see cref="Sequential"/> for float models.
+/// <c>TrainOnBatch</c>, <c>TestOnBatch</c>, <c>PredictOnBatch</c>, <c>Pop</c>, <c>GetLayer</c>, <c>Summary</c>, <c>Save</c>/<c>Load</c>.
+/// Use <see cref="Sequential"/> for float models.
 /// <code>
 /// var model = new Sequential(new Dense&lt;float&gt;(64, "relu"), new Dense&lt;float&gt;(3, "softmax")) { Seed = 1 };
 /// model.Compile("sparse_categorical_crossentropy", "adam", "accuracy");
@@ -77,6 +78,94 @@ public partial class Sequential<T> : IModel where T : unmanaged, IFloatingPointI
 
     /// <summary>The layers, in order.</summary>
     public IReadOnlyList<ILayer<T>> Layers => _layers;
+
+    /// <summary>
+    /// Removes the last layer and returns it, as Keras' <c>Sequential.pop(rebuild)</c>. The other layers keep their
+    /// weights. With <paramref name="rebuild"/> (the default), a built model stays built for its input shape, with the
+    /// new last layer's output as <see cref="OutputShape"/>; without it the model becomes unbuilt (Keras'
+    /// <c>built = False</c>), so layers can be added again with <see cref="Add"/> and the next <c>Build</c>, <c>Fit</c>,
+    /// <c>Evaluate</c> or <c>Predict</c> builds the new ones (the model's seed and shuffle state carry on). A model left
+    /// with no layers becomes unbuilt either way (it has no input layer to keep the shape, unlike a Keras model built from
+    /// <c>keras.Input</c>).
+    /// </summary>
+    /// <remarks>
+    /// <para>A compiled model stays compiled. The optimizer forgets the state (moments, accumulators, moving averages)
+    /// of the removed layer's parameters, which no longer take part in training; the remaining parameters keep theirs and
+    /// the step count carries on, so training continues where it was (a layer added later starts from fresh state).
+    /// Metrics compiled by name (e.g. <c>accuracy</c>) are resolved again for the new output shape. Pass a new optimizer
+    /// to <c>Compile</c> for a fresh start.</para>
+    /// <para>What the model set on the removed layer is undone, so it can be used on its own or in another model: it
+    /// computes its input gradient again (the model turns that off for its first layer) and holds no timestep mask.</para>
+    /// </remarks>
+    /// <param name="rebuild">Whether a built model stays built (Keras' default, true) or becomes unbuilt.</param>
+    /// <returns>The removed layer.</returns>
+    /// <exception cref="InvalidOperationException">The model has no layers.</exception>
+    public ILayer<T> Pop(bool rebuild = true)
+    {
+        if (_layers.Count == 0) throw new InvalidOperationException("Cannot pop a layer: the model has no layers.");
+        int last = _layers.Count - 1;
+        var layer = _layers[last];
+        _layers.RemoveAt(last);
+        if (last == 0 && Innermost(layer) is IInputGradientOptional first) first.ComputeInputGradient = true;
+        if (_managesMasks && layer is IMaskConsumer consumer) consumer.InputMask = null;
+        if (Optimizer is { } optimizer)
+        {
+            foreach (var p in layer.Parameters)
+                if (!_layers.Any(l => l.Parameters.Contains(p))) optimizer.ForgetState(p);
+        }
+        if (_compiledMetricNames is not null)
+        {
+            _pendingMetricNames = _compiledMetricNames;
+            _pendingWeightedNames = _compiledWeightedNames;
+        }
+        _parameters.Clear();
+        foreach (var l in _layers) _parameters.AddRange(l.Parameters);
+        _managesMasks = _layers.Any(l => l is IMaskProducer and not IMaskConsumer);
+        _outputs = new Tensor<T>[_layers.Count];
+        _inputGrads = new Tensor<T>[_layers.Count];
+        _outputMask = null;
+        if (IsBuilt)
+        {
+            if (rebuild && _layers.Count > 0)
+            {
+                var shape = WithBatch(InputShape!.Value, 1);
+                foreach (var l in _layers) shape = l.ComputeOutputShape(shape);
+                OutputShape = DropBatch(shape);
+            }
+            else
+            {
+                InputShape = null;
+                OutputShape = null;
+            }
+        }
+        return layer;
+    }
+
+    /// <summary>The layer named <paramref name="name"/>, as Keras' <c>get_layer(name=...)</c> (the model's own layers,
+    /// not the layers inside a wrapper).</summary>
+    /// <param name="name">The layer's name.</param>
+    /// <exception cref="ArgumentException">No layer has that name; the message lists the names there are.</exception>
+    public ILayer<T> GetLayer(string name)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        foreach (var l in _layers)
+            if (l.Name == name) return l;
+        throw new ArgumentException(
+            $"No such layer: {name}. Existing layers are: [{string.Join(", ", _layers.Select(l => "'" + l.Name + "'"))}].", nameof(name));
+    }
+
+    /// <summary>The layer at <paramref name="index"/>, as Keras' <c>get_layer(index=...)</c>; a negative index counts
+    /// from the end (−1 is the last layer), as Keras' Python indexing does.</summary>
+    /// <param name="index">In [−count, count).</param>
+    /// <exception cref="ArgumentOutOfRangeException">The index is outside [−count, count).</exception>
+    public ILayer<T> GetLayer(int index)
+    {
+        int n = _layers.Count;
+        if (index >= n || index < -n)
+            throw new ArgumentOutOfRangeException(nameof(index), index,
+                $"Was asked to retrieve layer at index {index} but model only has {n} layers.");
+        return _layers[index < 0 ? n + index : index];
+    }
 
     /// <summary>All trainable parameters, layer by layer (empty until built).</summary>
     public IReadOnlyList<Parameter<T>> Parameters => _parameters;
@@ -158,14 +247,17 @@ public partial class Sequential<T> : IModel where T : unmanaged, IFloatingPointI
         if (_layers.Count == 0) throw new InvalidOperationException("The model has no layers; Add some before building.");
         if (sampleShape.Rank >= TensorShape.MaxRank)
             throw new ArgumentException($"A sample shape has rank at most {TensorShape.MaxRank - 1}; got {sampleShape}.", nameof(sampleShape));
-        int seed = _seed ?? Random.Shared.Next();
+        // A model built before (and unbuilt by Pop(rebuild: false)) keeps its seed and shuffle generator, and the layers
+        // it kept stay as they are (weights and random streams); only the layers added since are built and seeded.
+        bool again = _shuffleRng is not null;
+        int seed = _seed ?? (again ? EffectiveSeed : Random.Shared.Next());
         var shape = WithBatch(sampleShape, 1);
         for (int i = 0; i < _layers.Count; i++)
         {
             try
             {
                 // An explicit model seed also fixes the dropout masks and noise, which the noise layers otherwise seed on their own.
-                if (_seed is not null && Innermost(_layers[i]) is NoiseLayer<T> noise) noise.Reseed(unchecked(seed + i));
+                if (_seed is not null && !(again && _layers[i].IsBuilt) && Innermost(_layers[i]) is NoiseLayer<T> noise) noise.Reseed(unchecked(seed + i));
                 _layers[i].Build(shape, unchecked(seed + i));
                 shape = _layers[i].ComputeOutputShape(shape);
             }
@@ -179,10 +271,10 @@ public partial class Sequential<T> : IModel where T : unmanaged, IFloatingPointI
         // Only a model with a mask source (Masking) sets the recurrent layers' InputMask; otherwise a mask a user
         // set on a layer is left alone.
         _managesMasks = _layers.Any(l => l is IMaskProducer and not IMaskConsumer);
+        if (!again || seed != EffectiveSeed) _shuffleRng = new ResumableRandom(unchecked(seed * 1103515245 + 12345));
         EffectiveSeed = seed;
         InputShape = sampleShape;
         OutputShape = DropBatch(shape);
-        _shuffleRng = new ResumableRandom(unchecked(seed * 1103515245 + 12345));
         _outputs = new Tensor<T>[_layers.Count];
         _inputGrads = new Tensor<T>[_layers.Count];
         // The first layer's input is data: nothing uses its gradient, so skip that product (as autograd does).

@@ -149,6 +149,35 @@ public class TimeDistributedTests
         Assert.Contains("[2, 3]", e.Message);
     }
 
+    /// <summary>A stateful recurrent layer would see the folded batch [B·T, a, b] and keep one state per (sample, step)
+    /// from call to call; Build rejects it, bare or inside a Bidirectional, and the model's Build names the layer. The
+    /// same layer with stateful: false is fine.</summary>
+    [Fact]
+    public void StatefulRecurrentLayer_IsRejectedAtBuild()
+    {
+        var shape = new TensorShape(2, 3, 4, 5);   // [batch, time, steps per sequence, features]
+        var td = new TimeDistributed<float>(new Lstm<float>(6, stateful: true) { Name = "memory" });
+        var e = Assert.Throws<ArgumentException>(() => td.Build(shape, 1));
+        Assert.Equal("inputShape", e.ParamName);
+        Assert.Contains("stateful recurrent layer memory", e.Message);
+        Assert.Contains("2·3 = 6 rows", e.Message);
+        Assert.False(td.IsBuilt);
+        Assert.False(td.Layer.IsBuilt);
+        Assert.Throws<ArgumentException>(() => td.Forward(new Tensor<float>(shape), training: false));
+
+        var bi = new TimeDistributed<float>(new Bidirectional<float>(new Gru<float>(2, stateful: true) { Name = "g" }));
+        Assert.Contains("stateful recurrent layer forward_g", Assert.Throws<ArgumentException>(() => bi.Build(shape, 1)).Message);
+
+        var model = new Sequential(new TimeDistributed<float>(new SimpleRnn<float>(3, stateful: true)) { Name = "td" });
+        e = Assert.Throws<ArgumentException>(() => model.Build(3, 4, 5));
+        Assert.Contains("Layer 0 'td'", e.Message);
+        Assert.Contains("stateful", e.Message);
+
+        var stateless = new TimeDistributed<float>(new Lstm<float>(6));
+        stateless.Build(shape, 1);
+        Assert.Equal(new TensorShape(2, 3, 6), stateless.Forward(new Tensor<float>(shape), training: false).Shape);
+    }
+
     /// <summary>As Keras 3 (supports_masking, no compute_mask of its own): the mask passes through unchanged, and the
     /// wrapped layer still runs on the masked steps.</summary>
     [Fact]

@@ -282,6 +282,11 @@ public abstract partial class Optimizer
     public IReadOnlyList<Tensor<T>>? GetStateOf<T>(Parameter<T> parameter) where T : unmanaged, IFloatingPointIeee754<T> =>
         _state.TryGetValue(parameter, out var s) ? ((ParameterState<T>)s).All : null;
 
+    /// <summary>Drops the state of <paramref name="parameter"/> (its slots, accumulator and moving average), as when
+    /// the parameter leaves the model (<c>Sequential.Pop</c>); the step count is kept. A later step on it starts from
+    /// fresh state. Returns whether there was state to drop.</summary>
+    internal bool ForgetState<T>(Parameter<T> parameter) where T : unmanaged, IFloatingPointIeee754<T> => _state.Remove(parameter);
+
     /// <summary>How many state tensors each parameter has (<see cref="StateSlots"/>, plus the accumulator and the
     /// moving average when used), for persistence.</summary>
     internal int SlotCount => StateSlots + (_accumulationSteps is null ? 0 : 1) + (_useEma ? 1 : 0);
