@@ -5,7 +5,8 @@ namespace Nn.Simd.Layers;
 
 /// <summary>
 /// The training-only random layers (<see cref="Dropout{T}"/>, <see cref="SpatialDropout1D{T}"/>,
-/// <see cref="SpatialDropout2D{T}"/>, <see cref="GaussianDropout{T}"/>, <see cref="GaussianNoise{T}"/>): while training,
+/// <see cref="SpatialDropout2D{T}"/>, <see cref="GaussianDropout{T}"/>, <see cref="GaussianNoise{T}"/>, and
+/// <see cref="RandomFlip{T}"/>, which overrides the passes but draws, seeds and resumes as these do): while training,
 /// y = x ⊙ n (multiplicative noise) or y = x + n (additive noise), with n drawn afresh each pass from a seeded source;
 /// at inference, or when the noise is switched off (rate or stddev 0), the layer is the identity. Backward:
 /// dx = dy ⊙ n, or dx = dy for additive noise.
@@ -83,13 +84,7 @@ public abstract class NoiseLayer<T> : Layer<T> where T : unmanaged, IFloatingPoi
             return input;
         }
         _lastWasIdentity = false;
-        var shape = PerChannel ? new TensorShape(input.Shape[0], input.Shape[-1]) : input.Shape;
-        if (!(FreezeMask && _hasNoise && _noise!.Shape == shape))
-        {
-            _noise = _wNoise.Get(shape);
-            Draw(_noise.Span, _rng);
-            _hasNoise = true;
-        }
+        NextNoise(PerChannel ? new TensorShape(input.Shape[0], input.Shape[-1]) : input.Shape);
         var y = _wOut.Get(input.Shape);
         Apply(input.ReadOnlySpan, y.Span, input.Shape, Additive);
         _lastOutput = y;
@@ -104,6 +99,19 @@ public abstract class NoiseLayer<T> : Layer<T> where T : unmanaged, IFloatingPoi
         if (_lastWasIdentity || Additive) dOutput.ReadOnlySpan.CopyTo(dx.Span);
         else Apply(dOutput.ReadOnlySpan, dx.Span, dOutput.Shape, additive: false);
         return dx;
+    }
+
+    /// <summary>The noise of this training pass, shaped <paramref name="shape"/>: freshly drawn by <see cref="Draw"/>, or
+    /// the last one when <see cref="FreezeMask"/> is set and the shape is unchanged.</summary>
+    private protected Tensor<T> NextNoise(TensorShape shape)
+    {
+        if (!(FreezeMask && _hasNoise && _noise!.Shape == shape))
+        {
+            _noise = _wNoise.Get(shape);
+            Draw(_noise.Span, _rng);
+            _hasNoise = true;
+        }
+        return _noise!;
     }
 
     // destination = source ⊙ n or source + n, with n broadcast over the steps/pixels of each sample when per channel.
