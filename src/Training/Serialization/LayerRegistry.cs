@@ -48,6 +48,9 @@ public static class LayerRegistry
         Register("cropping2d", new BorderFactory(pad: false, rank: 2));
         Register("up_sampling1d", new UpSamplingFactory(rank: 1));
         Register("up_sampling2d", new UpSamplingFactory(rank: 2));
+        Register("rescaling", new RescalingFactory());
+        Register("random_flip", new RandomFlipFactory());
+        Register("center_crop", new CenterCropFactory());
         Register("batch_normalization", new BatchNormalizationFactory());
         Register("layer_normalization", new LayerNormalizationFactory());
         Register("normalization", new NormalizationFactory());
@@ -195,6 +198,25 @@ public static class LayerRegistry
     {
         public ILayer<T> Create<T>(IReadOnlyDictionary<string, string> c) where T : unmanaged, IFloatingPointIeee754<T> =>
             rank == 1 ? new UpSampling1D<T>(LayerConfig.GetInt(c, "size", 2)) : new UpSampling2D<T>(Pair(c, "size", (2, 2)));
+    }
+
+    private sealed class RescalingFactory : ILayerFactory
+    {
+        public ILayer<T> Create<T>(IReadOnlyDictionary<string, string> c) where T : unmanaged, IFloatingPointIeee754<T> =>
+            new Rescaling<T>(LayerConfig.GetDouble(c, "scale"), LayerConfig.GetDouble(c, "offset", 0));
+    }
+
+    private sealed class RandomFlipFactory : ILayerFactory
+    {
+        public ILayer<T> Create<T>(IReadOnlyDictionary<string, string> c) where T : unmanaged, IFloatingPointIeee754<T> =>
+            new RandomFlip<T>(LayerConfig.GetString(c, "mode", RandomFlip<T>.HorizontalAndVertical),
+                c.ContainsKey("seed") ? LayerConfig.GetInt(c, "seed") : null);
+    }
+
+    private sealed class CenterCropFactory : ILayerFactory
+    {
+        public ILayer<T> Create<T>(IReadOnlyDictionary<string, string> c) where T : unmanaged, IFloatingPointIeee754<T> =>
+            new CenterCrop<T>(LayerConfig.GetInt(c, "height"), LayerConfig.GetInt(c, "width"));
     }
 
     /// <summary>A list of integers saved as <c>"a,b,c"</c> (shapes, axis orders).</summary>
