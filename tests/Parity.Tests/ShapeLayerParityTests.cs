@@ -6,7 +6,8 @@ namespace Nn.Simd.Parity.Tests;
 
 /// <summary>Zero padding and cropping against libtorch's <c>nn.functional.pad</c> (negative pads crop), applied directly
 /// to the channels-last tensor, and nearest upsampling against <c>nn.functional.interpolate(mode: nearest)</c> on the
-/// permuted channels-first tensor: outputs and input gradients.</summary>
+/// permuted channels-first tensor, Rescaling against x·s + o, CenterCrop against <c>narrow</c>, and RandomFlip against
+/// <c>where(flag, flip(x), x)</c> on the flags it drew: outputs and input gradients.</summary>
 public class ShapeLayerParityTests
 {
     /// <summary>Runs <paramref name="layer"/> forward and backward and <paramref name="torchOp"/> on the same channels-last
@@ -49,5 +50,32 @@ public class ShapeLayerParityTests
             x => nn.functional.interpolate(x.permute(0, 2, 1), scale_factor: [3.0], mode: InterpolationMode.Nearest).permute(0, 2, 1), seed: 5);
         Compare(new UpSampling2D<float>((2, 3)), new TensorShape(2, 4, 3, 5),
             x => nn.functional.interpolate(x.permute(0, 3, 1, 2), scale_factor: [2.0, 3.0], mode: InterpolationMode.Nearest).permute(0, 2, 3, 1), seed: 6);
+    }
+
+    [Fact]
+    public void Rescaling_MatchesMulAdd() =>
+        Compare(new Rescaling<float>(1 / 127.5, -1), new TensorShape(2, 3, 4, 3), x => x * (1 / 127.5f) - 1f, seed: 7);
+
+    [Fact]
+    public void CenterCrop_MatchesNarrow_WithKerasFloorOffsets()
+    {
+        // H − 3 = 4 and W − 4 = 3: rows from 2, columns from ⌊3/2⌋ = 1.
+        Compare(new CenterCrop<float>(3, 4), new TensorShape(2, 7, 7, 3), x => x.narrow(1, 2, 3).narrow(2, 1, 4), seed: 8);
+    }
+
+    [Theory]
+    [InlineData("horizontal", new long[] { 2 })]
+    [InlineData("vertical", new long[] { 1 })]
+    [InlineData("horizontal_and_vertical", new long[] { 1, 2 })]
+    public void RandomFlip_MatchesFlip_WhereTheSampleWasDrawn(string mode, long[] dims)
+    {
+        // Draw the flips first, then hold them (FreezeMask) so Compare's pass uses the same ones.
+        var layer = new RandomFlip<float>(mode, seed: 4) { FreezeMask = true };
+        var shape = new TensorShape(8, 3, 4, 2);
+        layer.Forward(new Tensor<float>(shape), training: true);
+        var flags = layer.Flips!.ToArray();
+        Assert.Contains(1f, flags);
+        Assert.Contains(0f, flags);
+        Compare(layer, shape, x => where(tensor(flags.Select(f => f == 1).ToArray(), [8, 1, 1, 1]), x.flip(dims), x), seed: 9);
     }
 }
