@@ -50,6 +50,7 @@ public static class LayerRegistry
         Register("up_sampling2d", new UpSamplingFactory(rank: 2));
         Register("batch_normalization", new BatchNormalizationFactory());
         Register("layer_normalization", new LayerNormalizationFactory());
+        Register("group_normalization", new GroupNormalizationFactory());
         Register("normalization", new NormalizationFactory());
         Register("embedding", new EmbeddingFactory());
         Register("conv2d", new Conv2DFactory());
@@ -212,6 +213,15 @@ public static class LayerRegistry
     {
         public ILayer<T> Create<T>(IReadOnlyDictionary<string, string> c) where T : unmanaged, IFloatingPointIeee754<T> =>
             WithScaleShiftOptions(c, new LayerNormalization<T>(LayerConfig.GetDouble(c, "epsilon", 1e-3), LayerConfig.GetBool(c, "center", true), LayerConfig.GetBool(c, "scale", true)));
+    }
+
+    private sealed class GroupNormalizationFactory : ILayerFactory
+    {
+        public ILayer<T> Create<T>(IReadOnlyDictionary<string, string> c) where T : unmanaged, IFloatingPointIeee754<T> =>
+            WithScaleShiftOptions(c, new GroupNormalization<T>(LayerConfig.GetInt(c, "groups", 32), LayerConfig.GetInt(c, "axis", -1),
+                LayerConfig.GetDouble(c, "epsilon", 1e-3), LayerConfig.GetBool(c, "center", true), LayerConfig.GetBool(c, "scale", true),
+                Initializer.Get(LayerConfig.GetString(c, "beta_initializer", "zeros")),
+                Initializer.Get(LayerConfig.GetString(c, "gamma_initializer", "ones"))));
     }
 
     /// <summary>Keras' <c>gamma_regularizer</c>, <c>beta_regularizer</c>, <c>gamma_constraint</c> and <c>beta_constraint</c>.</summary>
