@@ -145,4 +145,20 @@ public sealed class NormalizationModelTests : IDisposable
             loaded.Parameters.Select(p => (p.Name, p.Regularizer?.Name, p.Constraint?.Name)));
         Assert.Equal(model.Predict(x).ToArray(), loaded.Predict(x).ToArray());
     }
+
+    [Fact]
+    public void UnitNormalization_InAModel_TrainsAndRoundTripsItsAxis()
+    {
+        var x = Tensor<float>.RandomNormal(new TensorShape(16, 4, 3), 1);
+        var y = Tensor<float>.RandomNormal(new TensorShape(16, 1), 2);
+        var model = new Sequential(new Dense<float>(5), new UnitNormalization<float>(axis: 1), new Flatten<float>(), new Dense<float>(1)) { Seed = 6 };
+        model.Compile("mse", "adam");
+        var history = model.Fit(x, y, epochs: 10, batchSize: 8);
+        Assert.True(history["loss"][^1] < history["loss"][0], string.Join(", ", history["loss"]));
+        string path = Path.Combine(_dir, "un.safetensors");
+        model.Save(path);
+        var loaded = Sequential.Load(path);
+        Assert.Equal(1, Assert.IsType<UnitNormalization<float>>(loaded.Layers[1]).Axis);
+        Assert.Equal(model.Predict(x).ToArray(), loaded.Predict(x).ToArray());
+    }
 }
