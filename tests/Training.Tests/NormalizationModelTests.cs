@@ -1,9 +1,12 @@
 using Nn.Simd.Layers;
+using Nn.Simd.Layers.Constraints;
+using Nn.Simd.Layers.Initializers;
+using Nn.Simd.Layers.Regularizers;
 using Nn.Simd.Tensors;
 
 namespace Nn.Simd.Training.Tests;
 
-/// <summary>Flatten and BatchNormalization inside a model: training, the parameter counts, save and load.</summary>
+/// <summary>Flatten, BatchNormalization, LayerNormalization, GroupNormalization and Normalization inside a model: training, the parameter counts, save and load.</summary>
 public sealed class NormalizationModelTests : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("nn-bn").FullName;
@@ -111,5 +114,51 @@ public sealed class NormalizationModelTests : IDisposable
         Assert.True(last.HasFixedStatistics && last.Invert);
         Assert.Equal([10f, 10f], last.Mean.Value.ToArray());   // one value broadcast to both features
         Assert.Equal(before, loaded.Predict(x).ToArray());
+    }
+
+    [Fact]
+    public void ConvNet_WithGroupNorm_Trains_AndRoundTripsItsOptionsAndWeights()
+    {
+        var x = Tensor<float>.RandomNormal(new TensorShape(24, 6, 6, 2), 1);
+        var y = new Tensor<float>(24, 1);
+        var xs = x.ToArray();
+        for (int i = 0; i < 24; i++) y[i, 0] = xs[i * 72 + (2 * 6 + 3) * 2] - xs[i * 72 + (4 * 6 + 1) * 2 + 1];   // x[i,2,3,0] − x[i,4,1,1]
+        var gn = new GroupNormalization<float>(4, gammaInitializer: new Constant(0.5))
+        {
+            GammaRegularizer = Regularizer.Ridge(1e-3), BetaConstraint = new NonNeg(),
+        };
+        var model = new Sequential(new Conv2D<float>(8, (3, 3), padding: "same", activation: "relu"), gn,
+            new GlobalAveragePooling2D<float>(), new Dense<float>(1)) { Seed = 4 };
+        model.Compile("mse", "adam");
+        var history = model.Fit(x, y, epochs: 8, batchSize: 8);
+        Assert.True(history["loss"][^1] < history["loss"][0], string.Join(", ", history["loss"]));
+        Assert.All(gn.Parameters[1].Value.ToArray(), v => Assert.True(v >= 0));
+        Assert.Contains("Total params: 177", model.Summary());   // 3·3·2·8 + 8, γ and β 2·8, 8 + 1
+
+        string path = Path.Combine(_dir, "gn.safetensors");
+        model.Save(path);
+        var loaded = Sequential.Load(path);
+        var restored = Assert.IsType<GroupNormalization<float>>(loaded.Layers[1]);
+        Assert.Equal(gn.GetConfig().OrderBy(p => p.Key), restored.GetConfig().OrderBy(p => p.Key));
+        Assert.Equal("constant:0.5", restored.GammaInitializer.Name);
+        Assert.Equal(model.Parameters.Select(p => (p.Name, p.Regularizer?.Name, p.Constraint?.Name)),
+            loaded.Parameters.Select(p => (p.Name, p.Regularizer?.Name, p.Constraint?.Name)));
+        Assert.Equal(model.Predict(x).ToArray(), loaded.Predict(x).ToArray());
+    }
+
+    [Fact]
+    public void UnitNormalization_InAModel_TrainsAndRoundTripsItsAxis()
+    {
+        var x = Tensor<float>.RandomNormal(new TensorShape(16, 4, 3), 1);
+        var y = Tensor<float>.RandomNormal(new TensorShape(16, 1), 2);
+        var model = new Sequential(new Dense<float>(5), new UnitNormalization<float>(axis: 1), new Flatten<float>(), new Dense<float>(1)) { Seed = 6 };
+        model.Compile("mse", "adam");
+        var history = model.Fit(x, y, epochs: 10, batchSize: 8);
+        Assert.True(history["loss"][^1] < history["loss"][0], string.Join(", ", history["loss"]));
+        string path = Path.Combine(_dir, "un.safetensors");
+        model.Save(path);
+        var loaded = Sequential.Load(path);
+        Assert.Equal(1, Assert.IsType<UnitNormalization<float>>(loaded.Layers[1]).Axis);
+        Assert.Equal(model.Predict(x).ToArray(), loaded.Predict(x).ToArray());
     }
 }

@@ -58,7 +58,7 @@ public sealed class BatchNormalization<T> : NormalizationLayer<T> where T : unma
     /// <summary>The moving variance [C] (a buffer).</summary>
     public Parameter<T> MovingVariance => _movingVariance ?? throw new InvalidOperationException($"{Name} is not built yet.");
 
-    private protected override void BuildState(TensorShape features, Random rng)
+    private protected override void BuildState(TensorShape inputShape, TensorShape features, Random rng)
     {
         _movingMean = AddBuffer("moving_mean", features, new Constant(0), rng);
         _movingVariance = AddBuffer("moving_variance", features, new Constant(1), rng);

@@ -6,10 +6,10 @@ using Nn.Simd.Tensors;
 namespace Nn.Simd.Layers;
 
 /// <summary>
-/// What <see cref="BatchNormalization{T}"/> and <see cref="LayerNormalization{T}"/> share: inputs
-/// <c>[batch, features]</c> or <c>[batch, time, features]</c> normalised along the last axis, ε added to the
-/// variance, and the optional per-feature scale γ (<c>gamma</c>, ones) and shift β (<c>beta</c>, zeros), in Keras'
-/// order and with Keras' names.
+/// What <see cref="BatchNormalization{T}"/>, <see cref="LayerNormalization{T}"/> and <see cref="GroupNormalization{T}"/>
+/// share: inputs normalised along the last axis (<c>[batch, features]</c> or <c>[batch, time, features]</c>; any rank
+/// from 2 for group normalisation), ε added to the variance, and the optional per-feature scale γ (<c>gamma</c>, ones
+/// by default) and shift β (<c>beta</c>, zeros), in Keras' order and with Keras' names.
 /// </summary>
 public abstract class NormalizationLayer<T> : Layer<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
@@ -18,14 +18,25 @@ public abstract class NormalizationLayer<T> : Layer<T> where T : unmanaged, IFlo
     /// <param name="center">Whether to add β.</param>
     /// <param name="scale">Whether to multiply by γ.</param>
     /// <exception cref="ArgumentOutOfRangeException">ε is not positive and finite.</exception>
-    private protected NormalizationLayer(double epsilon, bool center, bool scale)
+    /// <param name="gammaInitializer">Fills γ; null means ones.</param>
+    /// <param name="betaInitializer">Fills β; null means zeros.</param>
+    private protected NormalizationLayer(double epsilon, bool center, bool scale,
+        Initializer? gammaInitializer = null, Initializer? betaInitializer = null)
     {
         if (!(epsilon > 0) || !double.IsFinite(epsilon))
             throw new ArgumentOutOfRangeException(nameof(epsilon), $"epsilon must be positive; got {epsilon}.");
         Epsilon = epsilon;
         Center = center;
         Scale = scale;
+        GammaInitializer = gammaInitializer ?? new Constant(1);
+        BetaInitializer = betaInitializer ?? new Constant(0);
     }
+
+    /// <summary>Fills γ when the layer is built (Keras' <c>gamma_initializer</c>; ones by default).</summary>
+    public Initializer GammaInitializer { get; }
+
+    /// <summary>Fills β when the layer is built (Keras' <c>beta_initializer</c>; zeros by default).</summary>
+    public Initializer BetaInitializer { get; }
 
     /// <summary>ε, added to the variance.</summary>
     public double Epsilon { get; }
@@ -60,17 +71,19 @@ public abstract class NormalizationLayer<T> : Layer<T> where T : unmanaged, IFlo
     /// <inheritdoc/>
     protected sealed override void BuildCore(TensorShape inputShape, Random rng)
     {
-        CheckRank(inputShape);
+        CheckInputShape(inputShape);
         var c = new TensorShape(inputShape[-1]);
-        Gamma = Scale ? AddParameter("gamma", c, new Constant(1), rng) : null;
-        Beta = Center ? AddParameter("beta", c, new Constant(0), rng) : null;
-        BuildState(c, rng);
+        Gamma = Scale ? AddParameter("gamma", c, GammaInitializer, rng) : null;
+        Beta = Center ? AddParameter("beta", c, BetaInitializer, rng) : null;
+        BuildState(inputShape, c, rng);
     }
 
-    /// <summary>Adds any further weights or buffers after γ and β (the moving statistics).</summary>
-    private protected virtual void BuildState(TensorShape features, Random rng) { }
+    /// <summary>Checks the input against the layer's own constraints and adds any further weights or buffers after γ
+    /// and β (the moving statistics).</summary>
+    private protected virtual void BuildState(TensorShape inputShape, TensorShape features, Random rng) { }
 
-    private void CheckRank(TensorShape shape)
+    /// <summary>Throws unless the layer takes inputs of this shape: rank 2 or 3 unless overridden.</summary>
+    private protected virtual void CheckInputShape(TensorShape shape)
     {
         if (shape.Rank is < 2 or > 3)
             throw new ArgumentException($"{Name} takes [batch, features] or [batch, time, features]; got {shape}.", "input");
@@ -79,7 +92,7 @@ public abstract class NormalizationLayer<T> : Layer<T> where T : unmanaged, IFlo
     /// <inheritdoc/>
     public override TensorShape ComputeOutputShape(TensorShape inputShape)
     {
-        CheckRank(inputShape);
+        CheckInputShape(inputShape);
         return inputShape;
     }
 

@@ -53,6 +53,8 @@ public static class LayerRegistry
         Register("center_crop", new CenterCropFactory());
         Register("batch_normalization", new BatchNormalizationFactory());
         Register("layer_normalization", new LayerNormalizationFactory());
+        Register("group_normalization", new GroupNormalizationFactory());
+        Register("unit_normalization", new UnitNormalizationFactory());
         Register("normalization", new NormalizationFactory());
         Register("embedding", new EmbeddingFactory());
         Register("conv2d", new Conv2DFactory());
@@ -234,6 +236,21 @@ public static class LayerRegistry
     {
         public ILayer<T> Create<T>(IReadOnlyDictionary<string, string> c) where T : unmanaged, IFloatingPointIeee754<T> =>
             WithScaleShiftOptions(c, new LayerNormalization<T>(LayerConfig.GetDouble(c, "epsilon", 1e-3), LayerConfig.GetBool(c, "center", true), LayerConfig.GetBool(c, "scale", true)));
+    }
+
+    private sealed class GroupNormalizationFactory : ILayerFactory
+    {
+        public ILayer<T> Create<T>(IReadOnlyDictionary<string, string> c) where T : unmanaged, IFloatingPointIeee754<T> =>
+            WithScaleShiftOptions(c, new GroupNormalization<T>(LayerConfig.GetInt(c, "groups", 32), LayerConfig.GetInt(c, "axis", -1),
+                LayerConfig.GetDouble(c, "epsilon", 1e-3), LayerConfig.GetBool(c, "center", true), LayerConfig.GetBool(c, "scale", true),
+                Initializer.Get(LayerConfig.GetString(c, "beta_initializer", "zeros")),
+                Initializer.Get(LayerConfig.GetString(c, "gamma_initializer", "ones"))));
+    }
+
+    private sealed class UnitNormalizationFactory : ILayerFactory
+    {
+        public ILayer<T> Create<T>(IReadOnlyDictionary<string, string> c) where T : unmanaged, IFloatingPointIeee754<T> =>
+            new UnitNormalization<T>(LayerConfig.GetInt(c, "axis", -1));
     }
 
     /// <summary>Keras' <c>gamma_regularizer</c>, <c>beta_regularizer</c>, <c>gamma_constraint</c> and <c>beta_constraint</c>.</summary>
