@@ -73,16 +73,9 @@ public sealed class Conv2DTranspose<T> : Layer<T>, IInputGradientOptional where 
         Initializer? kernelInitializer = null, Initializer? biasInitializer = null, (int Height, int Width)? dilationRate = null)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(filters);
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(kernelSize.Height, nameof(kernelSize));
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(kernelSize.Width, nameof(kernelSize));
         var s = strides ?? (1, 1);
         var d = dilationRate ?? (1, 1);
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(s.Height, nameof(strides));
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(s.Width, nameof(strides));
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(d.Height, nameof(dilationRate));
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(d.Width, nameof(dilationRate));
-        if (Math.Max(s.Height, s.Width) > 1 && Math.Max(d.Height, d.Width) > 1)
-            throw new ArgumentException($"strides > 1 cannot be combined with dilationRate > 1, as in Keras; got strides {s} and dilationRate {d}.", nameof(dilationRate));
+        WindowGeometry.CheckConvolution(kernelSize, s, d, padding);
         if (outputPadding is { } op)
         {
             ArgumentOutOfRangeException.ThrowIfNegative(op.Height, nameof(outputPadding));
@@ -90,7 +83,7 @@ public sealed class Conv2DTranspose<T> : Layer<T>, IInputGradientOptional where 
             if (op.Height >= s.Height || op.Width >= s.Width)
                 throw new ArgumentException($"outputPadding must be smaller than strides along each axis, as in Keras; got outputPadding {op} and strides {s}.", nameof(outputPadding));
         }
-        Padding = padding is "valid" or "same" ? padding : throw new ArgumentException($"padding must be 'valid' or 'same'; got '{padding}'.", nameof(padding));
+        Padding = padding;
         Filters = filters;
         KernelSize = kernelSize;
         Strides = s;

@@ -45,20 +45,11 @@ public abstract class ConvolutionLayer<T> : Layer<T>, IInputGradientOptional whe
         (int Height, int Width) dilationRate, string padding, bool allowCausal, string? activation, bool useBias, Initializer? kernelInitializer, Initializer? biasInitializer)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(filters);
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(kernelSize.Height, nameof(kernelSize));
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(kernelSize.Width, nameof(kernelSize));
-        var s = strides;
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(s.Height, nameof(strides));
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(s.Width, nameof(strides));
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(dilationRate.Height, nameof(dilationRate));
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(dilationRate.Width, nameof(dilationRate));
-        if (Math.Max(s.Height, s.Width) > 1 && Math.Max(dilationRate.Height, dilationRate.Width) > 1)
-            throw new ArgumentException($"strides > 1 cannot be combined with dilationRate > 1, as in Keras; got strides {s} and dilationRate {dilationRate}.", nameof(dilationRate));
-        Padding = padding is "valid" or "same" || (allowCausal && padding == "causal") ? padding
-            : throw new ArgumentException($"padding must be 'valid' or 'same'{(allowCausal ? " or 'causal'" : "")}; got '{padding}'.", nameof(padding));
+        WindowGeometry.CheckConvolution(kernelSize, strides, dilationRate, padding, allowCausal);
+        Padding = padding;
         Filters = filters;
         KernelHW = kernelSize;
-        StridesHW = s;
+        StridesHW = strides;
         DilationHW = dilationRate;
         Activation = Activations.Activations.Get<T>(activation);
         UseBias = useBias;

@@ -58,18 +58,11 @@ public sealed class DepthwiseConv2D<T> : Layer<T>, IInputGradientOptional where 
         int depthMultiplier = 1, string? activation = null, bool useBias = true, Initializer? depthwiseInitializer = null,
         Initializer? biasInitializer = null, (int Height, int Width)? dilationRate = null)
     {
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(kernelSize.Height, nameof(kernelSize));
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(kernelSize.Width, nameof(kernelSize));
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(depthMultiplier);
         var s = strides ?? (1, 1);
         var d = dilationRate ?? (1, 1);
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(s.Height, nameof(strides));
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(s.Width, nameof(strides));
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(d.Height, nameof(dilationRate));
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(d.Width, nameof(dilationRate));
-        if (Math.Max(s.Height, s.Width) > 1 && Math.Max(d.Height, d.Width) > 1)
-            throw new ArgumentException($"strides > 1 cannot be combined with dilationRate > 1, as in Keras; got strides {s} and dilationRate {d}.", nameof(dilationRate));
-        Padding = padding is "valid" or "same" ? padding : throw new ArgumentException($"padding must be 'valid' or 'same'; got '{padding}'.", nameof(padding));
+        WindowGeometry.CheckConvolution(kernelSize, s, d, padding);
+        Padding = padding;
         KernelSize = kernelSize;
         Strides = s;
         DilationRate = d;

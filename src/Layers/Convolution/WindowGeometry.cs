@@ -39,4 +39,24 @@ internal static class WindowGeometry
         int before = Math.Min(pad / 2 + pad % 2, window - 1);
         return (outputPadding is { } o ? (size - 1) * stride + window % 2 + o : size * stride, window - 1 - before);
     }
+
+    /// <summary>Checks a convolution's window options as Keras does: sizes, strides and dilation rates positive, and no
+    /// stride above 1 together with a dilation rate above 1; and the padding name.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">A size, stride or dilation rate is not positive.</exception>
+    /// <exception cref="ArgumentException">Both a stride and a dilation rate exceed 1, or the padding is not one of
+    /// <c>valid</c>, <c>same</c> (or <c>causal</c> when <paramref name="allowCausal"/>).</exception>
+    public static void CheckConvolution((int Height, int Width) kernelSize, (int Height, int Width) strides,
+        (int Height, int Width) dilationRate, string padding, bool allowCausal = false)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(kernelSize.Height, nameof(kernelSize));
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(kernelSize.Width, nameof(kernelSize));
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(strides.Height, nameof(strides));
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(strides.Width, nameof(strides));
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(dilationRate.Height, nameof(dilationRate));
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(dilationRate.Width, nameof(dilationRate));
+        if (Math.Max(strides.Height, strides.Width) > 1 && Math.Max(dilationRate.Height, dilationRate.Width) > 1)
+            throw new ArgumentException($"strides > 1 cannot be combined with dilationRate > 1, as in Keras; got strides {strides} and dilationRate {dilationRate}.", nameof(dilationRate));
+        if (!(padding is "valid" or "same" || (allowCausal && padding == "causal")))
+            throw new ArgumentException($"padding must be 'valid' or 'same'{(allowCausal ? " or 'causal'" : "")}; got '{padding}'.", nameof(padding));
+    }
 }
