@@ -226,4 +226,35 @@ public sealed class LayerWeightOptionsTests : IDisposable
         Assert.Contains("ln.gamma", b.Message);
         Assert.Contains("[5]", b.Message);
     }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void GammaAndBetaInitializers_FillTheWeights_AndAreSavedAndLoaded(bool batchNorm)
+    {
+        NormalizationLayer<float> Make(Layers.Initializers.Initializer? beta, Layers.Initializers.Initializer? gamma) => batchNorm
+            ? new BatchNormalization<float>(betaInitializer: beta, gammaInitializer: gamma)
+            : new LayerNormalization<float>(betaInitializer: beta, gammaInitializer: gamma);
+        var norm = Make(new Layers.Initializers.Constant(0.25), new Layers.Initializers.Constant(2));
+        var m = new Sequential(new Dense<float>(4), norm, new Dense<float>(1)) { Seed = 5 };
+        m.Compile("mse", new Sgd(0.01));
+        m.Build(3);
+        var values = m.Parameters.Where(p => p.Name is "gamma" or "beta").ToDictionary(p => p.Name, p => p.Value.ToArray());
+        Assert.All(values["gamma"], v => Assert.Equal(2f, v));
+        Assert.All(values["beta"], v => Assert.Equal(0.25f, v));
+        Assert.Equal("constant:0.25", norm.GetConfig()["beta_initializer"]);
+        Assert.Equal("constant:2", norm.GetConfig()["gamma_initializer"]);
+        string path = Path.Combine(_dir, $"init-{batchNorm}.safetensors");
+        m.Save(path);
+        var loaded = Assert.IsAssignableFrom<NormalizationLayer<float>>(Sequential.Load(path).Layers[1]);
+        Assert.Equal(norm.GetConfig(), loaded.GetConfig());
+        // Keras' defaults, also for a config that does not name them (files saved before the option existed).
+        var plain = Make(null, null).GetConfig();
+        Assert.Equal("zeros", plain["beta_initializer"]);
+        Assert.Equal("ones", plain["gamma_initializer"]);
+        var old = plain.Where(kv => !kv.Key.EndsWith("_initializer", StringComparison.Ordinal)).ToDictionary(kv => kv.Key, kv => kv.Value);
+        var rebuilt = Assert.IsAssignableFrom<NormalizationLayer<float>>(
+            Serialization.LayerRegistry<float>.Create(batchNorm ? "batch_normalization" : "layer_normalization", old));
+        Assert.Equal(plain, rebuilt.GetConfig());
+    }
 }

@@ -37,9 +37,12 @@ public sealed class BatchNormalization<T> : NormalizationLayer<T> where T : unma
     /// <param name="epsilon">Added to the variance; positive.</param>
     /// <param name="center">Whether to add β.</param>
     /// <param name="scale">Whether to multiply by γ.</param>
+    /// <param name="betaInitializer">Fills β (Keras' <c>beta_initializer</c>); zeros by default.</param>
+    /// <param name="gammaInitializer">Fills γ (Keras' <c>gamma_initializer</c>); ones by default.</param>
     /// <exception cref="ArgumentOutOfRangeException">The momentum or ε is out of range.</exception>
-    public BatchNormalization(double momentum = 0.99, double epsilon = 1e-3, bool center = true, bool scale = true)
-        : base(epsilon, center, scale)
+    public BatchNormalization(double momentum = 0.99, double epsilon = 1e-3, bool center = true, bool scale = true,
+        Initializers.Initializer? betaInitializer = null, Initializers.Initializer? gammaInitializer = null)
+        : base(epsilon, center, scale, gammaInitializer, betaInitializer)
     {
         if (!(momentum >= 0 && momentum < 1))
             throw new ArgumentOutOfRangeException(nameof(momentum), $"momentum must be in [0, 1); got {momentum}.");

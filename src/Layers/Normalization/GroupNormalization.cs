@@ -185,8 +185,6 @@ public sealed class GroupNormalization<T> : NormalizationLayer<T> where T : unma
         var config = BaseConfig();
         config["groups"] = Groups.ToString(CultureInfo.InvariantCulture);
         config["axis"] = Axis.ToString(CultureInfo.InvariantCulture);
-        config["beta_initializer"] = BetaInitializer.Name;
-        config["gamma_initializer"] = GammaInitializer.Name;
         return config;
     }
 }

@@ -22,8 +22,12 @@ public sealed class LayerNormalization<T> : NormalizationLayer<T> where T : unma
     /// <param name="epsilon">Added to the variance; positive.</param>
     /// <param name="center">Whether to add β.</param>
     /// <param name="scale">Whether to multiply by γ.</param>
+    /// <param name="betaInitializer">Fills β (Keras' <c>beta_initializer</c>); zeros by default.</param>
+    /// <param name="gammaInitializer">Fills γ (Keras' <c>gamma_initializer</c>); ones by default.</param>
     /// <exception cref="ArgumentOutOfRangeException">ε is not positive and finite.</exception>
-    public LayerNormalization(double epsilon = 1e-3, bool center = true, bool scale = true) : base(epsilon, center, scale) { }
+    public LayerNormalization(double epsilon = 1e-3, bool center = true, bool scale = true,
+        Initializers.Initializer? betaInitializer = null, Initializers.Initializer? gammaInitializer = null)
+        : base(epsilon, center, scale, gammaInitializer, betaInitializer) { }
 
     /// <inheritdoc/>
     public override string TypeName => "layer_normalization";

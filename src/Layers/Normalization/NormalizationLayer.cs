@@ -111,6 +111,8 @@ public abstract class NormalizationLayer<T> : Layer<T> where T : unmanaged, IFlo
             ["epsilon"] = Epsilon.ToString("R", CultureInfo.InvariantCulture),
             ["center"] = Str(Center),
             ["scale"] = Str(Scale),
+            ["beta_initializer"] = BetaInitializer.Name,
+            ["gamma_initializer"] = GammaInitializer.Name,
         };
         AddRegularizerConfig(config);
         AddConstraintConfig(config);

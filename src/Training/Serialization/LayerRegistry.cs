@@ -229,13 +229,14 @@ public static class LayerRegistry
     {
         public ILayer<T> Create<T>(IReadOnlyDictionary<string, string> c) where T : unmanaged, IFloatingPointIeee754<T> =>
             WithScaleShiftOptions(c, new BatchNormalization<T>(LayerConfig.GetDouble(c, "momentum", 0.99), LayerConfig.GetDouble(c, "epsilon", 1e-3),
-                LayerConfig.GetBool(c, "center", true), LayerConfig.GetBool(c, "scale", true)));
+                LayerConfig.GetBool(c, "center", true), LayerConfig.GetBool(c, "scale", true), BetaInitializerOf(c), GammaInitializerOf(c)));
     }
 
     private sealed class LayerNormalizationFactory : ILayerFactory
     {
         public ILayer<T> Create<T>(IReadOnlyDictionary<string, string> c) where T : unmanaged, IFloatingPointIeee754<T> =>
-            WithScaleShiftOptions(c, new LayerNormalization<T>(LayerConfig.GetDouble(c, "epsilon", 1e-3), LayerConfig.GetBool(c, "center", true), LayerConfig.GetBool(c, "scale", true)));
+            WithScaleShiftOptions(c, new LayerNormalization<T>(LayerConfig.GetDouble(c, "epsilon", 1e-3), LayerConfig.GetBool(c, "center", true),
+                LayerConfig.GetBool(c, "scale", true), BetaInitializerOf(c), GammaInitializerOf(c)));
     }
 
     private sealed class GroupNormalizationFactory : ILayerFactory
@@ -243,9 +244,14 @@ public static class LayerRegistry
         public ILayer<T> Create<T>(IReadOnlyDictionary<string, string> c) where T : unmanaged, IFloatingPointIeee754<T> =>
             WithScaleShiftOptions(c, new GroupNormalization<T>(LayerConfig.GetInt(c, "groups", 32), LayerConfig.GetInt(c, "axis", -1),
                 LayerConfig.GetDouble(c, "epsilon", 1e-3), LayerConfig.GetBool(c, "center", true), LayerConfig.GetBool(c, "scale", true),
-                Initializer.Get(LayerConfig.GetString(c, "beta_initializer", "zeros")),
-                Initializer.Get(LayerConfig.GetString(c, "gamma_initializer", "ones"))));
+                BetaInitializerOf(c), GammaInitializerOf(c)));
     }
+
+    // β and γ initializers of the normalisation layers; files saved before BatchNormalization and LayerNormalization
+    // recorded them have none, which means Keras' defaults.
+    private static Initializer BetaInitializerOf(IReadOnlyDictionary<string, string> c) => Initializer.Get(LayerConfig.GetString(c, "beta_initializer", "zeros"));
+
+    private static Initializer GammaInitializerOf(IReadOnlyDictionary<string, string> c) => Initializer.Get(LayerConfig.GetString(c, "gamma_initializer", "ones"));
 
     private sealed class UnitNormalizationFactory : ILayerFactory
     {
