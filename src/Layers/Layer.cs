@@ -44,6 +44,18 @@ public abstract class Layer<T> : ILayer<T> where T : unmanaged, IFloatingPointIe
         }
     }
 
+    /// <summary>
+    /// A penalty on the layer's output <c>y</c> [B, ...] (Keras' <c>activity_regularizer</c>): when a model runs the
+    /// layer, <c>(l1·Σ|y| + l2·Σy²) / B</c> joins the loss it trains on and reports (Fit, TrainOnBatch, Evaluate,
+    /// TestOnBatch), and its gradient <c>(l1·sign(y) + 2·l2·y) / B</c> joins the gradient that reaches the layer. Null
+    /// (the default) for none. Saved with the model.
+    /// </summary>
+    /// <remarks>As Keras 3, the penalty is divided by the batch size (the output's first dimension), it counts in
+    /// evaluation as well as in training, and it applies to a frozen layer too (freezing stops its weights, not its
+    /// output's penalty). The layer itself never reads it: the model that runs the layer applies it, so a layer called
+    /// on its own, or wrapped inside another layer (TimeDistributed, Bidirectional), adds nothing.</remarks>
+    public Regularizers.Regularizer? ActivityRegularizer { get; set; }
+
     /// <summary>The input shape the layer was built for (batch dimension as first seen).</summary>
     public TensorShape? BuiltInputShape { get; private set; }
 
@@ -104,11 +116,13 @@ public abstract class Layer<T> : ILayer<T> where T : unmanaged, IFloatingPointIe
     }
 
     /// <summary>Adds Keras' <c>kernel_regularizer</c>, <c>recurrent_regularizer</c> and <c>bias_regularizer</c>
-    /// entries for the regularizers that are set.</summary>
+    /// entries for the regularizers that are set, and <c>activity_regularizer</c> when
+    /// <see cref="ActivityRegularizer"/> is set.</summary>
     protected void AddRegularizerConfig(IDictionary<string, string> config)
     {
         foreach (var (name, r) in _regularizers)
             config[(name == "recurrent_kernel" ? "recurrent" : name) + "_regularizer"] = r.Name;
+        if (ActivityRegularizer is { } activity) config["activity_regularizer"] = activity.Name;
     }
 
     /// <summary>The constraint set for the parameter named <paramref name="parameterName"/>, or null.</summary>

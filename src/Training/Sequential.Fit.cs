@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Numerics;
 using Nn.Simd.Layers;
+using Nn.Simd.Layers.Regularizers;
 using Nn.Simd.Tensors;
 using Nn.Simd.Training.Callbacks;
 
@@ -9,6 +10,8 @@ namespace Nn.Simd.Training;
 public partial class Sequential<T>
 {
     private Tensor<T>[] _outputs = [], _inputGrads = [];
+    // Per layer, the buffer for its output gradient plus its activity penalty's gradient (created on first use).
+    private Workspace<T>?[] _activityGrads = [];
     private readonly Workspace<T> _dOutput = new();
     private int _trainOnBatchCalls;
     private int? _resumeEpoch;
@@ -264,6 +267,7 @@ public partial class Sequential<T>
             var w = weights is null ? default : weights.AsSpan(start, count);
             double batchLoss = LossMask(output) is not null || weights is not null
                 ? WeightedLoss(output, yb, null, w) : double.CreateChecked(Loss!.Compute(output, yb));
+            batchLoss += ActivityLoss();
             lossSum += batchLoss * count;
             UpdateMetrics(output, yb, w);
         }
@@ -272,8 +276,10 @@ public partial class Sequential<T>
         return logs;
     }
 
-    /// <summary>The sum of the weight penalties of the trainable parameters (Keras' <c>sum(model.losses)</c>), which
-    /// <c>Fit</c> and <c>Evaluate</c> add to the loss they report.</summary>
+    /// <summary>The sum of the weight penalties of the trainable parameters (the weight part of Keras'
+    /// <c>sum(model.losses)</c>), which <c>Fit</c> and <c>Evaluate</c> add to the loss they report. Activity penalties
+    /// (<see cref="Layer{T}.ActivityRegularizer"/>) depend on the batch, so they are not in it: each step and each
+    /// evaluated batch adds its own.</summary>
     public double RegularizationLoss()
     {
         double sum = 0;
@@ -342,6 +348,21 @@ public partial class Sequential<T>
         ForwardAll(x, training: false).ReadOnlySpan.CopyTo(destination.Span);
     }
 
+    /// <summary>
+    /// The activity penalties of the last forward pass, Σ over layers with a <see cref="Layer{T}.ActivityRegularizer"/>
+    /// of <c>r(yᵢ) / B</c>, as Keras 3 adds them to the loss of every call, in training and in evaluation alike (its
+    /// <c>compute_loss</c> sums <c>model.losses</c> in <c>train_step</c> and <c>test_step</c>). Sample weights, class
+    /// weights and timestep masks do not reach them, as in Keras.
+    /// </summary>
+    private double ActivityLoss()
+    {
+        double sum = 0;
+        for (int i = 0; i < _layers.Count; i++)
+            if (_layers[i] is Layer<T> { ActivityRegularizer: { } activity })
+                sum += ActivityRegularization.Penalty(activity, _outputs[i]);
+        return sum;
+    }
+
     private Tensor<T> ForwardAll(Tensor<T> x, bool training)
     {
         var a = x;
@@ -367,6 +388,7 @@ public partial class Sequential<T>
         var dOut = _dOutput.Get(output.Shape);
         double loss = double.CreateChecked(Loss!.ComputeWithGradient(output, yb, dOut));
         if ((!weights.IsEmpty || LossMask(output) is not null) && double.IsFinite(loss)) loss = WeightedLoss(output, yb, dOut, weights);
+        loss += ActivityLoss();
         if (!double.IsFinite(loss)) return ReportNonFinite(LocateForward(xb, epoch, step, loss));
         UpdateMetrics(output, yb, weights);
         if (!IsFinite(dOut.ReadOnlySpan))
@@ -376,6 +398,9 @@ public partial class Sequential<T>
         var g = dOut;
         for (int i = _layers.Count - 1; i >= 0; i--)
         {
+            // An activity penalty's gradient joins the gradient arriving at its layer, in a buffer of the model's.
+            if (_layers[i] is Layer<T> { ActivityRegularizer: { } activity })
+                g = ActivityRegularization.AddGradient(activity, _outputs[i], g, _activityGrads[i] ??= new Workspace<T>());
             g = _layers[i].Backward(g);
             _inputGrads[i] = g;
         }

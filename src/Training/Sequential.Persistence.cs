@@ -326,7 +326,11 @@ public partial class Sequential<T>
                 w.WriteString("type", TypeNameOf(l));
                 w.WriteString("name", l.Name);
                 w.WriteStartObject("config");
-                foreach (var (key, value) in l.GetConfig()) w.WriteString(key, value);
+                var config = l.GetConfig();
+                foreach (var (key, value) in config) w.WriteString(key, value);
+                // Layers with weight regularizers list it in GetConfig as Keras does; any other layer's is saved here.
+                if (l is Layer<T> { ActivityRegularizer: { } activity } && !config.ContainsKey("activity_regularizer"))
+                    w.WriteString("activity_regularizer", activity.Name);
                 w.WriteEndObject();
                 w.WriteEndObject();
             }

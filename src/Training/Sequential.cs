@@ -123,6 +123,7 @@ public partial class Sequential<T> : IModel where T : unmanaged, IFloatingPointI
         _managesMasks = _layers.Any(l => l is IMaskProducer and not IMaskConsumer);
         _outputs = new Tensor<T>[_layers.Count];
         _inputGrads = new Tensor<T>[_layers.Count];
+        _activityGrads = new Workspace<T>?[_layers.Count];
         _outputMask = null;
         if (IsBuilt)
         {
@@ -277,6 +278,7 @@ public partial class Sequential<T> : IModel where T : unmanaged, IFloatingPointI
         OutputShape = DropBatch(shape);
         _outputs = new Tensor<T>[_layers.Count];
         _inputGrads = new Tensor<T>[_layers.Count];
+        _activityGrads = new Workspace<T>?[_layers.Count];
         // The first layer's input is data: nothing uses its gradient, so skip that product (as autograd does).
         if (_layers.Count > 0)
         {

@@ -310,6 +310,7 @@ public sealed class DepthwiseConv2D<T> : Layer<T>, IInputGradientOptional where 
         };
         if (DepthwiseRegularizer is { } r) c["depthwise_regularizer"] = r.Name;
         if (BiasRegularizer is { } br) c["bias_regularizer"] = br.Name;
+        if (ActivityRegularizer is { } ar) c["activity_regularizer"] = ar.Name;
         if (DepthwiseConstraint is { } k) c["depthwise_constraint"] = k.Name;
         if (BiasConstraint is { } bc) c["bias_constraint"] = bc.Name;
         return c;

@@ -258,6 +258,7 @@ public sealed class SeparableConv2D<T> : Layer<T>, IInputGradientOptional where 
         if (DepthwiseRegularizer is { } dr) c["depthwise_regularizer"] = dr.Name;
         if (PointwiseRegularizer is { } pr) c["pointwise_regularizer"] = pr.Name;
         if (BiasRegularizer is { } br) c["bias_regularizer"] = br.Name;
+        if (ActivityRegularizer is { } ar) c["activity_regularizer"] = ar.Name;
         if (DepthwiseConstraint is { } dc) c["depthwise_constraint"] = dc.Name;
         if (PointwiseConstraint is { } pc) c["pointwise_constraint"] = pc.Name;
         if (BiasConstraint is { } bc) c["bias_constraint"] = bc.Name;

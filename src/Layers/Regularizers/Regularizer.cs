@@ -47,14 +47,20 @@ public sealed class Regularizer
 
     /// <summary>Adds the penalty's gradient to <paramref name="gradient"/>: <c>l1·sign(w) + 2·l2·w</c> (sign(0) = 0, as TensorFlow's).</summary>
     /// <exception cref="ArgumentException">The spans differ in length.</exception>
-    public void AddGradient<T>(ReadOnlySpan<T> weights, Span<T> gradient) where T : unmanaged, IFloatingPointIeee754<T>
+    public void AddGradient<T>(ReadOnlySpan<T> weights, Span<T> gradient) where T : unmanaged, IFloatingPointIeee754<T> =>
+        AddGradient(weights, gradient, 1.0);
+
+    /// <summary>Adds <paramref name="scale"/> times the penalty's gradient to <paramref name="gradient"/>:
+    /// <c>scale·(l1·sign(w) + 2·l2·w)</c>; with scale 1 bit for bit the public overload.</summary>
+    /// <exception cref="ArgumentException">The spans differ in length.</exception>
+    internal void AddGradient<T>(ReadOnlySpan<T> weights, Span<T> gradient, double scale) where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (weights.Length != gradient.Length)
             throw new ArgumentException($"weights ({weights.Length}) and gradient ({gradient.Length}) differ in length.", nameof(gradient));
-        if (L2 != 0) TensorPrimitives.MultiplyAdd(weights, T.CreateChecked(2 * L2), gradient, gradient);
+        if (L2 != 0) TensorPrimitives.MultiplyAdd(weights, T.CreateChecked(2 * L2 * scale), gradient, gradient);
         if (L1 != 0)
         {
-            T l1 = T.CreateChecked(L1);
+            T l1 = T.CreateChecked(L1 * scale);
             for (int i = 0; i < weights.Length; i++)
             {
                 T w = weights[i];

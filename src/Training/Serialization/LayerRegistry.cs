@@ -519,7 +519,8 @@ public static class LayerRegistry<T> where T : unmanaged, IFloatingPointIeee754<
     /// <summary>Whether <paramref name="typeName"/> can be created.</summary>
     public static bool IsRegistered(string typeName) => s_factories.ContainsKey(typeName) || LayerRegistry.TryGetGeneric(typeName, out _);
 
-    /// <summary>Creates a layer of <paramref name="typeName"/> from its options.</summary>
+    /// <summary>Creates a layer of <paramref name="typeName"/> from its options. An <c>activity_regularizer</c> option
+    /// (Keras' name) sets <see cref="Layer{T}.ActivityRegularizer"/> on the created layer, whatever its type.</summary>
     /// <exception cref="KeyNotFoundException">No factory is registered; the message lists the known types.</exception>
     /// <exception cref="InvalidDataException">The factory rejected the options; the message names the type.</exception>
     public static ILayer<T> Create(string typeName, IReadOnlyDictionary<string, string> config)
@@ -528,8 +529,15 @@ public static class LayerRegistry<T> where T : unmanaged, IFloatingPointIeee754<
         ArgumentNullException.ThrowIfNull(config);
         try
         {
-            if (s_factories.TryGetValue(typeName, out var f)) return f(config);
-            if (LayerRegistry.TryGetGeneric(typeName, out var g)) return g.Create<T>(config);
+            ILayer<T>? layer = s_factories.TryGetValue(typeName, out var f) ? f(config)
+                : LayerRegistry.TryGetGeneric(typeName, out var g) ? g.Create<T>(config) : null;
+            if (layer is not null && config.TryGetValue("activity_regularizer", out var activity))
+            {
+                if (layer is not Layer<T> withActivity)
+                    throw new ArgumentException($"activity_regularizer '{activity}' is set, but {layer.GetType().Name} does not derive from Layer<T>, which holds it.");
+                withActivity.ActivityRegularizer = Regularizer.Get(activity);
+            }
+            if (layer is not null) return layer;
         }
         catch (Exception e) when (e is ArgumentException or FormatException or KeyNotFoundException or OverflowException)
         {
