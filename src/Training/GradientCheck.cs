@@ -35,7 +35,7 @@ public static class GradientCheck
         int MaxElementsPerTensor = int.MaxValue, double Floor = 1e-2, Action? BeforeForward = null);
 
     /// <summary>The worst error found in one tensor.</summary>
-    /// <param name="Tensor">"input", or the parameter's name.</param>
+    /// <param name="Tensor">"input" (a merge layer's: "input 0", "input 1", …), or the parameter's name.</param>
     /// <param name="Checked">How many elements were compared.</param>
     /// <param name="WorstIndex">The flat index of the worst element.</param>
     /// <param name="Analytic">The analytic gradient there.</param>
@@ -44,7 +44,8 @@ public static class GradientCheck
     public sealed record TensorReport(string Tensor, int Checked, int WorstIndex, double Analytic, double Numeric, double RelativeError);
 
     /// <summary>The result of a check.</summary>
-    /// <param name="Tensors">One entry per checked tensor: the input first, then the parameters in order.</param>
+    /// <param name="Tensors">One entry per checked tensor: the input (or each input of a merge layer, in order) first, then
+    /// the parameters in order.</param>
     /// <param name="Tolerance">The tolerance the check was run with.</param>
     public sealed record Report(IReadOnlyList<TensorReport> Tensors, double Tolerance)
     {
@@ -82,28 +83,55 @@ public static class GradientCheck
         var o = options ?? new Options();
         if (!layer.IsBuilt) layer.Build(input.Shape, o.Seed);
         var x = input.Clone();
+        return CheckCore([("input", x)], layer.Parameters, () => layer.Forward(x, o.Training), g => [layer.Backward(g)], o);
+    }
 
+    /// <summary>Checks the gradients of a merge layer with respect to each of its inputs and all its parameters.</summary>
+    /// <param name="layer">The layer.</param>
+    /// <param name="inputs">The inputs at which to check (copied; the same tensor twice counts as two inputs). The
+    /// report names them <c>input 0</c>, <c>input 1</c>, …</param>
+    /// <param name="options">Settings; null means the defaults.</param>
+    public static Report Check(IMergeLayer<double> layer, IReadOnlyList<Tensor<double>> inputs, Options? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(layer);
+        ArgumentNullException.ThrowIfNull(inputs);
+        var o = options ?? new Options();
+        var xs = new Tensor<double>[inputs.Count];
+        for (int i = 0; i < xs.Length; i++)
+            xs[i] = (inputs[i] ?? throw new ArgumentNullException(nameof(inputs), $"Input {i} is null.")).Clone();
+        return CheckCore([.. xs.Select((x, i) => ($"input {i}", x))], layer.Parameters, () => layer.Forward(xs, o.Training), layer.Backward, o);
+    }
+
+    /// <summary>Compares <paramref name="backward"/>'s gradients of every input and trainable parameter with central
+    /// differences of <c>L = Σ g ⊙ forward()</c>, perturbing the tensors that <paramref name="forward"/> reads.</summary>
+    private static Report CheckCore(IReadOnlyList<(string Name, Tensor<double> Value)> inputs, IReadOnlyList<Parameter<double>> parameters,
+        Func<Tensor<double>> forward, Func<Tensor<double>, IReadOnlyList<Tensor<double>>> backward, Options o)
+    {
         o.BeforeForward?.Invoke();
-        var y = layer.Forward(x, o.Training);
+        var y = forward();
         var g = Tensor<double>.RandomNormal(y.Shape, o.Seed);
-        foreach (var p in layer.Parameters) p.Grad.Clear();
-        var dx = layer.Backward(g).Clone();
-        var analyticParams = layer.Parameters.Select(p => p.Grad.Clone()).ToList();
+        foreach (var p in parameters) p.Grad.Clear();
+        var dInputs = backward(g).Select(d => d.Clone()).ToList();
+        if (dInputs.Count != inputs.Count)
+            throw new InvalidOperationException($"Backward returned {dInputs.Count} input gradients for {inputs.Count} inputs.");
+        var analyticParams = parameters.Select(p => p.Grad.Clone()).ToList();
 
         double Loss()
         {
             o.BeforeForward?.Invoke();
-            var out_ = layer.Forward(x, o.Training);
+            var out_ = forward();
             return TensorPrimitives.Dot(out_.ReadOnlySpan, g.ReadOnlySpan);
         }
 
         var rng = new Random(o.Seed);
-        var reports = new List<TensorReport> { Compare("input", x, dx, Loss, o, rng) };
-        for (int i = 0; i < layer.Parameters.Count; i++)
+        var reports = new List<TensorReport>();
+        for (int i = 0; i < inputs.Count; i++)
+            reports.Add(Compare(inputs[i].Name, inputs[i].Value, dInputs[i], Loss, o, rng));
+        for (int i = 0; i < parameters.Count; i++)
         {
             // A buffer (moving statistics) is layer state, and a frozen weight gets no gradient: nothing to check.
-            if (!layer.Parameters[i].Trainable) continue;
-            reports.Add(Compare(layer.Parameters[i].Name, layer.Parameters[i].Value, analyticParams[i], Loss, o, rng));
+            if (!parameters[i].Trainable) continue;
+            reports.Add(Compare(parameters[i].Name, parameters[i].Value, analyticParams[i], Loss, o, rng));
         }
         return new Report(reports, o.Tolerance);
     }
