@@ -358,8 +358,11 @@ public partial class Sequential<T>
     {
         double sum = 0;
         for (int i = 0; i < _layers.Count; i++)
+        {
             if (_layers[i] is Layer<T> { ActivityRegularizer: { } activity })
                 sum += ActivityRegularization.Penalty(activity, _outputs[i]);
+            if (_layers[i] is Functional<T> graph) sum += graph.ActivityLoss();
+        }
         return sum;
     }
 

@@ -304,7 +304,8 @@ public partial class Sequential<T>
             string layerName = layerNames?[i] ?? l.Name;
             for (int j = 0; j < l.Parameters.Count; j++)
             {
-                string key = $"{layerName}.{l.Parameters[j].Name}";
+                // A graph's parameters carry the name of their layer inside it: functional_1.dense_2.kernel.
+                string key = l is Functional<T> graph ? $"{layerName}.{graph.ParameterKeys[j]}" : $"{layerName}.{l.Parameters[j].Name}";
                 if (!used.Add(key)) { key = $"{key}_{j}"; used.Add(key); }
                 list.Add(new(key, l.Parameters[j]));
             }

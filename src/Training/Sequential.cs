@@ -439,6 +439,14 @@ public partial class Sequential<T> : IModel where T : unmanaged, IFloatingPointI
             total += count;
             trainable += l.Parameters.Where(p => p.Trainable).Sum(p => (long)p.Value.Length);
             rows.Add(($"{l.Name} ({TypeLabel(l)})", FormatWithNone(shape), count.ToString("N0", CultureInfo.InvariantCulture)));
+            // A graph's calls follow it, indented, each with the layers it reads (Keras' "Connected to").
+            if (l is Functional<T> graph)
+            {
+                var calls = graph.Calls;
+                for (int c = 0; c < calls.Count; c++)
+                    rows.Add(($"  {calls[c].Name} ({TypeLabel(graph.LayerOf(c))}) ← {string.Join(", ", calls[c].Inputs)}",
+                        FormatWithNone(WithBatch(calls[c].OutputShape!.Value, 1)), calls[c].ParameterCount.ToString("N0", CultureInfo.InvariantCulture)));
+            }
         }
         int w1 = Math.Max(28, rows.Max(r => r.Layer.Length) + 2);
         int w2 = Math.Max(22, rows.Max(r => r.Shape.Length) + 2);
@@ -463,7 +471,7 @@ public partial class Sequential<T> : IModel where T : unmanaged, IFloatingPointI
     private static string Count(long n) =>
         $"{n.ToString("N0", CultureInfo.InvariantCulture)} ({FormatBytes(n * System.Runtime.CompilerServices.Unsafe.SizeOf<T>())})";
 
-    private static string TypeLabel(ILayer<T> layer)
+    private static string TypeLabel(object layer)
     {
         string n = layer.GetType().Name;
         int tick = n.IndexOf('`');
@@ -533,4 +541,28 @@ public static class Model
     /// <summary>Loads a float model, uncompiled when <paramref name="compile"/> is false; see <see cref="Sequential.Load(string, bool)"/>.</summary>
     /// <exception cref="InvalidDataException">The file is invalid or does not describe a model.</exception>
     public static Sequential Load(string path, bool compile) => Sequential.Load(path, compile);
+
+    /// <summary>A float model of the graph from <paramref name="inputs"/> to <paramref name="outputs"/>, Keras'
+    /// <c>keras.Model(inputs, outputs)</c>: a model whose one layer is the <see cref="Functional{T}"/> graph, built
+    /// for the input's shape (so <c>Summary</c> works at once) with <paramref name="seed"/> as its <c>Seed</c>.</summary>
+    /// <param name="inputs">The graph's input.</param>
+    /// <param name="outputs">A tensor computed from it by calling layers.</param>
+    /// <param name="seed">The model's seed (weights, dropout, shuffling); null draws one.</param>
+    /// <exception cref="ArgumentException">The graph is not valid (see <see cref="Functional{T}(Input{T}, SymbolicTensor{T})"/>).</exception>
+    public static Sequential Create(Input<float> inputs, SymbolicTensor<float> outputs, int? seed = null)
+    {
+        var model = new Sequential(new Functional<float>(inputs, outputs)) { Seed = seed };
+        model.Build(inputs.Shape);
+        return model;
+    }
+
+    /// <summary>As <see cref="Create(Input{float}, SymbolicTensor{float}, int?)"/> for any element type (double for
+    /// gradient checks).</summary>
+    /// <exception cref="ArgumentException">The graph is not valid.</exception>
+    public static Sequential<T> Create<T>(Input<T> inputs, SymbolicTensor<T> outputs, int? seed = null) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var model = new Sequential<T>(new Functional<T>(inputs, outputs)) { Seed = seed };
+        model.Build(inputs.Shape);
+        return model;
+    }
 }

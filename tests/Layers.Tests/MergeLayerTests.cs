@@ -293,8 +293,22 @@ public class MergeLayerTests
         Assert.Equal((2, 1, true), (dot.AxisX, dot.AxisZ, dot.Normalize));
         Assert.Equal("-2", MergeRegistry.Create<float>("concatenate", new Dictionary<string, string> { ["axis"] = "-2" }).GetConfig()["axis"]);
 
-        var e = Assert.Throws<KeyNotFoundException>(() => MergeRegistry.Create<float>("attention", new Dictionary<string, string>()));
-        Assert.Contains("'attention'", e.Message);
+        // The attention layers, every option.
+        foreach (IMergeLayer<float> attention in new IMergeLayer<float>[]
+        {
+            new Attention<float>(useScale: true, scoreMode: "concat", dropout: 0.25, useCausalMask: true, seed: 3),
+            new Attention<float>(),
+            new AdditiveAttention<float>(useScale: false, dropout: 0.5, useCausalMask: true, seed: 4),
+            new AdditiveAttention<float>(),
+        })
+        {
+            var copy = MergeRegistry.Create<float>(attention.TypeName, attention.GetConfig());
+            Assert.IsType(attention.GetType(), copy);
+            Assert.Equal(attention.GetConfig(), copy.GetConfig());
+        }
+
+        var e = Assert.Throws<KeyNotFoundException>(() => MergeRegistry.Create<float>("multi_head_attention", new Dictionary<string, string>()));
+        Assert.Contains("'multi_head_attention'", e.Message);
         Assert.Contains("concatenate", e.Message);
         Assert.Throws<InvalidDataException>(() => MergeRegistry.Create<float>("dot", new Dictionary<string, string>()));
         Assert.Throws<InvalidDataException>(() => MergeRegistry.Create<float>("dot", new Dictionary<string, string> { ["axes"] = "1,2,3" }));

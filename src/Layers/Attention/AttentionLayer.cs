@@ -87,6 +87,10 @@ public abstract class AttentionLayer<T> : IMergeLayer<T> where T : unmanaged, IF
         _rng = new ResumableRandom(seed);
     }
 
+    /// <summary>Appends the dropout generator, so that a checkpoint saves and restores its state (as
+    /// <see cref="Layer{T}"/>'s noise layers do).</summary>
+    internal void AddGenerators(List<ResumableRandom> generators) => generators.Add(_rng);
+
     /// <summary>Registers a parameter; the order of calls is the order of <see cref="Parameters"/> (Keras' order).</summary>
     private protected Parameter<T> AddParameter(string name, TensorShape shape, Initializers.Initializer init, Random rng)
     {

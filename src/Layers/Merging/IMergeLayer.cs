@@ -24,6 +24,12 @@ public interface IMergeLayer<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// <summary>The trainable parameters (none for Keras' merge layers).</summary>
     IReadOnlyList<Parameter<T>> Parameters { get; }
 
+    /// <summary>Creates the parameters, if the layer has any, for inputs of these shapes (batch dimensions included,
+    /// their sizes ignored), initialised from <paramref name="seed"/>; the graph calls it before the first forward pass.
+    /// Calling it again with the same feature sizes does nothing.</summary>
+    /// <exception cref="ArgumentException">The shapes cannot be merged, or differ from those the layer was built for.</exception>
+    void Build(IReadOnlyList<TensorShape> inputShapes, int seed);
+
     /// <summary>The output shape for these input shapes, batch dimension included.</summary>
     /// <exception cref="ArgumentException">The shapes cannot be merged (too few inputs, or shapes that disagree); the
     /// message names the shapes.</exception>

@@ -59,6 +59,10 @@ public abstract class MergeLayer<T> : IMergeLayer<T> where T : unmanaged, IFloat
     public virtual IReadOnlyList<Parameter<T>> Parameters => [];
 
     /// <inheritdoc/>
+    /// <remarks>Keras' merge layers have no weights: this only checks the shapes.</remarks>
+    public void Build(IReadOnlyList<TensorShape> inputShapes, int seed) => ComputeOutputShape(inputShapes);
+
+    /// <inheritdoc/>
     public TensorShape ComputeOutputShape(IReadOnlyList<TensorShape> inputShapes)
     {
         ArgumentNullException.ThrowIfNull(inputShapes);

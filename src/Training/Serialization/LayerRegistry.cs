@@ -76,6 +76,7 @@ public static class LayerRegistry
         Register("gru", new GruFactory());
         Register("bidirectional", new BidirectionalFactory());
         Register("time_distributed", new TimeDistributedFactory());
+        Register("functional", new FunctionalFactory());
     }
 
     /// <summary>Registers (or replaces) a factory for every element type.</summary>
@@ -483,6 +484,52 @@ public static class LayerRegistry
             var sub = c.Where(kv => kv.Key.StartsWith("layer.", StringComparison.Ordinal))
                        .ToDictionary(kv => kv.Key["layer.".Length..], kv => kv.Value, StringComparer.Ordinal);
             return new TimeDistributed<T>(LayerRegistry<T>.Create(LayerConfig.GetString(c, "layer"), sub));
+        }
+    }
+
+    /// <summary>A Functional graph saves its input shape and name, the number of calls, and for call <c>i</c> (in run
+    /// order) <c>node.i.kind</c>, <c>type</c>, <c>name</c>, <c>inputs</c> and the layer's options as
+    /// <c>node.i.config.*</c>; the graph is rebuilt by calling the recreated layers in that order.</summary>
+    private sealed class FunctionalFactory : ILayerFactory
+    {
+        public ILayer<T> Create<T>(IReadOnlyDictionary<string, string> c) where T : unmanaged, IFloatingPointIeee754<T>
+        {
+            int[] shape = LayerConfig.GetString(c, "input_shape").Split(',').Select(d => int.Parse(d, NumberStyles.Integer, CultureInfo.InvariantCulture)).ToArray();
+            var input = new Input<T>(shape) { Name = LayerConfig.GetString(c, "input_name", "input_layer") };
+            int count = LayerConfig.GetInt(c, "nodes");
+            if (count < 1) throw new ArgumentException($"a graph has at least one call; nodes is {count}.");
+            var tensors = new SymbolicTensor<T>[count];
+            for (int i = 0; i < count; i++)
+            {
+                string prefix = $"node.{i.ToString(CultureInfo.InvariantCulture)}.";
+                var sub = c.Where(kv => kv.Key.StartsWith(prefix + "config.", StringComparison.Ordinal))
+                           .ToDictionary(kv => kv.Key[(prefix.Length + "config.".Length)..], kv => kv.Value, StringComparer.Ordinal);
+                var sources = LayerConfig.GetString(c, prefix + "inputs").Split(',').Select(s =>
+                {
+                    if (s == "input") return (SymbolicTensor<T>)input;
+                    int k = int.Parse(s, NumberStyles.None, CultureInfo.InvariantCulture);
+                    if (k >= i) throw new ArgumentException($"call {i} reads call {k}, which does not run before it.");
+                    return tensors[k];
+                }).ToArray();
+                string type = LayerConfig.GetString(c, prefix + "type"), name = LayerConfig.GetString(c, prefix + "name");
+                switch (LayerConfig.GetString(c, prefix + "kind"))
+                {
+                    case "layer":
+                        if (sources.Length != 1) throw new ArgumentException($"call {i} ('{name}') is a single-input layer but reads {sources.Length} tensors.");
+                        var layer = LayerRegistry<T>.Create(type, sub);
+                        layer.Name = name;
+                        tensors[i] = layer.Call(sources[0]);
+                        break;
+                    case "merge":
+                        var merge = MergeRegistry.Create<T>(type, sub);
+                        merge.Name = name;
+                        tensors[i] = merge.Call(sources);
+                        break;
+                    case var kind:
+                        throw new ArgumentException($"call {i} ('{name}') has kind '{kind}'; expected 'layer' or 'merge'.");
+                }
+            }
+            return new Functional<T>(input, tensors[^1]);
         }
     }
 

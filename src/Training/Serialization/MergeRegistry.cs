@@ -35,6 +35,8 @@ public static class MergeRegistry
         Register("minimum", new ElementwiseFactory("minimum"));
         Register("concatenate", new ConcatenateFactory());
         Register("dot", new DotFactory());
+        Register("attention", new AttentionFactory());
+        Register("additive_attention", new AttentionFactory());
     }
 
     /// <summary>Registers (or replaces) a factory for every element type.</summary>
@@ -86,6 +88,21 @@ public static class MergeRegistry
     {
         public IMergeLayer<T> Create<T>(IReadOnlyDictionary<string, string> c) where T : unmanaged, IFloatingPointIeee754<T> =>
             new Concatenate<T>(LayerConfig.GetInt(c, "axis", -1));
+    }
+
+    /// <summary>Attention and AdditiveAttention: <c>use_scale</c>, <c>score_mode</c> (Attention only), <c>dropout</c>,
+    /// <c>use_causal_mask</c>, <c>seed</c>.</summary>
+    private sealed class AttentionFactory : IMergeFactory
+    {
+        public IMergeLayer<T> Create<T>(IReadOnlyDictionary<string, string> c) where T : unmanaged, IFloatingPointIeee754<T>
+        {
+            double dropout = LayerConfig.GetDouble(c, "dropout", 0);
+            bool causal = LayerConfig.GetBool(c, "use_causal_mask", false);
+            int? seed = c.ContainsKey("seed") ? LayerConfig.GetInt(c, "seed") : null;
+            return c.ContainsKey("score_mode")
+                ? new Attention<T>(LayerConfig.GetBool(c, "use_scale", false), LayerConfig.GetString(c, "score_mode"), dropout, causal, seed)
+                : new AdditiveAttention<T>(LayerConfig.GetBool(c, "use_scale", true), dropout, causal, seed);
+        }
     }
 
     /// <summary><c>axes</c> is one integer (<c>"1"</c>) or a pair (<c>"1,2"</c>); <c>normalize</c> defaults to false.</summary>

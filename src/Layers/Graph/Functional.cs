@@ -1,0 +1,404 @@
+using System.Globalization;
+using System.Numerics;
+using Nn.Simd.Tensors;
+
+namespace Nn.Simd.Layers;
+
+// Shapes: B = batch. The graph takes x [B, ...input] and returns y [B, ...output]; every node's tensors are batch-first.
+
+/// <summary>
+/// A graph of layers with one input and one output, Keras' functional API (<c>keras.Model(inputs, outputs)</c>):
+/// branches, skip connections and merges (<see cref="IMergeLayer{T}"/>: <c>Add</c>, <c>Concatenate</c>, …) that a
+/// linear stack cannot express. It is itself a layer, so <c>Model.Create(inputs, outputs)</c> trains it with the
+/// whole <c>Sequential</c> API (fit, evaluate, predict, callbacks, save/load), and it can also sit inside a larger model.
+/// <code>
+/// var inputs = new Input&lt;float&gt;(784);
+/// var h = new Dense&lt;float&gt;(64, "relu").Call(inputs);
+/// var r = new Dense&lt;float&gt;(64, "relu").Call(h);
+/// var outputs = new Dense&lt;float&gt;(10, "softmax").Call(new Add&lt;float&gt;().Call(h, r));   // a skip connection
+/// var model = Model.Create(inputs, outputs, seed: 1);
+/// </code>
+/// </summary>
+/// <remarks>
+/// <para>The nodes run in a topological order found from the output (a depth-first walk that visits a call's inputs
+/// in order): forward once each, then backward in reverse. The gradient of a tensor that several calls read (a branch
+/// point, the input of a skip connection) is the sum of their gradients, accumulated in a buffer the graph owns; a
+/// tensor read once passes its consumer's gradient on without a copy. Steady-state steps allocate nothing.</para>
+/// <para>Build seeds node <c>i</c> (and the noise a dropout node draws) from the graph's build seed, so a model's
+/// <c>Seed</c> fixes every weight and mask, as in a <c>Sequential</c> with a seed.</para>
+/// <para>Differences from Keras: one input and one output; a layer may be called only once in a graph (Keras shares
+/// the weights of a layer called twice; here each layer keeps the caches of one call); the input shape is fixed
+/// (no <c>None</c> axes besides the batch); and timestep masks (<see cref="Masking{T}"/>, <c>Embedding(maskZero)</c>)
+/// are not propagated through a graph, so those layers are refused in one.</para>
+/// <para>Saved weights are named <c>{graph}.{layer}.{parameter}</c>, e.g. <c>functional_1.dense_2.kernel</c>.</para>
+/// </remarks>
+public sealed class Functional<T> : Layer<T>, IInputGradientOptional where T : unmanaged, IFloatingPointIeee754<T>
+{
+    private const int GraphInput = -1;
+
+    private sealed class Node(ILayer<T>? layer, IMergeLayer<T>? merge, int[] sources)
+    {
+        public readonly ILayer<T>? Layer = layer;
+        public readonly IMergeLayer<T>? Merge = merge;
+        public readonly int[] Sources = sources;            // node indices, GraphInput for the graph's input
+        public readonly Tensor<T>[] MergeInputs = new Tensor<T>[merge is null ? 0 : sources.Length];
+        public readonly Workspace<T> GradientSum = new();  // used when more than one call reads this node's output
+        public Workspace<T>? ActivityGradient;              // the gradient plus an activity penalty's, when the layer has one
+        public int Consumers;                               // calls that read the output (+1 for the graph's output)
+        public int Received;
+        public Tensor<T>? Output, Gradient;
+        public string Name => Layer?.Name ?? Merge!.Name;
+        public IReadOnlyList<Parameter<T>> Parameters => Layer?.Parameters ?? Merge!.Parameters;
+    }
+
+    private readonly Node[] _nodes;
+    private readonly List<string> _parameterKeys = [];
+    private readonly Workspace<T> _inputGradientSum = new(), _zeros = new();
+    private readonly int _inputConsumers;
+    private int _inputReceived;
+    private Tensor<T>? _input, _output, _inputGradient;
+    private bool _computeInputGradient = true;
+    private TensorShape _lastShapeIn, _lastShapeOut;
+    private TensorShape[]? _shapes;   // per-sample output shape of each call, once built
+
+    /// <summary>The graph from <paramref name="inputs"/> to <paramref name="outputs"/>, Keras' <c>Model(inputs, outputs)</c>.</summary>
+    /// <param name="inputs">The graph's input.</param>
+    /// <param name="outputs">A tensor computed from <paramref name="inputs"/> by calls of layers.</param>
+    /// <exception cref="ArgumentException">The output does not depend on the input, or depends on another input; a
+    /// layer is called twice; two layers share a name; or a layer produces a timestep mask (see the remarks). The
+    /// message names the layers.</exception>
+    public Functional(Input<T> inputs, SymbolicTensor<T> outputs)
+    {
+        ArgumentNullException.ThrowIfNull(inputs);
+        ArgumentNullException.ThrowIfNull(outputs);
+        Input = inputs;
+        if (ReferenceEquals(inputs, outputs))
+            throw new ArgumentException("outputs is the input itself: the graph has no layers.", nameof(outputs));
+
+        // Depth-first from the output, a call's inputs in order; post-order is a topological order with the output last.
+        var order = new List<SymbolicTensor<T>>();
+        var index = new Dictionary<SymbolicTensor<T>, int>(ReferenceEqualityComparer.Instance);
+        bool reachesInput = false;
+        void Visit(SymbolicTensor<T> t)
+        {
+            if (t is Input<T> other)
+            {
+                if (!ReferenceEquals(other, inputs))
+                    throw new ArgumentException(
+                        $"The graph reaches the input '{other.Name}' (None, {string.Join(", ", other.Shape.ToArray())}) besides its own input '{inputs.Name}'; a Functional takes one input.", nameof(outputs));
+                reachesInput = true;
+                return;
+            }
+            if (index.ContainsKey(t)) return;
+            foreach (var s in t.Sources) Visit(s);
+            index[t] = order.Count;
+            order.Add(t);
+        }
+        Visit(outputs);
+        if (!reachesInput)
+            throw new ArgumentException($"outputs (from {outputs.Producer}) does not depend on the input '{inputs.Name}'.", nameof(outputs));
+
+        _nodes = new Node[order.Count];
+        var layers = new HashSet<object>(ReferenceEqualityComparer.Instance);
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        for (int i = 0; i < order.Count; i++)
+        {
+            var t = order[i];
+            object layer = (object?)t.Layer ?? t.Merge!;
+            string name = t.Producer;
+            if (!layers.Add(layer))
+                throw new ArgumentException(
+                    $"Layer '{name}' is called more than once in the graph. Keras would share its weights between the calls; here a layer keeps the caches of one call, so create one layer per call.", nameof(outputs));
+            if (!names.Add(name))
+                throw new ArgumentException($"Two layers in the graph are named '{name}'; names must be unique within a model.", nameof(outputs));
+            if (t.Layer is { } l && ProducesMask(l))
+                throw new ArgumentException(
+                    $"Layer '{name}' produces a timestep mask, which a Functional does not pass on; use it in a Sequential model.", nameof(outputs));
+            var sources = t.Sources.Select(s => s is Input<T> ? GraphInput : index[s]).ToArray();
+            _nodes[i] = new Node(t.Layer, t.Merge, sources);
+            foreach (int s in sources)
+            {
+                if (s == GraphInput) _inputConsumers++;
+                else _nodes[s].Consumers++;
+            }
+        }
+        _nodes[^1].Consumers++;
+        OutputShape = outputs.Shape;
+    }
+
+    /// <inheritdoc/>
+    public override string TypeName => "functional";
+
+    /// <summary>The graph's input.</summary>
+    public Input<T> Input { get; }
+
+    /// <summary>The per-sample output shape.</summary>
+    public TensorShape OutputShape { get; }
+
+    /// <summary>The single-input layers of the graph, in the order they run (merge layers are in
+    /// <see cref="MergeLayers"/>).</summary>
+    public IEnumerable<ILayer<T>> Layers => _nodes.Where(n => n.Layer is not null).Select(n => n.Layer!);
+
+    /// <summary>The merge layers of the graph, in the order they run.</summary>
+    public IEnumerable<IMergeLayer<T>> MergeLayers => _nodes.Where(n => n.Merge is not null).Select(n => n.Merge!);
+
+    /// <summary>The calls of the graph in the order they run (see <see cref="GraphCall"/>); output shapes and parameter
+    /// counts are known once the graph is built.</summary>
+    public IReadOnlyList<GraphCall> Calls =>
+        _nodes.Select((n, i) => new GraphCall(n.Name, TypeOf(n), n.Sources.Select(s => s == GraphInput ? Input.Name : _nodes[s].Name).ToArray(),
+            _shapes is null ? (TensorShape?)null : _shapes[i], n.Parameters.Sum(p => (long)p.Value.Length))).ToArray();
+
+    /// <summary>The layer object of call <paramref name="index"/> (an <see cref="ILayer{T}"/> or an
+    /// <see cref="IMergeLayer{T}"/>), for the model summary.</summary>
+    internal object LayerOf(int index) => (object?)_nodes[index].Layer ?? _nodes[index].Merge!;
+
+    /// <summary>The layer called <paramref name="name"/> in the graph (a merge layer's name gives an
+    /// <see cref="ArgumentException"/> that says so; use <see cref="MergeLayers"/>).</summary>
+    /// <exception cref="ArgumentException">No single-input layer has that name; the message lists the names.</exception>
+    public ILayer<T> GetLayer(string name)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        foreach (var n in _nodes)
+            if (n.Layer is { } l && l.Name == name) return l;
+        throw new ArgumentException(
+            $"No such layer: {name}. The graph's layers are: [{string.Join(", ", _nodes.Select(n => "'" + n.Name + "'"))}]" +
+            (_nodes.Any(n => n.Merge?.Name == name) ? $"; '{name}' is a merge layer (see MergeLayers)." : "."), nameof(name));
+    }
+
+    /// <summary>Each parameter's key within the graph, <c>{layer}.{parameter}</c>, in <see cref="ILayer{T}.Parameters"/>
+    /// order (what <c>Save</c> names the weights after the graph's own name).</summary>
+    internal IReadOnlyList<string> ParameterKeys => _parameterKeys;
+
+    /// <inheritdoc/>
+    public bool ComputeInputGradient
+    {
+        get => _computeInputGradient;
+        set
+        {
+            _computeInputGradient = value;
+            // The layers that read only the graph's input need not form its gradient either.
+            foreach (var n in _nodes)
+                if (n.Layer is { } l && n.Sources[0] == GraphInput && Innermost(l) is IInputGradientOptional o) o.ComputeInputGradient = value;
+        }
+    }
+
+    private static ILayer<T> Innermost(ILayer<T> layer)
+    {
+        while (layer is TimeDistributed<T> wrapper) layer = wrapper.Layer;
+        return layer;
+    }
+
+    private static bool ProducesMask(ILayer<T> layer) => Innermost(layer) switch
+    {
+        Masking<T> => true,
+        Embedding<T> e => e.MaskZero,
+        _ => false,
+    };
+
+    private static string TypeOf(Node n) => n.Layer is { } l ? TimeDistributed<T>.TypeNameOf(l) : n.Merge!.TypeName;
+
+    private void CheckSample(TensorShape shape, string paramName)
+    {
+        bool fits = shape.Rank == Input.Shape.Rank + 1;
+        for (int i = 0; fits && i < Input.Shape.Rank; i++) fits = shape[i + 1] == Input.Shape[i];
+        if (!fits)
+            throw new ArgumentException(
+                $"{Name} takes inputs shaped (batch, {string.Join(", ", Input.Shape.ToArray())}), as its input '{Input.Name}'; got {shape}.", paramName);
+    }
+
+    /// <inheritdoc/>
+    protected override void CheckFeatures(TensorShape inputShape, string paramName) => CheckSample(inputShape, paramName);
+
+    /// <inheritdoc/>
+    protected override void BuildCore(TensorShape inputShape, Random rng)
+    {
+        CheckSample(inputShape, nameof(inputShape));
+        var shapes = new TensorShape[_nodes.Length];
+        for (int i = 0; i < _nodes.Length; i++)
+        {
+            var n = _nodes[i];
+            int seed = rng.Next();
+            if (n.Layer is { } layer)
+            {
+                var x = n.Sources[0] == GraphInput ? inputShape : shapes[n.Sources[0]];
+                try
+                {
+                    if (Innermost(layer) is NoiseLayer<T> noise) noise.Reseed(seed);
+                    layer.Build(x, seed);
+                    shapes[i] = layer.ComputeOutputShape(x);
+                }
+                catch (ArgumentException e)
+                {
+                    throw new ArgumentException($"{Name}: layer '{layer.Name}' cannot take inputs shaped {x}: {e.Message}", nameof(inputShape), e);
+                }
+            }
+            else
+            {
+                var merge = n.Merge!;
+                var xs = n.Sources.Select(s => s == GraphInput ? inputShape : shapes[s]).ToArray();
+                if (merge is AttentionLayer<T> attention) attention.Reseed(seed);
+                merge.Build(xs, seed);
+                shapes[i] = merge.ComputeOutputShape(xs);
+            }
+            foreach (var p in n.Parameters)
+            {
+                AddParameter(p);
+                _parameterKeys.Add($"{n.Name}.{p.Name}");
+            }
+        }
+        _shapes = shapes.Select(SymbolicTensor<T>.DropBatch).ToArray();
+        if (!_computeInputGradient) ComputeInputGradient = false;
+    }
+
+    internal override void AddGenerators(List<ResumableRandom> generators)
+    {
+        foreach (var n in _nodes)
+        {
+            if (n.Layer is Layer<T> l) l.AddGenerators(generators);
+            if (n.Merge is AttentionLayer<T> a) a.AddGenerators(generators);
+        }
+    }
+
+    /// <inheritdoc/>
+    public override TensorShape ComputeOutputShape(TensorShape inputShape)
+    {
+        CheckSample(inputShape, nameof(inputShape));
+        if (inputShape == _lastShapeIn && _lastShapeOut.Rank > 0) return _lastShapeOut;
+        _lastShapeIn = inputShape;
+        _lastShapeOut = SymbolicTensor<T>.WithBatch(OutputShape, inputShape[0]);
+        return _lastShapeOut;
+    }
+
+    /// <inheritdoc/>
+    public override Tensor<T> Forward(Tensor<T> input, bool training)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        CheckSample(input.Shape, nameof(input));
+        EnsureBuilt(input);
+        _input = input;
+        foreach (var n in _nodes)
+        {
+            if (n.Layer is { } layer)
+            {
+                n.Output = layer.Forward(Source(n.Sources[0]), training);
+            }
+            else
+            {
+                for (int k = 0; k < n.Sources.Length; k++) n.MergeInputs[k] = Source(n.Sources[k]);
+                n.Output = n.Merge!.Forward(n.MergeInputs, training);
+            }
+        }
+        _output = _nodes[^1].Output;
+        return _output!;
+    }
+
+    /// <summary>The activity penalties (<see cref="Layer{T}.ActivityRegularizer"/>) of the graph's layers in the last
+    /// forward pass, <c>Σ r(yᵢ) / B</c>, for the model to add to its loss.</summary>
+    internal double ActivityLoss()
+    {
+        double sum = 0;
+        foreach (var n in _nodes)
+            if (n.Layer is Layer<T> { ActivityRegularizer: { } activity } && n.Output is { } y)
+                sum += Regularizers.ActivityRegularization.Penalty(activity, y);
+        return sum;
+    }
+
+    private Tensor<T> Source(int s) => s == GraphInput ? _input! : _nodes[s].Output!;
+
+    /// <inheritdoc/>
+    public override Tensor<T> Backward(Tensor<T> dOutput)
+    {
+        CheckBackward(_output, dOutput, Name);
+        foreach (var n in _nodes)
+        {
+            n.Received = 0;
+            n.Gradient = null;
+        }
+        _inputReceived = 0;
+        _inputGradient = null;
+        Deliver(_nodes.Length - 1, dOutput);
+        for (int i = _nodes.Length - 1; i >= 0; i--)
+        {
+            var n = _nodes[i];
+            if (n.Layer is { } layer)
+            {
+                var g = n.Gradient!;
+                // An activity penalty's gradient joins the gradient arriving at its layer, as in Sequential.
+                if (layer is Layer<T> { ActivityRegularizer: { } activity })
+                    g = Regularizers.ActivityRegularization.AddGradient(activity, n.Output!, g, n.ActivityGradient ??= new Workspace<T>());
+                Deliver(n.Sources[0], layer.Backward(g));
+            }
+            else
+            {
+                var grads = n.Merge!.Backward(n.Gradient!);
+                for (int k = 0; k < n.Sources.Length; k++) Deliver(n.Sources[k], grads[k]);
+            }
+        }
+        if (!_computeInputGradient) return _zeros.Get(_input!.Shape, clear: true);
+        return _inputGradient!;
+    }
+
+    /// <summary>Hands the gradient <paramref name="d"/> of one reader to the tensor <paramref name="s"/>: as it is when
+    /// that tensor has one reader, else summed into its buffer (the first copied, the rest added).</summary>
+    private void Deliver(int s, Tensor<T> d)
+    {
+        if (s == GraphInput)
+        {
+            if (!_computeInputGradient) return;
+            _inputGradient = Accumulate(_inputConsumers, ref _inputReceived, _inputGradientSum, _inputGradient, d);
+            return;
+        }
+        var n = _nodes[s];
+        n.Gradient = Accumulate(n.Consumers, ref n.Received, n.GradientSum, n.Gradient, d);
+    }
+
+    private static Tensor<T> Accumulate(int readers, ref int received, Workspace<T> sum, Tensor<T>? current, Tensor<T> d)
+    {
+        if (readers == 1) return d;
+        if (received++ == 0)
+        {
+            var buffer = sum.Get(d.Shape);
+            d.ReadOnlySpan.CopyTo(buffer.Span);
+            return buffer;
+        }
+        TensorPrimitives.Add(current!.ReadOnlySpan, d.ReadOnlySpan, current.Span);
+        return current;
+    }
+
+    /// <summary>The graph as options: <c>input_shape</c>, <c>input_name</c>, <c>nodes</c> (the count), and for call
+    /// <c>i</c> in run order <c>node.i.kind</c> (<c>layer</c> or <c>merge</c>), <c>node.i.type</c>, <c>node.i.name</c>,
+    /// <c>node.i.inputs</c> (comma-separated call indices, <c>input</c> for the graph's input) and the layer's own options
+    /// as <c>node.i.config.*</c>.</summary>
+    public override IReadOnlyDictionary<string, string> GetConfig()
+    {
+        var c = new Dictionary<string, string>
+        {
+            ["input_shape"] = string.Join(",", Input.Shape.ToArray().Select(d => d.ToString(CultureInfo.InvariantCulture))),
+            ["input_name"] = Input.Name,
+            ["nodes"] = _nodes.Length.ToString(CultureInfo.InvariantCulture),
+        };
+        for (int i = 0; i < _nodes.Length; i++)
+        {
+            var n = _nodes[i];
+            string prefix = $"node.{i.ToString(CultureInfo.InvariantCulture)}.";
+            c[prefix + "kind"] = n.Layer is null ? "merge" : "layer";
+            c[prefix + "type"] = TypeOf(n);
+            c[prefix + "name"] = n.Name;
+            c[prefix + "inputs"] = string.Join(",", n.Sources.Select(s => s == GraphInput ? "input" : s.ToString(CultureInfo.InvariantCulture)));
+            var config = n.Layer?.GetConfig() ?? n.Merge!.GetConfig();
+            foreach (var (key, value) in config) c[prefix + "config." + key] = value;
+            // As Sequential saves it for a layer whose own options do not list it.
+            if (n.Layer is Layer<T> { ActivityRegularizer: { } activity } && !config.ContainsKey("activity_regularizer"))
+                c[prefix + "config.activity_regularizer"] = activity.Name;
+        }
+        return c;
+    }
+}
+
+/// <summary>One call in a <see cref="Functional{T}"/> graph.</summary>
+/// <param name="Name">The layer's name.</param>
+/// <param name="Type">The layer's saved type name, e.g. <c>dense</c> or <c>add</c>.</param>
+/// <param name="Inputs">The names of the layers whose outputs it reads (the input's name for the graph's input).</param>
+/// <param name="OutputShape">The per-sample output shape; null until the graph is built.</param>
+/// <param name="ParameterCount">The number of weights (0 until built for layers that create them in <c>Build</c>).</param>
+public readonly record struct GraphCall(string Name, string Type, IReadOnlyList<string> Inputs, TensorShape? OutputShape, long ParameterCount);

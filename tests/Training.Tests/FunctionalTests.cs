@@ -1,0 +1,305 @@
+using Nn.Simd.Layers;
+using Nn.Simd.Tensors;
+using Nn.Simd.Training.Optimizers;
+
+namespace Nn.Simd.Training.Tests;
+
+/// <summary>The functional API: graphs with branches and merges, against finite differences, a Sequential of the same
+/// chain, save/load and resume, and every refusal.</summary>
+[Collection(nameof(GlobalParallelism))]
+public sealed class FunctionalTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("nn-functional").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    /// <summary>x → a → b, add(a, b) (a skip connection), and x read a second time by a side branch that is
+    /// concatenated at the end: every gradient path of a graph (a fork, a merge, the input read twice).</summary>
+    private static (Input<T> Input, SymbolicTensor<T> Output) ResidualGraph<T>(int units = 5) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    {
+        var x = new Input<T>(4);
+        var a = new Dense<T>(units, "tanh") { Name = "a" }.Call(x);
+        var b = new Dense<T>(units, "tanh") { Name = "b" }.Call(a);
+        var sum = new Add<T> { Name = "sum" }.Call(a, b);
+        var side = new Dense<T>(3, "sigmoid") { Name = "side" }.Call(x);
+        var joined = new Concatenate<T> { Name = "joined" }.Call(sum, side);
+        return (x, new Dense<T>(2) { Name = "head" }.Call(joined));
+    }
+
+    [Fact]
+    public void ResidualGraph_GradientsMatchFiniteDifferences()
+    {
+        var (input, output) = ResidualGraph<double>();
+        var graph = new Functional<double>(input, output);
+        var x = Tensor<double>.RandomNormal(new TensorShape(3, 4), seed: 5);
+        graph.Build(x.Shape, seed: 2);
+        // Non-zero biases so that the check sees them.
+        foreach (var p in graph.Parameters.Where(p => p.Name == "bias")) p.Value.Span.Fill(0.1);
+        var report = GradientCheck.Check(graph, x);
+        Assert.True(report.Passed, report.ToString());
+    }
+
+    [Fact]
+    public void ResidualGraph_ForwardIsTheFormula()
+    {
+        var (input, output) = ResidualGraph<double>(units: 3);
+        var graph = new Functional<double>(input, output);
+        var x = Tensor<double>.RandomNormal(new TensorShape(2, 4), seed: 6);
+        var y = graph.Forward(x, training: false);
+
+        Dense<double> L(string name) => Assert.IsType<Dense<double>>(graph.GetLayer(name));
+        double[] Apply(Dense<double> d, double[] v, Func<double, double> f)
+        {
+            var w = d.Kernel.Value;
+            var r = new double[d.Units];
+            for (int j = 0; j < d.Units; j++)
+            {
+                double s = d.Bias!.Value[j];
+                for (int i = 0; i < v.Length; i++) s += v[i] * w[i, j];
+                r[j] = f(s);
+            }
+            return r;
+        }
+        for (int n = 0; n < 2; n++)
+        {
+            var xv = Enumerable.Range(0, 4).Select(i => x[n, i]).ToArray();
+            var a = Apply(L("a"), xv, Math.Tanh);
+            var b = Apply(L("b"), a, Math.Tanh);
+            var side = Apply(L("side"), xv, v => 1 / (1 + Math.Exp(-v)));
+            var joined = a.Zip(b, (p, q) => p + q).Concat(side).ToArray();
+            var head = Apply(L("head"), joined, v => v);
+            for (int j = 0; j < 2; j++) Assert.Equal(head[j], y[n, j], 1e-12);
+        }
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void ChainGraph_TrainsBitForBitLikeSequential(bool activityPenalty)
+    {
+        var (x, y, _) = TestData.Blobs(96, 3);
+        var input = new Input<float>(2);
+        Dense<float> Hidden() => new(8, "relu") { ActivityRegularizer = activityPenalty ? new Layers.Regularizers.Regularizer(0.01, 0.02) : null };
+        var h = Hidden().Call(input);
+        var graphModel = Model.Create(input, new Dense<float>(3, "softmax").Call(h), seed: 3);
+        var sequential = new Sequential(Hidden(), new Dense<float>(3, "softmax")) { Seed = 9 };
+        sequential.Build(2);
+        // The same starting weights: the graph's parameters are its layers' in run order, as a Sequential's.
+        for (int i = 0; i < sequential.Parameters.Count; i++)
+            graphModel.Parameters[i].Value.ReadOnlySpan.CopyTo(sequential.Parameters[i].Value.Span);
+        graphModel.Compile("sparse_categorical_crossentropy", new Adam(0.01), "accuracy");
+        sequential.Compile("sparse_categorical_crossentropy", new Adam(0.01), "accuracy");
+        var hg = graphModel.Fit(x, y, epochs: 3, batchSize: 16, shuffle: false);
+        var hs = sequential.Fit(x, y, epochs: 3, batchSize: 16, shuffle: false);
+        Assert.Equal(hs["loss"], hg["loss"]);
+        Assert.Equal(sequential.Predict(x).ToArray(), graphModel.Predict(x).ToArray());
+        Assert.Equal(sequential.Evaluate(x, y)["loss"], graphModel.Evaluate(x, y)["loss"]);
+        if (activityPenalty)
+        {
+            // The penalty is in the graph's loss: without it the loss drops.
+            double with = graphModel.Evaluate(x, y)["loss"];
+            ((Layer<float>)((Functional<float>)graphModel.Layers[0]).Layers.First()).ActivityRegularizer = null;
+            Assert.True(graphModel.Evaluate(x, y)["loss"] < with - 1e-3);
+        }
+    }
+
+    [Fact]
+    public void GraphModel_Learns_Summarises_SavesAndResumesBitForBit()
+    {
+        var (x, y, _) = TestData.Blobs(128, 3);
+        var input = new Input<float>(2);
+        var a = new Dense<float>(16, "relu").Call(input);
+        var b = new Dense<float>(16, "relu").Call(a);
+        var d = new Dropout<float>(0.1).Call(new Add<float>().Call(a, b));
+        var model = Model.Create(input, new Dense<float>(3, "softmax").Call(d), seed: 11);
+        model.Compile("sparse_categorical_crossentropy", new Adam(0.01), "accuracy");
+
+        string summary = model.Summary();
+        Assert.Contains("(Functional)", summary);
+        Assert.Contains("(Add) ← ", summary);
+        Assert.Contains("Total params: 371", summary);   // 2·16 + 16, 16·16 + 16, 16·3 + 3
+
+        var history = model.Fit(x, y, epochs: 8, batchSize: 16);
+        Assert.True(history["accuracy"][^1] > 0.9, $"accuracy {history["accuracy"][^1]}");
+
+        string path = Path.Combine(_dir, "graph.safetensors");
+        model.Save(path);
+        var loaded = Model.Load(path);
+        var graph = Assert.IsType<Functional<float>>(Assert.Single(loaded.Layers));
+        Assert.Equal(["dense", "dense", "add", "dropout", "dense"], graph.Calls.Select(c => c.Type));
+        Assert.Equal(model.Predict(x).ToArray(), loaded.Predict(x).ToArray());
+        // Optimizer state, shuffle order and the dropout generator came along: the next epoch is the same.
+        var next = model.Fit(x, y, epochs: 1, batchSize: 16);
+        var nextLoaded = loaded.Fit(x, y, epochs: 1, batchSize: 16);
+        Assert.Equal(next["loss"][0], nextLoaded["loss"][0]);
+        Assert.Equal(model.Predict(x).ToArray(), loaded.Predict(x).ToArray());
+    }
+
+    [Fact]
+    public void SelfAttentionOverAnLstm_Trains_SavesAndResumesBitForBit()
+    {
+        // y = mean over time of x[·, 0]·x[·, 1]: attention over the LSTM's states, then a pooled head.
+        var x = Tensor<float>.RandomNormal(new TensorShape(64, 8, 3), 5);
+        var y = new Tensor<float>(64, 1);
+        for (int n = 0; n < 64; n++)
+            for (int t = 0; t < 8; t++) y[n, 0] += x[n, t, 0] * x[n, t, 1] / 8;
+        var input = new Input<float>(8, 3);
+        var h = new Lstm<float>(8, returnSequences: true).Call(input);
+        var attended = new Attention<float>(useScale: true, dropout: 0.1).Call(h, h);
+        var pooled = new GlobalAveragePooling1D<float>().Call(new Add<float>().Call(h, attended));
+        var model = Model.Create(input, new Dense<float>(1).Call(pooled), seed: 8);
+        model.Compile("mse", new Adam(0.01));
+        var history = model.Fit(x, y, epochs: 6, batchSize: 16);
+        Assert.True(history["loss"][^1] < history["loss"][0], $"loss {history["loss"][0]} -> {history["loss"][^1]}");
+
+        string path = Path.Combine(_dir, "attention.safetensors");
+        model.Save(path);
+        var loaded = Model.Load(path);
+        var graph = Assert.IsType<Functional<float>>(Assert.Single(loaded.Layers));
+        var attention = Assert.IsType<Attention<float>>(Assert.Single(graph.MergeLayers, m => m is Attention<float>));
+        Assert.True(attention.UseScale);
+        Assert.Equal(model.Predict(x).ToArray(), loaded.Predict(x).ToArray());
+        // The attention's dropout generator is saved with the rest of the random state.
+        var next = model.Fit(x, y, epochs: 1, batchSize: 16);
+        var nextLoaded = loaded.Fit(x, y, epochs: 1, batchSize: 16);
+        Assert.Equal(next["loss"][0], nextLoaded["loss"][0]);
+    }
+
+    [Fact]
+    public void SavedWeights_AreNamedAfterTheLayersInTheGraph()
+    {
+        var (input, output) = ResidualGraph<float>();
+        var model = Model.Create(input, output, seed: 1);
+        string path = Path.Combine(_dir, "names.safetensors");
+        model.Save(path);
+        var graphName = model.Layers[0].Name;
+        var loaded = Model.Load(path);
+        Assert.Equal(model.Predict(Tensor<float>.RandomNormal(new TensorShape(3, 4), 1)).ToArray(),
+            loaded.Predict(Tensor<float>.RandomNormal(new TensorShape(3, 4), 1)).ToArray());
+        string header = System.Text.Encoding.UTF8.GetString(File.ReadAllBytes(path));
+        Assert.Contains($"\"{graphName}.a.kernel\"", header);
+        Assert.Contains($"\"{graphName}.head.bias\"", header);
+    }
+
+    [Fact]
+    public void SameSeed_SameModel()
+    {
+        Tensor<float> Run()
+        {
+            var (input, output) = ResidualGraph<float>();
+            var model = Model.Create(input, output, seed: 21);
+            model.Compile("mse", new Sgd(0.05));
+            var x4 = Tensor<float>.RandomNormal(new TensorShape(32, 4), 2);
+            model.Fit(x4, Tensor<float>.RandomNormal(new TensorShape(32, 2), 3), epochs: 2, batchSize: 8);
+            return model.Predict(x4);
+        }
+        Assert.Equal(Run().ToArray(), Run().ToArray());
+    }
+
+    [Fact]
+    public void FirstLayers_SkipTheInputGradient_AndTheGraphReturnsZeros()
+    {
+        var (input, output) = ResidualGraph<float>();
+        var model = Model.Create(input, output, seed: 1);
+        var graph = (Functional<float>)model.Layers[0];
+        Assert.False(graph.ComputeInputGradient);
+        Assert.False(((Dense<float>)graph.GetLayer("a")).ComputeInputGradient);
+        Assert.False(((Dense<float>)graph.GetLayer("side")).ComputeInputGradient);
+        Assert.True(((Dense<float>)graph.GetLayer("b")).ComputeInputGradient);
+        var x = Tensor<float>.RandomNormal(new TensorShape(3, 4), 1);
+        var y = graph.Forward(x, training: true);
+        var dx = graph.Backward(Tensor<float>.RandomNormal(y.Shape, 2));
+        Assert.All(dx.ToArray(), v => Assert.Equal(0f, v));
+        // Popped (or used alone), it forms the input gradient again.
+        model.Pop();
+        Assert.True(graph.ComputeInputGradient);
+        Assert.True(((Dense<float>)graph.GetLayer("a")).ComputeInputGradient);
+    }
+
+    [Fact]
+    public void SteadyStateTraining_DoesNotAllocate()
+    {
+        // As AllocationTests: the bytes of a Fit of 4 steps against one of 40 (same batch buffers); the per-sample
+        // index permutation grows by 4 bytes a sample.
+        long Allocated(int n)
+        {
+            var (input, output) = ResidualGraph<float>();
+            var model = Model.Create(input, output, seed: 1);
+            model.Threads = 1;
+            model.Compile("mse", new Adam(0.01));
+            var x = Tensor<float>.RandomNormal(new TensorShape(n, 4), 1);
+            var y = Tensor<float>.RandomNormal(new TensorShape(n, 2), 2);
+            model.Fit(x, y, epochs: 1, batchSize: 16);   // warm-up: workspaces, optimizer state, JIT
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            model.Fit(x, y, epochs: 1, batchSize: 16);
+            return GC.GetAllocatedBytesForCurrentThread() - before;
+        }
+        long few = Allocated(64), many = Allocated(640);
+        double perStep = (many - few - 4.0 * (640 - 64)) / 36;
+        Assert.True(perStep < 16, $"about {perStep:F0} bytes allocated per step ({few} B for 4 steps, {many} B for 40)");
+    }
+
+    [Fact]
+    public void BadGraphs_AreRefusedWithTheLayersNamed()
+    {
+        var x = new Input<float>(4);
+        var other = new Input<float>(4) { Name = "other_input" };
+        var a = new Dense<float>(3) { Name = "a" }.Call(x);
+
+        var e = Assert.Throws<ArgumentException>(() => new Functional<float>(x, x));
+        Assert.Contains("no layers", e.Message);
+        e = Assert.Throws<ArgumentException>(() => new Functional<float>(x, new Dense<float>(2).Call(other)));
+        Assert.Contains("other_input", e.Message);
+        e = Assert.Throws<ArgumentException>(() => new Functional<float>(x, new Add<float>().Call(a, new Dense<float>(3).Call(other))));
+        Assert.Contains("other_input", e.Message);
+
+        var shared = new Dense<float>(3) { Name = "shared" };
+        e = Assert.Throws<ArgumentException>(() => new Functional<float>(x, new Add<float>().Call(shared.Call(x), shared.Call(x))));
+        Assert.Contains("'shared' is called more than once", e.Message);
+
+        var twin = new Dense<float>(3) { Name = "a" }.Call(x);
+        e = Assert.Throws<ArgumentException>(() => new Functional<float>(x, new Add<float>().Call(a, twin)));
+        Assert.Contains("named 'a'", e.Message);
+
+        var seq = new Input<float>(5, 2);
+        e = Assert.Throws<ArgumentException>(() => new Functional<float>(seq, new Lstm<float>(3).Call(new Masking<float>().Call(seq))));
+        Assert.Contains("timestep mask", e.Message);
+
+        // A call on a tensor of the wrong shape fails at the call, naming both.
+        e = Assert.Throws<ArgumentException>(() => new Lstm<float>(3) { Name = "rnn" }.Call(x));
+        Assert.Contains("rnn", e.Message);
+        Assert.Contains("(None, 4)", e.Message);
+        e = Assert.Throws<ArgumentException>(() => new Add<float>().Call(a, new Dense<float>(5).Call(x)));
+        Assert.Contains("(None, 3)", e.Message);
+        Assert.Contains("(None, 5)", e.Message);
+
+        Assert.Throws<ArgumentException>(() => new Input<float>());
+        Assert.Throws<ArgumentException>(() => new Input<float>(2, 0));
+        Assert.Throws<ArgumentException>(() => new Input<float>(2, 2, 2, 2));
+    }
+
+    [Fact]
+    public void WrongInputShape_IsRefusedByTheModel()
+    {
+        var (input, output) = ResidualGraph<float>();
+        var model = Model.Create(input, output, seed: 1);
+        model.Compile("mse", new Sgd(0.1));
+        var e = Assert.Throws<ArgumentException>(() => model.Predict(new Tensor<float>(3, 5)));
+        Assert.Contains("[4]", e.Message);
+        var graph = (Functional<float>)model.Layers[0];
+        e = Assert.Throws<ArgumentException>(() => graph.Forward(new Tensor<float>(3, 5), false));
+        Assert.Contains("(batch, 4)", e.Message);
+        Assert.Contains("[3, 5]", e.Message);
+        Assert.Throws<InvalidOperationException>(() => new Functional<float>(input, output).Backward(new Tensor<float>(3, 2)));
+    }
+
+    [Fact]
+    public void CorruptGraphConfig_IsReported()
+    {
+        var (input, output) = ResidualGraph<float>();
+        var config = new Functional<float>(input, output).GetConfig().ToDictionary();
+        config["node.2.inputs"] = "0,4";   // a call that reads a later one
+        var e = Assert.Throws<InvalidDataException>(() => Serialization.LayerRegistry<float>.Create("functional", config));
+        Assert.Contains("does not run before it", e.Message);
+    }
+}
