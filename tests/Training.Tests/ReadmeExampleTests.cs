@@ -43,4 +43,24 @@ public class ReadmeExampleTests
             File.Delete(path);
         }
     }
+
+    [Fact]
+    public void ReadmeFunctionalExample_Trains()
+    {
+        var x = Tensor<float>.RandomNormal(new TensorShape(512, 20, 3), seed: 1);
+        var y = new Tensor<float>(512, 1);
+        for (int i = 0; i < 512; i++) y[i, 0] = x[i, 19, 0] - 0.5f * x[i, 18, 1];
+
+        // --- README functional example begins ---
+        var inputs = new Input<float>(20, 3);                              // keras.Input(shape=(20, 3))
+        var h = new Lstm<float>(32, returnSequences: true).Call(inputs);    // layer(x)
+        var attended = new Attention<float>(useScale: true).Call(h, h);    // self-attention over the states
+        var pooled = new GlobalAveragePooling1D<float>().Call(new Add<float>().Call(h, attended));   // a skip connection
+        var model = Model.Create(inputs, new Dense<float>(1).Call(pooled), seed: 42);
+        model.Compile("mse", new Adam(learningRate: 3e-3));
+        var history = model.Fit(x, y, epochs: 30, batchSize: 32, validationSplit: 0.2);   // the data above
+        // --- README functional example ends ---
+
+        Assert.True(history["val_loss"][^1] < 0.5 * history["val_loss"][0], $"val_loss {history["val_loss"][0]} -> {history["val_loss"][^1]}");
+    }
 }
