@@ -120,7 +120,7 @@ public partial class Sequential<T> : IModel where T : unmanaged, IFloatingPointI
         }
         _parameters.Clear();
         foreach (var l in _layers) _parameters.AddRange(l.Parameters);
-        _managesMasks = _layers.Any(l => l is IMaskProducer and not IMaskConsumer);
+        _managesMasks = _layers.Any(IsMaskSource);
         _outputs = new Tensor<T>[_layers.Count];
         _inputGrads = new Tensor<T>[_layers.Count];
         _activityGrads = new Workspace<T>?[_layers.Count];
@@ -271,7 +271,7 @@ public partial class Sequential<T> : IModel where T : unmanaged, IFloatingPointI
         foreach (var l in _layers) _parameters.AddRange(l.Parameters);
         // Only a model with a mask source (Masking) sets the recurrent layers' InputMask; otherwise a mask a user
         // set on a layer is left alone.
-        _managesMasks = _layers.Any(l => l is IMaskProducer and not IMaskConsumer);
+        _managesMasks = _layers.Any(IsMaskSource);
         if (!again || seed != EffectiveSeed) _shuffleRng = new ResumableRandom(unchecked(seed * 1103515245 + 12345));
         EffectiveSeed = seed;
         InputShape = sampleShape;
@@ -285,6 +285,9 @@ public partial class Sequential<T> : IModel where T : unmanaged, IFloatingPointI
             if (Innermost(_layers[0]) is IInputGradientOptional first) first.ComputeInputGradient = false;
         }
     }
+
+    /// <summary>Whether the layer makes timestep masks (a producer that consumes none, or a graph with one inside).</summary>
+    private static bool IsMaskSource(ILayer<T> layer) => layer is IMaskProducer and not IMaskConsumer || layer is Functional<T> { IsMaskSource: true };
 
     /// <summary>The layer a chain of <see cref="TimeDistributed{T}"/> wrappers applies (the layer itself when unwrapped):
     /// what the model seeds and what it tells to skip the input gradient.</summary>

@@ -26,13 +26,17 @@ namespace Nn.Simd.Layers;
 /// tensor read once passes its consumer's gradient on without a copy. Steady-state steps allocate nothing.</para>
 /// <para>Build seeds node <c>i</c> (and the noise a dropout node draws) from the graph's build seed, so a model's
 /// <c>Seed</c> fixes every weight and mask, as in a <c>Sequential</c> with a seed.</para>
+/// <para>Timestep masks (<see cref="Masking{T}"/>, <c>Embedding(maskZero)</c>, or a mask from the model's layers
+/// before the graph) flow through the graph as in Keras: through the layers that keep the time axis to the recurrent
+/// layers that consume them, combined by merges (the steps every masked input keeps; joined along time by a
+/// <c>Concatenate</c> on the time axis), and out as <see cref="OutputMask"/>, which the model's loss uses. The attention
+/// layers do not take masks and refuse one.</para>
 /// <para>Differences from Keras: one input and one output; a layer may be called only once in a graph (Keras shares
 /// the weights of a layer called twice; here each layer keeps the caches of one call); the input shape is fixed
-/// (no <c>None</c> axes besides the batch); and timestep masks (<see cref="Masking{T}"/>, <c>Embedding(maskZero)</c>)
-/// are not propagated through a graph, so those layers are refused in one.</para>
+/// (no <c>None</c> axes besides the batch).</para>
 /// <para>Saved weights are named <c>{graph}.{layer}.{parameter}</c>, e.g. <c>functional_1.dense_2.kernel</c>.</para>
 /// </remarks>
-public sealed class Functional<T> : Layer<T>, IInputGradientOptional where T : unmanaged, IFloatingPointIeee754<T>
+public sealed class Functional<T> : Layer<T>, IInputGradientOptional, IMaskConsumer where T : unmanaged, IFloatingPointIeee754<T>
 {
     private const int GraphInput = -1;
 
@@ -47,6 +51,8 @@ public sealed class Functional<T> : Layer<T>, IInputGradientOptional where T : u
         public int Consumers;                               // calls that read the output (+1 for the graph's output)
         public int Received;
         public Tensor<T>? Output, Gradient;
+        public SequenceMask? Mask;                          // the timestep mask of the output, when masks flow
+        public SequenceMask? MaskBuffer;                    // a merge's combined mask
         public string Name => Layer?.Name ?? Merge!.Name;
         public IReadOnlyList<Parameter<T>> Parameters => Layer?.Parameters ?? Merge!.Parameters;
     }
@@ -111,9 +117,7 @@ public sealed class Functional<T> : Layer<T>, IInputGradientOptional where T : u
                     $"Layer '{name}' is called more than once in the graph. Keras would share its weights between the calls; here a layer keeps the caches of one call, so create one layer per call.", nameof(outputs));
             if (!names.Add(name))
                 throw new ArgumentException($"Two layers in the graph are named '{name}'; names must be unique within a model.", nameof(outputs));
-            if (t.Layer is { } l && ProducesMask(l))
-                throw new ArgumentException(
-                    $"Layer '{name}' produces a timestep mask, which a Functional does not pass on; use it in a Sequential model.", nameof(outputs));
+            if (t.Layer is { } l && ProducesMask(l)) IsMaskSource = true;
             var sources = t.Sources.Select(s => s is Input<T> ? GraphInput : index[s]).ToArray();
             _nodes[i] = new Node(t.Layer, t.Merge, sources);
             foreach (int s in sources)
@@ -194,6 +198,17 @@ public sealed class Functional<T> : Layer<T>, IInputGradientOptional where T : u
         Embedding<T> e => e.MaskZero,
         _ => false,
     };
+
+    /// <summary>Whether a layer of the graph makes timestep masks (<see cref="Masking{T}"/>, <c>Embedding(maskZero)</c>),
+    /// so that the graph passes masks on (and its model uses <see cref="OutputMask"/> for the loss).</summary>
+    public bool IsMaskSource { get; }
+
+    /// <summary>The timestep mask of the graph's input (set by a model whose earlier layers make one); the graph's
+    /// layers then receive masks as they would in a <c>Sequential</c>.</summary>
+    public SequenceMask? InputMask { get; set; }
+
+    /// <summary>The timestep mask of the last output: the mask that reaches the output call, or null.</summary>
+    public SequenceMask? OutputMask => _nodes[^1].Mask;
 
     private static string TypeOf(Node n) => n.Layer is { } l ? TimeDistributed<T>.TypeNameOf(l) : n.Merge!.TypeName;
 
@@ -276,16 +291,26 @@ public sealed class Functional<T> : Layer<T>, IInputGradientOptional where T : u
         CheckSample(input.Shape, nameof(input));
         EnsureBuilt(input);
         _input = input;
+        // Masks flow as in a Sequential (and Keras): from a mask source through the layers that keep the time axis to
+        // the recurrent layers, which consume them; merges combine them (see MergeMask). Without a source (here or in
+        // front of the graph) a mask a user set on a layer is left alone.
+        bool masks = IsMaskSource || InputMask is not null;
+        InputMask?.CheckShape(input.Shape, Name);
         foreach (var n in _nodes)
         {
             if (n.Layer is { } layer)
             {
-                n.Output = layer.Forward(Source(n.Sources[0]), training);
+                var mask = masks ? SourceMask(n.Sources[0]) : null;
+                if (masks && layer is IMaskConsumer consumer) consumer.InputMask = mask;
+                var y = layer.Forward(Source(n.Sources[0]), training);
+                n.Output = y;
+                n.Mask = !masks ? null : layer is IMaskProducer producer ? producer.OutputMask : y.Rank == 3 ? mask : null;
             }
             else
             {
                 for (int k = 0; k < n.Sources.Length; k++) n.MergeInputs[k] = Source(n.Sources[k]);
                 n.Output = n.Merge!.Forward(n.MergeInputs, training);
+                n.Mask = masks ? MergeMask(n) : null;
             }
         }
         _output = _nodes[^1].Output;
@@ -301,6 +326,50 @@ public sealed class Functional<T> : Layer<T>, IInputGradientOptional where T : u
             if (n.Layer is Layer<T> { ActivityRegularizer: { } activity } && n.Output is { } y)
                 sum += Regularizers.ActivityRegularization.Penalty(activity, y);
         return sum;
+    }
+
+    private SequenceMask? SourceMask(int s) => s == GraphInput ? InputMask : _nodes[s].Mask;
+
+    /// <summary>
+    /// The mask of a merge's output, as Keras' merge layers compute it: none when no input has one or the output has
+    /// no time axis (rank ≠ 3, e.g. <c>Dot</c>); the inputs' masks joined along time when <c>Concatenate</c> joins along
+    /// time (an input without a mask counting as all kept); otherwise the steps every masked input keeps (logical and).
+    /// </summary>
+    /// <exception cref="InvalidOperationException">A mask reaches an attention layer, which does not take masks.</exception>
+    private SequenceMask? MergeMask(Node n)
+    {
+        SequenceMask? single = null;
+        int masked = 0;
+        foreach (int s in n.Sources)
+            if (SourceMask(s) is { } m) { single = m; masked++; }
+        var y = n.Output!;
+        if (masked == 0 || y.Rank != 3) return null;
+        if (n.Merge is AttentionLayer<T>)
+            throw new InvalidOperationException(
+                $"{Name}: a timestep mask reaches the attention layer '{n.Merge.Name}', which does not take masks (Keras' query and value masks are not supported); remove the Masking/Embedding(maskZero) before it or the mask's path to it.");
+        int batch = y.Shape[0], steps = y.Shape[1];
+        bool alongTime = n.Merge is Concatenate<T> c && (c.Axis == 1 || c.Axis == -2);
+        if (!alongTime && masked == 1 && single!.Batch == batch && single.Steps == steps) return single;
+        if (n.MaskBuffer is not { } buffer || buffer.Batch != batch || buffer.Steps != steps) n.MaskBuffer = buffer = new SequenceMask(batch, steps);
+        var kept = buffer.Values;
+        kept.Fill(true);
+        int offset = 0;
+        foreach (int s in n.Sources)
+        {
+            var m = SourceMask(s);
+            int t = alongTime ? Source(s).Shape[1] : steps;
+            if (m is not null)
+            {
+                if (m.Batch != batch || m.Steps != t)
+                    throw new InvalidOperationException($"{Name}: the mask [{m.Batch}, {m.Steps}] reaching '{n.Merge!.Name}' does not fit its input {Source(s).Shape}.");
+                var from = m.Values;
+                for (int b = 0; b < batch; b++)
+                    for (int i = 0; i < t; i++)
+                        kept[b * steps + offset + i] &= from[b * t + i];
+            }
+            if (alongTime) offset += t;
+        }
+        return buffer;
     }
 
     private Tensor<T> Source(int s) => s == GraphInput ? _input! : _nodes[s].Output!;
