@@ -87,6 +87,28 @@ public readonly struct TensorShape : IEquatable<TensorShape>
         return new TensorShape(d);
     }
 
+    /// <summary>The shape with a new first axis of <paramref name="size"/> in front, e.g. a batch axis before a sample's
+    /// shape: <c>[28, 28, 1].Prepend(64)</c> is <c>[64, 28, 28, 1]</c>.</summary>
+    /// <exception cref="ArgumentException">The shape already has rank <see cref="MaxRank"/>.</exception>
+    public TensorShape Prepend(int size)
+    {
+        if (Rank >= MaxRank) throw new ArgumentException($"Cannot add an axis to {this}: a shape has rank at most {MaxRank}.", nameof(size));
+        Span<int> d = stackalloc int[Rank + 1];
+        d[0] = size;
+        for (int i = 0; i < Rank; i++) d[i + 1] = this[i];
+        return new TensorShape(d);
+    }
+
+    /// <summary>The shape without its first axis (e.g. a sample's shape from a batch's).</summary>
+    /// <exception cref="InvalidOperationException">The shape has rank 1 (a shape has at least one axis).</exception>
+    public TensorShape DropFirst()
+    {
+        if (Rank < 2) throw new InvalidOperationException($"Cannot drop the only axis of {this}: a shape has at least one axis.");
+        Span<int> d = stackalloc int[Rank - 1];
+        for (int i = 1; i < Rank; i++) d[i - 1] = this[i];
+        return new TensorShape(d);
+    }
+
     /// <inheritdoc/>
     public bool Equals(TensorShape other) =>
         Rank == other.Rank && _d0 == other._d0 && _d1 == other._d1 && _d2 == other._d2 && _d3 == other._d3;

@@ -493,21 +493,10 @@ public partial class Sequential<T> : IModel where T : unmanaged, IFloatingPointI
     private static string FormatSample(TensorShape sample) => "[" + string.Join(", ", sample.ToArray()) + "]";
 
     /// <summary>[n, ...sample].</summary>
-    internal static TensorShape WithBatch(TensorShape sample, int n)
-    {
-        Span<int> d = stackalloc int[sample.Rank + 1];
-        d[0] = n;
-        for (int i = 0; i < sample.Rank; i++) d[i + 1] = sample[i];
-        return new TensorShape(d);
-    }
+    internal static TensorShape WithBatch(TensorShape sample, int n) => sample.Prepend(n);
 
-    private static TensorShape DropBatch(TensorShape shape)
-    {
-        if (shape.Rank == 1) return new TensorShape(1);
-        Span<int> d = stackalloc int[shape.Rank - 1];
-        for (int i = 1; i < shape.Rank; i++) d[i - 1] = shape[i];
-        return new TensorShape(d);
-    }
+    /// <summary>A batch's sample shape; a rank-1 batch (one number per sample) has samples shaped [1].</summary>
+    private static TensorShape DropBatch(TensorShape shape) => shape.Rank == 1 ? new TensorShape(1) : shape.DropFirst();
 
     /// <inheritdoc/>
     public override string ToString() => $"Sequential({string.Join(", ", _layers.Select(l => l.Name))})";

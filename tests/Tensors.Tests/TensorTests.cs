@@ -5,6 +5,16 @@ namespace Nn.Simd.Tensors.Tests;
 public class TensorTests
 {
     [Fact]
+    public void Shape_PrependAndDropFirst_AddAndRemoveTheFirstAxis()
+    {
+        Assert.Equal(new TensorShape(64, 28, 28, 1), new TensorShape(28, 28, 1).Prepend(64));
+        Assert.Equal(new TensorShape(28, 28, 1), new TensorShape(64, 28, 28, 1).DropFirst());
+        Assert.Equal(new TensorShape(5), new TensorShape(3, 5).DropFirst());
+        Assert.Contains("[2, 3, 4, 5]", Assert.Throws<ArgumentException>(() => new TensorShape(2, 3, 4, 5).Prepend(1)).Message);
+        Assert.Throws<InvalidOperationException>(() => new TensorShape(7).DropFirst());
+    }
+
+    [Fact]
     public void Reshape_SharesStorage()
     {
         var t = Tensor<float>.FromArray([1, 2, 3, 4, 5, 6], 2, 3);

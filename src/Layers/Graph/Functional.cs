@@ -261,7 +261,7 @@ public sealed class Functional<T> : Layer<T>, IInputGradientOptional, IMaskConsu
                 _parameterKeys.Add($"{n.Name}.{p.Name}");
             }
         }
-        _shapes = shapes.Select(SymbolicTensor<T>.DropBatch).ToArray();
+        _shapes = shapes.Select(s => s.DropFirst()).ToArray();
         if (!_computeInputGradient) ComputeInputGradient = false;
     }
 
@@ -280,7 +280,7 @@ public sealed class Functional<T> : Layer<T>, IInputGradientOptional, IMaskConsu
         CheckSample(inputShape, nameof(inputShape));
         if (inputShape == _lastShapeIn && _lastShapeOut.Rank > 0) return _lastShapeOut;
         _lastShapeIn = inputShape;
-        _lastShapeOut = SymbolicTensor<T>.WithBatch(OutputShape, inputShape[0]);
+        _lastShapeOut = OutputShape.Prepend(inputShape[0]);
         return _lastShapeOut;
     }
 

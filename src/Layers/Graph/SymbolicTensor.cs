@@ -41,24 +41,7 @@ public class SymbolicTensor<T> where T : unmanaged, IFloatingPointIeee754<T>
     internal virtual string Producer => Layer?.Name ?? Merge!.Name;
 
     /// <summary>The shape with a batch axis in front.</summary>
-    internal TensorShape WithBatch(int batch) => WithBatch(Shape, batch);
-
-    /// <summary><paramref name="sample"/> with a batch axis in front.</summary>
-    internal static TensorShape WithBatch(TensorShape sample, int batch)
-    {
-        Span<int> d = stackalloc int[sample.Rank + 1];
-        d[0] = batch;
-        for (int i = 0; i < sample.Rank; i++) d[i + 1] = sample[i];
-        return new TensorShape(d);
-    }
-
-    /// <summary>The shape without its batch axis.</summary>
-    internal static TensorShape DropBatch(TensorShape s)
-    {
-        Span<int> d = stackalloc int[s.Rank - 1];
-        for (int i = 1; i < s.Rank; i++) d[i - 1] = s[i];
-        return new TensorShape(d);
-    }
+    internal TensorShape WithBatch(int batch) => Shape.Prepend(batch);
 
     /// <summary>The shape as Keras prints it, e.g. <c>(None, 28, 28, 1)</c>.</summary>
     public override string ToString() => $"<SymbolicTensor shape=(None, {string.Join(", ", Shape.ToArray())}) from {Producer}>";
@@ -110,7 +93,7 @@ public static class LayerCalls
         {
             throw new ArgumentException($"{layer.Name} cannot be called on the output of {input.Producer}, shaped (None, {string.Join(", ", input.Shape.ToArray())}): {e.Message}", nameof(input), e);
         }
-        return new SymbolicTensor<T>(SymbolicTensor<T>.DropBatch(output), layer, null, [input]);
+        return new SymbolicTensor<T>(output.DropFirst(), layer, null, [input]);
     }
 
     /// <summary>The symbolic output of the merge layer <paramref name="layer"/> applied to <paramref name="inputs"/>,
@@ -130,6 +113,6 @@ public static class LayerCalls
         {
             throw new ArgumentException($"{layer.Name} cannot merge the outputs of {string.Join(", ", inputs.Select(i => $"{i.Producer} (None, {string.Join(", ", i.Shape.ToArray())})"))}: {e.Message}", nameof(inputs), e);
         }
-        return new SymbolicTensor<T>(SymbolicTensor<T>.DropBatch(output), null, layer, (SymbolicTensor<T>[])inputs.Clone());
+        return new SymbolicTensor<T>(output.DropFirst(), null, layer, (SymbolicTensor<T>[])inputs.Clone());
     }
 }
