@@ -307,8 +307,8 @@ public class MergeLayerTests
             Assert.Equal(attention.GetConfig(), copy.GetConfig());
         }
 
-        var e = Assert.Throws<KeyNotFoundException>(() => MergeRegistry.Create<float>("multi_head_attention", new Dictionary<string, string>()));
-        Assert.Contains("'multi_head_attention'", e.Message);
+        var e = Assert.Throws<KeyNotFoundException>(() => MergeRegistry.Create<float>("grouped_query_attention", new Dictionary<string, string>()));
+        Assert.Contains("'grouped_query_attention'", e.Message);
         Assert.Contains("concatenate", e.Message);
         Assert.Throws<InvalidDataException>(() => MergeRegistry.Create<float>("dot", new Dictionary<string, string>()));
         Assert.Throws<InvalidDataException>(() => MergeRegistry.Create<float>("dot", new Dictionary<string, string> { ["axes"] = "1,2,3" }));

@@ -350,8 +350,9 @@ public abstract class AttentionLayer<T> : IMergeLayer<T> where T : unmanaged, IF
     /// <inheritdoc/>
     public override string ToString() => $"{Name} ({TypeName})";
 
-    // S[s, i, j] −= 1e9 where j > i (Keras: row_index >= col_index is kept).
-    private static void ApplyCausalMask(Span<T> scores, int b, int tq, int tv)
+    /// <summary>S[s, i, j] −= 1e9 where j &gt; i, for <paramref name="b"/> score matrices <c>[Tq, Tv]</c> (Keras:
+    /// row_index &gt;= col_index is kept).</summary>
+    internal static void ApplyCausalMask(Span<T> scores, int b, int tq, int tv)
     {
         T bias = T.CreateChecked(MaskedScoreBias);
         for (int s = 0; s < b; s++)
@@ -362,11 +363,14 @@ public abstract class AttentionLayer<T> : IMergeLayer<T> where T : unmanaged, IF
             }
     }
 
-    // Inverted-dropout keep values: 0 with probability Dropout, else 1/(1 − Dropout), as Dropout<T>.
-    private void DrawMask(Span<T> mask)
+    private void DrawMask(Span<T> mask) => DrawDropoutMask(_rng, Dropout, mask);
+
+    /// <summary>Inverted-dropout keep values from <paramref name="rng"/>: 0 with probability <paramref name="rate"/>, else
+    /// 1/(1 − rate), as <see cref="Dropout{T}"/>.</summary>
+    internal static void DrawDropoutMask(ResumableRandom rng, double rate, Span<T> mask)
     {
-        T scale = T.CreateChecked(1 / (1 - Dropout));
-        for (int i = 0; i < mask.Length; i++) mask[i] = _rng.NextDouble() < Dropout ? T.Zero : scale;
+        T scale = T.CreateChecked(1 / (1 - rate));
+        for (int i = 0; i < mask.Length; i++) mask[i] = rng.NextDouble() < rate ? T.Zero : scale;
     }
 
     // The same checks as ComputeOutputShape without building a list (Forward allocates nothing).
@@ -387,7 +391,8 @@ public abstract class AttentionLayer<T> : IMergeLayer<T> where T : unmanaged, IF
 
     private readonly TensorShape[] _shapes2 = new TensorShape[2], _shapes3 = new TensorShape[3];
 
-    private static int StableHash(string s)
+    /// <summary>A hash of the name that is the same in every process (the build seed of a layer built on first use).</summary>
+    internal static int StableHash(string s)
     {
         unchecked
         {

@@ -252,6 +252,7 @@ public sealed class Functional<T> : Layer<T>, IInputGradientOptional, IMaskConsu
                 var merge = n.Merge!;
                 var xs = n.Sources.Select(s => s == GraphInput ? inputShape : shapes[s]).ToArray();
                 if (merge is AttentionLayer<T> attention) attention.Reseed(seed);
+                if (merge is MultiHeadAttention<T> mha) mha.Reseed(seed);
                 merge.Build(xs, seed);
                 shapes[i] = merge.ComputeOutputShape(xs);
             }
@@ -271,6 +272,7 @@ public sealed class Functional<T> : Layer<T>, IInputGradientOptional, IMaskConsu
         {
             if (n.Layer is Layer<T> l) l.AddGenerators(generators);
             if (n.Merge is AttentionLayer<T> a) a.AddGenerators(generators);
+            if (n.Merge is MultiHeadAttention<T> m) m.AddGenerators(generators);
         }
     }
 

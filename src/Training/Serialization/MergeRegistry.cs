@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Globalization;
 using System.Numerics;
 using Nn.Simd.Layers;
+using Nn.Simd.Layers.Initializers;
 
 namespace Nn.Simd.Training.Serialization;
 
@@ -37,6 +38,7 @@ public static class MergeRegistry
         Register("dot", new DotFactory());
         Register("attention", new AttentionFactory());
         Register("additive_attention", new AttentionFactory());
+        Register("multi_head_attention", new MultiHeadAttentionFactory());
     }
 
     /// <summary>Registers (or replaces) a factory for every element type.</summary>
@@ -102,6 +104,22 @@ public static class MergeRegistry
             return c.ContainsKey("score_mode")
                 ? new Attention<T>(LayerConfig.GetBool(c, "use_scale", false), LayerConfig.GetString(c, "score_mode"), dropout, causal, seed)
                 : new AdditiveAttention<T>(LayerConfig.GetBool(c, "use_scale", true), dropout, causal, seed);
+        }
+    }
+
+    /// <summary>MultiHeadAttention: <c>num_heads</c>, <c>key_dim</c> (required), <c>value_dim</c>, <c>dropout</c>,
+    /// <c>use_bias</c>, <c>output_shape</c>, <c>kernel_initializer</c>, <c>bias_initializer</c>, <c>use_causal_mask</c>,
+    /// <c>seed</c>.</summary>
+    private sealed class MultiHeadAttentionFactory : IMergeFactory
+    {
+        public IMergeLayer<T> Create<T>(IReadOnlyDictionary<string, string> c) where T : unmanaged, IFloatingPointIeee754<T>
+        {
+            int? Optional(string key) => c.ContainsKey(key) ? LayerConfig.GetInt(c, key) : null;
+            return new MultiHeadAttention<T>(LayerConfig.GetInt(c, "num_heads"), LayerConfig.GetInt(c, "key_dim"), Optional("value_dim"),
+                LayerConfig.GetDouble(c, "dropout", 0), LayerConfig.GetBool(c, "use_bias", true), Optional("output_shape"),
+                Initializer.Get(LayerConfig.GetString(c, "kernel_initializer", "glorot_uniform")),
+                Initializer.Get(LayerConfig.GetString(c, "bias_initializer", "zeros")),
+                LayerConfig.GetBool(c, "use_causal_mask", false), Optional("seed"));
         }
     }
 
