@@ -335,6 +335,11 @@ public sealed class FunctionalTests : IDisposable
         var graph = new Functional<float>(input, new Attention<float> { Name = "att" }.Call(h, h));
         var e = Assert.Throws<InvalidOperationException>(() => graph.Forward(new Tensor<float>(2, 6, 2), false));
         Assert.Contains("'att'", e.Message);
+        var input2 = new Input<float>(6, 2);
+        var h2 = new Lstm<float>(4, returnSequences: true).Call(new Masking<float>().Call(input2));
+        var graph2 = new Functional<float>(input2, new MultiHeadAttention<float>(2, 3) { Name = "mha" }.Call(h2, h2));
+        e = Assert.Throws<InvalidOperationException>(() => graph2.Forward(new Tensor<float>(2, 6, 2), false));
+        Assert.Contains("'mha'", e.Message);
     }
 
     [Fact]

@@ -346,7 +346,7 @@ public sealed class Functional<T> : Layer<T>, IInputGradientOptional, IMaskConsu
             if (SourceMask(s) is { } m) { single = m; masked++; }
         var y = n.Output!;
         if (masked == 0 || y.Rank != 3) return null;
-        if (n.Merge is AttentionLayer<T>)
+        if (n.Merge is AttentionLayer<T> or MultiHeadAttention<T>)
             throw new InvalidOperationException(
                 $"{Name}: a timestep mask reaches the attention layer '{n.Merge.Name}', which does not take masks (Keras' query and value masks are not supported); remove the Masking/Embedding(maskZero) before it or the mask's path to it.");
         int batch = y.Shape[0], steps = y.Shape[1];
