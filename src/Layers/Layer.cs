@@ -201,7 +201,8 @@ public abstract class Layer<T> : ILayer<T> where T : unmanaged, IFloatingPointIe
     /// <summary>Formats a flag for <see cref="GetConfig"/>.</summary>
     protected static string Str(bool v) => v ? "true" : "false";
 
-    private static int StableHash(string s)
+    /// <summary>A hash of a name that is the same in every process (string.GetHashCode is not), for build seeds.</summary>
+    private protected static int StableHash(string s)
     {
         unchecked
         {

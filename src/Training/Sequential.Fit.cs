@@ -17,6 +17,7 @@ public partial class Sequential<T>
     private int? _resumeEpoch;
     private T[] _batchWeights = [], _metricRowWeights = [];
     private SequenceMask? _outputMask;
+    private Tensor<T>[]? _singleInput;
     private readonly RowViews<T> _outputRows = new(), _targetRows = new();
 
     /// <summary>
@@ -24,7 +25,7 @@ public partial class Sequential<T>
     /// sample weights) before any shuffling; the training samples are reshuffled every epoch when
     /// <paramref name="shuffle"/> is set; the last partial batch is included. Steps gather rows into preallocated
     /// batch buffers, so they allocate nothing. After each epoch the validation samples are evaluated as
-    /// <see cref="Evaluate"/> does with their weights, and the results are logged with a <c>val_</c> prefix.
+    /// <c>Evaluate</c> does with their weights, and the results are logged with a <c>val_</c> prefix.
     /// </summary>
     /// <param name="x">Inputs [N, ...] (first axis = samples), e.g. [N, F] or [N, T, F].</param>
     /// <param name="y">Targets [N, ...] in the loss's layout: [N, C], [N] class indices, or [N, 1].</param>
@@ -45,7 +46,7 @@ public partial class Sequential<T>
     /// <c>sum_over_batch_size</c>. Only the weighted metrics (Compile's <c>weightedMetrics</c>, Keras'
     /// <c>weighted_metrics</c>) see the weights, as <c>Σ w·value / Σ w</c>; the other metrics are unweighted. With
     /// <paramref name="validationSplit"/>, the tail of the weights weighs the validation samples: <c>val_loss</c> is
-    /// then <c>Σ w·ℓ / N_val</c> and the <c>val_</c> weighted metrics see the weights, as in <see cref="Evaluate"/>.
+    /// then <c>Σ w·ℓ / N_val</c> and the <c>val_</c> weighted metrics see the weights, as in <c>Evaluate</c>.
     /// Null for all ones.</param>
     /// <param name="classWeight">Per-class loss weights (Keras' <c>class_weight</c>), multiplied into the sample
     /// weights by each sample's class: its target index, or the argmax of a one-hot target; classes not listed weigh 1.
@@ -55,7 +56,7 @@ public partial class Sequential<T>
     /// callback that finds a backup replaces it with the backed-up epoch.</param>
     /// <param name="validationSampleWeight">Per-sample loss weights [N_val] of <paramref name="validationData"/>, the
     /// third element of Keras' <c>validation_data=(x_val, y_val, val_sample_weight)</c>: <c>val_loss</c> and the
-    /// <c>val_</c> weighted metrics are weighted as <see cref="Evaluate"/> weighs them. Null for all ones; only with
+    /// <c>val_</c> weighted metrics are weighted as <c>Evaluate</c> weighs them. Null for all ones; only with
     /// <paramref name="validationData"/>.</param>
     /// <returns>The per-epoch logs of the epochs run.</returns>
     /// <exception cref="InvalidOperationException">The model is not compiled.</exception>
@@ -65,6 +66,40 @@ public partial class Sequential<T>
         double validationSplit = 0, (Tensor<T> X, Tensor<T> Y)? validationData = null, IEnumerable<Callback>? callbacks = null,
         int initialEpoch = 0, Tensor<T>? sampleWeight = null, IReadOnlyDictionary<int, double>? classWeight = null,
         Tensor<T>? validationSampleWeight = null)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        return FitCore([x], y, epochs, batchSize, shuffle, validationSplit, validationData is { } vd ? ([vd.X], vd.Y) : null,
+            callbacks, initialEpoch, sampleWeight, classWeight, validationSampleWeight);
+    }
+
+    /// <summary>Trains a model of several inputs (a multi-input <see cref="Functional{T}"/> graph), Keras'
+    /// <c>fit([xa, xb], y)</c>: <paramref name="x"/> holds one tensor per input, in the graph's order, each with the
+    /// same number of samples; everything else is as in <see cref="Fit(Tensor{T}, Tensor{T}, int, int, bool, double, ValueTuple{Tensor{T}, Tensor{T}}?, IEnumerable{Callback}?, int, Tensor{T}?, IReadOnlyDictionary{int, double}?, Tensor{T}?)"/>
+    /// (a sample's rows of every input move together when shuffled, gathered and split).</summary>
+    /// <exception cref="InvalidOperationException">The model is not compiled.</exception>
+    /// <exception cref="ArgumentException">The number of inputs, their sample counts or shapes disagree with the model
+    /// or with <paramref name="y"/>; the message names them.</exception>
+    /// <exception cref="NonFiniteException">The loss or a gradient became NaN or infinite (with <see cref="NonFiniteMode.Throw"/>).</exception>
+    public History Fit(IReadOnlyList<Tensor<T>> x, Tensor<T> y, int epochs = 1, int batchSize = 32, bool shuffle = true,
+        double validationSplit = 0, (IReadOnlyList<Tensor<T>> X, Tensor<T> Y)? validationData = null, IEnumerable<Callback>? callbacks = null,
+        int initialEpoch = 0, Tensor<T>? sampleWeight = null, IReadOnlyDictionary<int, double>? classWeight = null,
+        Tensor<T>? validationSampleWeight = null) =>
+        FitCore(Inputs(x, nameof(x)), y, epochs, batchSize, shuffle, validationSplit,
+            validationData is { } vd ? (Inputs(vd.X, "validationData.X"), vd.Y) : null, callbacks, initialEpoch, sampleWeight, classWeight, validationSampleWeight);
+
+    /// <summary>A list of input tensors as the array the private paths take (checked for nulls).</summary>
+    private static Tensor<T>[] Inputs(IReadOnlyList<Tensor<T>> x, string name)
+    {
+        ArgumentNullException.ThrowIfNull(x, name);
+        var a = new Tensor<T>[x.Count];
+        for (int k = 0; k < a.Length; k++) a[k] = x[k] ?? throw new ArgumentNullException(name, $"{name}[{k}] is null.");
+        return a;
+    }
+
+    private History FitCore(Tensor<T>[] x, Tensor<T> y, int epochs, int batchSize, bool shuffle,
+        double validationSplit, (Tensor<T>[] X, Tensor<T> Y)? validationData, IEnumerable<Callback>? callbacks,
+        int initialEpoch, Tensor<T>? sampleWeight, IReadOnlyDictionary<int, double>? classWeight,
+        Tensor<T>? validationSampleWeight)
     {
         RequireCompiled();
         ArgumentOutOfRangeException.ThrowIfNegative(epochs);
@@ -78,32 +113,34 @@ public partial class Sequential<T>
         if (validationSampleWeight is not null && validationData is null)
             throw new ArgumentException($"validationSampleWeight (shape {validationSampleWeight.Shape}) weighs validationData, which is not given; with validationSplit the validation weights are the tail of sampleWeight.", nameof(validationSampleWeight));
 
-        Tensor<T> xTrain = x, yTrain = y;
-        Tensor<T>? xVal = null, yVal = null;
+        Tensor<T>[] xTrain = x;
+        Tensor<T> yTrain = y;
+        Tensor<T>[]? xVal = null;
+        Tensor<T>? yVal = null;
         if (validationData is { } vd)
         {
             CheckPair(vd.X, vd.Y, "validationData.X", "validationData.Y");
-            CheckSampleShape(vd.X, "validationData.X");
+            EnsureBuilt(vd.X, "validationData.X");
             (xVal, yVal) = (vd.X, vd.Y);
         }
         else if (validationSplit > 0)
         {
-            int n = x.Shape[0];
+            int n = x[0].Shape[0];
             int splitAt = (int)Math.Floor(n * (1.0 - validationSplit));
             if (splitAt <= 0 || splitAt >= n)
                 throw new ArgumentException($"validationSplit {validationSplit} of {n} samples leaves {splitAt} for training and {n - splitAt} for validation; both must be non-empty.", nameof(validationSplit));
-            xTrain = x.Slice(0, splitAt); yTrain = y.Slice(0, splitAt);
-            xVal = x.Slice(splitAt, n - splitAt); yVal = y.Slice(splitAt, n - splitAt);
+            xTrain = Slice(x, 0, splitAt); yTrain = y.Slice(0, splitAt);
+            xVal = Slice(x, splitAt, n - splitAt); yVal = y.Slice(splitAt, n - splitAt);
         }
-        int nTrain = xTrain.Shape[0];
-        if (nTrain == 0) throw new ArgumentException($"x has no samples (shape {x.Shape}).", nameof(x));
+        int nTrain = xTrain[0].Shape[0];
+        if (nTrain == 0) throw new ArgumentException($"x has no samples (shape {x[0].Shape}).", nameof(x));
         ValidateTargets(yTrain, xTrain, nameof(y));
         if (yVal is not null) ValidateTargets(yVal, xVal!, "validationData.Y");
-        var weights = SampleWeights(sampleWeight, classWeight, y, x.Shape[0], 0, nTrain, nameof(sampleWeight));
+        var weights = SampleWeights(sampleWeight, classWeight, y, x[0].Shape[0], 0, nTrain, nameof(sampleWeight));
         // Validation weights (Keras: class_weight reaches the training data only), sliced once per call.
         var valWeights = xVal is null ? null
-            : validationData is not null ? SampleWeights(validationSampleWeight, null, yVal!, xVal.Shape[0], 0, xVal.Shape[0], nameof(validationSampleWeight))
-            : SampleWeights(sampleWeight, null, y, x.Shape[0], nTrain, x.Shape[0] - nTrain, nameof(sampleWeight));
+            : validationData is not null ? SampleWeights(validationSampleWeight, null, yVal!, xVal[0].Shape[0], 0, xVal[0].Shape[0], nameof(validationSampleWeight))
+            : SampleWeights(sampleWeight, null, y, x[0].Shape[0], nTrain, x[0].Shape[0] - nTrain, nameof(sampleWeight));
         ResolveMetrics();
 
         var cbs = callbacks?.ToList() ?? [];
@@ -113,17 +150,18 @@ public partial class Sequential<T>
         // Preallocated batch buffers; a view for the last partial batch is created once.
         int bs = Math.Min(batchSize, nTrain);
         int steps = (nTrain + bs - 1) / bs, last = nTrain - (steps - 1) * bs;
-        var xBuf = new Tensor<T>(xTrain.Shape.WithFirst(bs));
+        var xBuf = xTrain.Select(t => new Tensor<T>(t.Shape.WithFirst(bs))).ToArray();
         var yBuf = new Tensor<T>(yTrain.Shape.WithFirst(bs));
-        Tensor<T> xLast = last == bs ? xBuf : xBuf.Slice(0, last), yLast = last == bs ? yBuf : yBuf.Slice(0, last);
-        int xRow = xTrain.Length / nTrain, yRow = yTrain.Length / nTrain;
+        var xLast = last == bs ? xBuf : Slice(xBuf, 0, last);
+        var yLast = last == bs ? yBuf : yBuf.Slice(0, last);
+        int yRow = yTrain.Length / nTrain;
         if (weights is not null && _batchWeights.Length < bs) _batchWeights = new T[bs];
 
         var history = new History();
         StopTraining = false;
         _resumeEpoch = null;
         IReadOnlyDictionary<string, double> logs = new Dictionary<string, double>();
-        foreach (var cb in cbs) cb.OnTrainBegin(new TrainBeginInfo(epochs, steps, nTrain, xVal?.Shape[0] ?? 0));
+        foreach (var cb in cbs) cb.OnTrainBegin(new TrainBeginInfo(epochs, steps, nTrain, xVal?[0].Shape[0] ?? 0));
         // A callback that restored a backup (BackupAndRestore) sets the epoch to continue from, as Keras' _initial_epoch.
         if (_resumeEpoch is int resumed) initialEpoch = resumed;
         _resumeEpoch = null;
@@ -151,7 +189,7 @@ public partial class Sequential<T>
                 int start = step * bs, count = step == steps - 1 ? last : bs;
                 var xb = count == bs ? xBuf : xLast;
                 var yb = count == bs ? yBuf : yLast;
-                Gather(xTrain.ReadOnlySpan, xRow, order, start, count, xb.Span);
+                for (int k = 0; k < xb.Length; k++) Gather(xTrain[k].ReadOnlySpan, xTrain[k].Length / nTrain, order, start, count, xb[k].Span);
                 Gather(yTrain.ReadOnlySpan, yRow, order, start, count, yb.Span);
                 if (weights is not null) Gather(weights, 1, order, start, count, _batchWeights.AsSpan(0, count));
                 double loss = TrainStep(xb, yb, epoch + 1, step + 1, weights is null ? default : _batchWeights.AsSpan(0, count));
@@ -186,8 +224,8 @@ public partial class Sequential<T>
     /// <summary>Runs one training step on exactly this batch (no shuffling, no splitting), as Keras' <c>train_on_batch</c>.</summary>
     /// <param name="x">The batch's inputs.</param>
     /// <param name="y">The batch's targets.</param>
-    /// <param name="sampleWeight">Per-sample loss weights [B], as in <see cref="Fit"/>; null for all ones.</param>
-    /// <param name="classWeight">Per-class loss weights, as in <see cref="Fit"/>.</param>
+    /// <param name="sampleWeight">Per-sample loss weights [B], as in <c>Fit</c>; null for all ones.</param>
+    /// <param name="classWeight">Per-class loss weights, as in <c>Fit</c>.</param>
     /// <returns>The batch's loss and metric values (metrics are reset first, so they cover this batch only).</returns>
     /// <exception cref="InvalidOperationException">The model is not compiled.</exception>
     /// <exception cref="ArgumentException">Sizes, shapes, labels or weights are wrong.</exception>
@@ -195,11 +233,25 @@ public partial class Sequential<T>
     public IReadOnlyDictionary<string, double> TrainOnBatch(Tensor<T> x, Tensor<T> y, Tensor<T>? sampleWeight = null,
         IReadOnlyDictionary<int, double>? classWeight = null)
     {
+        ArgumentNullException.ThrowIfNull(x);
+        return TrainOnBatchCore([x], y, sampleWeight, classWeight);
+    }
+
+    /// <summary>As <see cref="TrainOnBatch(Tensor{T}, Tensor{T}, Tensor{T}?, IReadOnlyDictionary{int, double}?)"/> for a
+    /// model of several inputs: one tensor per input in <paramref name="x"/>.</summary>
+    /// <exception cref="InvalidOperationException">The model is not compiled.</exception>
+    /// <exception cref="ArgumentException">The inputs, sizes, shapes, labels or weights are wrong.</exception>
+    public IReadOnlyDictionary<string, double> TrainOnBatch(IReadOnlyList<Tensor<T>> x, Tensor<T> y, Tensor<T>? sampleWeight = null,
+        IReadOnlyDictionary<int, double>? classWeight = null) => TrainOnBatchCore(Inputs(x, nameof(x)), y, sampleWeight, classWeight);
+
+    private IReadOnlyDictionary<string, double> TrainOnBatchCore(Tensor<T>[] x, Tensor<T> y, Tensor<T>? sampleWeight,
+        IReadOnlyDictionary<int, double>? classWeight)
+    {
         RequireCompiled();
         CheckPair(x, y, nameof(x), nameof(y));
         EnsureBuilt(x, nameof(x));
         ValidateTargets(y, x, nameof(y));
-        var weights = SampleWeights(sampleWeight, classWeight, y, x.Shape[0], 0, x.Shape[0], nameof(sampleWeight));
+        var weights = SampleWeights(sampleWeight, classWeight, y, x[0].Shape[0], 0, x[0].Shape[0], nameof(sampleWeight));
         ResolveMetrics();
         using var threads = new ThreadScope(_threads);
         foreach (var m in _metrics) m.Reset();
@@ -211,59 +263,84 @@ public partial class Sequential<T>
 
     /// <summary>Computes the loss and metrics on exactly this batch in inference mode, without updating anything, as
     /// Keras' <c>test_on_batch</c>: one forward pass, the loss (plus <see cref="RegularizationLoss"/>, as
-    /// <see cref="Evaluate"/> reports it) and the compiled metrics, reset first (Keras' default <c>reset_metrics</c>) so
-    /// they cover this batch only. The same numbers as <see cref="Evaluate"/> with <c>batchSize</c> ≥ the batch size.</summary>
+    /// <c>Evaluate</c> reports it) and the compiled metrics, reset first (Keras' default <c>reset_metrics</c>) so
+    /// they cover this batch only. The same numbers as <c>Evaluate</c> with <c>batchSize</c> ≥ the batch size.</summary>
     /// <param name="x">The batch's inputs [B, ...].</param>
     /// <param name="y">The batch's targets [B, ...].</param>
-    /// <param name="sampleWeight">Per-sample loss weights [B], as in <see cref="Evaluate"/>; null for all ones. Only the
+    /// <param name="sampleWeight">Per-sample loss weights [B], as in <c>Evaluate</c>; null for all ones. Only the
     /// weighted metrics see them.</param>
-    /// <returns><c>loss</c> and each metric, the keys of <see cref="TrainOnBatch"/>.</returns>
+    /// <returns><c>loss</c> and each metric, the keys of <c>TrainOnBatch</c>.</returns>
     /// <exception cref="InvalidOperationException">The model is not compiled.</exception>
     /// <exception cref="ArgumentException">Sizes, shapes, labels or weights are wrong.</exception>
     public IReadOnlyDictionary<string, double> TestOnBatch(Tensor<T> x, Tensor<T> y, Tensor<T>? sampleWeight = null)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        return TestOnBatchCore([x], y, sampleWeight);
+    }
+
+    /// <summary>As <see cref="TestOnBatch(Tensor{T}, Tensor{T}, Tensor{T}?)"/> for a model of several inputs.</summary>
+    /// <exception cref="InvalidOperationException">The model is not compiled.</exception>
+    /// <exception cref="ArgumentException">The inputs, sizes, shapes, labels or weights are wrong.</exception>
+    public IReadOnlyDictionary<string, double> TestOnBatch(IReadOnlyList<Tensor<T>> x, Tensor<T> y, Tensor<T>? sampleWeight = null) =>
+        TestOnBatchCore(Inputs(x, nameof(x)), y, sampleWeight);
+
+    private IReadOnlyDictionary<string, double> TestOnBatchCore(Tensor<T>[] x, Tensor<T> y, Tensor<T>? sampleWeight)
     {
         RequireCompiled();
         CheckPair(x, y, nameof(x), nameof(y));
         EnsureBuilt(x, nameof(x));
         ValidateTargets(y, x, nameof(y));
-        var weights = SampleWeights(sampleWeight, null, y, x.Shape[0], 0, x.Shape[0], nameof(sampleWeight));
+        var weights = SampleWeights(sampleWeight, null, y, x[0].Shape[0], 0, x[0].Shape[0], nameof(sampleWeight));
         ResolveMetrics();
         using var threads = new ThreadScope(_threads);
-        return EvaluateCore(x, y, Math.Max(1, x.Shape[0]), weights);
+        return EvaluateCore(x, y, Math.Max(1, x[0].Shape[0]), weights);
     }
 
     /// <summary>Computes the loss and metrics over a dataset in batches (inference mode), as Keras' <c>evaluate</c>.</summary>
     /// <param name="x">Inputs [N, ...].</param>
     /// <param name="y">Targets [N, ...].</param>
     /// <param name="batchSize">Samples per forward pass; positive.</param>
-    /// <param name="sampleWeight">Per-sample loss weights [N], as in <see cref="Fit"/>; null for all ones. Only the
+    /// <param name="sampleWeight">Per-sample loss weights [N], as in <c>Fit</c>; null for all ones. Only the
     /// weighted metrics see them.</param>
     /// <returns><c>loss</c> and each metric, averaged over samples.</returns>
     /// <exception cref="InvalidOperationException">The model is not compiled.</exception>
     /// <exception cref="ArgumentException">Sizes, shapes, labels or weights are wrong.</exception>
     public IReadOnlyDictionary<string, double> Evaluate(Tensor<T> x, Tensor<T> y, int batchSize = 32, Tensor<T>? sampleWeight = null)
     {
+        ArgumentNullException.ThrowIfNull(x);
+        return EvaluateChecked([x], y, batchSize, sampleWeight);
+    }
+
+    /// <summary>As <see cref="Evaluate(Tensor{T}, Tensor{T}, int, Tensor{T}?)"/> for a model of several inputs, Keras'
+    /// <c>evaluate([xa, xb], y)</c>.</summary>
+    /// <exception cref="InvalidOperationException">The model is not compiled.</exception>
+    /// <exception cref="ArgumentException">The inputs, sizes, shapes, labels or weights are wrong.</exception>
+    public IReadOnlyDictionary<string, double> Evaluate(IReadOnlyList<Tensor<T>> x, Tensor<T> y, int batchSize = 32, Tensor<T>? sampleWeight = null) =>
+        EvaluateChecked(Inputs(x, nameof(x)), y, batchSize, sampleWeight);
+
+    private IReadOnlyDictionary<string, double> EvaluateChecked(Tensor<T>[] x, Tensor<T> y, int batchSize, Tensor<T>? sampleWeight)
+    {
         RequireCompiled();
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
         CheckPair(x, y, nameof(x), nameof(y));
         EnsureBuilt(x, nameof(x));
         ValidateTargets(y, x, nameof(y));
-        var weights = SampleWeights(sampleWeight, null, y, x.Shape[0], 0, x.Shape[0], nameof(sampleWeight));
+        var weights = SampleWeights(sampleWeight, null, y, x[0].Shape[0], 0, x[0].Shape[0], nameof(sampleWeight));
         ResolveMetrics();
         using var threads = new ThreadScope(_threads);
         return EvaluateCore(x, y, batchSize, weights);
     }
 
-    private Dictionary<string, double> EvaluateCore(Tensor<T> x, Tensor<T> y, int batchSize, T[]? weights = null)
+    private Dictionary<string, double> EvaluateCore(Tensor<T>[] x, Tensor<T> y, int batchSize, T[]? weights = null)
     {
-        int n = x.Shape[0];
+        int n = x[0].Shape[0];
         foreach (var m in _metrics) m.Reset();
         double lossSum = 0;
         for (int start = 0; start < n; start += batchSize)
         {
             int count = Math.Min(batchSize, n - start);
             var yb = y.Slice(start, count);
-            var output = ForwardAll(x.Slice(start, count), training: false);
+            var output = ForwardAll(Slice(x, start, count), training: false);
             var w = weights is null ? default : weights.AsSpan(start, count);
             double batchLoss = LossMask(output) is not null || weights is not null
                 ? WeightedLoss(output, yb, null, w) : double.CreateChecked(Loss!.Compute(output, yb));
@@ -296,30 +373,50 @@ public partial class Sequential<T>
     public Tensor<T> Predict(Tensor<T> x, int batchSize = 32)
     {
         ArgumentNullException.ThrowIfNull(x);
+        return PredictCore([x], batchSize);
+    }
+
+    /// <summary>As <see cref="Predict(Tensor{T}, int)"/> for a model of several inputs, Keras' <c>predict([xa, xb])</c>.</summary>
+    /// <exception cref="ArgumentException">The inputs do not fit the model.</exception>
+    public Tensor<T> Predict(IReadOnlyList<Tensor<T>> x, int batchSize = 32) => PredictCore(Inputs(x, nameof(x)), batchSize);
+
+    private Tensor<T> PredictCore(Tensor<T>[] x, int batchSize)
+    {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
+        CheckInputs(x, nameof(x));
         EnsureBuilt(x, nameof(x));
         using var threads = new ThreadScope(_threads);
-        int n = x.Shape[0];
+        int n = x[0].Shape[0];
         var result = new Tensor<T>(WithBatch(SampleOutputShape(x), n));
         for (int start = 0; start < n; start += batchSize)
         {
             int count = Math.Min(batchSize, n - start);
-            var output = ForwardAll(x.Slice(start, count), training: false);
+            var output = ForwardAll(Slice(x, start, count), training: false);
             output.ReadOnlySpan.CopyTo(result.Span.Slice(start * (result.Length / Math.Max(1, n)), output.Length));
         }
         return result;
     }
 
     /// <summary>Runs the model once on exactly this batch in inference mode, as Keras' <c>predict_on_batch</c>: the same
-    /// values as <see cref="Predict"/> with <c>batchSize</c> ≥ the batch size.</summary>
+    /// values as <c>Predict</c> with <c>batchSize</c> ≥ the batch size.</summary>
     /// <param name="x">The batch's inputs [B, ...].</param>
     /// <returns>A new tensor [B, ...output].</returns>
     /// <exception cref="ArgumentException">The input's sample shape does not fit the model.</exception>
     public Tensor<T> PredictOnBatch(Tensor<T> x)
     {
         ArgumentNullException.ThrowIfNull(x);
+        return PredictOnBatchCore([x]);
+    }
+
+    /// <summary>As <see cref="PredictOnBatch(Tensor{T})"/> for a model of several inputs.</summary>
+    /// <exception cref="ArgumentException">The inputs do not fit the model.</exception>
+    public Tensor<T> PredictOnBatch(IReadOnlyList<Tensor<T>> x) => PredictOnBatchCore(Inputs(x, nameof(x)));
+
+    private Tensor<T> PredictOnBatchCore(Tensor<T>[] x)
+    {
+        CheckInputs(x, nameof(x));
         EnsureBuilt(x, nameof(x));
-        var result = new Tensor<T>(WithBatch(SampleOutputShape(x), x.Shape[0]));
+        var result = new Tensor<T>(WithBatch(SampleOutputShape(x), x[0].Shape[0]));
         PredictInto(x, result);
         return result;
     }
@@ -333,17 +430,31 @@ public partial class Sequential<T>
     public void PredictOnBatch(Tensor<T> x, Tensor<T> destination)
     {
         ArgumentNullException.ThrowIfNull(x);
+        // One cached array for the single input, so that a steady loop of calls allocates nothing.
+        var one = _singleInput ??= new Tensor<T>[1];
+        one[0] = x;
+        PredictOnBatchCore(one, destination);
+    }
+
+    /// <summary>As <see cref="PredictOnBatch(Tensor{T}, Tensor{T})"/> for a model of several inputs.</summary>
+    /// <exception cref="ArgumentException">The inputs do not fit the model, or <paramref name="destination"/> is not
+    /// shaped [B, ...output].</exception>
+    public void PredictOnBatch(IReadOnlyList<Tensor<T>> x, Tensor<T> destination) => PredictOnBatchCore(Inputs(x, nameof(x)), destination);
+
+    private void PredictOnBatchCore(Tensor<T>[] x, Tensor<T> destination)
+    {
         ArgumentNullException.ThrowIfNull(destination);
+        CheckInputs(x, nameof(x));
         EnsureBuilt(x, nameof(x));
-        var expected = WithBatch(SampleOutputShape(x), x.Shape[0]);
+        var expected = WithBatch(SampleOutputShape(x), x[0].Shape[0]);
         if (destination.Shape != expected)
-            throw new ArgumentException($"destination must be shaped {expected} for inputs {x.Shape}; got {destination.Shape}.", nameof(destination));
+            throw new ArgumentException($"destination must be shaped {expected} for inputs {string.Join(", ", x.Select(t => t.Shape))}; got {destination.Shape}.", nameof(destination));
         PredictInto(x, destination);
     }
 
-    private void PredictInto(Tensor<T> x, Tensor<T> destination)
+    private void PredictInto(Tensor<T>[] x, Tensor<T> destination)
     {
-        if (x.Shape[0] == 0) return;
+        if (x[0].Shape[0] == 0) return;
         using var threads = new ThreadScope(_threads);
         ForwardAll(x, training: false).ReadOnlySpan.CopyTo(destination.Span);
     }
@@ -366,13 +477,23 @@ public partial class Sequential<T>
         return sum;
     }
 
-    private Tensor<T> ForwardAll(Tensor<T> x, bool training)
+    private Tensor<T> ForwardAll(Tensor<T>[] x, bool training)
     {
-        var a = x;
+        var a = x[0];
         // Timestep masks flow as in Keras: from a Masking layer through the layers that keep the time axis to the
         // recurrent layers, which consume them; a layer that drops the time axis ends the mask.
         SequenceMask? mask = null;
-        for (int i = 0; i < _layers.Count; i++)
+        int first = 0;
+        if (x.Length > 1)
+        {
+            // A multi-input graph takes them all.
+            var graph = (Functional<T>)_layers[0];
+            a = graph.Forward(x, training);
+            _outputs[0] = a;
+            mask = graph.OutputMask;
+            first = 1;
+        }
+        for (int i = first; i < _layers.Count; i++)
         {
             var layer = _layers[i];
             if (_managesMasks && layer is IMaskConsumer consumer) consumer.InputMask = mask;
@@ -385,7 +506,7 @@ public partial class Sequential<T>
     }
 
     /// <summary>Forward, loss, backward, checks, update. Returns the loss, or NaN when the step was skipped.</summary>
-    private double TrainStep(Tensor<T> xb, Tensor<T> yb, int epoch, int step, ReadOnlySpan<T> weights = default)
+    private double TrainStep(Tensor<T>[] xb, Tensor<T> yb, int epoch, int step, ReadOnlySpan<T> weights = default)
     {
         var output = ForwardAll(xb, training: true);
         var dOut = _dOutput.Get(output.Shape);
@@ -404,7 +525,7 @@ public partial class Sequential<T>
             // An activity penalty's gradient joins the gradient arriving at its layer, in a buffer of the model's.
             if (_layers[i] is Layer<T> { ActivityRegularizer: { } activity })
                 g = ActivityRegularization.AddGradient(activity, _outputs[i], g, _activityGrads[i] ??= new Workspace<T>());
-            g = _layers[i].Backward(g);
+            g = i == 0 && xb.Length > 1 ? ((IMergeLayer<T>)_layers[0]).Backward(g)[0] : _layers[i].Backward(g);
             _inputGrads[i] = g;
         }
         // Only trainable parameters reach the optimizer (and its clipping); the list is reused, so this allocates nothing.
@@ -537,9 +658,11 @@ public partial class Sequential<T>
         return w;
     }
 
-    private NonFiniteInfo LocateForward(Tensor<T> xb, int epoch, int step, double loss)
+    private NonFiniteInfo LocateForward(Tensor<T>[] xb, int epoch, int step, double loss)
     {
-        if (!IsFinite(xb.ReadOnlySpan)) return new NonFiniteInfo(epoch, step, $"loss is {loss}; the input batch (x) itself holds NaN or infinity", null, -1);
+        for (int k = 0; k < xb.Length; k++)
+            if (!IsFinite(xb[k].ReadOnlySpan))
+                return new NonFiniteInfo(epoch, step, $"loss is {loss}; the input batch ({(xb.Length == 1 ? "x" : $"x[{k}]")}) itself holds NaN or infinity", null, -1);
         for (int i = 0; i < _layers.Count; i++)
             if (!IsFinite(_outputs[i].ReadOnlySpan))
                 return new NonFiniteInfo(epoch, step, $"loss is {loss}; first non-finite output at layer {i} '{_layers[i].Name}'", _layers[i].Name, i);
@@ -592,25 +715,46 @@ public partial class Sequential<T>
             throw new InvalidOperationException("The model must be compiled before training or evaluation; call Compile(loss, optimizer, metrics).");
     }
 
-    private static void CheckPair(Tensor<T> x, Tensor<T> y, string xName, string yName)
+    private void CheckPair(Tensor<T>[] x, Tensor<T> y, string xName, string yName)
     {
-        ArgumentNullException.ThrowIfNull(x, xName);
         ArgumentNullException.ThrowIfNull(y, yName);
-        if (x.Rank < 2)
-            throw new ArgumentException($"{xName} must be [samples, features] or [samples, time, features]; got shape {x.Shape}.", xName);
-        if (x.Shape[0] != y.Shape[0])
-            throw new ArgumentException($"{xName} and {yName} have different numbers of samples: {xName} is {x.Shape}, {yName} is {y.Shape}.", yName);
+        CheckInputs(x, xName);
+        for (int k = 0; k < x.Length; k++)
+        {
+            string name = x.Length == 1 ? xName : $"{xName}[{k}]";
+            if (x[k].Shape[0] != y.Shape[0])
+                throw new ArgumentException($"{name} and {yName} have different numbers of samples: {name} is {x[k].Shape}, {yName} is {y.Shape}.", yName);
+        }
     }
 
-    private void EnsureBuilt(Tensor<T> x, string name)
+    /// <summary>Checks that there is one input tensor per model input, each at least rank 2, all with one sample count.</summary>
+    private void CheckInputs(Tensor<T>[] x, string xName)
     {
-        if (!IsBuilt)
+        if (x.Length != InputCount)
+            throw new ArgumentException(InputCount == 1
+                ? $"The model takes one input tensor; got {x.Length}: [{string.Join(", ", x.Select(t => t.Shape))}]."
+                : $"The model takes {InputCount} input tensors, one per input of its graph ([{string.Join(", ", ((Functional<T>)_layers[0]).Inputs.Select(i => $"'{i.Name}' [N, {string.Join(", ", i.Shape.ToArray())}]"))}]); got {x.Length}{(x.Length == 1 ? $", shaped {x[0].Shape}" : $": [{string.Join(", ", x.Select(t => t.Shape))}]")}.", xName);
+        for (int k = 0; k < x.Length; k++)
         {
-            if (x.Rank < 2)
-                throw new ArgumentException($"{name} must be [samples, features] or [samples, time, features]; got shape {x.Shape}.", name);
-            Build(DropBatch(x.Shape));
+            string name = x.Length == 1 ? xName : $"{xName}[{k}]";
+            if (x[k].Rank < 2)
+                throw new ArgumentException($"{name} must be [samples, features] or [samples, time, features]; got shape {x[k].Shape}.", xName);
+            if (x[k].Shape[0] != x[0].Shape[0])
+                throw new ArgumentException($"The inputs have different numbers of samples: [{string.Join(", ", x.Select(t => t.Shape))}].", xName);
         }
-        else CheckSampleShape(x, name);
+    }
+
+    private void EnsureBuilt(Tensor<T>[] x, string name)
+    {
+        CheckInputs(x, name);
+        if (!IsBuilt) Build(x.Select(t => DropBatch(t.Shape)).ToArray());
+        else if (x.Length == 1) CheckSampleShape(x[0], name);
+        else
+        {
+            for (int k = 0; k < x.Length; k++)
+                if (DropBatch(x[k].Shape) != _inputShapes![k])
+                    throw new ArgumentException($"{name}[{k}] has shape {x[k].Shape}, but the model's input {k} takes samples shaped {FormatSample(_inputShapes[k])} (so [N, {string.Join(", ", _inputShapes[k].ToArray())}]).", name);
+        }
     }
 
     private void CheckSampleShape(Tensor<T> x, string name)
@@ -627,7 +771,7 @@ public partial class Sequential<T>
     /// <summary>Whether the model was built for sequences, [T, F] samples (or [T] token indices into an Embedding),
     /// whose layers all take any T (as a Keras model whose input has a None time axis): it then runs on sequences of
     /// other lengths too.</summary>
-    private bool TakesAnyLength => InputShape is { } s
+    private bool TakesAnyLength => InputShape is { } s && InputCount == 1
         && (s.Rank == 2 || (s.Rank == 1 && _layers.Count > 0 && _layers[0] is Embedding<T>))
         && TryOutputShape(s.Rank == 1 ? new TensorShape(s[0] + 1) : new TensorShape(s[0] + 1, s[1])) is not null;
 
@@ -647,12 +791,21 @@ public partial class Sequential<T>
     }
 
     /// <summary>The output sample shape for inputs shaped like <paramref name="x"/> (checked by CheckSampleShape).</summary>
-    private TensorShape SampleOutputShape(Tensor<T> x) =>
-        DropBatch(x.Shape) == InputShape!.Value ? OutputShape!.Value : TryOutputShape(DropBatch(x.Shape))!.Value;
+    private TensorShape SampleOutputShape(Tensor<T>[] x) =>
+        x.Length > 1 || DropBatch(x[0].Shape) == InputShape!.Value ? OutputShape!.Value : TryOutputShape(DropBatch(x[0].Shape))!.Value;
 
-    private void ValidateTargets(Tensor<T> y, Tensor<T> x, string name)
+    /// <summary>Rows [start, start + count) of each input (views).</summary>
+    private static Tensor<T>[] Slice(Tensor<T>[] x, int start, int count)
     {
-        int n = x.Shape[0];
+        if (x.Length == 1) return [x[0].Slice(start, count)];
+        var parts = new Tensor<T>[x.Length];
+        for (int k = 0; k < parts.Length; k++) parts[k] = x[k].Slice(start, count);
+        return parts;
+    }
+
+    private void ValidateTargets(Tensor<T> y, Tensor<T>[] x, string name)
+    {
+        int n = x[0].Shape[0];
         var output = SampleOutputShape(x);
         try { Loss!.ValidateTargets(WithBatch(output, n), y); }
         catch (ArgumentException e) when (e.ParamName != name)

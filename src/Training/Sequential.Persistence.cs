@@ -131,7 +131,9 @@ public partial class Sequential<T>
             Add(layer);
         }
         Seed = seed;
-        Build(inputShape);
+        // A multi-input graph's inputs carry their shapes; the file's input_shape is the first one.
+        if (_layers.Count > 0 && _layers[0] is Functional<T> { Inputs.Count: > 1 } graph) Build(graph.Inputs.Select(i => i.Shape).ToArray());
+        else Build(inputShape);
         var named = NamedParameters();
         var unknownFrozen = frozen.Where(k => !named.Exists(n => n.Key == k)).ToList();
         if (unknownFrozen.Count > 0)

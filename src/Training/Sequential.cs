@@ -129,9 +129,7 @@ public partial class Sequential<T> : IModel where T : unmanaged, IFloatingPointI
         {
             if (rebuild && _layers.Count > 0)
             {
-                var shape = WithBatch(InputShape!.Value, 1);
-                foreach (var l in _layers) shape = l.ComputeOutputShape(shape);
-                OutputShape = DropBatch(shape);
+                OutputShape = DropBatch(ShapeAfter(_inputShapes!, _layers.Count - 1));
             }
             else
             {
@@ -201,8 +199,14 @@ public partial class Sequential<T> : IModel where T : unmanaged, IFloatingPointI
         }
     }
 
-    /// <summary>The per-sample input shape (without the batch axis), e.g. <c>[4]</c> or <c>[60, 5]</c>; null until built.</summary>
+    /// <summary>The per-sample input shape (without the batch axis), e.g. <c>[4]</c> or <c>[60, 5]</c>; null until built.
+    /// For a multi-input model, the first input's (see <see cref="InputShapes"/>).</summary>
     public TensorShape? InputShape { get; private set; }
+
+    /// <summary>The per-sample shape of each input (one for an ordinary model); null until built.</summary>
+    public IReadOnlyList<TensorShape>? InputShapes => IsBuilt ? _inputShapes : null;
+
+    private TensorShape[]? _inputShapes;
 
     /// <summary>The per-sample output shape; null until built.</summary>
     public TensorShape? OutputShape { get; private set; }
@@ -237,34 +241,53 @@ public partial class Sequential<T> : IModel where T : unmanaged, IFloatingPointI
     /// <summary>Builds every layer for inputs of this per-sample shape.</summary>
     /// <exception cref="ArgumentException">A layer rejects the shape, or the model was built for another shape.</exception>
     /// <exception cref="InvalidOperationException">The model has no layers.</exception>
-    public void Build(TensorShape sampleShape)
+    public void Build(TensorShape sampleShape) => Build([sampleShape]);
+
+    /// <summary>Builds every layer for inputs of these per-sample shapes: one per input of a model whose first layer is
+    /// a multi-input <see cref="Functional{T}"/> graph (one shape otherwise).</summary>
+    /// <exception cref="ArgumentException">The count does not match the model's inputs, a layer rejects a shape, or the
+    /// model was built for other shapes.</exception>
+    /// <exception cref="InvalidOperationException">The model has no layers.</exception>
+    public void Build(IReadOnlyList<TensorShape> sampleShapes)
     {
+        ArgumentNullException.ThrowIfNull(sampleShapes);
         if (IsBuilt)
         {
-            if (InputShape!.Value != sampleShape)
-                throw new ArgumentException($"The model was built for samples shaped {FormatSample(InputShape.Value)} but got {FormatSample(sampleShape)}.", nameof(sampleShape));
+            if (!_inputShapes!.SequenceEqual(sampleShapes))
+                throw new ArgumentException($"The model was built for samples shaped {FormatSamples(_inputShapes!)} but got {FormatSamples(sampleShapes)}.", nameof(sampleShapes));
             return;
         }
         if (_layers.Count == 0) throw new InvalidOperationException("The model has no layers; Add some before building.");
-        if (sampleShape.Rank >= TensorShape.MaxRank)
-            throw new ArgumentException($"A sample shape has rank at most {TensorShape.MaxRank - 1}; got {sampleShape}.", nameof(sampleShape));
+        if (sampleShapes.Count != InputCount)
+            throw new ArgumentException($"The model takes {InputCount} input(s); got {sampleShapes.Count} sample shape(s): {FormatSamples(sampleShapes)}.", nameof(sampleShapes));
+        foreach (var sampleShape in sampleShapes)
+            if (sampleShape.Rank >= TensorShape.MaxRank)
+                throw new ArgumentException($"A sample shape has rank at most {TensorShape.MaxRank - 1}; got {sampleShape}.", nameof(sampleShapes));
         // A model built before (and unbuilt by Pop(rebuild: false)) keeps its seed and shuffle generator, and the layers
         // it kept stay as they are (weights and random streams); only the layers added since are built and seeded.
         bool again = _shuffleRng is not null;
         int seed = _seed ?? (again ? EffectiveSeed : Random.Shared.Next());
-        var shape = WithBatch(sampleShape, 1);
+        var shape = WithBatch(sampleShapes[0], 1);
         for (int i = 0; i < _layers.Count; i++)
         {
             try
             {
                 // An explicit model seed also fixes the dropout masks and noise, which the noise layers otherwise seed on their own.
                 if (_seed is not null && !(again && _layers[i].IsBuilt) && Innermost(_layers[i]) is NoiseLayer<T> noise) noise.Reseed(unchecked(seed + i));
+                if (i == 0 && sampleShapes.Count > 1)
+                {
+                    var graph = (IMergeLayer<T>)_layers[0];
+                    var shapes = sampleShapes.Select(sh => WithBatch(sh, 1)).ToArray();
+                    graph.Build(shapes, seed);
+                    shape = graph.ComputeOutputShape(shapes);
+                    continue;
+                }
                 _layers[i].Build(shape, unchecked(seed + i));
                 shape = _layers[i].ComputeOutputShape(shape);
             }
             catch (ArgumentException e)
             {
-                throw new ArgumentException($"Layer {i} '{_layers[i].Name}' cannot take inputs shaped {shape}: {e.Message}", nameof(sampleShape), e);
+                throw new ArgumentException($"Layer {i} '{_layers[i].Name}' cannot take inputs shaped {(i == 0 ? FormatSamples(sampleShapes) : shape.ToString())}: {e.Message}", nameof(sampleShapes), e);
             }
         }
         _parameters.Clear();
@@ -274,7 +297,8 @@ public partial class Sequential<T> : IModel where T : unmanaged, IFloatingPointI
         _managesMasks = _layers.Any(IsMaskSource);
         if (!again || seed != EffectiveSeed) _shuffleRng = new ResumableRandom(unchecked(seed * 1103515245 + 12345));
         EffectiveSeed = seed;
-        InputShape = sampleShape;
+        InputShape = sampleShapes[0];
+        _inputShapes = sampleShapes.ToArray();
         OutputShape = DropBatch(shape);
         _outputs = new Tensor<T>[_layers.Count];
         _inputGrads = new Tensor<T>[_layers.Count];
@@ -285,6 +309,24 @@ public partial class Sequential<T> : IModel where T : unmanaged, IFloatingPointI
             if (Innermost(_layers[0]) is IInputGradientOptional first) first.ComputeInputGradient = false;
         }
     }
+
+    /// <summary>How many input tensors the model takes: the first layer's inputs when it is a multi-input
+    /// <see cref="Functional{T}"/> graph, else one.</summary>
+    public int InputCount => _layers.Count > 0 && _layers[0] is Functional<T> graph ? graph.Inputs.Count : 1;
+
+    /// <summary>The output shape (batch 1) of the layers from the first through <paramref name="last"/> for these sample
+    /// shapes (a multi-input first layer takes them all).</summary>
+    private TensorShape ShapeAfter(IReadOnlyList<TensorShape> samples, int last)
+    {
+        var shape = samples.Count > 1
+            ? ((IMergeLayer<T>)_layers[0]).ComputeOutputShape(samples.Select(s => WithBatch(s, 1)).ToArray())
+            : _layers[0].ComputeOutputShape(WithBatch(samples[0], 1));
+        for (int i = 1; i <= last; i++) shape = _layers[i].ComputeOutputShape(shape);
+        return shape;
+    }
+
+    private static string FormatSamples(IReadOnlyList<TensorShape> samples) =>
+        samples.Count == 1 ? FormatSample(samples[0]) : "(" + string.Join(", ", samples.Select(FormatSample)) + ")";
 
     /// <summary>Whether the layer makes timestep masks (a producer that consumes none, or a graph with one inside).</summary>
     private static bool IsMaskSource(ILayer<T> layer) => layer is IMaskProducer and not IMaskConsumer || layer is Functional<T> { IsMaskSource: true };
@@ -433,11 +475,11 @@ public partial class Sequential<T> : IModel where T : unmanaged, IFloatingPointI
         if (!IsBuilt)
             throw new InvalidOperationException("The model is not built yet; call Build(sampleShape) or Fit first so shapes and parameter counts are known.");
         var rows = new List<(string Layer, string Shape, string Params)>();
-        var shape = WithBatch(InputShape!.Value, 1);
         long total = 0, trainable = 0;
-        foreach (var l in _layers)
+        for (int i = 0; i < _layers.Count; i++)
         {
-            shape = l.ComputeOutputShape(shape);
+            var l = _layers[i];
+            var shape = ShapeAfter(_inputShapes!, i);
             long count = l.Parameters.Sum(p => (long)p.Value.Length);
             total += count;
             trainable += l.Parameters.Where(p => p.Trainable).Sum(p => (long)p.Value.Length);
@@ -456,7 +498,7 @@ public partial class Sequential<T> : IModel where T : unmanaged, IFloatingPointI
         int w3 = Math.Max(10, rows.Max(r => r.Params.Length));
         var sb = new StringBuilder();
         string rule = new('─', w1 + w2 + w3), thick = new('═', w1 + w2 + w3);
-        sb.AppendLine($"Model: \"sequential\"  (input {FormatWithNone(WithBatch(InputShape.Value, 1))})");
+        sb.AppendLine($"Model: \"sequential\"  (input {string.Join(", ", _inputShapes!.Select(s => FormatWithNone(WithBatch(s, 1))))})");
         sb.AppendLine(rule);
         sb.Append("Layer (type)".PadRight(w1)).Append("Output Shape".PadRight(w2)).AppendLine("Param #".PadLeft(w3));
         sb.AppendLine(thick);
@@ -555,6 +597,28 @@ public static class Model
     {
         var model = new Sequential<T>(new Functional<T>(inputs, outputs)) { Seed = seed };
         model.Build(inputs.Shape);
+        return model;
+    }
+
+    /// <summary>A float model of a graph of several inputs, Keras' <c>keras.Model([a, b], outputs)</c>: it takes one
+    /// tensor per input, in this order (<c>model.Fit([xa, xb], y)</c>, <c>Predict([xa, xb])</c>, …).</summary>
+    /// <param name="inputs">The graph's inputs, in the order the model takes them.</param>
+    /// <param name="outputs">A tensor computed from them by calling layers.</param>
+    /// <param name="seed">The model's seed; null draws one.</param>
+    /// <exception cref="ArgumentException">The graph is not valid (see <see cref="Functional{T}(IReadOnlyList{Input{T}}, SymbolicTensor{T})"/>).</exception>
+    public static Sequential Create(IReadOnlyList<Input<float>> inputs, SymbolicTensor<float> outputs, int? seed = null)
+    {
+        var model = new Sequential(new Functional<float>(inputs, outputs)) { Seed = seed };
+        model.Build(inputs.Select(i => i.Shape).ToArray());
+        return model;
+    }
+
+    /// <summary>As <see cref="Create(IReadOnlyList{Input{float}}, SymbolicTensor{float}, int?)"/> for any element type.</summary>
+    /// <exception cref="ArgumentException">The graph is not valid.</exception>
+    public static Sequential<T> Create<T>(IReadOnlyList<Input<T>> inputs, SymbolicTensor<T> outputs, int? seed = null) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var model = new Sequential<T>(new Functional<T>(inputs, outputs)) { Seed = seed };
+        model.Build(inputs.Select(i => i.Shape).ToArray());
         return model;
     }
 }

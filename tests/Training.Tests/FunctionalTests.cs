@@ -342,6 +342,140 @@ public sealed class FunctionalTests : IDisposable
         Assert.Contains("'mha'", e.Message);
     }
 
+    /// <summary>A features input and a sequence input: the features feed a Dense, the sequence an LSTM; the features
+    /// are also multiplied into the joined result (an input read twice).</summary>
+    private static (Input<T> Features, Input<T> Sequence, SymbolicTensor<T> Output) TwoInputGraph<T>() where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    {
+        var features = new Input<T>(3) { Name = "features" };
+        var sequence = new Input<T>(5, 2) { Name = "sequence" };
+        var f = new Dense<T>(4, "tanh") { Name = "f" }.Call(features);
+        var h = new Lstm<T>(4) { Name = "h" }.Call(sequence);
+        var joined = new Concatenate<T> { Name = "joined" }.Call(f, h);
+        var gate = new Dense<T>(8, "sigmoid") { Name = "gate" }.Call(features);
+        return (features, sequence, new Dense<T>(2) { Name = "head" }.Call(new Multiply<T>().Call(joined, gate)));
+    }
+
+    [Fact]
+    public void TwoInputGraph_GradientsMatchFiniteDifferences_AlsoNestedInAnotherGraph()
+    {
+        var (features, sequence, output) = TwoInputGraph<double>();
+        var graph = new Functional<double>([features, sequence], output);
+        Assert.Equal(["features", "sequence"], graph.Inputs.Select(i => i.Name));
+        var xf = Tensor<double>.RandomNormal(new TensorShape(3, 3), seed: 1);
+        var xs = Tensor<double>.RandomNormal(new TensorShape(3, 5, 2), seed: 2);
+        graph.Build([xf.Shape, xs.Shape], seed: 3);
+        foreach (var p in graph.Parameters.Where(p => p.Name == "bias")) p.Value.Span.Fill(0.1);
+        var report = GradientCheck.Check((IMergeLayer<double>)graph, [xf, xs]);
+        Assert.True(report.Passed, report.ToString());
+
+        // A two-input graph is a merge layer, so it can be a call in another graph.
+        var x = new Input<double>(4);
+        var p1 = new Dense<double>(3, "tanh").Call(x);
+        var p2 = new Dense<double>(3, "tanh").Call(x);
+        var a = new Input<double>(3);
+        var b = new Input<double>(3);
+        var inner = new Functional<double>([a, b], new Add<double>().Call(new Dense<double>(2).Call(a), new Dense<double>(2).Call(b)));
+        var outer = new Functional<double>(x, new Dense<double>(1).Call(inner.Call(p1, p2)));
+        var xo = Tensor<double>.RandomNormal(new TensorShape(3, 4), seed: 4);
+        outer.Build(xo.Shape, seed: 5);
+        report = GradientCheck.Check(outer, xo);
+        Assert.True(report.Passed, report.ToString());
+        // And it is saved and recreated with it.
+        var copy = (Functional<double>)Serialization.LayerRegistry<double>.Create("functional", outer.GetConfig());
+        Assert.Equal(outer.GetConfig(), copy.GetConfig());
+    }
+
+    [Fact]
+    public void TwoInputModel_TrainsLikeOneModelOnTheJoinedFeatures()
+    {
+        // Concatenate(a, b) → Dense is a Dense on [a | b]: with the same weights and seed (same shuffles) the two-input
+        // model must train bit for bit like the one-input model, which checks that every input's rows move together
+        // through shuffling, batching and the validation split.
+        var (xJoined, y, _) = TestData.Blobs(120, 3);
+        var xa = new Tensor<float>(120, 1);
+        var xb = new Tensor<float>(120, 1);
+        for (int n = 0; n < 120; n++) { xa[n, 0] = xJoined[n, 0]; xb[n, 0] = xJoined[n, 1]; }
+        var a = new Input<float>(1);
+        var b = new Input<float>(1);
+        var hidden = new Dense<float>(8, "relu").Call(new Concatenate<float>().Call(a, b));
+        var two = Model.Create([a, b], new Dense<float>(3, "softmax").Call(hidden), seed: 7);
+        var one = new Sequential(new Dense<float>(8, "relu"), new Dense<float>(3, "softmax")) { Seed = 7 };
+        one.Build(2);
+        for (int i = 0; i < one.Parameters.Count; i++) two.Parameters[i].Value.ReadOnlySpan.CopyTo(one.Parameters[i].Value.Span);
+        Assert.Equal(2, two.InputCount);
+        Assert.Equal([new TensorShape(1), new TensorShape(1)], two.InputShapes!);
+        two.Compile("sparse_categorical_crossentropy", new Adam(0.01), "accuracy");
+        one.Compile("sparse_categorical_crossentropy", new Adam(0.01), "accuracy");
+        var h2 = two.Fit([xa, xb], y, epochs: 4, batchSize: 16, validationSplit: 0.25);
+        var h1 = one.Fit(xJoined, y, epochs: 4, batchSize: 16, validationSplit: 0.25);
+        Assert.Equal(h1["loss"], h2["loss"]);
+        Assert.Equal(h1["val_loss"], h2["val_loss"]);
+        Assert.Equal(one.Predict(xJoined).ToArray(), two.Predict([xa, xb]).ToArray());
+        Assert.Equal(one.Evaluate(xJoined, y)["loss"], two.Evaluate([xa, xb], y)["loss"]);
+        Assert.Equal(one.TestOnBatch(xJoined, y)["loss"], two.TestOnBatch([xa, xb], y)["loss"]);
+        Assert.Equal(one.PredictOnBatch(xJoined).ToArray(), two.PredictOnBatch([xa, xb]).ToArray());
+        var h2v = two.Fit([xa, xb], y, epochs: 1, batchSize: 16, validationData: ([xa, xb], y), shuffle: false);
+        var h1v = one.Fit(xJoined, y, epochs: 1, batchSize: 16, validationData: (xJoined, y), shuffle: false);
+        Assert.Equal(h1v["val_loss"], h2v["val_loss"]);
+        Assert.Equal(one.TrainOnBatch(xJoined, y)["loss"], two.TrainOnBatch([xa, xb], y)["loss"]);
+    }
+
+    [Fact]
+    public void TwoInputModel_Learns_SavesAndResumesBitForBit()
+    {
+        var (features, sequence, output) = TwoInputGraph<float>();
+        var model = Model.Create([features, sequence], output, seed: 4);
+        var xf = Tensor<float>.RandomNormal(new TensorShape(64, 3), 1);
+        var xs = Tensor<float>.RandomNormal(new TensorShape(64, 5, 2), 2);
+        var y = new Tensor<float>(64, 2);
+        for (int n = 0; n < 64; n++) { y[n, 0] = xf[n, 0] * xs[n, 4, 1]; y[n, 1] = xf[n, 2] + xs[n, 0, 0]; }
+        model.Compile("mse", new Adam(0.01));
+        string summary = model.Summary();
+        Assert.Contains("(None, 3), (None, 5, 2)", summary);
+        var history = model.Fit([xf, xs], y, epochs: 20, batchSize: 16);
+        Assert.True(history["loss"][^1] < 0.7 * history["loss"][0], $"loss {history["loss"][0]} -> {history["loss"][^1]}");
+        string path = Path.Combine(_dir, "two.safetensors");
+        model.Save(path);
+        var loaded = Model.Load(path);
+        Assert.Equal(2, loaded.InputCount);
+        Assert.Equal(model.Predict([xf, xs]).ToArray(), loaded.Predict([xf, xs]).ToArray());
+        var next = model.Fit([xf, xs], y, epochs: 1, batchSize: 16);
+        var nextLoaded = loaded.Fit([xf, xs], y, epochs: 1, batchSize: 16);
+        Assert.Equal(next["loss"][0], nextLoaded["loss"][0]);
+    }
+
+    [Fact]
+    public void TwoInputModel_RefusesWrongInputs_NamingThem()
+    {
+        var (features, sequence, output) = TwoInputGraph<float>();
+        var model = Model.Create([features, sequence], output, seed: 4);
+        model.Compile("mse", new Sgd(0.1));
+        var xf = new Tensor<float>(8, 3);
+        var xs = new Tensor<float>(8, 5, 2);
+        var y = new Tensor<float>(8, 2);
+        var e = Assert.Throws<ArgumentException>(() => model.Fit(xf, y));
+        Assert.Contains("takes 2 input tensors", e.Message);
+        Assert.Contains("'features' [N, 3]", e.Message);
+        e = Assert.Throws<ArgumentException>(() => model.Predict([xs, xf]));
+        Assert.Contains("x[0] has shape [8, 5, 2]", e.Message);
+        e = Assert.Throws<ArgumentException>(() => model.Evaluate([xf, new Tensor<float>(7, 5, 2)], y));
+        Assert.Contains("different numbers of samples", e.Message);
+        e = Assert.Throws<ArgumentException>(() => model.Fit([xf, xs, xs], y));
+        Assert.Contains("got 3", e.Message);
+        var graph = (Functional<float>)model.Layers[0];
+        Assert.Throws<InvalidOperationException>(() => graph.Forward(xf, false));
+        e = Assert.Throws<ArgumentException>(() => new Functional<float>([features, features], output));
+        Assert.Contains("listed twice", e.Message);
+        e = Assert.Throws<ArgumentException>(() => new Functional<float>([features, sequence, new Input<float>(2) { Name = "unused" }], output));
+        Assert.Contains("'unused'", e.Message);
+        e = Assert.Throws<ArgumentException>(() => new Functional<float>([features], output));
+        Assert.Contains("'sequence'", e.Message);
+        // A one-input model refuses two tensors.
+        var single = new Sequential(new Dense<float>(2));
+        e = Assert.Throws<ArgumentException>(() => single.Predict([xf, xf]));
+        Assert.Contains("takes one input tensor", e.Message);
+    }
+
     [Fact]
     public void BadGraphs_AreRefusedWithTheLayersNamed()
     {

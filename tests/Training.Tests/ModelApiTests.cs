@@ -158,7 +158,7 @@ public class ModelApiTests
         e = Assert.Throws<ArgumentException>(() => model.PredictOnBatch(new Tensor<float>(4, 2), new Tensor<float>(4, 2)));
         Assert.Equal("destination", e.ParamName);
         Assert.Contains("[4, 3]", e.Message);
-        Assert.Throws<ArgumentNullException>(() => model.PredictOnBatch(null!));
+        Assert.Throws<ArgumentNullException>(() => model.PredictOnBatch((Tensor<float>)null!));
     }
 
     // ---------------------------------------------------------------- Pop

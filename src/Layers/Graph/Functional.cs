@@ -31,20 +31,25 @@ namespace Nn.Simd.Layers;
 /// layers that consume them, combined by merges (the steps every masked input keeps; joined along time by a
 /// <c>Concatenate</c> on the time axis), and out as <see cref="OutputMask"/>, which the model's loss uses. The attention
 /// layers do not take masks and refuse one.</para>
-/// <para>Differences from Keras: one input and one output; a layer may be called only once in a graph (Keras shares
-/// the weights of a layer called twice; here each layer keeps the caches of one call); the input shape is fixed
-/// (no <c>None</c> axes besides the batch).</para>
+/// <para>A graph of several inputs (Keras' <c>Model([a, b], outputs)</c>) is also an <see cref="IMergeLayer{T}"/>: its
+/// forward pass takes one tensor per input and its backward pass returns one gradient per input; a model made of it
+/// takes a list of input tensors (<c>model.Fit([xa, xb], y)</c>).</para>
+/// <para>Differences from Keras: one output; a layer may be called only once in a graph (Keras shares the weights of a
+/// layer called twice; here each layer keeps the caches of one call); input shapes are fixed (no <c>None</c> axes
+/// besides the batch).</para>
 /// <para>Saved weights are named <c>{graph}.{layer}.{parameter}</c>, e.g. <c>functional_1.dense_2.kernel</c>.</para>
 /// </remarks>
-public sealed class Functional<T> : Layer<T>, IInputGradientOptional, IMaskConsumer where T : unmanaged, IFloatingPointIeee754<T>
+public sealed class Functional<T> : Layer<T>, IMergeLayer<T>, IInputGradientOptional, IMaskConsumer where T : unmanaged, IFloatingPointIeee754<T>
 {
-    private const int GraphInput = -1;
+    // A call's source is a call index (≥ 0), or −1 − k for the graph's input k.
+    private static bool IsInput(int source) => source < 0;
+    private static int InputIndex(int source) => -1 - source;
 
     private sealed class Node(ILayer<T>? layer, IMergeLayer<T>? merge, int[] sources)
     {
         public readonly ILayer<T>? Layer = layer;
         public readonly IMergeLayer<T>? Merge = merge;
-        public readonly int[] Sources = sources;            // node indices, GraphInput for the graph's input
+        public readonly int[] Sources = sources;            // call indices, or −1 − k for the graph's input k
         public readonly Tensor<T>[] MergeInputs = new Tensor<T>[merge is null ? 0 : sources.Length];
         public readonly Workspace<T> GradientSum = new();  // used when more than one call reads this node's output
         public Workspace<T>? ActivityGradient;              // the gradient plus an activity penalty's, when the layer has one
@@ -59,10 +64,12 @@ public sealed class Functional<T> : Layer<T>, IInputGradientOptional, IMaskConsu
 
     private readonly Node[] _nodes;
     private readonly List<string> _parameterKeys = [];
-    private readonly Workspace<T> _inputGradientSum = new(), _zeros = new();
-    private readonly int _inputConsumers;
-    private int _inputReceived;
-    private Tensor<T>? _input, _output, _inputGradient;
+    private readonly Input<T>[] _inputs;
+    private readonly int[] _inputConsumers, _inputReceived;
+    private readonly Workspace<T>[] _inputGradientSums, _zeros;
+    private readonly Tensor<T>[] _x, _inputGradients;   // the last forward call's inputs; their gradients
+    private IReadOnlyList<TensorShape>? _buildShapes;    // every input's shape while a multi-input Build runs
+    private Tensor<T>? _output;
     private bool _computeInputGradient = true;
     private TensorShape _lastShapeIn, _lastShapeOut;
     private TensorShape[]? _shapes;   // per-sample output shape of each call, once built
@@ -71,28 +78,44 @@ public sealed class Functional<T> : Layer<T>, IInputGradientOptional, IMaskConsu
     /// <param name="inputs">The graph's input.</param>
     /// <param name="outputs">A tensor computed from <paramref name="inputs"/> by calls of layers.</param>
     /// <exception cref="ArgumentException">The output does not depend on the input, or depends on another input; a
-    /// layer is called twice; two layers share a name; or a layer produces a timestep mask (see the remarks). The
-    /// message names the layers.</exception>
-    public Functional(Input<T> inputs, SymbolicTensor<T> outputs)
+    /// layer is called twice; or two layers share a name. The message names the layers.</exception>
+    public Functional(Input<T> inputs, SymbolicTensor<T> outputs) : this([inputs ?? throw new ArgumentNullException(nameof(inputs))], outputs) { }
+
+    /// <summary>The graph from several inputs to <paramref name="outputs"/>, Keras' <c>Model([a, b, …], outputs)</c>: a
+    /// multi-input graph runs as a merge layer (<see cref="IMergeLayer{T}"/>: one tensor per input, in this order), and a
+    /// model made of it takes a list of input tensors (<c>Fit([xa, xb], y)</c>).</summary>
+    /// <param name="inputs">The graph's inputs, in the order the model takes them; each used by the graph.</param>
+    /// <param name="outputs">A tensor computed from the inputs by calls of layers.</param>
+    /// <exception cref="ArgumentException">No inputs, an input given twice or not used, the output depending on an input
+    /// not listed, a layer called twice, or two layers sharing a name. The message names them.</exception>
+    public Functional(IReadOnlyList<Input<T>> inputs, SymbolicTensor<T> outputs)
     {
         ArgumentNullException.ThrowIfNull(inputs);
         ArgumentNullException.ThrowIfNull(outputs);
-        Input = inputs;
-        if (ReferenceEquals(inputs, outputs))
-            throw new ArgumentException("outputs is the input itself: the graph has no layers.", nameof(outputs));
+        if (inputs.Count == 0) throw new ArgumentException("A graph needs at least one input.", nameof(inputs));
+        _inputs = new Input<T>[inputs.Count];
+        for (int k = 0; k < inputs.Count; k++)
+        {
+            _inputs[k] = inputs[k] ?? throw new ArgumentNullException(nameof(inputs), $"inputs[{k}] is null.");
+            if (Array.IndexOf(_inputs, _inputs[k], 0, k) >= 0)
+                throw new ArgumentException($"The input '{_inputs[k].Name}' is listed twice (at {Array.IndexOf(_inputs, _inputs[k], 0, k)} and {k}).", nameof(inputs));
+            if (ReferenceEquals(_inputs[k], outputs))
+                throw new ArgumentException($"outputs is the input '{_inputs[k].Name}' itself: the graph has no layers.", nameof(outputs));
+        }
 
         // Depth-first from the output, a call's inputs in order; post-order is a topological order with the output last.
         var order = new List<SymbolicTensor<T>>();
         var index = new Dictionary<SymbolicTensor<T>, int>(ReferenceEqualityComparer.Instance);
-        bool reachesInput = false;
+        var reached = new bool[_inputs.Length];
         void Visit(SymbolicTensor<T> t)
         {
             if (t is Input<T> other)
             {
-                if (!ReferenceEquals(other, inputs))
+                int k = Array.IndexOf(_inputs, other);
+                if (k < 0)
                     throw new ArgumentException(
-                        $"The graph reaches the input '{other.Name}' (None, {string.Join(", ", other.Shape.ToArray())}) besides its own input '{inputs.Name}'; a Functional takes one input.", nameof(outputs));
-                reachesInput = true;
+                        $"The graph reaches the input '{other.Name}' (None, {string.Join(", ", other.Shape.ToArray())}), which is not among its inputs [{string.Join(", ", _inputs.Select(i => "'" + i.Name + "'"))}].", nameof(outputs));
+                reached[k] = true;
                 return;
             }
             if (index.ContainsKey(t)) return;
@@ -101,8 +124,15 @@ public sealed class Functional<T> : Layer<T>, IInputGradientOptional, IMaskConsu
             order.Add(t);
         }
         Visit(outputs);
-        if (!reachesInput)
-            throw new ArgumentException($"outputs (from {outputs.Producer}) does not depend on the input '{inputs.Name}'.", nameof(outputs));
+        for (int k = 0; k < _inputs.Length; k++)
+            if (!reached[k])
+                throw new ArgumentException($"outputs (from {outputs.Producer}) does not depend on the input '{_inputs[k].Name}'.", nameof(outputs));
+        _inputConsumers = new int[_inputs.Length];
+        _inputReceived = new int[_inputs.Length];
+        _inputGradientSums = _inputs.Select(_ => new Workspace<T>()).ToArray();
+        _zeros = _inputs.Select(_ => new Workspace<T>()).ToArray();
+        _x = new Tensor<T>[_inputs.Length];
+        _inputGradients = new Tensor<T>[_inputs.Length];
 
         _nodes = new Node[order.Count];
         var layers = new HashSet<object>(ReferenceEqualityComparer.Instance);
@@ -118,11 +148,11 @@ public sealed class Functional<T> : Layer<T>, IInputGradientOptional, IMaskConsu
             if (!names.Add(name))
                 throw new ArgumentException($"Two layers in the graph are named '{name}'; names must be unique within a model.", nameof(outputs));
             if (t.Layer is { } l && ProducesMask(l)) IsMaskSource = true;
-            var sources = t.Sources.Select(s => s is Input<T> ? GraphInput : index[s]).ToArray();
+            var sources = t.Sources.Select(s => s is Input<T> input ? -1 - Array.IndexOf(_inputs, input) : index[s]).ToArray();
             _nodes[i] = new Node(t.Layer, t.Merge, sources);
             foreach (int s in sources)
             {
-                if (s == GraphInput) _inputConsumers++;
+                if (IsInput(s)) _inputConsumers[InputIndex(s)]++;
                 else _nodes[s].Consumers++;
             }
         }
@@ -133,8 +163,11 @@ public sealed class Functional<T> : Layer<T>, IInputGradientOptional, IMaskConsu
     /// <inheritdoc/>
     public override string TypeName => "functional";
 
-    /// <summary>The graph's input.</summary>
-    public Input<T> Input { get; }
+    /// <summary>The graph's (first) input.</summary>
+    public Input<T> Input => _inputs[0];
+
+    /// <summary>The graph's inputs, in the order it takes them.</summary>
+    public IReadOnlyList<Input<T>> Inputs => _inputs;
 
     /// <summary>The per-sample output shape.</summary>
     public TensorShape OutputShape { get; }
@@ -149,7 +182,7 @@ public sealed class Functional<T> : Layer<T>, IInputGradientOptional, IMaskConsu
     /// <summary>The calls of the graph in the order they run (see <see cref="GraphCall"/>); output shapes and parameter
     /// counts are known once the graph is built.</summary>
     public IReadOnlyList<GraphCall> Calls =>
-        _nodes.Select((n, i) => new GraphCall(n.Name, TypeOf(n), n.Sources.Select(s => s == GraphInput ? Input.Name : _nodes[s].Name).ToArray(),
+        _nodes.Select((n, i) => new GraphCall(n.Name, TypeOf(n), n.Sources.Select(s => IsInput(s) ? _inputs[InputIndex(s)].Name : _nodes[s].Name).ToArray(),
             _shapes is null ? (TensorShape?)null : _shapes[i], n.Parameters.Sum(p => (long)p.Value.Length))).ToArray();
 
     /// <summary>The layer object of call <paramref name="index"/> (an <see cref="ILayer{T}"/> or an
@@ -180,9 +213,9 @@ public sealed class Functional<T> : Layer<T>, IInputGradientOptional, IMaskConsu
         set
         {
             _computeInputGradient = value;
-            // The layers that read only the graph's input need not form its gradient either.
+            // The layers that read only a graph input need not form its gradient either.
             foreach (var n in _nodes)
-                if (n.Layer is { } l && n.Sources[0] == GraphInput && Innermost(l) is IInputGradientOptional o) o.ComputeInputGradient = value;
+                if (n.Layer is { } l && IsInput(n.Sources[0]) && Innermost(l) is IInputGradientOptional o) o.ComputeInputGradient = value;
         }
     }
 
@@ -212,22 +245,65 @@ public sealed class Functional<T> : Layer<T>, IInputGradientOptional, IMaskConsu
 
     private static string TypeOf(Node n) => n.Layer is { } l ? TimeDistributed<T>.TypeNameOf(l) : n.Merge!.TypeName;
 
-    private void CheckSample(TensorShape shape, string paramName)
+    private void CheckSample(TensorShape shape, int k, string paramName)
     {
-        bool fits = shape.Rank == Input.Shape.Rank + 1;
-        for (int i = 0; fits && i < Input.Shape.Rank; i++) fits = shape[i + 1] == Input.Shape[i];
+        var sample = _inputs[k].Shape;
+        bool fits = shape.Rank == sample.Rank + 1;
+        for (int i = 0; fits && i < sample.Rank; i++) fits = shape[i + 1] == sample[i];
         if (!fits)
             throw new ArgumentException(
-                $"{Name} takes inputs shaped (batch, {string.Join(", ", Input.Shape.ToArray())}), as its input '{Input.Name}'; got {shape}.", paramName);
+                $"{Name} takes {(_inputs.Length == 1 ? "inputs" : $"as input {k}")} shaped (batch, {string.Join(", ", sample.ToArray())}), as its input '{_inputs[k].Name}'; got {shape}.", paramName);
+    }
+
+    /// <summary>Checks one shape per input, all with the same batch size.</summary>
+    private void CheckSamples(IReadOnlyList<TensorShape> shapes, string paramName)
+    {
+        if (shapes.Count != _inputs.Length)
+            throw new ArgumentException(
+                $"{Name} takes {_inputs.Length} input(s) [{string.Join(", ", _inputs.Select(i => $"'{i.Name}' (None, {string.Join(", ", i.Shape.ToArray())})"))}]; got {shapes.Count}: [{string.Join(", ", shapes)}].", paramName);
+        for (int k = 0; k < shapes.Count; k++)
+        {
+            CheckSample(shapes[k], k, paramName);
+            if (shapes[k][0] != shapes[0][0])
+                throw new ArgumentException($"{Name}: the inputs have different batch sizes: [{string.Join(", ", shapes)}].", paramName);
+        }
+    }
+
+    /// <summary>Throws unless the graph has one input (the single-tensor calls of <see cref="ILayer{T}"/>).</summary>
+    private void RequireSingleInput()
+    {
+        if (_inputs.Length != 1)
+            throw new InvalidOperationException(
+                $"{Name} takes {_inputs.Length} inputs [{string.Join(", ", _inputs.Select(i => "'" + i.Name + "'"))}]: use the calls that take one tensor per input (as a merge layer; a model made of it takes a list of inputs).");
     }
 
     /// <inheritdoc/>
-    protected override void CheckFeatures(TensorShape inputShape, string paramName) => CheckSample(inputShape, paramName);
+    protected override void CheckFeatures(TensorShape inputShape, string paramName)
+    {
+        if (_buildShapes is { } all) CheckSamples(all, paramName);
+        else
+        {
+            RequireSingleInput();
+            CheckSample(inputShape, 0, paramName);
+        }
+    }
+
+    /// <summary>Builds a graph for inputs of these shapes (one per input, batch axes included).</summary>
+    /// <exception cref="ArgumentException">The shapes do not fit the inputs, or a layer cannot take its input.</exception>
+    public void Build(IReadOnlyList<TensorShape> inputShapes, int seed)
+    {
+        ArgumentNullException.ThrowIfNull(inputShapes);
+        CheckSamples(inputShapes, nameof(inputShapes));
+        _buildShapes = inputShapes;
+        try { Build(inputShapes[0], seed); }
+        finally { _buildShapes = null; }
+    }
 
     /// <inheritdoc/>
     protected override void BuildCore(TensorShape inputShape, Random rng)
     {
-        CheckSample(inputShape, nameof(inputShape));
+        var inputShapes = _buildShapes ?? [inputShape];
+        CheckFeatures(inputShape, nameof(inputShape));
         var shapes = new TensorShape[_nodes.Length];
         for (int i = 0; i < _nodes.Length; i++)
         {
@@ -235,7 +311,8 @@ public sealed class Functional<T> : Layer<T>, IInputGradientOptional, IMaskConsu
             int seed = rng.Next();
             if (n.Layer is { } layer)
             {
-                var x = n.Sources[0] == GraphInput ? inputShape : shapes[n.Sources[0]];
+                int source = n.Sources[0];
+                var x = IsInput(source) ? inputShapes[InputIndex(source)] : shapes[source];
                 try
                 {
                     if (Innermost(layer) is NoiseLayer<T> noise) noise.Reseed(seed);
@@ -250,7 +327,7 @@ public sealed class Functional<T> : Layer<T>, IInputGradientOptional, IMaskConsu
             else
             {
                 var merge = n.Merge!;
-                var xs = n.Sources.Select(s => s == GraphInput ? inputShape : shapes[s]).ToArray();
+                var xs = n.Sources.Select(s => IsInput(s) ? inputShapes[InputIndex(s)] : shapes[s]).ToArray();
                 if (merge is AttentionLayer<T> attention) attention.Reseed(seed);
                 if (merge is MultiHeadAttention<T> mha) mha.Reseed(seed);
                 merge.Build(xs, seed);
@@ -279,25 +356,56 @@ public sealed class Functional<T> : Layer<T>, IInputGradientOptional, IMaskConsu
     /// <inheritdoc/>
     public override TensorShape ComputeOutputShape(TensorShape inputShape)
     {
-        CheckSample(inputShape, nameof(inputShape));
+        RequireSingleInput();
+        CheckSample(inputShape, 0, nameof(inputShape));
         if (inputShape == _lastShapeIn && _lastShapeOut.Rank > 0) return _lastShapeOut;
         _lastShapeIn = inputShape;
         _lastShapeOut = OutputShape.Prepend(inputShape[0]);
         return _lastShapeOut;
     }
 
+    /// <summary>The output shape for one shape per input (batch axes included).</summary>
+    /// <exception cref="ArgumentException">The shapes do not fit the inputs; the message names them.</exception>
+    public TensorShape ComputeOutputShape(IReadOnlyList<TensorShape> inputShapes)
+    {
+        ArgumentNullException.ThrowIfNull(inputShapes);
+        CheckSamples(inputShapes, nameof(inputShapes));
+        return OutputShape.Prepend(inputShapes[0][0]);
+    }
+
     /// <inheritdoc/>
     public override Tensor<T> Forward(Tensor<T> input, bool training)
     {
         ArgumentNullException.ThrowIfNull(input);
-        CheckSample(input.Shape, nameof(input));
+        RequireSingleInput();
+        CheckSample(input.Shape, 0, nameof(input));
         EnsureBuilt(input);
-        _input = input;
+        _x[0] = input;
+        return Run(training);
+    }
+
+    /// <summary>Runs the graph on one tensor per input, in the order of <see cref="Inputs"/> (a multi-input graph's
+    /// forward pass; built on first use, as a layer used alone).</summary>
+    /// <exception cref="ArgumentException">The count or shapes do not fit the inputs; the message names them.</exception>
+    public Tensor<T> Forward(IReadOnlyList<Tensor<T>> inputs, bool training)
+    {
+        ArgumentNullException.ThrowIfNull(inputs);
+        foreach (var x in inputs) ArgumentNullException.ThrowIfNull(x, nameof(inputs));
+        var shapes = new TensorShape[inputs.Count];
+        for (int k = 0; k < shapes.Length; k++) shapes[k] = inputs[k].Shape;
+        if (!IsBuilt) Build(shapes, StableHash(Name));
+        else CheckSamples(shapes, nameof(inputs));
+        for (int k = 0; k < _x.Length; k++) _x[k] = inputs[k];
+        return Run(training);
+    }
+
+    private Tensor<T> Run(bool training)
+    {
         // Masks flow as in a Sequential (and Keras): from a mask source through the layers that keep the time axis to
         // the recurrent layers, which consume them; merges combine them (see MergeMask). Without a source (here or in
-        // front of the graph) a mask a user set on a layer is left alone.
+        // front of a one-input graph) a mask a user set on a layer is left alone.
         bool masks = IsMaskSource || InputMask is not null;
-        InputMask?.CheckShape(input.Shape, Name);
+        InputMask?.CheckShape(_x[0].Shape, Name);
         foreach (var n in _nodes)
         {
             if (n.Layer is { } layer)
@@ -330,7 +438,7 @@ public sealed class Functional<T> : Layer<T>, IInputGradientOptional, IMaskConsu
         return sum;
     }
 
-    private SequenceMask? SourceMask(int s) => s == GraphInput ? InputMask : _nodes[s].Mask;
+    private SequenceMask? SourceMask(int s) => IsInput(s) ? (_inputs.Length == 1 ? InputMask : null) : _nodes[s].Mask;
 
     /// <summary>
     /// The mask of a merge's output, as Keras' merge layers compute it: none when no input has one or the output has
@@ -374,10 +482,25 @@ public sealed class Functional<T> : Layer<T>, IInputGradientOptional, IMaskConsu
         return buffer;
     }
 
-    private Tensor<T> Source(int s) => s == GraphInput ? _input! : _nodes[s].Output!;
+    private Tensor<T> Source(int s) => IsInput(s) ? _x[InputIndex(s)] : _nodes[s].Output!;
 
     /// <inheritdoc/>
     public override Tensor<T> Backward(Tensor<T> dOutput)
+    {
+        RequireSingleInput();
+        BackwardCore(dOutput);
+        return _inputGradients[0];
+    }
+
+    /// <summary>Back-propagates through the last forward call; returns the gradient with respect to each input, in order
+    /// (zeros when <see cref="ComputeInputGradient"/> is false).</summary>
+    IReadOnlyList<Tensor<T>> IMergeLayer<T>.Backward(Tensor<T> dOutput)
+    {
+        BackwardCore(dOutput);
+        return _inputGradients;
+    }
+
+    private void BackwardCore(Tensor<T> dOutput)
     {
         CheckBackward(_output, dOutput, Name);
         foreach (var n in _nodes)
@@ -385,8 +508,8 @@ public sealed class Functional<T> : Layer<T>, IInputGradientOptional, IMaskConsu
             n.Received = 0;
             n.Gradient = null;
         }
-        _inputReceived = 0;
-        _inputGradient = null;
+        Array.Clear(_inputReceived);
+        Array.Clear(_inputGradients);
         Deliver(_nodes.Length - 1, dOutput);
         for (int i = _nodes.Length - 1; i >= 0; i--)
         {
@@ -405,18 +528,19 @@ public sealed class Functional<T> : Layer<T>, IInputGradientOptional, IMaskConsu
                 for (int k = 0; k < n.Sources.Length; k++) Deliver(n.Sources[k], grads[k]);
             }
         }
-        if (!_computeInputGradient) return _zeros.Get(_input!.Shape, clear: true);
-        return _inputGradient!;
+        if (!_computeInputGradient)
+            for (int k = 0; k < _x.Length; k++) _inputGradients[k] = _zeros[k].Get(_x[k].Shape, clear: true);
     }
 
     /// <summary>Hands the gradient <paramref name="d"/> of one reader to the tensor <paramref name="s"/>: as it is when
     /// that tensor has one reader, else summed into its buffer (the first copied, the rest added).</summary>
     private void Deliver(int s, Tensor<T> d)
     {
-        if (s == GraphInput)
+        if (IsInput(s))
         {
             if (!_computeInputGradient) return;
-            _inputGradient = Accumulate(_inputConsumers, ref _inputReceived, _inputGradientSum, _inputGradient, d);
+            int k = InputIndex(s);
+            _inputGradients[k] = Accumulate(_inputConsumers[k], ref _inputReceived[k], _inputGradientSums[k], _inputGradients[k], d);
             return;
         }
         var n = _nodes[s];
@@ -436,18 +560,29 @@ public sealed class Functional<T> : Layer<T>, IInputGradientOptional, IMaskConsu
         return current;
     }
 
-    /// <summary>The graph as options: <c>input_shape</c>, <c>input_name</c>, <c>nodes</c> (the count), and for call
-    /// <c>i</c> in run order <c>node.i.kind</c> (<c>layer</c> or <c>merge</c>), <c>node.i.type</c>, <c>node.i.name</c>,
-    /// <c>node.i.inputs</c> (comma-separated call indices, <c>input</c> for the graph's input) and the layer's own options
-    /// as <c>node.i.config.*</c>.</summary>
+    /// <summary>The graph as options: <c>input_shape</c> and <c>input_name</c> (with several inputs, <c>inputs</c> (the
+    /// count) and <c>input.k.shape</c>, <c>input.k.name</c>), <c>nodes</c> (the count), and for call <c>i</c> in run order
+    /// <c>node.i.kind</c> (<c>layer</c> or <c>merge</c>), <c>node.i.type</c>, <c>node.i.name</c>, <c>node.i.inputs</c>
+    /// (comma-separated call indices; <c>input</c>, or <c>input:k</c> with several inputs, for a graph input) and the
+    /// layer's own options as <c>node.i.config.*</c>.</summary>
     public override IReadOnlyDictionary<string, string> GetConfig()
     {
-        var c = new Dictionary<string, string>
+        static string ShapeText(TensorShape s) => string.Join(",", s.ToArray().Select(d => d.ToString(CultureInfo.InvariantCulture)));
+        var c = new Dictionary<string, string> { ["nodes"] = _nodes.Length.ToString(CultureInfo.InvariantCulture) };
+        if (_inputs.Length == 1)
         {
-            ["input_shape"] = string.Join(",", Input.Shape.ToArray().Select(d => d.ToString(CultureInfo.InvariantCulture))),
-            ["input_name"] = Input.Name,
-            ["nodes"] = _nodes.Length.ToString(CultureInfo.InvariantCulture),
-        };
+            c["input_shape"] = ShapeText(Input.Shape);
+            c["input_name"] = Input.Name;
+        }
+        else
+        {
+            c["inputs"] = _inputs.Length.ToString(CultureInfo.InvariantCulture);
+            for (int k = 0; k < _inputs.Length; k++)
+            {
+                c[$"input.{k.ToString(CultureInfo.InvariantCulture)}.shape"] = ShapeText(_inputs[k].Shape);
+                c[$"input.{k.ToString(CultureInfo.InvariantCulture)}.name"] = _inputs[k].Name;
+            }
+        }
         for (int i = 0; i < _nodes.Length; i++)
         {
             var n = _nodes[i];
@@ -455,7 +590,8 @@ public sealed class Functional<T> : Layer<T>, IInputGradientOptional, IMaskConsu
             c[prefix + "kind"] = n.Layer is null ? "merge" : "layer";
             c[prefix + "type"] = TypeOf(n);
             c[prefix + "name"] = n.Name;
-            c[prefix + "inputs"] = string.Join(",", n.Sources.Select(s => s == GraphInput ? "input" : s.ToString(CultureInfo.InvariantCulture)));
+            c[prefix + "inputs"] = string.Join(",", n.Sources.Select(s =>
+                !IsInput(s) ? s.ToString(CultureInfo.InvariantCulture) : _inputs.Length == 1 ? "input" : "input:" + InputIndex(s).ToString(CultureInfo.InvariantCulture)));
             var config = n.Layer?.GetConfig() ?? n.Merge!.GetConfig();
             foreach (var (key, value) in config) c[prefix + "config." + key] = value;
             // As Sequential saves it for a layer whose own options do not list it.

@@ -56,8 +56,11 @@ public sealed class Input<T> : SymbolicTensor<T> where T : unmanaged, IFloatingP
     /// of them must fit a tensor), or has a dimension below 1.</exception>
     public Input(params int[] shape) : base(Check(shape)) { }
 
-    /// <summary>The name shown in summaries and messages.</summary>
-    public string Name { get; init; } = "input_layer";
+    private static int s_counter;
+
+    /// <summary>The name shown in summaries and messages: <c>input_layer</c>, then <c>input_layer_1</c>, … (as Keras
+    /// names them), unless set.</summary>
+    public string Name { get; init; } = Interlocked.Increment(ref s_counter) is var n && n == 1 ? "input_layer" : $"input_layer_{n - 1}";
 
     internal override string Producer => Name;
 

@@ -494,8 +494,20 @@ public static class LayerRegistry
     {
         public ILayer<T> Create<T>(IReadOnlyDictionary<string, string> c) where T : unmanaged, IFloatingPointIeee754<T>
         {
-            int[] shape = LayerConfig.GetString(c, "input_shape").Split(',').Select(d => int.Parse(d, NumberStyles.Integer, CultureInfo.InvariantCulture)).ToArray();
-            var input = new Input<T>(shape) { Name = LayerConfig.GetString(c, "input_name", "input_layer") };
+            static int[] Shape(string text) => text.Split(',').Select(d => int.Parse(d, NumberStyles.Integer, CultureInfo.InvariantCulture)).ToArray();
+            Input<T>[] inputs;
+            if (c.ContainsKey("inputs"))
+            {
+                int k = LayerConfig.GetInt(c, "inputs");
+                if (k < 2) throw new ArgumentException($"a graph saved with 'inputs' has at least two; inputs is {k}.");
+                inputs = new Input<T>[k];
+                for (int i = 0; i < k; i++)
+                {
+                    string prefix = $"input.{i.ToString(CultureInfo.InvariantCulture)}.";
+                    inputs[i] = new Input<T>(Shape(LayerConfig.GetString(c, prefix + "shape"))) { Name = LayerConfig.GetString(c, prefix + "name", $"input_{i}") };
+                }
+            }
+            else inputs = [new Input<T>(Shape(LayerConfig.GetString(c, "input_shape"))) { Name = LayerConfig.GetString(c, "input_name", "input_layer") }];
             int count = LayerConfig.GetInt(c, "nodes");
             if (count < 1) throw new ArgumentException($"a graph has at least one call; nodes is {count}.");
             var tensors = new SymbolicTensor<T>[count];
@@ -506,7 +518,13 @@ public static class LayerRegistry
                            .ToDictionary(kv => kv.Key[(prefix.Length + "config.".Length)..], kv => kv.Value, StringComparer.Ordinal);
                 var sources = LayerConfig.GetString(c, prefix + "inputs").Split(',').Select(s =>
                 {
-                    if (s == "input") return (SymbolicTensor<T>)input;
+                    if (s == "input" && inputs.Length == 1) return (SymbolicTensor<T>)inputs[0];
+                    if (s.StartsWith("input:", StringComparison.Ordinal))
+                    {
+                        int which = int.Parse(s.AsSpan("input:".Length), NumberStyles.None, CultureInfo.InvariantCulture);
+                        if (which >= inputs.Length) throw new ArgumentException($"call {i} reads input {which}, but the graph has {inputs.Length}.");
+                        return inputs[which];
+                    }
                     int k = int.Parse(s, NumberStyles.None, CultureInfo.InvariantCulture);
                     if (k >= i) throw new ArgumentException($"call {i} reads call {k}, which does not run before it.");
                     return tensors[k];
@@ -529,7 +547,7 @@ public static class LayerRegistry
                         throw new ArgumentException($"call {i} ('{name}') has kind '{kind}'; expected 'layer' or 'merge'.");
                 }
             }
-            return new Functional<T>(input, tensors[^1]);
+            return new Functional<T>(inputs, tensors[^1]);
         }
     }
 

@@ -38,6 +38,7 @@ public static class MergeRegistry
         Register("dot", new DotFactory());
         Register("attention", new AttentionFactory());
         Register("additive_attention", new AttentionFactory());
+        Register("functional", new FunctionalFactory());
         Register("multi_head_attention", new MultiHeadAttentionFactory());
     }
 
@@ -140,5 +141,13 @@ public static class MergeRegistry
         }
 
         private static int Int(string s) => int.Parse(s, NumberStyles.Integer, CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>A graph of several inputs used as a call inside another graph: the same options as a one-input graph
+    /// saved as a layer (see LayerRegistry's <c>functional</c>).</summary>
+    private sealed class FunctionalFactory : IMergeFactory
+    {
+        public IMergeLayer<T> Create<T>(IReadOnlyDictionary<string, string> c) where T : unmanaged, IFloatingPointIeee754<T> =>
+            (Functional<T>)LayerRegistry<T>.Create("functional", c);
     }
 }

@@ -47,7 +47,7 @@ internal interface IEngine : IDisposable
     float[] Predict(float[] x, int count);
 }
 
-/// <summary>Nn.Simd: gathers each batch into preallocated tensors and calls <see cref="Sequential{T}.TrainOnBatch"/>.</summary>
+/// <summary>Nn.Simd: gathers each batch into preallocated tensors and calls <c>Sequential.TrainOnBatch</c>.</summary>
 internal sealed class NnSimdEngine : IEngine
 {
     private readonly Sequential<float> _model;
