@@ -477,6 +477,67 @@ public sealed class FunctionalTests : IDisposable
     }
 
     [Fact]
+    public void SharedLayers_GradientsMatchFiniteDifferences()
+    {
+        // Keras' guide example: one LSTM encodes two sequences (a shared encoder), and one Dense is applied to two
+        // branches of the same input; each shared layer's weight gradient is the sum over its calls.
+        var left = new Input<double>(4, 2);
+        var right = new Input<double>(4, 2);
+        var encoder = new Lstm<double>(3) { Name = "encoder" };
+        var projection = new Dense<double>(2, "tanh") { Name = "projection" };
+        var a = encoder.Call(left);
+        var b = encoder.Call(right);
+        var joined = new Concatenate<double>().Call(projection.Call(a), projection.Call(b), a);
+        var graph = new Functional<double>([left, right], new Dense<double>(1).Call(joined));
+        Assert.Equal(["encoder", "projection"], graph.Calls.Take(2).Select(c => c.Name));
+        Assert.Equal([left.Name, right.Name], graph.Calls[0].Inputs);
+        var xl = Tensor<double>.RandomNormal(new TensorShape(3, 4, 2), seed: 1);
+        var xr = Tensor<double>.RandomNormal(new TensorShape(3, 4, 2), seed: 2);
+        graph.Build([xl.Shape, xr.Shape], seed: 3);
+        Assert.Equal(3 + 2 + 2, graph.Parameters.Count);   // each shared layer's weights once: LSTM 3, Dense 2, head 2
+        var report = GradientCheck.Check((IMergeLayer<double>)graph, [xl, xr]);
+        Assert.True(report.Passed, report.ToString());
+
+        // The stacked run is each call on its own input: the layers run one call at a time give the same output.
+        var y = ((IMergeLayer<double>)graph).Forward([xl, xr], training: false).ToArray();
+        static Tensor<double> Copy(Tensor<double> t) => Tensor<double>.FromArray(t.ToArray(), t.Shape.ToArray());
+        var eL = Copy(encoder.Forward(xl, false));
+        var eR = Copy(encoder.Forward(xr, false));
+        var pL = Copy(projection.Forward(eL, false));
+        var pR = Copy(projection.Forward(eR, false));
+        var j = new Concatenate<double>().Forward([pL, pR, eL], false);
+        var expected = graph.Layers.Last().Forward(j, false).ToArray();
+        for (int k = 0; k < y.Length; k++) Assert.Equal(expected[k], y[k], 1e-12);
+    }
+
+    [Fact]
+    public void SharedLayerModel_Trains_SavesAndResumesBitForBit()
+    {
+        var input = new Input<float>(4);
+        var shared = new Dense<float>(6, "relu") { Name = "shared" };
+        var p = new Dense<float>(5, "tanh").Call(input);
+        var q = new Dense<float>(5, "sigmoid").Call(input);
+        var sum = new Add<float>().Call(shared.Call(p), shared.Call(q));
+        var model = Model.Create(input, new Dense<float>(1).Call(new Dropout<float>(0.1).Call(sum)), seed: 3);
+        Assert.Contains("shared (Dense) ← ", model.Summary());
+        var x = Tensor<float>.RandomNormal(new TensorShape(64, 4), 1);
+        var y = new Tensor<float>(64, 1);
+        for (int n = 0; n < 64; n++) y[n, 0] = x[n, 0] * x[n, 1] - x[n, 3];
+        model.Compile("mse", new Adam(0.01));
+        var history = model.Fit(x, y, epochs: 10, batchSize: 16);
+        Assert.True(history["loss"][^1] < 0.7 * history["loss"][0], $"loss {history["loss"][0]} -> {history["loss"][^1]}");
+        string path = Path.Combine(_dir, "shared.safetensors");
+        model.Save(path);
+        var loaded = Model.Load(path);
+        var graph = Assert.IsType<Functional<float>>(Assert.Single(loaded.Layers));
+        Assert.Equal(2, graph.Calls.Single(c => c.Name == "shared").Inputs.Count);
+        Assert.Equal(model.Predict(x).ToArray(), loaded.Predict(x).ToArray());
+        var next = model.Fit(x, y, epochs: 1, batchSize: 16);
+        var nextLoaded = loaded.Fit(x, y, epochs: 1, batchSize: 16);
+        Assert.Equal(next["loss"][0], nextLoaded["loss"][0]);
+    }
+
+    [Fact]
     public void BadGraphs_AreRefusedWithTheLayersNamed()
     {
         var x = new Input<float>(4);
@@ -490,9 +551,24 @@ public sealed class FunctionalTests : IDisposable
         e = Assert.Throws<ArgumentException>(() => new Functional<float>(x, new Add<float>().Call(a, new Dense<float>(3).Call(other))));
         Assert.Contains("other_input", e.Message);
 
-        var shared = new Dense<float>(3) { Name = "shared" };
-        e = Assert.Throws<ArgumentException>(() => new Functional<float>(x, new Add<float>().Call(shared.Call(x), shared.Call(x))));
-        Assert.Contains("'shared' is called more than once", e.Message);
+        // Layers that cannot be shared by stacking their calls.
+        var norm = new BatchNormalization<float> { Name = "bn" };
+        e = Assert.Throws<ArgumentException>(() => new Functional<float>(x, new Add<float>().Call(norm.Call(a), norm.Call(new Dense<float>(3).Call(x)))));
+        Assert.Contains("'bn' is called 2 times", e.Message);
+        var chain = new Dense<float>(3) { Name = "chain" };
+        e = Assert.Throws<ArgumentException>(() => new Functional<float>(x, chain.Call(chain.Call(a))));
+        Assert.Contains("'chain' is called on a tensor computed from its own output", e.Message);
+        var wide = new Dense<float>(2) { Name = "wide" };
+        e = Assert.Throws<ArgumentException>(() => new Functional<float>(x, new Concatenate<float>().Call(wide.Call(a), wide.Call(x))));
+        Assert.Contains("(None, 3) and (None, 4)", e.Message);
+        var add = new Add<float> { Name = "twice" };
+        e = Assert.Throws<ArgumentException>(() => new Functional<float>(x, add.Call(add.Call(a, a), a)));
+        Assert.Contains("merge layer 'twice'", e.Message);
+        var tokens = new Input<float>(6);
+        var embed = new Embedding<float>(10, 3, maskZero: true) { Name = "embed" };
+        e = Assert.Throws<ArgumentException>(() => new Functional<float>(tokens, new Add<float>().Call(embed.Call(tokens), embed.Call(tokens))));
+        Assert.Contains("'embed'", e.Message);
+        Assert.Contains("timestep masks", e.Message);
 
         var twin = new Dense<float>(3) { Name = "a" }.Call(x);
         e = Assert.Throws<ArgumentException>(() => new Functional<float>(x, new Add<float>().Call(a, twin)));

@@ -34,51 +34,84 @@ namespace Nn.Simd.Layers;
 /// <para>A graph of several inputs (Keras' <c>Model([a, b], outputs)</c>) is also an <see cref="IMergeLayer{T}"/>: its
 /// forward pass takes one tensor per input and its backward pass returns one gradient per input; a model made of it
 /// takes a list of input tensors (<c>model.Fit([xa, xb], y)</c>).</para>
-/// <para>Differences from Keras: one output; a layer may be called only once in a graph (Keras shares the weights of a
-/// layer called twice; here each layer keeps the caches of one call); input shapes are fixed (no <c>None</c> axes
+/// <para>A layer called on several tensors shares its weights between the calls, as in Keras (a Siamese encoder,
+/// a shared embedding): the graph stacks the calls' inputs along the batch axis, runs the layer once on the stack and
+/// hands each call its rows of the output (and, backward, sums the calls' weight gradients in that one pass). This is
+/// exact for layers that treat the rows of a batch independently; a shared <see cref="BatchNormalization{T}"/>
+/// (statistics over the batch), a stateful recurrent layer, a nested graph, or one whose calls take differently
+/// shaped inputs, depend on each other's results, or carry timestep masks are refused.</para>
+/// <para>Differences from Keras: one output; a shared layer as above; input shapes are fixed (no <c>None</c> axes
 /// besides the batch).</para>
 /// <para>Saved weights are named <c>{graph}.{layer}.{parameter}</c>, e.g. <c>functional_1.dense_2.kernel</c>.</para>
 /// </remarks>
 public sealed class Functional<T> : Layer<T>, IMergeLayer<T>, IInputGradientOptional, IMaskConsumer where T : unmanaged, IFloatingPointIeee754<T>
 {
-    // A call's source is a call index (≥ 0), or −1 − k for the graph's input k.
-    private static bool IsInput(int source) => source < 0;
-    private static int InputIndex(int source) => -1 - source;
+    /// <summary>A tensor of the graph: one of its inputs (the first values) or one call's output.</summary>
+    private sealed class Value(string producer)
+    {
+        public readonly string Producer = producer;         // the input's or the layer's name
+        public readonly Workspace<T> GradientSum = new();  // used when more than one call reads it
+        public int Readers;                                 // reads by calls (+1 for the graph's output)
+        public int Received;
+        public Tensor<T>? Tensor, Gradient;
+        public SequenceMask? Mask;                          // its timestep mask, when masks flow
+    }
 
-    private sealed class Node(ILayer<T>? layer, IMergeLayer<T>? merge, int[] sources)
+    /// <summary>A view of rows [start, start + count) of a tensor, kept while the same tensor and rows come back.</summary>
+    private sealed class RowView
+    {
+        private Tensor<T>? _source, _view;
+        private int _start;
+
+        public Tensor<T> Get(Tensor<T> source, int start, int count)
+        {
+            if (!ReferenceEquals(source, _source) || start != _start || _view!.Shape[0] != count)
+            {
+                _source = source;
+                _start = start;
+                _view = source.Slice(start, count);
+            }
+            return _view;
+        }
+    }
+
+    /// <summary>One layer of the graph: a merge layer's call, or every call of a single-input layer (one source and one
+    /// output value per call; more than one call shares the layer's weights).</summary>
+    private sealed class Node(ILayer<T>? layer, IMergeLayer<T>? merge, int[] sources, int[] outputs)
     {
         public readonly ILayer<T>? Layer = layer;
         public readonly IMergeLayer<T>? Merge = merge;
-        public readonly int[] Sources = sources;            // call indices, or −1 − k for the graph's input k
+        public readonly int[] Sources = sources;            // the values it reads: a merge's inputs, or one per call
+        public readonly int[] Outputs = outputs;            // the values it writes: one, or one per call
         public readonly Tensor<T>[] MergeInputs = new Tensor<T>[merge is null ? 0 : sources.Length];
-        public readonly Workspace<T> GradientSum = new();  // used when more than one call reads this node's output
-        public Workspace<T>? ActivityGradient;              // the gradient plus an activity penalty's, when the layer has one
-        public int Consumers;                               // calls that read the output (+1 for the graph's output)
-        public int Received;
-        public Tensor<T>? Output, Gradient;
-        public SequenceMask? Mask;                          // the timestep mask of the output, when masks flow
+        public readonly Workspace<T> Stacked = new(), StackedGradient = new();            // a shared layer's batch of calls
+        public readonly RowView[] OutputRows = [.. outputs.Select(_ => new RowView())];
+        public readonly RowView[] InputGradientRows = [.. outputs.Select(_ => new RowView())];
+        public readonly Workspace<T>?[] ActivityGradients = new Workspace<T>?[outputs.Length];
+        public Tensor<T>? StackedOutput;
         public SequenceMask? MaskBuffer;                    // a merge's combined mask
+        public bool Shared => Layer is not null && Sources.Length > 1;
         public string Name => Layer?.Name ?? Merge!.Name;
         public IReadOnlyList<Parameter<T>> Parameters => Layer?.Parameters ?? Merge!.Parameters;
     }
 
-    private readonly Node[] _nodes;
-    private readonly List<string> _parameterKeys = [];
     private readonly Input<T>[] _inputs;
-    private readonly int[] _inputConsumers, _inputReceived;
-    private readonly Workspace<T>[] _inputGradientSums, _zeros;
-    private readonly Tensor<T>[] _x, _inputGradients;   // the last forward call's inputs; their gradients
+    private readonly Value[] _values;                    // the inputs first, then the calls' outputs
+    private readonly Node[] _nodes;                      // in run order
+    private readonly int _output;                        // the value the graph returns
+    private readonly List<string> _parameterKeys = [];
+    private readonly Workspace<T>[] _zeros;
+    private readonly Tensor<T>[] _inputGradients;       // returned by Backward, one per input
     private IReadOnlyList<TensorShape>? _buildShapes;    // every input's shape while a multi-input Build runs
-    private Tensor<T>? _output;
     private bool _computeInputGradient = true;
     private TensorShape _lastShapeIn, _lastShapeOut;
-    private TensorShape[]? _shapes;   // per-sample output shape of each call, once built
+    private TensorShape[]? _shapes;                      // per-sample output shape of each node, once built
 
     /// <summary>The graph from <paramref name="inputs"/> to <paramref name="outputs"/>, Keras' <c>Model(inputs, outputs)</c>.</summary>
     /// <param name="inputs">The graph's input.</param>
     /// <param name="outputs">A tensor computed from <paramref name="inputs"/> by calls of layers.</param>
     /// <exception cref="ArgumentException">The output does not depend on the input, or depends on another input; a
-    /// layer is called twice; or two layers share a name. The message names the layers.</exception>
+    /// layer cannot be shared as called (see the remarks); or two layers share a name. The message names the layers.</exception>
     public Functional(Input<T> inputs, SymbolicTensor<T> outputs) : this([inputs ?? throw new ArgumentNullException(nameof(inputs))], outputs) { }
 
     /// <summary>The graph from several inputs to <paramref name="outputs"/>, Keras' <c>Model([a, b, …], outputs)</c>: a
@@ -87,7 +120,7 @@ public sealed class Functional<T> : Layer<T>, IMergeLayer<T>, IInputGradientOpti
     /// <param name="inputs">The graph's inputs, in the order the model takes them; each used by the graph.</param>
     /// <param name="outputs">A tensor computed from the inputs by calls of layers.</param>
     /// <exception cref="ArgumentException">No inputs, an input given twice or not used, the output depending on an input
-    /// not listed, a layer called twice, or two layers sharing a name. The message names them.</exception>
+    /// not listed, a layer that cannot be shared as called, or two layers sharing a name. The message names them.</exception>
     public Functional(IReadOnlyList<Input<T>> inputs, SymbolicTensor<T> outputs)
     {
         ArgumentNullException.ThrowIfNull(inputs);
@@ -103,9 +136,9 @@ public sealed class Functional<T> : Layer<T>, IMergeLayer<T>, IInputGradientOpti
                 throw new ArgumentException($"outputs is the input '{_inputs[k].Name}' itself: the graph has no layers.", nameof(outputs));
         }
 
-        // Depth-first from the output, a call's inputs in order; post-order is a topological order with the output last.
-        var order = new List<SymbolicTensor<T>>();
-        var index = new Dictionary<SymbolicTensor<T>, int>(ReferenceEqualityComparer.Instance);
+        // Depth-first from the output, a call's inputs in order: the post-order is a topological order of the calls.
+        var calls = new List<SymbolicTensor<T>>();
+        var callIndex = new Dictionary<SymbolicTensor<T>, int>(ReferenceEqualityComparer.Instance);
         var reached = new bool[_inputs.Length];
         void Visit(SymbolicTensor<T> t)
         {
@@ -118,46 +151,105 @@ public sealed class Functional<T> : Layer<T>, IMergeLayer<T>, IInputGradientOpti
                 reached[k] = true;
                 return;
             }
-            if (index.ContainsKey(t)) return;
+            if (callIndex.ContainsKey(t)) return;
             foreach (var s in t.Sources) Visit(s);
-            index[t] = order.Count;
-            order.Add(t);
+            callIndex[t] = calls.Count;
+            calls.Add(t);
         }
         Visit(outputs);
         for (int k = 0; k < _inputs.Length; k++)
             if (!reached[k])
                 throw new ArgumentException($"outputs (from {outputs.Producer}) does not depend on the input '{_inputs[k].Name}'.", nameof(outputs));
-        _inputConsumers = new int[_inputs.Length];
-        _inputReceived = new int[_inputs.Length];
-        _inputGradientSums = _inputs.Select(_ => new Workspace<T>()).ToArray();
-        _zeros = _inputs.Select(_ => new Workspace<T>()).ToArray();
-        _x = new Tensor<T>[_inputs.Length];
-        _inputGradients = new Tensor<T>[_inputs.Length];
 
-        _nodes = new Node[order.Count];
-        var layers = new HashSet<object>(ReferenceEqualityComparer.Instance);
-        var names = new HashSet<string>(StringComparer.Ordinal);
-        for (int i = 0; i < order.Count; i++)
+        // Values: the inputs, then each call's output. The calls of one layer object form one node.
+        _values = new Value[_inputs.Length + calls.Count];
+        for (int k = 0; k < _inputs.Length; k++) _values[k] = new Value(_inputs[k].Name);
+        int ValueOf(SymbolicTensor<T> t) => t is Input<T> input ? Array.IndexOf(_inputs, input) : _inputs.Length + callIndex[t];
+        var groups = new Dictionary<object, List<SymbolicTensor<T>>>(ReferenceEqualityComparer.Instance);
+        var groupOrder = new List<object>();
+        foreach (var t in calls)
         {
-            var t = order[i];
+            _values[ValueOf(t)] = new Value(t.Producer);
             object layer = (object?)t.Layer ?? t.Merge!;
-            string name = t.Producer;
-            if (!layers.Add(layer))
-                throw new ArgumentException(
-                    $"Layer '{name}' is called more than once in the graph. Keras would share its weights between the calls; here a layer keeps the caches of one call, so create one layer per call.", nameof(outputs));
+            if (!groups.TryGetValue(layer, out var list)) { groups[layer] = list = []; groupOrder.Add(layer); }
+            list.Add(t);
+        }
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        var pending = new List<(Node Node, int Key)>();
+        foreach (var layer in groupOrder)
+        {
+            var group = groups[layer];
+            string name = group[0].Producer;
             if (!names.Add(name))
                 throw new ArgumentException($"Two layers in the graph are named '{name}'; names must be unique within a model.", nameof(outputs));
-            if (t.Layer is { } l && ProducesMask(l)) IsMaskSource = true;
-            var sources = t.Sources.Select(s => s is Input<T> input ? -1 - Array.IndexOf(_inputs, input) : index[s]).ToArray();
-            _nodes[i] = new Node(t.Layer, t.Merge, sources);
-            foreach (int s in sources)
-            {
-                if (IsInput(s)) _inputConsumers[InputIndex(s)]++;
-                else _nodes[s].Consumers++;
-            }
+            if (group.Count > 1) CheckShareable(group, nameof(outputs));
+            if (group[0].Layer is { } l && ProducesMask(l)) IsMaskSource = true;
+            var node = group[0].Merge is { } merge
+                ? new Node(null, merge, group[0].Sources.Select(ValueOf).ToArray(), [ValueOf(group[0])])
+                : new Node(group[0].Layer, null, group.Select(c => ValueOf(c.Sources[0])).ToArray(), group.Select(ValueOf).ToArray());
+            // A node runs once every call's input is ready; among ready nodes the one whose last call comes first in the
+            // post-order runs first, which keeps that order exactly when no layer is shared.
+            pending.Add((node, group.Max(c => callIndex[c])));
         }
-        _nodes[^1].Consumers++;
+        _nodes = Schedule(pending, nameof(outputs));
+        foreach (var n in _nodes)
+            foreach (int v in n.Sources) _values[v].Readers++;
+        _output = ValueOf(outputs);
+        _values[_output].Readers++;
         OutputShape = outputs.Shape;
+        _zeros = _inputs.Select(_ => new Workspace<T>()).ToArray();
+        _inputGradients = new Tensor<T>[_inputs.Length];
+    }
+
+    /// <summary>Orders the nodes so that each runs after the nodes whose outputs it reads (Kahn's algorithm, the smallest
+    /// key first among the ready ones).</summary>
+    /// <exception cref="ArgumentException">A shared layer's call reads the output of another of its calls.</exception>
+    private Node[] Schedule(List<(Node Node, int Key)> pending, string paramName)
+    {
+        var producer = new Dictionary<int, Node>();
+        foreach (var (n, _) in pending)
+            foreach (int v in n.Outputs) producer[v] = n;
+        var done = new HashSet<Node>(ReferenceEqualityComparer.Instance);
+        var order = new List<Node>(pending.Count);
+        var left = pending.OrderBy(p => p.Key).Select(p => p.Node).ToList();
+        while (left.Count > 0)
+        {
+            int i = left.FindIndex(n => n.Sources.All(v => v < _inputs.Length || done.Contains(producer[v])));
+            if (i < 0)
+            {
+                var stuck = left.First(n => n.Shared);
+                throw new ArgumentException(
+                    $"Layer '{stuck.Name}' is called on a tensor computed from its own output (a chain of calls through one layer); a shared layer's calls must not depend on each other here, because they run as one batch.", paramName);
+            }
+            done.Add(left[i]);
+            order.Add(left[i]);
+            left.RemoveAt(i);
+        }
+        return [.. order];
+    }
+
+    /// <summary>Refuses a layer that the stacked run of its calls would compute wrongly (see the remarks).</summary>
+    private static void CheckShareable(List<SymbolicTensor<T>> calls, string paramName)
+    {
+        string name = calls[0].Producer;
+        if (calls[0].Layer is not { } layer)
+            throw new ArgumentException($"The merge layer '{name}' is called more than once in the graph; create one per call.", paramName);
+        string? why = Innermost(layer) switch
+        {
+            BatchNormalization<T> => "its training statistics are over the batch, and Keras computes them for each call apart",
+            RecurrentLayer<T> { Stateful: true } => "a stateful layer keeps one state per batch row, which the calls would mix",
+            Bidirectional<T> b when b.ForwardLayer.Stateful || b.BackwardLayer.Stateful => "a stateful layer keeps one state per batch row, which the calls would mix",
+            Functional<T> => "a nested graph is not shared here",
+            var l when ProducesMask(l) => "it makes timestep masks, which shared calls do not pass on",
+            _ => null,
+        };
+        if (why is not null)
+            throw new ArgumentException($"Layer '{name}' is called {calls.Count} times in the graph, so it would share its weights between the calls, but {why}; create one layer per call.", paramName);
+        var shape = calls[0].Sources[0].Shape;
+        foreach (var c in calls)
+            if (c.Sources[0].Shape != shape)
+                throw new ArgumentException(
+                    $"Layer '{name}' is called on tensors shaped (None, {string.Join(", ", shape.ToArray())}) and (None, {string.Join(", ", c.Sources[0].Shape.ToArray())}); a shared layer's calls run as one batch, so their inputs must have one shape.", paramName);
     }
 
     /// <inheritdoc/>
@@ -172,20 +264,20 @@ public sealed class Functional<T> : Layer<T>, IMergeLayer<T>, IInputGradientOpti
     /// <summary>The per-sample output shape.</summary>
     public TensorShape OutputShape { get; }
 
-    /// <summary>The single-input layers of the graph, in the order they run (merge layers are in
+    /// <summary>The single-input layers of the graph, each once, in the order they run (merge layers are in
     /// <see cref="MergeLayers"/>).</summary>
     public IEnumerable<ILayer<T>> Layers => _nodes.Where(n => n.Layer is not null).Select(n => n.Layer!);
 
     /// <summary>The merge layers of the graph, in the order they run.</summary>
     public IEnumerable<IMergeLayer<T>> MergeLayers => _nodes.Where(n => n.Merge is not null).Select(n => n.Merge!);
 
-    /// <summary>The calls of the graph in the order they run (see <see cref="GraphCall"/>); output shapes and parameter
-    /// counts are known once the graph is built.</summary>
+    /// <summary>The layers of the graph in the order they run (see <see cref="GraphCall"/>; a shared layer once, with the
+    /// inputs of all its calls); output shapes and parameter counts are known once the graph is built.</summary>
     public IReadOnlyList<GraphCall> Calls =>
-        _nodes.Select((n, i) => new GraphCall(n.Name, TypeOf(n), n.Sources.Select(s => IsInput(s) ? _inputs[InputIndex(s)].Name : _nodes[s].Name).ToArray(),
+        _nodes.Select((n, i) => new GraphCall(n.Name, TypeOf(n), n.Sources.Select(v => _values[v].Producer).ToArray(),
             _shapes is null ? (TensorShape?)null : _shapes[i], n.Parameters.Sum(p => (long)p.Value.Length))).ToArray();
 
-    /// <summary>The layer object of call <paramref name="index"/> (an <see cref="ILayer{T}"/> or an
+    /// <summary>The layer object of node <paramref name="index"/> (an <see cref="ILayer{T}"/> or an
     /// <see cref="IMergeLayer{T}"/>), for the model summary.</summary>
     internal object LayerOf(int index) => (object?)_nodes[index].Layer ?? _nodes[index].Merge!;
 
@@ -213,11 +305,13 @@ public sealed class Functional<T> : Layer<T>, IMergeLayer<T>, IInputGradientOpti
         set
         {
             _computeInputGradient = value;
-            // The layers that read only a graph input need not form its gradient either.
+            // The layers that read only graph inputs need not form their gradient either.
             foreach (var n in _nodes)
-                if (n.Layer is { } l && IsInput(n.Sources[0]) && Innermost(l) is IInputGradientOptional o) o.ComputeInputGradient = value;
+                if (n.Layer is { } l && n.Sources.All(IsInput) && Innermost(l) is IInputGradientOptional o) o.ComputeInputGradient = value;
         }
     }
+
+    private bool IsInput(int value) => value < _inputs.Length;
 
     private static ILayer<T> Innermost(ILayer<T> layer)
     {
@@ -240,8 +334,8 @@ public sealed class Functional<T> : Layer<T>, IMergeLayer<T>, IInputGradientOpti
     /// layers then receive masks as they would in a <c>Sequential</c>.</summary>
     public SequenceMask? InputMask { get; set; }
 
-    /// <summary>The timestep mask of the last output: the mask that reaches the output call, or null.</summary>
-    public SequenceMask? OutputMask => _nodes[^1].Mask;
+    /// <summary>The timestep mask of the last output: the mask that reaches the output, or null.</summary>
+    public SequenceMask? OutputMask => _values[_output].Mask;
 
     private static string TypeOf(Node n) => n.Layer is { } l ? TimeDistributed<T>.TypeNameOf(l) : n.Merge!.TypeName;
 
@@ -304,20 +398,23 @@ public sealed class Functional<T> : Layer<T>, IMergeLayer<T>, IInputGradientOpti
     {
         var inputShapes = _buildShapes ?? [inputShape];
         CheckFeatures(inputShape, nameof(inputShape));
-        var shapes = new TensorShape[_nodes.Length];
+        var shapes = new TensorShape[_values.Length];
+        for (int k = 0; k < inputShapes.Count; k++) shapes[k] = inputShapes[k];
+        var nodeShapes = new TensorShape[_nodes.Length];
         for (int i = 0; i < _nodes.Length; i++)
         {
             var n = _nodes[i];
             int seed = rng.Next();
             if (n.Layer is { } layer)
             {
-                int source = n.Sources[0];
-                var x = IsInput(source) ? inputShapes[InputIndex(source)] : shapes[source];
+                var x = shapes[n.Sources[0]];
                 try
                 {
                     if (Innermost(layer) is NoiseLayer<T> noise) noise.Reseed(seed);
                     layer.Build(x, seed);
-                    shapes[i] = layer.ComputeOutputShape(x);
+                    var y = layer.ComputeOutputShape(x);
+                    foreach (int v in n.Outputs) shapes[v] = y;
+                    nodeShapes[i] = y;
                 }
                 catch (ArgumentException e)
                 {
@@ -327,11 +424,11 @@ public sealed class Functional<T> : Layer<T>, IMergeLayer<T>, IInputGradientOpti
             else
             {
                 var merge = n.Merge!;
-                var xs = n.Sources.Select(s => IsInput(s) ? inputShapes[InputIndex(s)] : shapes[s]).ToArray();
+                var xs = n.Sources.Select(v => shapes[v]).ToArray();
                 if (merge is AttentionLayer<T> attention) attention.Reseed(seed);
                 if (merge is MultiHeadAttention<T> mha) mha.Reseed(seed);
                 merge.Build(xs, seed);
-                shapes[i] = merge.ComputeOutputShape(xs);
+                shapes[n.Outputs[0]] = nodeShapes[i] = merge.ComputeOutputShape(xs);
             }
             foreach (var p in n.Parameters)
             {
@@ -339,7 +436,7 @@ public sealed class Functional<T> : Layer<T>, IMergeLayer<T>, IInputGradientOpti
                 _parameterKeys.Add($"{n.Name}.{p.Name}");
             }
         }
-        _shapes = shapes.Select(s => s.DropFirst()).ToArray();
+        _shapes = nodeShapes.Select(s => s.DropFirst()).ToArray();
         if (!_computeInputGradient) ComputeInputGradient = false;
     }
 
@@ -380,7 +477,7 @@ public sealed class Functional<T> : Layer<T>, IMergeLayer<T>, IInputGradientOpti
         RequireSingleInput();
         CheckSample(input.Shape, 0, nameof(input));
         EnsureBuilt(input);
-        _x[0] = input;
+        _values[0].Tensor = input;
         return Run(training);
     }
 
@@ -395,7 +492,7 @@ public sealed class Functional<T> : Layer<T>, IMergeLayer<T>, IInputGradientOpti
         for (int k = 0; k < shapes.Length; k++) shapes[k] = inputs[k].Shape;
         if (!IsBuilt) Build(shapes, StableHash(Name));
         else CheckSamples(shapes, nameof(inputs));
-        for (int k = 0; k < _x.Length; k++) _x[k] = inputs[k];
+        for (int k = 0; k < _inputs.Length; k++) _values[k].Tensor = inputs[k];
         return Run(training);
     }
 
@@ -405,40 +502,70 @@ public sealed class Functional<T> : Layer<T>, IMergeLayer<T>, IInputGradientOpti
         // the recurrent layers, which consume them; merges combine them (see MergeMask). Without a source (here or in
         // front of a one-input graph) a mask a user set on a layer is left alone.
         bool masks = IsMaskSource || InputMask is not null;
-        InputMask?.CheckShape(_x[0].Shape, Name);
+        InputMask?.CheckShape(_values[0].Tensor!.Shape, Name);
+        for (int k = 0; k < _inputs.Length; k++) _values[k].Mask = _inputs.Length == 1 ? InputMask : null;
         foreach (var n in _nodes)
         {
-            if (n.Layer is { } layer)
+            if (n.Merge is { } merge)
             {
-                var mask = masks ? SourceMask(n.Sources[0]) : null;
+                for (int k = 0; k < n.Sources.Length; k++) n.MergeInputs[k] = _values[n.Sources[k]].Tensor!;
+                var output = _values[n.Outputs[0]];
+                output.Tensor = merge.Forward(n.MergeInputs, training);
+                output.Mask = masks ? MergeMask(n) : null;
+            }
+            else if (!n.Shared)
+            {
+                var layer = n.Layer!;
+                var source = _values[n.Sources[0]];
+                var mask = masks ? source.Mask : null;
                 if (masks && layer is IMaskConsumer consumer) consumer.InputMask = mask;
-                var y = layer.Forward(Source(n.Sources[0]), training);
-                n.Output = y;
-                n.Mask = !masks ? null : layer is IMaskProducer producer ? producer.OutputMask : y.Rank == 3 ? mask : null;
+                var y = layer.Forward(source.Tensor!, training);
+                var output = _values[n.Outputs[0]];
+                output.Tensor = y;
+                output.Mask = !masks ? null : layer is IMaskProducer producer ? producer.OutputMask : y.Rank == 3 ? mask : null;
             }
-            else
-            {
-                for (int k = 0; k < n.Sources.Length; k++) n.MergeInputs[k] = Source(n.Sources[k]);
-                n.Output = n.Merge!.Forward(n.MergeInputs, training);
-                n.Mask = masks ? MergeMask(n) : null;
-            }
+            else RunShared(n, masks, training);
         }
-        _output = _nodes[^1].Output;
-        return _output!;
+        return _values[_output].Tensor!;
+    }
+
+    /// <summary>A shared layer's calls as one batch: the inputs stacked along the batch axis, one forward pass, and each
+    /// call's rows of the output as its output.</summary>
+    private void RunShared(Node n, bool masks, bool training)
+    {
+        var first = _values[n.Sources[0]].Tensor!;
+        int rows = first.Shape[0], calls = n.Sources.Length;
+        var stacked = n.Stacked.Get(first.Shape.WithFirst(rows * calls));
+        for (int c = 0; c < calls; c++)
+        {
+            var source = _values[n.Sources[c]];
+            if (masks && source.Mask is not null)
+                throw new InvalidOperationException(
+                    $"{Name}: a timestep mask reaches the shared layer '{n.Name}', whose calls run as one batch and do not take masks here; give each call its own layer.");
+            source.Tensor!.ReadOnlySpan.CopyTo(stacked.Span.Slice(c * first.Length, first.Length));
+        }
+        if (masks && n.Layer is IMaskConsumer consumer) consumer.InputMask = null;
+        var y = n.Layer!.Forward(stacked, training);
+        n.StackedOutput = y;
+        for (int c = 0; c < calls; c++)
+        {
+            var output = _values[n.Outputs[c]];
+            output.Tensor = n.OutputRows[c].Get(y, c * rows, rows);
+            output.Mask = null;
+        }
     }
 
     /// <summary>The activity penalties (<see cref="Layer{T}.ActivityRegularizer"/>) of the graph's layers in the last
-    /// forward pass, <c>Σ r(yᵢ) / B</c>, for the model to add to its loss.</summary>
+    /// forward pass, <c>Σ r(yᵢ) / B</c> over every call, for the model to add to its loss.</summary>
     internal double ActivityLoss()
     {
         double sum = 0;
         foreach (var n in _nodes)
-            if (n.Layer is Layer<T> { ActivityRegularizer: { } activity } && n.Output is { } y)
-                sum += Regularizers.ActivityRegularization.Penalty(activity, y);
+            if (n.Layer is Layer<T> { ActivityRegularizer: { } activity })
+                foreach (int v in n.Outputs)
+                    if (_values[v].Tensor is { } y) sum += Regularizers.ActivityRegularization.Penalty(activity, y);
         return sum;
     }
-
-    private SequenceMask? SourceMask(int s) => IsInput(s) ? (_inputs.Length == 1 ? InputMask : null) : _nodes[s].Mask;
 
     /// <summary>
     /// The mask of a merge's output, as Keras' merge layers compute it: none when no input has one or the output has
@@ -450,9 +577,9 @@ public sealed class Functional<T> : Layer<T>, IMergeLayer<T>, IInputGradientOpti
     {
         SequenceMask? single = null;
         int masked = 0;
-        foreach (int s in n.Sources)
-            if (SourceMask(s) is { } m) { single = m; masked++; }
-        var y = n.Output!;
+        foreach (int v in n.Sources)
+            if (_values[v].Mask is { } m) { single = m; masked++; }
+        var y = _values[n.Outputs[0]].Tensor!;
         if (masked == 0 || y.Rank != 3) return null;
         if (n.Merge is AttentionLayer<T> or MultiHeadAttention<T>)
             throw new InvalidOperationException(
@@ -464,14 +591,15 @@ public sealed class Functional<T> : Layer<T>, IMergeLayer<T>, IInputGradientOpti
         var kept = buffer.Values;
         kept.Fill(true);
         int offset = 0;
-        foreach (int s in n.Sources)
+        foreach (int v in n.Sources)
         {
-            var m = SourceMask(s);
-            int t = alongTime ? Source(s).Shape[1] : steps;
+            var m = _values[v].Mask;
+            var x = _values[v].Tensor!;
+            int t = alongTime ? x.Shape[1] : steps;
             if (m is not null)
             {
                 if (m.Batch != batch || m.Steps != t)
-                    throw new InvalidOperationException($"{Name}: the mask [{m.Batch}, {m.Steps}] reaching '{n.Merge!.Name}' does not fit its input {Source(s).Shape}.");
+                    throw new InvalidOperationException($"{Name}: the mask [{m.Batch}, {m.Steps}] reaching '{n.Merge!.Name}' does not fit its input {x.Shape}.");
                 var from = m.Values;
                 for (int b = 0; b < batch; b++)
                     for (int i = 0; i < t; i++)
@@ -481,8 +609,6 @@ public sealed class Functional<T> : Layer<T>, IMergeLayer<T>, IInputGradientOpti
         }
         return buffer;
     }
-
-    private Tensor<T> Source(int s) => IsInput(s) ? _x[InputIndex(s)] : _nodes[s].Output!;
 
     /// <inheritdoc/>
     public override Tensor<T> Backward(Tensor<T> dOutput)
@@ -502,69 +628,82 @@ public sealed class Functional<T> : Layer<T>, IMergeLayer<T>, IInputGradientOpti
 
     private void BackwardCore(Tensor<T> dOutput)
     {
-        CheckBackward(_output, dOutput, Name);
-        foreach (var n in _nodes)
+        CheckBackward(_values[_output].Tensor, dOutput, Name);
+        foreach (var v in _values)
         {
-            n.Received = 0;
-            n.Gradient = null;
+            v.Received = 0;
+            v.Gradient = null;
         }
-        Array.Clear(_inputReceived);
-        Array.Clear(_inputGradients);
-        Deliver(_nodes.Length - 1, dOutput);
+        Deliver(_output, dOutput);
         for (int i = _nodes.Length - 1; i >= 0; i--)
         {
             var n = _nodes[i];
-            if (n.Layer is { } layer)
+            if (n.Merge is { } merge)
             {
-                var g = n.Gradient!;
-                // An activity penalty's gradient joins the gradient arriving at its layer, as in Sequential.
-                if (layer is Layer<T> { ActivityRegularizer: { } activity })
-                    g = Regularizers.ActivityRegularization.AddGradient(activity, n.Output!, g, n.ActivityGradient ??= new Workspace<T>());
-                Deliver(n.Sources[0], layer.Backward(g));
-            }
-            else
-            {
-                var grads = n.Merge!.Backward(n.Gradient!);
+                var grads = merge.Backward(_values[n.Outputs[0]].Gradient!);
                 for (int k = 0; k < n.Sources.Length; k++) Deliver(n.Sources[k], grads[k]);
             }
+            else if (!n.Shared)
+            {
+                var layer = n.Layer!;
+                var g = _values[n.Outputs[0]].Gradient!;
+                // An activity penalty's gradient joins the gradient arriving at its layer, as in Sequential.
+                if (layer is Layer<T> { ActivityRegularizer: { } activity })
+                    g = Regularizers.ActivityRegularization.AddGradient(activity, _values[n.Outputs[0]].Tensor!, g, n.ActivityGradients[0] ??= new Workspace<T>());
+                Deliver(n.Sources[0], layer.Backward(g));
+            }
+            else BackwardShared(n);
         }
-        if (!_computeInputGradient)
-            for (int k = 0; k < _x.Length; k++) _inputGradients[k] = _zeros[k].Get(_x[k].Shape, clear: true);
+        for (int k = 0; k < _inputs.Length; k++)
+            _inputGradients[k] = _computeInputGradient ? _values[k].Gradient! : _zeros[k].Get(_values[k].Tensor!.Shape, clear: true);
     }
 
-    /// <summary>Hands the gradient <paramref name="d"/> of one reader to the tensor <paramref name="s"/>: as it is when
-    /// that tensor has one reader, else summed into its buffer (the first copied, the rest added).</summary>
-    private void Deliver(int s, Tensor<T> d)
+    /// <summary>A shared layer's calls as one batch: the calls' output gradients stacked, one backward pass (which sums
+    /// the calls' weight gradients), and each call's rows of the input gradient to its input.</summary>
+    private void BackwardShared(Node n)
     {
-        if (IsInput(s))
+        var y = n.StackedOutput!;
+        var stacked = n.StackedGradient.Get(y.Shape);
+        int calls = n.Outputs.Length, rows = y.Shape[0] / calls, length = y.Length / calls;
+        for (int c = 0; c < calls; c++)
         {
-            if (!_computeInputGradient) return;
-            int k = InputIndex(s);
-            _inputGradients[k] = Accumulate(_inputConsumers[k], ref _inputReceived[k], _inputGradientSums[k], _inputGradients[k], d);
+            var output = _values[n.Outputs[c]];
+            var g = output.Gradient!;
+            if (n.Layer is Layer<T> { ActivityRegularizer: { } activity })
+                g = Regularizers.ActivityRegularization.AddGradient(activity, output.Tensor!, g, n.ActivityGradients[c] ??= new Workspace<T>());
+            g.ReadOnlySpan.CopyTo(stacked.Span.Slice(c * length, length));
+        }
+        var dx = n.Layer!.Backward(stacked);
+        for (int c = 0; c < calls; c++) Deliver(n.Sources[c], n.InputGradientRows[c].Get(dx, c * rows, rows));
+    }
+
+    /// <summary>Hands the gradient <paramref name="d"/> of one reader to value <paramref name="v"/>: as it is when the
+    /// value has one reader, else summed into its buffer (the first copied, the rest added).</summary>
+    private void Deliver(int v, Tensor<T> d)
+    {
+        if (IsInput(v) && !_computeInputGradient) return;
+        var value = _values[v];
+        if (value.Readers == 1)
+        {
+            value.Gradient = d;
             return;
         }
-        var n = _nodes[s];
-        n.Gradient = Accumulate(n.Consumers, ref n.Received, n.GradientSum, n.Gradient, d);
-    }
-
-    private static Tensor<T> Accumulate(int readers, ref int received, Workspace<T> sum, Tensor<T>? current, Tensor<T> d)
-    {
-        if (readers == 1) return d;
-        if (received++ == 0)
+        if (value.Received++ == 0)
         {
-            var buffer = sum.Get(d.Shape);
+            var buffer = value.GradientSum.Get(d.Shape);
             d.ReadOnlySpan.CopyTo(buffer.Span);
-            return buffer;
+            value.Gradient = buffer;
+            return;
         }
-        TensorPrimitives.Add(current!.ReadOnlySpan, d.ReadOnlySpan, current.Span);
-        return current;
+        TensorPrimitives.Add(value.Gradient!.ReadOnlySpan, d.ReadOnlySpan, value.Gradient.Span);
     }
 
     /// <summary>The graph as options: <c>input_shape</c> and <c>input_name</c> (with several inputs, <c>inputs</c> (the
-    /// count) and <c>input.k.shape</c>, <c>input.k.name</c>), <c>nodes</c> (the count), and for call <c>i</c> in run order
-    /// <c>node.i.kind</c> (<c>layer</c> or <c>merge</c>), <c>node.i.type</c>, <c>node.i.name</c>, <c>node.i.inputs</c>
-    /// (comma-separated call indices; <c>input</c>, or <c>input:k</c> with several inputs, for a graph input) and the
-    /// layer's own options as <c>node.i.config.*</c>.</summary>
+    /// count) and <c>input.k.shape</c>, <c>input.k.name</c>), <c>nodes</c> (the count), and for layer <c>i</c> in run
+    /// order <c>node.i.kind</c> (<c>layer</c> or <c>merge</c>), <c>node.i.type</c>, <c>node.i.name</c>,
+    /// <c>node.i.inputs</c> (the tensors it reads, comma-separated: <c>j</c> for the output of layer j, <c>j/c</c> for the
+    /// output of call c of a shared layer j, <c>input</c>, or <c>input:k</c> with several inputs, for a graph input;
+    /// a shared layer's calls separated by <c>;</c>) and the layer's own options as <c>node.i.config.*</c>.</summary>
     public override IReadOnlyDictionary<string, string> GetConfig()
     {
         static string ShapeText(TensorShape s) => string.Join(",", s.ToArray().Select(d => d.ToString(CultureInfo.InvariantCulture)));
@@ -583,15 +722,21 @@ public sealed class Functional<T> : Layer<T>, IMergeLayer<T>, IInputGradientOpti
                 c[$"input.{k.ToString(CultureInfo.InvariantCulture)}.name"] = _inputs[k].Name;
             }
         }
+        var reference = new Dictionary<int, string>();
+        for (int k = 0; k < _inputs.Length; k++) reference[k] = _inputs.Length == 1 ? "input" : "input:" + k.ToString(CultureInfo.InvariantCulture);
         for (int i = 0; i < _nodes.Length; i++)
         {
             var n = _nodes[i];
-            string prefix = $"node.{i.ToString(CultureInfo.InvariantCulture)}.";
+            string index = i.ToString(CultureInfo.InvariantCulture);
+            for (int k = 0; k < n.Outputs.Length; k++)
+                reference[n.Outputs[k]] = n.Outputs.Length == 1 ? index : index + "/" + k.ToString(CultureInfo.InvariantCulture);
+            string prefix = $"node.{index}.";
             c[prefix + "kind"] = n.Layer is null ? "merge" : "layer";
             c[prefix + "type"] = TypeOf(n);
             c[prefix + "name"] = n.Name;
-            c[prefix + "inputs"] = string.Join(",", n.Sources.Select(s =>
-                !IsInput(s) ? s.ToString(CultureInfo.InvariantCulture) : _inputs.Length == 1 ? "input" : "input:" + InputIndex(s).ToString(CultureInfo.InvariantCulture)));
+            c[prefix + "inputs"] = n.Merge is not null
+                ? string.Join(",", n.Sources.Select(v => reference[v]))
+                : string.Join(";", n.Sources.Select(v => reference[v]));
             var config = n.Layer?.GetConfig() ?? n.Merge!.GetConfig();
             foreach (var (key, value) in config) c[prefix + "config." + key] = value;
             // As Sequential saves it for a layer whose own options do not list it.

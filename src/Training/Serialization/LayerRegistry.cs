@@ -510,44 +510,51 @@ public static class LayerRegistry
             else inputs = [new Input<T>(Shape(LayerConfig.GetString(c, "input_shape"))) { Name = LayerConfig.GetString(c, "input_name", "input_layer") }];
             int count = LayerConfig.GetInt(c, "nodes");
             if (count < 1) throw new ArgumentException($"a graph has at least one call; nodes is {count}.");
-            var tensors = new SymbolicTensor<T>[count];
+            var outputs = new SymbolicTensor<T>[count][];
             for (int i = 0; i < count; i++)
             {
                 string prefix = $"node.{i.ToString(CultureInfo.InvariantCulture)}.";
                 var sub = c.Where(kv => kv.Key.StartsWith(prefix + "config.", StringComparison.Ordinal))
                            .ToDictionary(kv => kv.Key[(prefix.Length + "config.".Length)..], kv => kv.Value, StringComparer.Ordinal);
-                var sources = LayerConfig.GetString(c, prefix + "inputs").Split(',').Select(s =>
+                // A reference: input, input:k, j (layer j's output) or j/c (call c of shared layer j).
+                SymbolicTensor<T> Source(string s)
                 {
-                    if (s == "input" && inputs.Length == 1) return (SymbolicTensor<T>)inputs[0];
+                    if (s == "input" && inputs.Length == 1) return inputs[0];
                     if (s.StartsWith("input:", StringComparison.Ordinal))
                     {
                         int which = int.Parse(s.AsSpan("input:".Length), NumberStyles.None, CultureInfo.InvariantCulture);
                         if (which >= inputs.Length) throw new ArgumentException($"call {i} reads input {which}, but the graph has {inputs.Length}.");
                         return inputs[which];
                     }
-                    int k = int.Parse(s, NumberStyles.None, CultureInfo.InvariantCulture);
+                    int slash = s.IndexOf('/');
+                    int k = int.Parse(slash < 0 ? s : s[..slash], NumberStyles.None, CultureInfo.InvariantCulture);
+                    int call = slash < 0 ? 0 : int.Parse(s[(slash + 1)..], NumberStyles.None, CultureInfo.InvariantCulture);
                     if (k >= i) throw new ArgumentException($"call {i} reads call {k}, which does not run before it.");
-                    return tensors[k];
-                }).ToArray();
+                    if (call >= outputs[k].Length) throw new ArgumentException($"call {i} reads output {call} of layer {k}, which has {outputs[k].Length}.");
+                    return outputs[k][call];
+                }
                 string type = LayerConfig.GetString(c, prefix + "type"), name = LayerConfig.GetString(c, prefix + "name");
+                string reads = LayerConfig.GetString(c, prefix + "inputs");
                 switch (LayerConfig.GetString(c, prefix + "kind"))
                 {
                     case "layer":
-                        if (sources.Length != 1) throw new ArgumentException($"call {i} ('{name}') is a single-input layer but reads {sources.Length} tensors.");
+                        // One reference per call; a layer called more than once shares its weights.
                         var layer = LayerRegistry<T>.Create(type, sub);
                         layer.Name = name;
-                        tensors[i] = layer.Call(sources[0]);
+                        outputs[i] = reads.Split(';').Select(r => r.Contains(',')
+                            ? throw new ArgumentException($"call {i} ('{name}') is a single-input layer but reads '{r}'.")
+                            : layer.Call(Source(r))).ToArray();
                         break;
                     case "merge":
                         var merge = MergeRegistry.Create<T>(type, sub);
                         merge.Name = name;
-                        tensors[i] = merge.Call(sources);
+                        outputs[i] = [merge.Call(reads.Split(',').Select(Source).ToArray())];
                         break;
                     case var kind:
                         throw new ArgumentException($"call {i} ('{name}') has kind '{kind}'; expected 'layer' or 'merge'.");
                 }
             }
-            return new Functional<T>(inputs, tensors[^1]);
+            return new Functional<T>(inputs, outputs[^1][0]);
         }
     }
 
