@@ -51,6 +51,10 @@ public static class LayerRegistry
         Register("rescaling", new RescalingFactory());
         Register("random_flip", new RandomFlipFactory());
         Register("center_crop", new CenterCropFactory());
+        Register("resizing", new ResizingFactory());
+        Register("random_translation", new RandomAffineFactory("random_translation"));
+        Register("random_rotation", new RandomAffineFactory("random_rotation"));
+        Register("random_zoom", new RandomAffineFactory("random_zoom"));
         Register("batch_normalization", new BatchNormalizationFactory());
         Register("layer_normalization", new LayerNormalizationFactory());
         Register("group_normalization", new GroupNormalizationFactory());
@@ -220,6 +224,40 @@ public static class LayerRegistry
     {
         public ILayer<T> Create<T>(IReadOnlyDictionary<string, string> c) where T : unmanaged, IFloatingPointIeee754<T> =>
             new CenterCrop<T>(LayerConfig.GetInt(c, "height"), LayerConfig.GetInt(c, "width"));
+    }
+
+    private sealed class ResizingFactory : ILayerFactory
+    {
+        public ILayer<T> Create<T>(IReadOnlyDictionary<string, string> c) where T : unmanaged, IFloatingPointIeee754<T> =>
+            new Resizing<T>(LayerConfig.GetInt(c, "height"), LayerConfig.GetInt(c, "width"),
+                LayerConfig.GetString(c, "interpolation", "bilinear"), LayerConfig.GetBool(c, "crop_to_aspect_ratio", false));
+    }
+
+    private sealed class RandomAffineFactory(string type) : ILayerFactory
+    {
+        public ILayer<T> Create<T>(IReadOnlyDictionary<string, string> c) where T : unmanaged, IFloatingPointIeee754<T>
+        {
+            string fill = LayerConfig.GetString(c, "fill_mode", "reflect"), interpolation = LayerConfig.GetString(c, "interpolation", "bilinear");
+            int? seed = c.ContainsKey("seed") ? LayerConfig.GetInt(c, "seed") : null;
+            double fillValue = LayerConfig.GetDouble(c, "fill_value", 0);
+            return type switch
+            {
+                "random_translation" => new RandomTranslation<T>(Factor(c, "height_factor"), Factor(c, "width_factor"), fill, interpolation, seed, fillValue),
+                "random_rotation" => new RandomRotation<T>(Factor(c, "factor"), fill, interpolation, seed, fillValue),
+                _ => new RandomZoom<T>(Factor(c, "height_factor"), c.ContainsKey("width_factor") ? Factor(c, "width_factor") : null,
+                    fill, interpolation, seed, fillValue),
+            };
+        }
+
+        // A factor saved as "lower,upper".
+        private static (double, double) Factor(IReadOnlyDictionary<string, string> c, string key)
+        {
+            var parts = LayerConfig.GetString(c, key).Split(',');
+            if (parts.Length != 2)
+                throw new FormatException($"{key} must be saved as 'lower,upper'; got '{LayerConfig.GetString(c, key)}'.");
+            return (double.Parse(parts[0], NumberStyles.Float, CultureInfo.InvariantCulture),
+                double.Parse(parts[1], NumberStyles.Float, CultureInfo.InvariantCulture));
+        }
     }
 
     /// <summary>A list of integers saved as <c>"a,b,c"</c> (shapes, axis orders).</summary>
