@@ -345,6 +345,9 @@ public sealed class LossMetric<T> : MeanMetric<T> where T : unmanaged, IFloating
         return (double.CreateChecked(_loss.Compute(prediction, target)) * rows, rows);
     }
 
+    /// <summary>The loss of each row (for metrics derived from this one).</summary>
+    internal void RowValuesOf(Tensor<T> prediction, Tensor<T> target, Span<double> values) => RowValues(prediction, target, values);
+
     /// <inheritdoc/>
     protected override void RowValues(Tensor<T> prediction, Tensor<T> target, Span<double> values)
     {
@@ -561,6 +564,27 @@ public sealed class Auc<T> : IMetric<T> where T : unmanaged, IFloatingPointIeee7
     public override string ToString() => $"{Name}: {Result:G6}";
 }
 
+/// <summary>
+/// Keras' <c>CosineSimilarity</c> metric: the mean over samples of <c>cos(p, y) = p·y / (‖p‖·‖y‖)</c> along the last
+/// axis (higher is better), the negative of the <c>cosine_similarity</c> loss, whose norms it shares (clipped at
+/// 1e-12 as Keras' <c>l2_normalize</c>).
+/// </summary>
+/// <param name="name">The name in logs.</param>
+public sealed class CosineSimilarityMetric<T>(string name = "cosine_similarity") : MeanMetric<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    private readonly LossMetric<T> _loss = new(new CosineSimilarity<T>());
+
+    /// <inheritdoc/>
+    public override string Name { get; } = name;
+
+    /// <inheritdoc/>
+    protected override void RowValues(Tensor<T> prediction, Tensor<T> target, Span<double> values)
+    {
+        _loss.RowValuesOf(prediction, target, values);
+        foreach (ref double v in values) v = -v;
+    }
+}
+
 /// <summary>Looks metrics up by their Keras names.</summary>
 public static class MetricFactory
 {
@@ -570,6 +594,8 @@ public static class MetricFactory
         "accuracy", "acc", "categorical_accuracy", "sparse_categorical_accuracy", "binary_accuracy",
         "mse", "mean_squared_error", "mae", "mean_absolute_error", "mape", "mean_absolute_percentage_error",
         "root_mean_squared_error", "precision", "recall", "top_k_categorical_accuracy", "sparse_top_k_categorical_accuracy", "auc", "r2_score",
+        "msle", "mean_squared_logarithmic_error", "logcosh", "log_cosh", "kl_divergence", "kld", "poisson", "hinge", "squared_hinge",
+        "categorical_hinge", "cosine_similarity", "binary_crossentropy", "categorical_crossentropy", "sparse_categorical_crossentropy",
     ];
 
     /// <summary>Creates the metric named <paramref name="name"/>. <c>accuracy</c> (or <c>acc</c>) resolves as Keras does:
@@ -606,6 +632,18 @@ public static class MetricFactory
             "sparse_top_k_categorical_accuracy" => new TopKCategoricalAccuracy<T>(5, sparse: true, shown),
             "auc" => new Auc<T>(name: shown),
             "r2_score" => new R2Score<T>(name: shown),
+            // Keras' loss-valued metrics: the mean of the loss over the samples seen (probabilities, not logits).
+            "msle" or "mean_squared_logarithmic_error" => new LossMetric<T>(new MeanSquaredLogarithmicError<T>(), shown),
+            "logcosh" or "log_cosh" => new LossMetric<T>(new LogCosh<T>(), shown),
+            "kl_divergence" or "kld" => new LossMetric<T>(new KLDivergence<T>(), shown),
+            "poisson" => new LossMetric<T>(new Poisson<T>(), shown),
+            "hinge" => new LossMetric<T>(new Hinge<T>(), shown),
+            "squared_hinge" => new LossMetric<T>(new SquaredHinge<T>(), shown),
+            "categorical_hinge" => new LossMetric<T>(new CategoricalHinge<T>(), shown),
+            "binary_crossentropy" => new LossMetric<T>(new BinaryCrossEntropy<T>(), shown),
+            "categorical_crossentropy" => new LossMetric<T>(new CategoricalCrossEntropy<T>(), shown),
+            "sparse_categorical_crossentropy" => new LossMetric<T>(new SparseCategoricalCrossEntropy<T>(), shown),
+            "cosine_similarity" => new CosineSimilarityMetric<T>(shown),
             _ => throw new ArgumentException($"Unknown metric '{name}'. Known: {string.Join(", ", Names)}.", nameof(name)),
         };
     }
