@@ -140,8 +140,9 @@ public partial class Sequential<T> : IModel where T : unmanaged, IFloatingPointI
         return layer;
     }
 
-    /// <summary>The layer named <paramref name="name"/>, as Keras' <c>get_layer(name=...)</c> (the model's own layers,
-    /// not the layers inside a wrapper).</summary>
+    /// <summary>The layer named <paramref name="name"/>, as Keras' <c>get_layer(name=...)</c>: the model's own layers, then
+    /// the single-input layers of a <see cref="Functional{T}"/> graph among them (a model made by <c>Model.Create</c>);
+    /// not the layers inside a wrapper.</summary>
     /// <param name="name">The layer's name.</param>
     /// <exception cref="ArgumentException">No layer has that name; the message lists the names there are.</exception>
     public ILayer<T> GetLayer(string name)
@@ -149,8 +150,11 @@ public partial class Sequential<T> : IModel where T : unmanaged, IFloatingPointI
         ArgumentNullException.ThrowIfNull(name);
         foreach (var l in _layers)
             if (l.Name == name) return l;
-        throw new ArgumentException(
-            $"No such layer: {name}. Existing layers are: [{string.Join(", ", _layers.Select(l => "'" + l.Name + "'"))}].", nameof(name));
+        // A model made by Model.Create is one graph layer: its layers are found by name too, as in a Keras functional model.
+        foreach (var l in _layers)
+            if (l is Functional<T> graph && graph.Layers.FirstOrDefault(g => g.Name == name) is { } inner) return inner;
+        var names = _layers.Select(l => "'" + l.Name + "'").Concat(_layers.OfType<Functional<T>>().SelectMany(g => g.Layers.Select(l => $"'{l.Name}' (in {g.Name})")));
+        throw new ArgumentException($"No such layer: {name}. Existing layers are: [{string.Join(", ", names)}].", nameof(name));
     }
 
     /// <summary>The layer at <paramref name="index"/>, as Keras' <c>get_layer(index=...)</c>; a negative index counts

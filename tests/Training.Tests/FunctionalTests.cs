@@ -531,6 +531,10 @@ public sealed class FunctionalTests : IDisposable
         var loaded = Model.Load(path);
         var graph = Assert.IsType<Functional<float>>(Assert.Single(loaded.Layers));
         Assert.Equal(2, graph.Calls.Single(c => c.Name == "shared").Inputs.Count);
+        // The model finds the graph's layers by name, as a Keras functional model does.
+        Assert.Same(graph.GetLayer("shared"), loaded.GetLayer("shared"));
+        var e = Assert.Throws<ArgumentException>(() => loaded.GetLayer("nope"));
+        Assert.Contains($"'shared' (in {graph.Name})", e.Message);
         Assert.Equal(model.Predict(x).ToArray(), loaded.Predict(x).ToArray());
         var next = model.Fit(x, y, epochs: 1, batchSize: 16);
         var nextLoaded = loaded.Fit(x, y, epochs: 1, batchSize: 16);
