@@ -42,4 +42,39 @@ public sealed class ImageAugmentationModelTests : IDisposable
             Assert.Equal(((RandomAffineLayer<float>)straight.Layers[i]).Draws!.ToArray(), ((RandomAffineLayer<float>)resumed.Layers[i]).Draws!.ToArray());
         Assert.Equal(straight.Parameters.Select(p => p.Value.ToArray()), resumed.Parameters.Select(p => p.Value.ToArray()));
     }
+
+    private static Sequential<float> IntensityCropModel(int seed)
+    {
+        var m = new Sequential<float>(new RandomContrast<float>(0.4, (-3, 3), seed: 1), new RandomBrightness<float>(0.1, (-3, 3), seed: 2),
+            new RandomCrop<float>(6, 6, seed: 3), new Flatten<float>(), new Dense<float>(2, "softmax")) { Seed = seed };
+        m.Compile("sparse_categorical_crossentropy", new Adam(0.01));
+        return m;
+    }
+
+    [Fact]
+    public void ContrastBrightnessCropModel_SavesLoads_AndResumesBitForBit()
+    {
+        var x = Tensor<float>.RandomNormal(new TensorShape(40, 8, 8, 1), seed: 2);
+        var y = new Tensor<float>(40);
+        for (int i = 0; i < 40; i++) y[i] = x[i * 64 + 27] > 0 ? 1 : 0;
+
+        var straight = IntensityCropModel(5);
+        straight.Fit(x, y, epochs: 4, batchSize: 16);
+        var first = IntensityCropModel(5);
+        first.Fit(x, y, epochs: 2, batchSize: 16);
+        string path = Path.Combine(_dir, "intensity.safetensors");
+        first.Save(path);
+        var resumed = Sequential<float>.Load(path);
+        for (int i = 0; i < 3; i++) Assert.Equal(first.Layers[i].GetConfig(), resumed.Layers[i].GetConfig());
+        Assert.Equal(first.Predict(x).ToArray(), resumed.Predict(x).ToArray());   // identity, identity, centred resize
+        resumed.Fit(x, y, epochs: 4, batchSize: 16, initialEpoch: 2);
+        for (int i = 0; i < 2; i++)
+            Assert.Equal(((RandomIntensityLayer<float>)straight.Layers[i]).Draws!.ToArray(), ((RandomIntensityLayer<float>)resumed.Layers[i]).Draws!.ToArray());
+        Assert.Equal(((RandomCrop<float>)straight.Layers[2]).Draws!.ToArray(), ((RandomCrop<float>)resumed.Layers[2]).Draws!.ToArray());
+        Assert.Equal(straight.Parameters.Select(p => p.Value.ToArray()), resumed.Parameters.Select(p => p.Value.ToArray()));
+        // The model's seed reseeds the layers: another seed, other draws.
+        var other = IntensityCropModel(6);
+        other.Fit(x, y, epochs: 1, batchSize: 16);
+        Assert.NotEqual(((RandomCrop<float>)straight.Layers[2]).Seed, ((RandomCrop<float>)other.Layers[2]).Seed);
+    }
 }

@@ -55,6 +55,9 @@ public static class LayerRegistry
         Register("random_translation", new RandomAffineFactory("random_translation"));
         Register("random_rotation", new RandomAffineFactory("random_rotation"));
         Register("random_zoom", new RandomAffineFactory("random_zoom"));
+        Register("random_contrast", new RandomIntensityFactory(contrast: true));
+        Register("random_brightness", new RandomIntensityFactory(contrast: false));
+        Register("random_crop", new RandomCropFactory());
         Register("batch_normalization", new BatchNormalizationFactory());
         Register("layer_normalization", new LayerNormalizationFactory());
         Register("group_normalization", new GroupNormalizationFactory());
@@ -258,6 +261,34 @@ public static class LayerRegistry
             return (double.Parse(parts[0], NumberStyles.Float, CultureInfo.InvariantCulture),
                 double.Parse(parts[1], NumberStyles.Float, CultureInfo.InvariantCulture));
         }
+    }
+
+    private sealed class RandomIntensityFactory(bool contrast) : ILayerFactory
+    {
+        public ILayer<T> Create<T>(IReadOnlyDictionary<string, string> c) where T : unmanaged, IFloatingPointIeee754<T>
+        {
+            var factor = Pair(c, "factor");
+            (double, double)? range = c.ContainsKey("value_range") ? Pair(c, "value_range") : null;
+            int? seed = c.ContainsKey("seed") ? LayerConfig.GetInt(c, "seed") : null;
+            return contrast ? new RandomContrast<T>(factor, range, seed) : new RandomBrightness<T>(factor, range, seed);
+        }
+
+        // A pair saved as "a,b".
+        private static (double, double) Pair(IReadOnlyDictionary<string, string> c, string key)
+        {
+            var parts = LayerConfig.GetString(c, key).Split(',');
+            if (parts.Length != 2)
+                throw new FormatException($"{key} must be saved as 'a,b'; got '{LayerConfig.GetString(c, key)}'.");
+            return (double.Parse(parts[0], NumberStyles.Float, CultureInfo.InvariantCulture),
+                double.Parse(parts[1], NumberStyles.Float, CultureInfo.InvariantCulture));
+        }
+    }
+
+    private sealed class RandomCropFactory : ILayerFactory
+    {
+        public ILayer<T> Create<T>(IReadOnlyDictionary<string, string> c) where T : unmanaged, IFloatingPointIeee754<T> =>
+            new RandomCrop<T>(LayerConfig.GetInt(c, "height"), LayerConfig.GetInt(c, "width"),
+                c.ContainsKey("seed") ? LayerConfig.GetInt(c, "seed") : null);
     }
 
     /// <summary>A list of integers saved as <c>"a,b,c"</c> (shapes, axis orders).</summary>
