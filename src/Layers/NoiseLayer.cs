@@ -6,7 +6,9 @@ namespace Nn.Simd.Layers;
 /// <summary>
 /// The training-only random layers (<see cref="Dropout{T}"/>, <see cref="SpatialDropout1D{T}"/>,
 /// <see cref="SpatialDropout2D{T}"/>, <see cref="GaussianDropout{T}"/>, <see cref="GaussianNoise{T}"/>, and
-/// <see cref="RandomFlip{T}"/>, which overrides the passes but draws, seeds and resumes as these do): while training,
+/// the random image layers (<see cref="RandomFlip{T}"/>, the affine <see cref="RandomAffineLayer{T}"/> ones,
+/// <see cref="RandomContrast{T}"/>, <see cref="RandomBrightness{T}"/>, <see cref="RandomCrop{T}"/>), which override the
+/// passes but draw, seed and resume as these do): while training,
 /// y = x ⊙ n (multiplicative noise) or y = x + n (additive noise), with n drawn afresh each pass from a seeded source;
 /// at inference, or when the noise is switched off (rate or stddev 0), the layer is the identity. Backward:
 /// dx = dy ⊙ n, or dx = dy for additive noise.

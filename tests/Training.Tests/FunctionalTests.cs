@@ -559,6 +559,10 @@ public sealed class FunctionalTests : IDisposable
         var norm = new BatchNormalization<float> { Name = "bn" };
         e = Assert.Throws<ArgumentException>(() => new Functional<float>(x, new Add<float>().Call(norm.Call(a), norm.Call(new Dense<float>(3).Call(x)))));
         Assert.Contains("'bn' is called 2 times", e.Message);
+        var images = new Input<float>(6, 6, 1);
+        var crop = new RandomCrop<float>(4, 4) { Name = "crop" };
+        e = Assert.Throws<ArgumentException>(() => new Functional<float>(images, new Add<float>().Call(crop.Call(images), crop.Call(new Rescaling<float>(2).Call(images)))));
+        Assert.Contains("'crop' is called 2 times", e.Message);
         var chain = new Dense<float>(3) { Name = "chain" };
         e = Assert.Throws<ArgumentException>(() => new Functional<float>(x, chain.Call(chain.Call(a))));
         Assert.Contains("'chain' is called on a tensor computed from its own output", e.Message);

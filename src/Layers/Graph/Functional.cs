@@ -240,6 +240,7 @@ public sealed class Functional<T> : Layer<T>, IMergeLayer<T>, IInputGradientOpti
             RecurrentLayer<T> { Stateful: true } => "a stateful layer keeps one state per batch row, which the calls would mix",
             Bidirectional<T> b when b.ForwardLayer.Stateful || b.BackwardLayer.Stateful => "a stateful layer keeps one state per batch row, which the calls would mix",
             Functional<T> => "a nested graph is not shared here",
+            RandomCrop<T> => "it draws one crop window per batch, and Keras draws one for each call",
             var l when ProducesMask(l) => "it makes timestep masks, which shared calls do not pass on",
             _ => null,
         };
