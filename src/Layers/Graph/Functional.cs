@@ -328,8 +328,7 @@ public sealed class Functional<T> : Layer<T>, IMergeLayer<T>, IInputGradientOpti
             {
                 var merge = n.Merge!;
                 var xs = n.Sources.Select(s => IsInput(s) ? inputShapes[InputIndex(s)] : shapes[s]).ToArray();
-                if (merge is AttentionLayer<T> attention) attention.Reseed(seed);
-                if (merge is MultiHeadAttention<T> mha) mha.Reseed(seed);
+                if (merge is AttentionBase<T> attention) attention.Reseed(seed);
                 merge.Build(xs, seed);
                 shapes[i] = merge.ComputeOutputShape(xs);
             }
@@ -348,8 +347,7 @@ public sealed class Functional<T> : Layer<T>, IMergeLayer<T>, IInputGradientOpti
         foreach (var n in _nodes)
         {
             if (n.Layer is Layer<T> l) l.AddGenerators(generators);
-            if (n.Merge is AttentionLayer<T> a) a.AddGenerators(generators);
-            if (n.Merge is MultiHeadAttention<T> m) m.AddGenerators(generators);
+            if (n.Merge is AttentionBase<T> a) a.AddGenerators(generators);
         }
     }
 
@@ -454,7 +452,7 @@ public sealed class Functional<T> : Layer<T>, IMergeLayer<T>, IInputGradientOpti
             if (SourceMask(s) is { } m) { single = m; masked++; }
         var y = n.Output!;
         if (masked == 0 || y.Rank != 3) return null;
-        if (n.Merge is AttentionLayer<T> or MultiHeadAttention<T>)
+        if (n.Merge is AttentionBase<T>)
             throw new InvalidOperationException(
                 $"{Name}: a timestep mask reaches the attention layer '{n.Merge.Name}', which does not take masks (Keras' query and value masks are not supported); remove the Masking/Embedding(maskZero) before it or the mask's path to it.");
         int batch = y.Shape[0], steps = y.Shape[1];
