@@ -187,13 +187,7 @@ public abstract class Layer<T> : ILayer<T> where T : unmanaged, IFloatingPointIe
 
     /// <summary>Throws unless a forward pass was run and <paramref name="dOutput"/> has the last output's shape.</summary>
     protected static void CheckBackward(Tensor<T>? lastOutput, Tensor<T> dOutput, string layerName)
-    {
-        ArgumentNullException.ThrowIfNull(dOutput);
-        if (lastOutput is null)
-            throw new InvalidOperationException($"{layerName}: Backward was called before Forward.");
-        if (lastOutput.Shape != dOutput.Shape)
-            throw new ArgumentException($"{layerName}: dOutput has shape {dOutput.Shape} but the last output was {lastOutput.Shape}.", nameof(dOutput));
-    }
+        => LayerChecks.CheckBackward(lastOutput, dOutput, layerName);
 
     /// <summary>Formats a number for <see cref="GetConfig"/>.</summary>
     protected static string Str(double v) => v.ToString("R", CultureInfo.InvariantCulture);
@@ -202,15 +196,7 @@ public abstract class Layer<T> : ILayer<T> where T : unmanaged, IFloatingPointIe
     protected static string Str(bool v) => v ? "true" : "false";
 
     /// <summary>A hash of a name that is the same in every process (string.GetHashCode is not), for build seeds.</summary>
-    private protected static int StableHash(string s)
-    {
-        unchecked
-        {
-            int h = (int)2166136261;
-            foreach (char c in s) h = (h ^ c) * 16777619;
-            return h & int.MaxValue;
-        }
-    }
+    private protected static int StableHash(string s) => LayerChecks.StableHash(s);
 
     /// <inheritdoc/>
     public override string ToString() => $"{Name} ({TypeName})";

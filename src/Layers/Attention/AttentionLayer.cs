@@ -18,57 +18,21 @@ namespace Nn.Simd.Layers;
 /// <para>Backward: dW' = dO·Vᵀ, dV = W'ᵀ·dO, dW = dW' ⊙ M, dS = W ⊙ (dW − Σⱼ dW ⊙ W) row-wise, then the score's backward
 /// gives dQ, dK and the parameter gradients; without a key, dK is added into dV. The causal shift is a constant, so
 /// its gradient is the identity (the masked weights are 0 and so are their dS).</para>
-/// <para>Dropout draws from a generator seeded by <see cref="Seed"/> (the sequence of <c>new Random(Seed)</c>, as
-/// <see cref="Dropout{T}"/>); <see cref="Reseed"/> before every forward pass holds the mask fixed for a gradient check.
-/// Parameters are created by <see cref="Build"/>, or on the first <see cref="Forward"/> with a seed derived from the
-/// name, as <see cref="Layer{T}"/> does.</para>
+/// <para>Dropout draws from a generator seeded by <see cref="AttentionBase{T}.Seed"/> (the sequence of
+/// <c>new Random(Seed)</c>, as <see cref="Dropout{T}"/>); <see cref="AttentionBase{T}.Reseed"/> before every forward pass
+/// holds the mask fixed for a gradient check (see <see cref="AttentionBase{T}"/>). Parameters are created by
+/// <see cref="Build"/>, or on the first <see cref="Forward"/> with a seed derived from the name, as <see cref="Layer{T}"/>
+/// does.</para>
 /// </remarks>
-public abstract class AttentionLayer<T> : IMergeLayer<T> where T : unmanaged, IFloatingPointIeee754<T>
+public abstract class AttentionLayer<T> : AttentionBase<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
-    /// <summary>Keras' bias on masked scores (<c>1e9</c>; Keras uses 65504 only for float16).</summary>
-    public const double MaskedScoreBias = 1e9;
-
-    private static int s_counter;
-    private readonly List<Parameter<T>> _parameters = [];
-    private readonly Workspace<T> _wScores = new(), _wWeights = new(), _wMask = new(), _wDropped = new(), _wOut = new(),
+    private readonly Workspace<T> _wScores = new(), _wWeights = new(), _wOut = new(),
         _wdW = new(), _wdS = new(), _wdQ = new(), _wdV = new(), _wdK = new(), _wTanh = new(), _wOnes = new(), _wRaw = new();
     private readonly Tensor<T>[] _grads2 = new Tensor<T>[2], _grads3 = new Tensor<T>[3];
-    private string? _name;
-    private ResumableRandom _rng;
-    private Tensor<T>? _q, _v, _k, _weights, _dropped, _mask, _lastOutput;
+    private Tensor<T>? _q, _v, _k, _weights, _lastOutput;
     private bool _hasKey;
 
-    private protected AttentionLayer(double dropout, bool useCausalMask, int? seed)
-    {
-        Dropout = dropout >= 0 && dropout < 1 ? dropout
-            : throw new ArgumentOutOfRangeException(nameof(dropout), $"dropout must be in [0, 1); got {dropout}.");
-        UseCausalMask = useCausalMask;
-        Seed = seed ?? Random.Shared.Next();
-        _rng = new ResumableRandom(Seed);
-    }
-
-    /// <inheritdoc/>
-    public abstract string TypeName { get; }
-
-    /// <inheritdoc/>
-    public string Name
-    {
-        get => _name ??= $"{TypeName}_{Interlocked.Increment(ref s_counter)}";
-        set { ArgumentException.ThrowIfNullOrWhiteSpace(value); _name = value; }
-    }
-
-    /// <inheritdoc/>
-    public IReadOnlyList<Parameter<T>> Parameters => _parameters;
-
-    /// <summary>Keras' <c>dropout</c>: the fraction of attention weights dropped while training, in [0, 1).</summary>
-    public double Dropout { get; }
-
-    /// <summary>Keras' <c>use_causal_mask</c> (a call argument in Keras, an option here): position i attends only to
-    /// positions j ≤ i.</summary>
-    public bool UseCausalMask { get; }
-
-    /// <summary>The seed the dropout generator started from (the last one given to <see cref="Reseed"/>).</summary>
-    public int Seed { get; private set; }
+    private protected AttentionLayer(double dropout, bool useCausalMask, int? seed) : base(dropout, useCausalMask, seed) { }
 
     /// <summary>Whether <see cref="Build"/> has created the parameters.</summary>
     public bool IsBuilt { get; private set; }
@@ -78,33 +42,13 @@ public abstract class AttentionLayer<T> : IMergeLayer<T> where T : unmanaged, IF
 
     /// <summary>The attention weights of the last forward pass, <c>[batch, Tq, Tv]</c>, after masking, softmax and (while
     /// training) dropout: Keras' <c>return_attention_scores</c> output. Null before the first pass; owned by the layer.</summary>
-    public Tensor<T>? LastAttentionScores => _dropped ?? _weights;
-
-    /// <summary>Restarts the dropout generator from <paramref name="seed"/>, so the next masks repeat.</summary>
-    public void Reseed(int seed)
-    {
-        Seed = seed;
-        _rng = new ResumableRandom(seed);
-    }
-
-    /// <summary>Appends the dropout generator, so that a checkpoint saves and restores its state (as
-    /// <see cref="Layer{T}"/>'s noise layers do).</summary>
-    internal void AddGenerators(List<ResumableRandom> generators) => generators.Add(_rng);
-
-    /// <summary>Registers a parameter; the order of calls is the order of <see cref="Parameters"/> (Keras' order).</summary>
-    private protected Parameter<T> AddParameter(string name, TensorShape shape, Initializers.Initializer init, Random rng)
-    {
-        var p = new Parameter<T>(name, new Tensor<T>(shape));
-        init.Initialize(p.Value, rng);
-        _parameters.Add(p);
-        return p;
-    }
+    public Tensor<T>? LastAttentionScores => DroppedWeights ?? _weights;
 
     /// <summary>Creates the parameters for inputs of these shapes (batch and time sizes are ignored) from
     /// <paramref name="seed"/>. Calling it again with the same query feature size does nothing.</summary>
     /// <exception cref="ArgumentException">The shapes do not fit (see <see cref="ComputeOutputShape"/>), or the layer was
     /// built for another query feature size; the message names the shapes.</exception>
-    public void Build(IReadOnlyList<TensorShape> inputShapes, int seed)
+    public sealed override void Build(IReadOnlyList<TensorShape> inputShapes, int seed)
     {
         ComputeOutputShape(inputShapes);
         int dim = inputShapes[0][2];
@@ -114,7 +58,7 @@ public abstract class AttentionLayer<T> : IMergeLayer<T> where T : unmanaged, IF
                 throw new ArgumentException($"{Name} was built for query feature size {BuiltDim} but got query {inputShapes[0]}.", nameof(inputShapes));
             return;
         }
-        _parameters.Clear();
+        ClearParameters();
         BuildCore(dim, new Random(seed));
         BuiltDim = dim;
         IsBuilt = true;
@@ -132,48 +76,20 @@ public abstract class AttentionLayer<T> : IMergeLayer<T> where T : unmanaged, IF
     /// <inheritdoc/>
     /// <remarks>Output <c>[batch, Tq, dv]</c>. Checks: 2 or 3 inputs, each of rank 3 with positive sizes, one batch size,
     /// value's Tv equal to key's, and query's feature size equal to key's (value's without a key).</remarks>
-    public TensorShape ComputeOutputShape(IReadOnlyList<TensorShape> inputShapes)
+    public sealed override TensorShape ComputeOutputShape(IReadOnlyList<TensorShape> inputShapes)
     {
-        ArgumentNullException.ThrowIfNull(inputShapes);
-        if (inputShapes.Count is < 2 or > 3)
-            throw new ArgumentException($"{Name} takes [query, value] or [query, value, key]; got {inputShapes.Count} input(s).", nameof(inputShapes));
-        var q = inputShapes[0];
-        var v = inputShapes[1];
-        bool hasKey = inputShapes.Count == 3;
-        var k = hasKey ? inputShapes[2] : v;
-        CheckRank3(q, "query");
-        CheckRank3(v, "value");
-        if (hasKey) CheckRank3(k, "key");
-        string kName = hasKey ? "key" : "value (the key)";
-        if (v[0] != q[0] || k[0] != q[0])
-            throw new ArgumentException($"{Name}: the batch sizes differ: query {q}, value {v}{(hasKey ? $", key {k}" : "")}.", nameof(inputShapes));
-        if (hasKey && k[1] != v[1])
-            throw new ArgumentException($"{Name}: key has Tv = {k[1]} ({k}) but value has Tv = {v[1]} ({v}).", nameof(inputShapes));
+        var (q, v, k) = CheckInputShapes(inputShapes);
+        string kName = inputShapes.Count == 3 ? "key" : "value (the key)";
         if (k[2] != q[2])
             throw new ArgumentException($"{Name}: query's feature size {q[2]} ({q}) differs from {kName}'s {k[2]} ({k}).", nameof(inputShapes));
         return new TensorShape(q[0], q[1], v[2]);
-
-        void CheckRank3(TensorShape s, string what)
-        {
-            if (s.Rank != 3 || s[0] <= 0 || s[1] <= 0 || s[2] <= 0)
-                throw new ArgumentException($"{Name}: {what} must be [batch, time, features] with positive sizes; got {s}.", nameof(inputShapes));
-        }
     }
 
     /// <inheritdoc/>
-    public Tensor<T> Forward(IReadOnlyList<Tensor<T>> inputs, bool training)
+    public sealed override Tensor<T> Forward(IReadOnlyList<Tensor<T>> inputs, bool training)
     {
-        ArgumentNullException.ThrowIfNull(inputs);
+        var (q, v, k, outShape) = CheckInputs(inputs);
         int n = inputs.Count;
-        if (n is < 2 or > 3)
-            throw new ArgumentException($"{Name} takes [query, value] or [query, value, key]; got {n} input(s).", nameof(inputs));
-        var q = inputs[0];
-        var v = inputs[1];
-        var k = n == 3 ? inputs[2] : v;
-        ArgumentNullException.ThrowIfNull(q, "inputs[0]");
-        ArgumentNullException.ThrowIfNull(v, "inputs[1]");
-        ArgumentNullException.ThrowIfNull(k, "inputs[2]");
-        var outShape = n == 3 ? Shapes3(q.Shape, v.Shape, k.Shape) : Shapes2(q.Shape, v.Shape);
         if (!IsBuilt) Build(n == 3 ? [q.Shape, v.Shape, k.Shape] : [q.Shape, v.Shape], StableHash(Name));
         else if (q.Shape[2] != BuiltDim)
             throw new ArgumentException($"{Name} was built for query feature size {BuiltDim} but got query {q.Shape}.", nameof(inputs));
@@ -185,16 +101,7 @@ public abstract class AttentionLayer<T> : IMergeLayer<T> where T : unmanaged, IF
         if (UseCausalMask) ApplyCausalMask(scores.Span, b, tq, tv);
         var weights = _wWeights.Get(scoreShape);
         Elementwise.SoftmaxRows<T>(scores.ReadOnlySpan, weights.Span, tv);
-        Tensor<T> used = weights;
-        _mask = _dropped = null;
-        if (training && Dropout > 0)
-        {
-            _mask = _wMask.Get(scoreShape);
-            DrawMask(_mask.Span);
-            _dropped = _wDropped.Get(scoreShape);
-            TensorPrimitives.Multiply(weights.ReadOnlySpan, _mask.ReadOnlySpan, _dropped.Span);
-            used = _dropped;
-        }
+        var used = DropWeights(weights, training);
         var output = _wOut.Get(outShape);
         var ws = used.ReadOnlySpan;
         var vs = v.ReadOnlySpan;
@@ -212,19 +119,15 @@ public abstract class AttentionLayer<T> : IMergeLayer<T> where T : unmanaged, IF
     }
 
     /// <inheritdoc/>
-    public IReadOnlyList<Tensor<T>> Backward(Tensor<T> dOutput)
+    public sealed override IReadOnlyList<Tensor<T>> Backward(Tensor<T> dOutput)
     {
-        ArgumentNullException.ThrowIfNull(dOutput);
-        if (_lastOutput is null)
-            throw new InvalidOperationException($"{Name}: Backward was called before Forward.");
-        if (dOutput.Shape != _lastOutput.Shape)
-            throw new ArgumentException($"{Name}: dOutput has shape {dOutput.Shape} but the last output was {_lastOutput.Shape}.", nameof(dOutput));
+        CheckBackward(_lastOutput, dOutput);
         var q = _q!;
         var v = _v!;
         var k = _k!;
         int b = q.Shape[0], tq = q.Shape[1], tv = v.Shape[1], dv = v.Shape[2];
         var scoreShape = new TensorShape(b, tq, tv);
-        var used = (_dropped ?? _weights!).ReadOnlySpan;
+        var used = (DroppedWeights ?? _weights!).ReadOnlySpan;
         var dW = _wdW.Get(scoreShape);
         var dV = _wdV.Get(v.Shape);
         var dOs = dOutput.ReadOnlySpan;
@@ -236,7 +139,7 @@ public abstract class AttentionLayer<T> : IMergeLayer<T> where T : unmanaged, IF
             Gemm.Compute(false, true, tq, tv, dv, T.One, dOs.Slice(s * so, so), dv, vs.Slice(s * sv, sv), dv, T.Zero, dW.Span.Slice(s * sq, sq), tv);
             Gemm.Compute(true, false, tv, dv, tq, T.One, used.Slice(s * sq, sq), tv, dOs.Slice(s * so, so), dv, T.Zero, dV.Span.Slice(s * sv, sv), dv);
         }
-        if (_mask is not null) TensorPrimitives.Multiply(dW.ReadOnlySpan, _mask.ReadOnlySpan, dW.Span);
+        DropoutBackward(dW);
         var dS = _wdS.Get(scoreShape);
         Elementwise.SoftmaxRowsBackward<T>(_weights!.ReadOnlySpan, dW.ReadOnlySpan, dS.Span, tv);
         var dQ = _wdQ.Get(q.Shape);
@@ -255,10 +158,7 @@ public abstract class AttentionLayer<T> : IMergeLayer<T> where T : unmanaged, IF
         return _grads2;
     }
 
-    /// <inheritdoc/>
-    public abstract IReadOnlyDictionary<string, string> GetConfig();
-
-    /// <summary>The <c>dropout</c>, <c>use_causal_mask</c> and <c>seed</c> entries of <see cref="GetConfig"/>.</summary>
+    /// <summary>The <c>dropout</c>, <c>use_causal_mask</c> and <c>seed</c> entries of <see cref="MultiInputLayer{T}.GetConfig"/>.</summary>
     private protected Dictionary<string, string> BaseConfig() => new()
     {
         ["dropout"] = Dropout.ToString("R", CultureInfo.InvariantCulture),
@@ -343,62 +243,4 @@ public abstract class AttentionLayer<T> : IMergeLayer<T> where T : unmanaged, IF
 
     /// <summary>A <c>[batch, Tq, Tv]</c> tensor owned by the layer for a subclass's cached scores.</summary>
     private protected Tensor<T> RawScores(TensorShape shape) => _wRaw.Get(shape);
-
-    /// <summary>Formats a flag for <see cref="GetConfig"/>.</summary>
-    private protected static string Str(bool v) => v ? "true" : "false";
-
-    /// <inheritdoc/>
-    public override string ToString() => $"{Name} ({TypeName})";
-
-    /// <summary>S[s, i, j] −= 1e9 where j &gt; i, for <paramref name="b"/> score matrices <c>[Tq, Tv]</c> (Keras:
-    /// row_index &gt;= col_index is kept).</summary>
-    internal static void ApplyCausalMask(Span<T> scores, int b, int tq, int tv)
-    {
-        T bias = T.CreateChecked(MaskedScoreBias);
-        for (int s = 0; s < b; s++)
-            for (int i = 0; i < tq && i + 1 < tv; i++)
-            {
-                var row = scores.Slice((s * tq + i) * tv + i + 1, tv - i - 1);
-                TensorPrimitives.Subtract(row, bias, row);
-            }
-    }
-
-    private void DrawMask(Span<T> mask) => DrawDropoutMask(_rng, Dropout, mask);
-
-    /// <summary>Inverted-dropout keep values from <paramref name="rng"/>: 0 with probability <paramref name="rate"/>, else
-    /// 1/(1 − rate), as <see cref="Dropout{T}"/>.</summary>
-    internal static void DrawDropoutMask(ResumableRandom rng, double rate, Span<T> mask)
-    {
-        T scale = T.CreateChecked(1 / (1 - rate));
-        for (int i = 0; i < mask.Length; i++) mask[i] = rng.NextDouble() < rate ? T.Zero : scale;
-    }
-
-    // The same checks as ComputeOutputShape without building a list (Forward allocates nothing).
-    private TensorShape Shapes2(TensorShape q, TensorShape v)
-    {
-        _shapes2[0] = q;
-        _shapes2[1] = v;
-        return ComputeOutputShape(_shapes2);
-    }
-
-    private TensorShape Shapes3(TensorShape q, TensorShape v, TensorShape k)
-    {
-        _shapes3[0] = q;
-        _shapes3[1] = v;
-        _shapes3[2] = k;
-        return ComputeOutputShape(_shapes3);
-    }
-
-    private readonly TensorShape[] _shapes2 = new TensorShape[2], _shapes3 = new TensorShape[3];
-
-    /// <summary>A hash of the name that is the same in every process (the build seed of a layer built on first use).</summary>
-    internal static int StableHash(string s)
-    {
-        unchecked
-        {
-            int h = (int)2166136261;
-            foreach (char c in s) h = (h ^ c) * 16777619;
-            return h & int.MaxValue;
-        }
-    }
 }

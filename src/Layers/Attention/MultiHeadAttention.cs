@@ -38,22 +38,16 @@ namespace Nn.Simd.Layers;
 /// calls the layer with fixed arguments; <c>output_shape</c> is one integer (Keras also takes a tuple);
 /// <c>attention_axes</c>, the query/value/key masks, the attention_mask argument, regularizers and constraints are not
 /// supported; <c>seed</c> is saved (Keras does too) so a reloaded layer draws the same dropout masks. Dropout draws
-/// from a generator seeded by <see cref="Seed"/> as <see cref="AttentionLayer{T}"/> does, row-major over
+/// from a generator seeded by <see cref="AttentionBase{T}.Seed"/> as <see cref="AttentionLayer{T}"/> does, row-major over
 /// <c>[batch, heads, Tq, Tv]</c>.</para>
 /// </remarks>
-public sealed class MultiHeadAttention<T> : IMergeLayer<T> where T : unmanaged, IFloatingPointIeee754<T>
+public sealed class MultiHeadAttention<T> : AttentionBase<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
-    private static int s_counter;
-    private readonly List<Parameter<T>> _parameters = [];
-    private readonly Workspace<T> _wQ = new(), _wK = new(), _wV = new(), _wScores = new(), _wWeights = new(), _wMask = new(),
-        _wDropped = new(), _wContext = new(), _wOut = new(), _wdContext = new(), _wdA = new(), _wdS = new(), _wdQp = new(),
+    private readonly Workspace<T> _wQ = new(), _wK = new(), _wV = new(), _wScores = new(), _wWeights = new(), _wContext = new(), _wOut = new(), _wdContext = new(), _wdA = new(), _wdS = new(), _wdQp = new(),
         _wdKp = new(), _wdVp = new(), _wdQuery = new(), _wdValue = new(), _wdKey = new();
     private readonly Tensor<T>[] _grads2 = new Tensor<T>[2], _grads3 = new Tensor<T>[3];
-    private readonly TensorShape[] _shapes2 = new TensorShape[2], _shapes3 = new TensorShape[3];
-    private string? _name;
-    private ResumableRandom _rng;
     private Parameter<T>? _qKernel, _qBias, _kKernel, _kBias, _vKernel, _vBias, _oKernel, _oBias;
-    private Tensor<T>? _query, _value, _key, _q, _k, _v, _weights, _dropped, _mask, _context, _lastOutput;
+    private Tensor<T>? _query, _value, _key, _q, _k, _v, _weights, _context, _lastOutput;
     private bool _hasKey;
 
     /// <summary>Creates the layer (Keras' defaults).</summary>
@@ -71,37 +65,33 @@ public sealed class MultiHeadAttention<T> : IMergeLayer<T> where T : unmanaged, 
     public MultiHeadAttention(int numHeads, int keyDim, int? valueDim = null, double dropout = 0, bool useBias = true,
         int? outputShape = null, Initializer? kernelInitializer = null, Initializer? biasInitializer = null,
         bool useCausalMask = false, int? seed = null)
+        : base(CheckSizes(numHeads, keyDim, valueDim, outputShape, dropout), useCausalMask, seed)
     {
-        NumHeads = numHeads > 0 ? numHeads
-            : throw new ArgumentOutOfRangeException(nameof(numHeads), $"num_heads must be a positive integer; got {numHeads}.");
-        KeyDim = keyDim > 0 ? keyDim
-            : throw new ArgumentOutOfRangeException(nameof(keyDim), $"key_dim must be a positive integer; got {keyDim}.");
-        ValueDim = valueDim is null or > 0 ? valueDim ?? keyDim
-            : throw new ArgumentOutOfRangeException(nameof(valueDim), $"value_dim must be a positive integer; got {valueDim}.");
-        OutputShape = outputShape is null or > 0 ? outputShape
-            : throw new ArgumentOutOfRangeException(nameof(outputShape), $"output_shape must be a positive integer; got {outputShape}.");
-        Dropout = dropout >= 0 && dropout < 1 ? dropout
-            : throw new ArgumentOutOfRangeException(nameof(dropout), $"dropout must be in [0, 1); got {dropout}.");
+        NumHeads = numHeads;
+        KeyDim = keyDim;
+        ValueDim = valueDim ?? keyDim;
+        OutputShape = outputShape;
         UseBias = useBias;
         KernelInitializer = kernelInitializer ?? new GlorotUniform();
         BiasInitializer = biasInitializer ?? new Constant(0);
-        UseCausalMask = useCausalMask;
-        Seed = seed ?? Random.Shared.Next();
-        _rng = new ResumableRandom(Seed);
     }
 
-    /// <inheritdoc/>
-    public string TypeName => "multi_head_attention";
-
-    /// <inheritdoc/>
-    public string Name
+    // The size checks, made before the base constructor checks dropout (the order the exceptions always had); returns dropout.
+    private static double CheckSizes(int numHeads, int keyDim, int? valueDim, int? outputShape, double dropout)
     {
-        get => _name ??= $"{TypeName}_{Interlocked.Increment(ref s_counter)}";
-        set { ArgumentException.ThrowIfNullOrWhiteSpace(value); _name = value; }
+        if (numHeads <= 0)
+            throw new ArgumentOutOfRangeException(nameof(numHeads), $"num_heads must be a positive integer; got {numHeads}.");
+        if (keyDim <= 0)
+            throw new ArgumentOutOfRangeException(nameof(keyDim), $"key_dim must be a positive integer; got {keyDim}.");
+        if (valueDim is not (null or > 0))
+            throw new ArgumentOutOfRangeException(nameof(valueDim), $"value_dim must be a positive integer; got {valueDim}.");
+        if (outputShape is not (null or > 0))
+            throw new ArgumentOutOfRangeException(nameof(outputShape), $"output_shape must be a positive integer; got {outputShape}.");
+        return dropout;
     }
 
     /// <inheritdoc/>
-    public IReadOnlyList<Parameter<T>> Parameters => _parameters;
+    public override string TypeName => "multi_head_attention";
 
     /// <summary>Keras' <c>num_heads</c>.</summary>
     public int NumHeads { get; }
@@ -115,9 +105,6 @@ public sealed class MultiHeadAttention<T> : IMergeLayer<T> where T : unmanaged, 
     /// <summary>Keras' <c>output_shape</c>: the output feature size, or null for the query's feature size.</summary>
     public int? OutputShape { get; }
 
-    /// <summary>Keras' <c>dropout</c> on the attention weights while training.</summary>
-    public double Dropout { get; }
-
     /// <summary>Keras' <c>use_bias</c>.</summary>
     public bool UseBias { get; }
 
@@ -126,12 +113,6 @@ public sealed class MultiHeadAttention<T> : IMergeLayer<T> where T : unmanaged, 
 
     /// <summary>Keras' <c>bias_initializer</c>, used for all four biases.</summary>
     public Initializer BiasInitializer { get; }
-
-    /// <summary>Keras' <c>use_causal_mask</c> (a call argument in Keras, an option here).</summary>
-    public bool UseCausalMask { get; }
-
-    /// <summary>The seed the dropout generator started from (the last one given to <see cref="Reseed"/>).</summary>
-    public int Seed { get; private set; }
 
     /// <summary>Whether <see cref="Build"/> has created the parameters.</summary>
     public bool IsBuilt { get; private set; }
@@ -144,48 +125,19 @@ public sealed class MultiHeadAttention<T> : IMergeLayer<T> where T : unmanaged, 
     /// the first pass; owned by the layer.</summary>
     public Tensor<T>? LastAttentionScores => _weights;
 
-    /// <summary>Restarts the dropout generator from <paramref name="seed"/>, so the next masks repeat.</summary>
-    public void Reseed(int seed)
-    {
-        Seed = seed;
-        _rng = new ResumableRandom(seed);
-    }
-
-    /// <summary>Appends the dropout generator, so that a checkpoint saves and restores its state.</summary>
-    internal void AddGenerators(List<ResumableRandom> generators) => generators.Add(_rng);
-
     /// <inheritdoc/>
     /// <remarks>Output <c>[batch, Tq, output_shape ?? dq]</c>. Checks: 2 or 3 inputs, each of rank 3 with positive sizes,
     /// one batch size, and value's Tv equal to key's (Keras: all dimensions of value and key but the last).</remarks>
-    public TensorShape ComputeOutputShape(IReadOnlyList<TensorShape> inputShapes)
+    public override TensorShape ComputeOutputShape(IReadOnlyList<TensorShape> inputShapes)
     {
-        ArgumentNullException.ThrowIfNull(inputShapes);
-        if (inputShapes.Count is < 2 or > 3)
-            throw new ArgumentException($"{Name} takes [query, value] or [query, value, key]; got {inputShapes.Count} input(s).", nameof(inputShapes));
-        var q = inputShapes[0];
-        var v = inputShapes[1];
-        bool hasKey = inputShapes.Count == 3;
-        var k = hasKey ? inputShapes[2] : v;
-        CheckRank3(q, "query");
-        CheckRank3(v, "value");
-        if (hasKey) CheckRank3(k, "key");
-        if (v[0] != q[0] || k[0] != q[0])
-            throw new ArgumentException($"{Name}: the batch sizes differ: query {q}, value {v}{(hasKey ? $", key {k}" : "")}.", nameof(inputShapes));
-        if (k[1] != v[1])
-            throw new ArgumentException($"{Name}: key has Tv = {k[1]} ({k}) but value has Tv = {v[1]} ({v}).", nameof(inputShapes));
+        var (q, _, _) = CheckInputShapes(inputShapes);
         return new TensorShape(q[0], q[1], OutputShape ?? q[2]);
-
-        void CheckRank3(TensorShape s, string what)
-        {
-            if (s.Rank != 3 || s[0] <= 0 || s[1] <= 0 || s[2] <= 0)
-                throw new ArgumentException($"{Name}: {what} must be [batch, time, features] with positive sizes; got {s}.", nameof(inputShapes));
-        }
     }
 
     /// <inheritdoc/>
     /// <exception cref="ArgumentException">The shapes do not fit (see <see cref="ComputeOutputShape"/>), or the layer was
     /// built for other feature sizes; the message names the shapes.</exception>
-    public void Build(IReadOnlyList<TensorShape> inputShapes, int seed)
+    public override void Build(IReadOnlyList<TensorShape> inputShapes, int seed)
     {
         ComputeOutputShape(inputShapes);
         var dims = (inputShapes[0][2], inputShapes[1][2], inputShapes[^1][2]);
@@ -197,25 +149,17 @@ public sealed class MultiHeadAttention<T> : IMergeLayer<T> where T : unmanaged, 
         var (dq, dv, dk) = dims;
         int h = NumHeads, o = OutputShape ?? dq;
         var rng = new Random(seed);
-        _parameters.Clear();
-        _qKernel = Add("query.kernel", new TensorShape(dq, h, KeyDim), KernelInitializer);
-        _qBias = UseBias ? Add("query.bias", new TensorShape(h, KeyDim), BiasInitializer) : null;
-        _kKernel = Add("key.kernel", new TensorShape(dk, h, KeyDim), KernelInitializer);
-        _kBias = UseBias ? Add("key.bias", new TensorShape(h, KeyDim), BiasInitializer) : null;
-        _vKernel = Add("value.kernel", new TensorShape(dv, h, ValueDim), KernelInitializer);
-        _vBias = UseBias ? Add("value.bias", new TensorShape(h, ValueDim), BiasInitializer) : null;
-        _oKernel = Add("attention_output.kernel", new TensorShape(h, ValueDim, o), KernelInitializer);
-        _oBias = UseBias ? Add("attention_output.bias", new TensorShape(o), BiasInitializer) : null;
+        ClearParameters();
+        _qKernel = AddParameter("query.kernel", new TensorShape(dq, h, KeyDim), KernelInitializer, rng);
+        _qBias = UseBias ? AddParameter("query.bias", new TensorShape(h, KeyDim), BiasInitializer, rng) : null;
+        _kKernel = AddParameter("key.kernel", new TensorShape(dk, h, KeyDim), KernelInitializer, rng);
+        _kBias = UseBias ? AddParameter("key.bias", new TensorShape(h, KeyDim), BiasInitializer, rng) : null;
+        _vKernel = AddParameter("value.kernel", new TensorShape(dv, h, ValueDim), KernelInitializer, rng);
+        _vBias = UseBias ? AddParameter("value.bias", new TensorShape(h, ValueDim), BiasInitializer, rng) : null;
+        _oKernel = AddParameter("attention_output.kernel", new TensorShape(h, ValueDim, o), KernelInitializer, rng);
+        _oBias = UseBias ? AddParameter("attention_output.bias", new TensorShape(o), BiasInitializer, rng) : null;
         BuiltDims = dims;
         IsBuilt = true;
-
-        Parameter<T> Add(string name, TensorShape shape, Initializer init)
-        {
-            var p = new Parameter<T>(name, new Tensor<T>(shape));
-            init.Initialize(p.Value, rng);
-            _parameters.Add(p);
-            return p;
-        }
     }
 
     private void CheckBuiltDims((int, int, int) dims, TensorShape q, TensorShape v, TensorShape k, string paramName)
@@ -226,20 +170,11 @@ public sealed class MultiHeadAttention<T> : IMergeLayer<T> where T : unmanaged, 
     }
 
     /// <inheritdoc/>
-    public Tensor<T> Forward(IReadOnlyList<Tensor<T>> inputs, bool training)
+    public override Tensor<T> Forward(IReadOnlyList<Tensor<T>> inputs, bool training)
     {
-        ArgumentNullException.ThrowIfNull(inputs);
+        var (query, value, key, outShape) = CheckInputs(inputs);
         int n = inputs.Count;
-        if (n is < 2 or > 3)
-            throw new ArgumentException($"{Name} takes [query, value] or [query, value, key]; got {n} input(s).", nameof(inputs));
-        var query = inputs[0];
-        var value = inputs[1];
-        var key = n == 3 ? inputs[2] : value;
-        ArgumentNullException.ThrowIfNull(query, "inputs[0]");
-        ArgumentNullException.ThrowIfNull(value, "inputs[1]");
-        ArgumentNullException.ThrowIfNull(key, "inputs[2]");
-        var outShape = n == 3 ? Shapes3(query.Shape, value.Shape, key.Shape) : Shapes2(query.Shape, value.Shape);
-        if (!IsBuilt) Build(n == 3 ? [query.Shape, value.Shape, key.Shape] : [query.Shape, value.Shape], AttentionLayer<T>.StableHash(Name));
+        if (!IsBuilt) Build(n == 3 ? [query.Shape, value.Shape, key.Shape] : [query.Shape, value.Shape], StableHash(Name));
         else CheckBuiltDims((query.Shape[2], value.Shape[2], key.Shape[2]), query.Shape, value.Shape, key.Shape, nameof(inputs));
 
         int b = query.Shape[0], tq = query.Shape[1], tv = value.Shape[1], h = NumHeads, dk = KeyDim, dvh = ValueDim;
@@ -260,19 +195,10 @@ public sealed class MultiHeadAttention<T> : IMergeLayer<T> where T : unmanaged, 
             for (int head = 0; head < h; head++)
                 Gemm.Compute(false, true, tq, tv, dk, alpha, qs.Slice(s * tq * hk + head * dk), hk, ks.Slice(s * tv * hk + head * dk), hk,
                     T.Zero, ss.Slice((s * h + head) * sq, sq), tv);
-        if (UseCausalMask) AttentionLayer<T>.ApplyCausalMask(ss, b * h, tq, tv);
+        if (UseCausalMask) ApplyCausalMask(ss, b * h, tq, tv);
         var weights = _wWeights.Get(scoreShape);
         Elementwise.SoftmaxRows<T>(scores.ReadOnlySpan, weights.Span, tv);
-        Tensor<T> used = weights;
-        _mask = _dropped = null;
-        if (training && Dropout > 0)
-        {
-            _mask = _wMask.Get(scoreShape);
-            AttentionLayer<T>.DrawDropoutMask(_rng, Dropout, _mask.Span);
-            _dropped = _wDropped.Get(scoreShape);
-            TensorPrimitives.Multiply(weights.ReadOnlySpan, _mask.ReadOnlySpan, _dropped.Span);
-            used = _dropped;
-        }
+        var used = DropWeights(weights, training);
 
         // C[b, :, h] = A'[b, h]·V[b, :, h], written into head h's columns of C [B·Tq, H·Dv].
         var context = _wContext.Get(new TensorShape(b * tq, hv));
@@ -331,13 +257,9 @@ public sealed class MultiHeadAttention<T> : IMergeLayer<T> where T : unmanaged, 
     }
 
     /// <inheritdoc/>
-    public IReadOnlyList<Tensor<T>> Backward(Tensor<T> dOutput)
+    public override IReadOnlyList<Tensor<T>> Backward(Tensor<T> dOutput)
     {
-        ArgumentNullException.ThrowIfNull(dOutput);
-        if (_lastOutput is null)
-            throw new InvalidOperationException($"{Name}: Backward was called before Forward.");
-        if (dOutput.Shape != _lastOutput.Shape)
-            throw new ArgumentException($"{Name}: dOutput has shape {dOutput.Shape} but the last output was {_lastOutput.Shape}.", nameof(dOutput));
+        CheckBackward(_lastOutput, dOutput);
         var query = _query!;
         var value = _value!;
         var key = _key!;
@@ -354,7 +276,7 @@ public sealed class MultiHeadAttention<T> : IMergeLayer<T> where T : unmanaged, 
 
         // Per (batch, head): dA' = dC_h·V_hᵀ, dV_h = A'ᵀ·dC_h.
         var scoreShape = new TensorShape(b, h, tq, tv);
-        var used = (_dropped ?? _weights!).ReadOnlySpan;
+        var used = (DroppedWeights ?? _weights!).ReadOnlySpan;
         var dA = _wdA.Get(scoreShape);
         var dVp = _wdVp.Get(_v!.Shape);
         var dcs = dContext.ReadOnlySpan;
@@ -366,7 +288,7 @@ public sealed class MultiHeadAttention<T> : IMergeLayer<T> where T : unmanaged, 
                 Gemm.Compute(false, true, tq, tv, dvh, T.One, dcs[c..], hv, vs[vAt..], hv, T.Zero, dA.Span.Slice(at, sq), tv);
                 Gemm.Compute(true, false, tv, dvh, tq, T.One, used.Slice(at, sq), tv, dcs[c..], hv, T.Zero, dVp.Span[vAt..], hv);
             }
-        if (_mask is not null) TensorPrimitives.Multiply(dA.ReadOnlySpan, _mask.ReadOnlySpan, dA.Span);
+        DropoutBackward(dA);
         var dS = _wdS.Get(scoreShape);
         Elementwise.SoftmaxRowsBackward<T>(_weights!.ReadOnlySpan, dA.ReadOnlySpan, dS.Span, tv);
 
@@ -409,7 +331,7 @@ public sealed class MultiHeadAttention<T> : IMergeLayer<T> where T : unmanaged, 
     /// <remarks>Keras' <c>num_heads</c>, <c>key_dim</c>, <c>value_dim</c>, <c>dropout</c>, <c>use_bias</c>,
     /// <c>output_shape</c> (only when set), <c>kernel_initializer</c>, <c>bias_initializer</c>, plus <c>use_causal_mask</c>
     /// and <c>seed</c>.</remarks>
-    public IReadOnlyDictionary<string, string> GetConfig()
+    public override IReadOnlyDictionary<string, string> GetConfig()
     {
         var c = new Dictionary<string, string>
         {
@@ -425,24 +347,5 @@ public sealed class MultiHeadAttention<T> : IMergeLayer<T> where T : unmanaged, 
         };
         if (OutputShape is { } o) c["output_shape"] = o.ToString(CultureInfo.InvariantCulture);
         return c;
-    }
-
-    /// <inheritdoc/>
-    public override string ToString() => $"{Name} ({TypeName})";
-
-    // The same checks as ComputeOutputShape without building a list (Forward allocates nothing).
-    private TensorShape Shapes2(TensorShape q, TensorShape v)
-    {
-        _shapes2[0] = q;
-        _shapes2[1] = v;
-        return ComputeOutputShape(_shapes2);
-    }
-
-    private TensorShape Shapes3(TensorShape q, TensorShape v, TensorShape k)
-    {
-        _shapes3[0] = q;
-        _shapes3[1] = v;
-        _shapes3[2] = k;
-        return ComputeOutputShape(_shapes3);
     }
 }

@@ -426,8 +426,7 @@ public sealed class Functional<T> : Layer<T>, IMergeLayer<T>, IInputGradientOpti
             {
                 var merge = n.Merge!;
                 var xs = n.Sources.Select(v => shapes[v]).ToArray();
-                if (merge is AttentionLayer<T> attention) attention.Reseed(seed);
-                if (merge is MultiHeadAttention<T> mha) mha.Reseed(seed);
+                if (merge is AttentionBase<T> attention) attention.Reseed(seed);
                 merge.Build(xs, seed);
                 shapes[n.Outputs[0]] = nodeShapes[i] = merge.ComputeOutputShape(xs);
             }
@@ -446,8 +445,7 @@ public sealed class Functional<T> : Layer<T>, IMergeLayer<T>, IInputGradientOpti
         foreach (var n in _nodes)
         {
             if (n.Layer is Layer<T> l) l.AddGenerators(generators);
-            if (n.Merge is AttentionLayer<T> a) a.AddGenerators(generators);
-            if (n.Merge is MultiHeadAttention<T> m) m.AddGenerators(generators);
+            if (n.Merge is AttentionBase<T> a) a.AddGenerators(generators);
         }
     }
 
@@ -582,7 +580,7 @@ public sealed class Functional<T> : Layer<T>, IMergeLayer<T>, IInputGradientOpti
             if (_values[v].Mask is { } m) { single = m; masked++; }
         var y = _values[n.Outputs[0]].Tensor!;
         if (masked == 0 || y.Rank != 3) return null;
-        if (n.Merge is AttentionLayer<T> or MultiHeadAttention<T>)
+        if (n.Merge is AttentionBase<T>)
             throw new InvalidOperationException(
                 $"{Name}: a timestep mask reaches the attention layer '{n.Merge.Name}', which does not take masks (Keras' query and value masks are not supported); remove the Masking/Embedding(maskZero) before it or the mask's path to it.");
         int batch = y.Shape[0], steps = y.Shape[1];

@@ -6,9 +6,9 @@ using Nn.Simd.Tensors;
 namespace Nn.Simd.Layers;
 
 /// <summary>
-/// Shared plumbing for Keras' merge layers: the default name, the input-count and shape checks, the output and
-/// gradient workspaces and the checks of <see cref="Backward"/>. A subclass supplies the output shape and the two
-/// passes.
+/// Shared plumbing for Keras' merge layers: the input-count and shape checks, and the output and gradient workspaces
+/// (the default name and the checks of <see cref="Backward"/> are <see cref="MultiInputLayer{T}"/>'s). A subclass
+/// supplies the output shape and the two passes.
 /// </summary>
 /// <remarks>
 /// The inputs of the last <see cref="Forward"/> call are kept by reference (as <see cref="Dense{T}"/> keeps its input):
@@ -16,10 +16,8 @@ namespace Nn.Simd.Layers;
 /// Forward+Backward allocates nothing: the output and one gradient per input come from workspaces, and
 /// <see cref="Backward"/> returns the same list instance every call while the number of inputs stays the same.
 /// </remarks>
-public abstract class MergeLayer<T> : IMergeLayer<T> where T : unmanaged, IFloatingPointIeee754<T>
+public abstract class MergeLayer<T> : MultiInputLayer<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
-    private static int s_counter;
-    private string? _name;
     private readonly Workspace<T> _wOutput = new();
     private Workspace<T>[] _wGrads = [];
     private Tensor<T>[] _inputs = [];
@@ -45,25 +43,15 @@ public abstract class MergeLayer<T> : IMergeLayer<T> where T : unmanaged, IFloat
     /// <summary>The most inputs the layer accepts (<see cref="int.MaxValue"/>: no limit).</summary>
     public int MaxInputs { get; }
 
-    /// <inheritdoc/>
-    public abstract string TypeName { get; }
-
-    /// <inheritdoc/>
-    public string Name
-    {
-        get => _name ??= $"{TypeName}_{Interlocked.Increment(ref s_counter)}";
-        set { ArgumentException.ThrowIfNullOrWhiteSpace(value); _name = value; }
-    }
-
     /// <summary>None: Keras' merge layers have no weights.</summary>
-    public virtual IReadOnlyList<Parameter<T>> Parameters => [];
+    public override IReadOnlyList<Parameter<T>> Parameters => [];
 
     /// <inheritdoc/>
     /// <remarks>Keras' merge layers have no weights: this only checks the shapes.</remarks>
-    public void Build(IReadOnlyList<TensorShape> inputShapes, int seed) => ComputeOutputShape(inputShapes);
+    public sealed override void Build(IReadOnlyList<TensorShape> inputShapes, int seed) => ComputeOutputShape(inputShapes);
 
     /// <inheritdoc/>
-    public TensorShape ComputeOutputShape(IReadOnlyList<TensorShape> inputShapes)
+    public sealed override TensorShape ComputeOutputShape(IReadOnlyList<TensorShape> inputShapes)
     {
         ArgumentNullException.ThrowIfNull(inputShapes);
         CheckCount(inputShapes, nameof(inputShapes));
@@ -71,7 +59,7 @@ public abstract class MergeLayer<T> : IMergeLayer<T> where T : unmanaged, IFloat
     }
 
     /// <inheritdoc/>
-    public Tensor<T> Forward(IReadOnlyList<Tensor<T>> inputs, bool training)
+    public sealed override Tensor<T> Forward(IReadOnlyList<Tensor<T>> inputs, bool training)
     {
         ArgumentNullException.ThrowIfNull(inputs);
         int n = inputs.Count;
@@ -95,13 +83,9 @@ public abstract class MergeLayer<T> : IMergeLayer<T> where T : unmanaged, IFloat
     }
 
     /// <inheritdoc/>
-    public IReadOnlyList<Tensor<T>> Backward(Tensor<T> dOutput)
+    public sealed override IReadOnlyList<Tensor<T>> Backward(Tensor<T> dOutput)
     {
-        ArgumentNullException.ThrowIfNull(dOutput);
-        if (_lastOutput is null)
-            throw new InvalidOperationException($"{Name}: Backward was called before Forward.");
-        if (_lastOutput.Shape != dOutput.Shape)
-            throw new ArgumentException($"{Name}: dOutput has shape {dOutput.Shape} but the last output was {_lastOutput.Shape}.", nameof(dOutput));
+        CheckBackward(_lastOutput, dOutput);
         int n = _inputs.Length;
         if (_grads.Length != n)
         {
@@ -116,7 +100,7 @@ public abstract class MergeLayer<T> : IMergeLayer<T> where T : unmanaged, IFloat
     }
 
     /// <inheritdoc/>
-    public virtual IReadOnlyDictionary<string, string> GetConfig() => new Dictionary<string, string>(StringComparer.Ordinal);
+    public override IReadOnlyDictionary<string, string> GetConfig() => new Dictionary<string, string>(StringComparer.Ordinal);
 
     /// <summary>The output shape for a valid number of inputs; throws <see cref="ArgumentException"/> (naming every
     /// shape, see <see cref="Describe"/>) when the shapes cannot be merged.</summary>
@@ -153,9 +137,4 @@ public abstract class MergeLayer<T> : IMergeLayer<T> where T : unmanaged, IFloat
         }
     }
 
-    /// <summary>Formats a flag for <see cref="GetConfig"/>.</summary>
-    protected static string Str(bool v) => v ? "true" : "false";
-
-    /// <inheritdoc/>
-    public override string ToString() => $"{Name} ({TypeName})";
 }
