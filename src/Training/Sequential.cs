@@ -502,7 +502,9 @@ public partial class Sequential<T> : IModel where T : unmanaged, IFloatingPointI
         int w3 = Math.Max(10, rows.Max(r => r.Params.Length));
         var sb = new StringBuilder();
         string rule = new('─', w1 + w2 + w3), thick = new('═', w1 + w2 + w3);
-        sb.AppendLine($"Model: \"sequential\"  (input {string.Join(", ", _inputShapes!.Select(s => FormatWithNone(WithBatch(s, 1))))})");
+        // A model made by Model.Create is one graph: Keras calls it a functional model.
+        string kind = _layers is [Functional<T>] ? "functional" : "sequential";
+        sb.AppendLine($"Model: \"{kind}\"  (input {string.Join(", ", _inputShapes!.Select(s => FormatWithNone(WithBatch(s, 1))))})");
         sb.AppendLine(rule);
         sb.Append("Layer (type)".PadRight(w1)).Append("Output Shape".PadRight(w2)).AppendLine("Param #".PadLeft(w3));
         sb.AppendLine(thick);

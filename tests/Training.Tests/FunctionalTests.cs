@@ -116,6 +116,7 @@ public sealed class FunctionalTests : IDisposable
 
         string summary = model.Summary();
         Assert.Contains("(Functional)", summary);
+        Assert.StartsWith("Model: \"functional\"", summary);
         Assert.Contains("(Add) ← ", summary);
         Assert.Contains("Total params: 371", summary);   // 2·16 + 16, 16·16 + 16, 16·3 + 3
 
