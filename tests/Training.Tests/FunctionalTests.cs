@@ -272,6 +272,30 @@ public sealed class FunctionalTests : IDisposable
     }
 
     [Fact]
+    public void SteadyStateTraining_WithTwoInputsAndASharedLayer_DoesNotAllocate()
+    {
+        long Allocated(int n)
+        {
+            var a = new Input<float>(3);
+            var b = new Input<float>(3);
+            var shared = new Dense<float>(4, "tanh") { ActivityRegularizer = new Layers.Regularizers.Regularizer(0.01) };
+            var model = Model.Create([a, b], new Dense<float>(2).Call(new Concatenate<float>().Call(shared.Call(a), shared.Call(b))), seed: 1);
+            model.Threads = 1;
+            model.Compile("mse", new Adam(0.01));
+            var xa = Tensor<float>.RandomNormal(new TensorShape(n, 3), 1);
+            var xb = Tensor<float>.RandomNormal(new TensorShape(n, 3), 2);
+            var y = Tensor<float>.RandomNormal(new TensorShape(n, 2), 3);
+            model.Fit([xa, xb], y, epochs: 1, batchSize: 16);   // warm-up
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            model.Fit([xa, xb], y, epochs: 1, batchSize: 16);
+            return GC.GetAllocatedBytesForCurrentThread() - before;
+        }
+        long few = Allocated(64), many = Allocated(640);
+        double perStep = (many - few - 4.0 * (640 - 64)) / 36;
+        Assert.True(perStep < 16, $"about {perStep:F0} bytes allocated per step ({few} B for 4 steps, {many} B for 40)");
+    }
+
+    [Fact]
     public void MaskedSequenceToSequence_TrainsBitForBitLikeSequential()
     {
         // Token sequences right-padded with 0, one target per step: the masks must reach the LSTM and the loss.

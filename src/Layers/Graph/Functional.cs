@@ -487,10 +487,18 @@ public sealed class Functional<T> : Layer<T>, IMergeLayer<T>, IInputGradientOpti
     {
         ArgumentNullException.ThrowIfNull(inputs);
         foreach (var x in inputs) ArgumentNullException.ThrowIfNull(x, nameof(inputs));
-        var shapes = new TensorShape[inputs.Count];
-        for (int k = 0; k < shapes.Length; k++) shapes[k] = inputs[k].Shape;
-        if (!IsBuilt) Build(shapes, StableHash(Name));
-        else CheckSamples(shapes, nameof(inputs));
+        if (!IsBuilt) Build(inputs.Select(x => x.Shape).ToArray(), StableHash(Name));
+        else if (inputs.Count != _inputs.Length) CheckSamples(inputs.Select(x => x.Shape).ToArray(), nameof(inputs));
+        else
+        {
+            // The steady path checks each input in place (no array of shapes per call).
+            for (int k = 0; k < inputs.Count; k++)
+            {
+                CheckSample(inputs[k].Shape, k, nameof(inputs));
+                if (inputs[k].Shape[0] != inputs[0].Shape[0])
+                    throw new ArgumentException($"{Name}: the inputs have different batch sizes: [{string.Join(", ", inputs.Select(x => x.Shape))}].", nameof(inputs));
+            }
+        }
         for (int k = 0; k < _inputs.Length; k++) _values[k].Tensor = inputs[k];
         return Run(training);
     }
