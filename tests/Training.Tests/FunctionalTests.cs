@@ -352,19 +352,37 @@ public sealed class FunctionalTests : IDisposable
         Assert.Null(graph.OutputMask);   // the last LSTM returns one step: no mask after it
     }
 
-    [Fact]
-    public void MaskReachingAttention_IsRefused()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void MasksReachAttention_AsKerasQueryAndValueMasks(bool multiHead)
     {
-        var input = new Input<float>(6, 2);
+        // Masking → LSTM → self-attention: the padding is neither attended to nor, for Attention, output; a sequence
+        // padded on the right and the same sequence padded on the left give the same rows at their kept steps.
+        var input = new Input<float>(8, 2);
         var h = new Lstm<float>(4, returnSequences: true).Call(new Masking<float>().Call(input));
-        var graph = new Functional<float>(input, new Attention<float> { Name = "att" }.Call(h, h));
-        var e = Assert.Throws<InvalidOperationException>(() => graph.Forward(new Tensor<float>(2, 6, 2), false));
-        Assert.Contains("'att'", e.Message);
-        var input2 = new Input<float>(6, 2);
-        var h2 = new Lstm<float>(4, returnSequences: true).Call(new Masking<float>().Call(input2));
-        var graph2 = new Functional<float>(input2, new MultiHeadAttention<float>(2, 3) { Name = "mha" }.Call(h2, h2));
-        e = Assert.Throws<InvalidOperationException>(() => graph2.Forward(new Tensor<float>(2, 6, 2), false));
-        Assert.Contains("'mha'", e.Message);
+        var attended = multiHead ? new MultiHeadAttention<float>(2, 2, seed: 1).Call(h, h) : new Attention<float>(useScale: true).Call(h, h);
+        var graph = new Functional<float>(input, attended);
+        graph.Build(new TensorShape(2, 8, 2), seed: 4);
+        var x = new Tensor<float>(2, 8, 2);
+        var s = Tensor<float>.RandomNormal(new TensorShape(5, 2), 6);
+        for (int t = 0; t < 5; t++)
+            for (int f = 0; f < 2; f++)
+            {
+                x[0, t, f] = s[t, f];       // right-padded
+                x[1, t + 3, f] = s[t, f];   // left-padded
+            }
+        var y = graph.Forward(x, training: false);
+        int width = y.Shape[2];
+        for (int t = 0; t < 5; t++)
+            for (int c = 0; c < width; c++) Assert.Equal(y[0, t, c], y[1, t + 3, c], 1e-5f);
+        if (!multiHead)
+            for (int t = 5; t < 8; t++)
+                for (int c = 0; c < width; c++) Assert.Equal(0f, y[0, t, c]);
+        // The output keeps the query's mask.
+        Assert.NotNull(graph.OutputMask);
+        Assert.False(graph.OutputMask![0, 6]);
+        Assert.True(graph.OutputMask[1, 6]);
     }
 
     /// <summary>A features input and a sequence input: the features feed a Dense, the sequence an LSTM; the features

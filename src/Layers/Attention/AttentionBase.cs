@@ -140,6 +140,54 @@ public abstract class AttentionBase<T> : MultiInputLayer<T> where T : unmanaged,
         if (_mask is not null) TensorPrimitives.Multiply(dWeights.ReadOnlySpan, _mask.ReadOnlySpan, dWeights.Span);
     }
 
+    /// <summary>Keras' query mask (the query's timestep mask, <c>mask[0]</c>), <c>[batch, Tq]</c>, for the following
+    /// calls; null for none. A functional graph sets it from the masks that reach the layer. Attention multiplies the
+    /// output rows of masked queries by 0; MultiHeadAttention drops their scores (Keras' attention mask). The layer's
+    /// output mask is this mask, as in Keras.</summary>
+    public SequenceMask? QueryMask { get; set; }
+
+    /// <summary>Keras' value mask (<c>mask[1]</c>), <c>[batch, Tv]</c>: the scores of masked value steps get −1e9 before
+    /// the softmax, so no query attends to them. Null for none.</summary>
+    public SequenceMask? ValueMask { get; set; }
+
+    /// <summary>Subtracts <see cref="MaskedScoreBias"/> once from every score whose (query i, value j) pair the combined
+    /// mask drops, as Keras merges its masks with a logical and before the softmax: the causal mask (j &gt; i), a masked
+    /// value step (<see cref="ValueMask"/>, and <paramref name="keyMask"/>), and with <paramref name="queryInScores"/> a
+    /// masked query step. <paramref name="scores"/> holds <paramref name="batch"/>·<paramref name="heads"/> matrices
+    /// <c>[Tq, Tv]</c>, those of sample b at b·heads … b·heads + heads − 1.</summary>
+    private protected void ApplyScoreMasks(Span<T> scores, int batch, int heads, int tq, int tv, bool queryInScores, SequenceMask? keyMask = null)
+    {
+        var queryMask = queryInScores ? QueryMask : null;
+        if (queryMask is null && ValueMask is null && keyMask is null)
+        {
+            if (UseCausalMask) ApplyCausalMask(scores, batch * heads, tq, tv);
+            return;
+        }
+        T bias = T.CreateChecked(MaskedScoreBias);
+        for (int g = 0; g < batch * heads; g++)
+        {
+            int b = g / heads;
+            for (int i = 0; i < tq; i++)
+            {
+                bool queryKept = queryMask is null || queryMask[b, i];
+                var row = scores.Slice((g * tq + i) * tv, tv);
+                for (int j = 0; j < tv; j++)
+                {
+                    bool kept = queryKept && (!UseCausalMask || j <= i) && (ValueMask is null || ValueMask[b, j]) && (keyMask is null || keyMask[b, j]);
+                    if (!kept) row[j] -= bias;
+                }
+            }
+        }
+    }
+
+    /// <summary>Throws unless the masks fit the inputs: the query mask <c>[B, Tq]</c>, the value (and key) mask <c>[B, Tv]</c>.</summary>
+    private protected void CheckMasks(TensorShape query, TensorShape value, SequenceMask? keyMask = null)
+    {
+        QueryMask?.CheckShape(query, Name);
+        ValueMask?.CheckShape(value, Name);
+        keyMask?.CheckShape(value, Name);
+    }
+
     /// <summary>S[s, i, j] −= 1e9 where j &gt; i, for <paramref name="b"/> score matrices <c>[Tq, Tv]</c> (Keras:
     /// row_index &gt;= col_index is kept).</summary>
     internal static void ApplyCausalMask(Span<T> scores, int b, int tq, int tv)

@@ -26,10 +26,11 @@ namespace Nn.Simd.Layers;
 /// </remarks>
 public abstract class AttentionLayer<T> : AttentionBase<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
-    private readonly Workspace<T> _wScores = new(), _wWeights = new(), _wOut = new(),
+    private readonly Workspace<T> _wScores = new(), _wWeights = new(), _wOut = new(), _wdOut = new(),
         _wdW = new(), _wdS = new(), _wdQ = new(), _wdV = new(), _wdK = new(), _wTanh = new(), _wOnes = new(), _wRaw = new();
     private readonly Tensor<T>[] _grads2 = new Tensor<T>[2], _grads3 = new Tensor<T>[3];
     private Tensor<T>? _q, _v, _k, _weights, _lastOutput;
+    private SequenceMask? _queryMask;   // the query mask of the last forward pass
     private bool _hasKey;
 
     private protected AttentionLayer(double dropout, bool useCausalMask, int? seed) : base(dropout, useCausalMask, seed) { }
@@ -95,10 +96,11 @@ public abstract class AttentionLayer<T> : AttentionBase<T> where T : unmanaged, 
             throw new ArgumentException($"{Name} was built for query feature size {BuiltDim} but got query {q.Shape}.", nameof(inputs));
 
         int b = q.Shape[0], tq = q.Shape[1], tv = v.Shape[1], dv = v.Shape[2];
+        CheckMasks(q.Shape, v.Shape);
         var scoreShape = new TensorShape(b, tq, tv);
         var scores = _wScores.Get(scoreShape);
         Score(q, k, scores.Span);
-        if (UseCausalMask) ApplyCausalMask(scores.Span, b, tq, tv);
+        ApplyScoreMasks(scores.Span, b, 1, tq, tv, queryInScores: false);
         var weights = _wWeights.Get(scoreShape);
         Elementwise.SoftmaxRows<T>(scores.ReadOnlySpan, weights.Span, tv);
         var used = DropWeights(weights, training);
@@ -109,6 +111,9 @@ public abstract class AttentionLayer<T> : AttentionBase<T> where T : unmanaged, 
         for (int s = 0; s < b; s++)
             Gemm.Compute(false, false, tq, dv, tv, T.One, ws.Slice(s * tq * tv, tq * tv), tv,
                 vs.Slice(s * tv * dv, tv * dv), dv, T.Zero, os.Slice(s * tq * dv, tq * dv), dv);
+        // Keras: result *= q_mask, a masked query's output row is zero.
+        _queryMask = QueryMask;
+        if (_queryMask is { } qm) ZeroMaskedRows(os, qm, b, tq, dv);
         _q = q;
         _v = v;
         _k = k;
@@ -131,6 +136,14 @@ public abstract class AttentionLayer<T> : AttentionBase<T> where T : unmanaged, 
         var dW = _wdW.Get(scoreShape);
         var dV = _wdV.Get(v.Shape);
         var dOs = dOutput.ReadOnlySpan;
+        if (_queryMask is { } qm)
+        {
+            // The output was multiplied by the query mask: so is its gradient.
+            var masked = _wdOut.Get(dOutput.Shape);
+            dOs.CopyTo(masked.Span);
+            ZeroMaskedRows(masked.Span, qm, b, tq, dv);
+            dOs = masked.ReadOnlySpan;
+        }
         var vs = v.ReadOnlySpan;
         int sq = tq * tv, so = tq * dv, sv = tv * dv;
         for (int s = 0; s < b; s++)
@@ -156,6 +169,14 @@ public abstract class AttentionLayer<T> : AttentionBase<T> where T : unmanaged, 
         _grads2[0] = dQ;
         _grads2[1] = dV;
         return _grads2;
+    }
+
+    /// <summary>Zeroes the rows <c>[dv]</c> of the masked queries in <paramref name="rows"/> <c>[B, Tq, dv]</c>.</summary>
+    private static void ZeroMaskedRows(Span<T> rows, SequenceMask mask, int b, int tq, int dv)
+    {
+        for (int s = 0; s < b; s++)
+            for (int i = 0; i < tq; i++)
+                if (!mask[s, i]) rows.Slice((s * tq + i) * dv, dv).Clear();
     }
 
     /// <summary>The <c>dropout</c>, <c>use_causal_mask</c> and <c>seed</c> entries of <see cref="MultiInputLayer{T}.GetConfig"/>.</summary>

@@ -93,6 +93,10 @@ public sealed class MultiHeadAttention<T> : AttentionBase<T> where T : unmanaged
     /// <inheritdoc/>
     public override string TypeName => "multi_head_attention";
 
+    /// <summary>Keras' key mask, <c>[batch, Tv]</c> of the key input (joined with <see cref="AttentionBase{T}.ValueMask"/>;
+    /// Keras ignores it when the key is the value); null for none.</summary>
+    public SequenceMask? KeyMask { get; set; }
+
     /// <summary>Keras' <c>num_heads</c>.</summary>
     public int NumHeads { get; }
 
@@ -195,7 +199,9 @@ public sealed class MultiHeadAttention<T> : AttentionBase<T> where T : unmanaged
             for (int head = 0; head < h; head++)
                 Gemm.Compute(false, true, tq, tv, dk, alpha, qs.Slice(s * tq * hk + head * dk), hk, ks.Slice(s * tv * hk + head * dk), hk,
                     T.Zero, ss.Slice((s * h + head) * sq, sq), tv);
-        if (UseCausalMask) ApplyCausalMask(ss, b * h, tq, tv);
+        // Keras merges the query, value and key masks and the causal mask into one attention mask [B, Tq, Tv].
+        CheckMasks(query.Shape, value.Shape, KeyMask);
+        ApplyScoreMasks(ss, b, h, tq, tv, queryInScores: true, KeyMask);
         var weights = _wWeights.Get(scoreShape);
         Elementwise.SoftmaxRows<T>(scores.ReadOnlySpan, weights.Span, tv);
         var used = DropWeights(weights, training);

@@ -29,8 +29,8 @@ namespace Nn.Simd.Layers;
 /// <para>Timestep masks (<see cref="Masking{T}"/>, <c>Embedding(maskZero)</c>, or a mask from the model's layers
 /// before the graph) flow through the graph as in Keras: through the layers that keep the time axis to the recurrent
 /// layers that consume them, combined by merges (the steps every masked input keeps; joined along time by a
-/// <c>Concatenate</c> on the time axis), and out as <see cref="OutputMask"/>, which the model's loss uses. The attention
-/// layers do not take masks and refuse one.</para>
+/// <c>Concatenate</c> on the time axis), into the attention layers as Keras' query, value and key masks (their output
+/// has the query's mask), and out as <see cref="OutputMask"/>, which the model's loss uses.</para>
 /// <para>A graph of several inputs (Keras' <c>Model([a, b], outputs)</c>) is also an <see cref="IMergeLayer{T}"/>: its
 /// forward pass takes one tensor per input and its backward pass returns one gradient per input; a model made of it
 /// takes a list of input tensors (<c>model.Fit([xa, xb], y)</c>).</para>
@@ -516,6 +516,13 @@ public sealed class Functional<T> : Layer<T>, IMergeLayer<T>, IInputGradientOpti
             if (n.Merge is { } merge)
             {
                 for (int k = 0; k < n.Sources.Length; k++) n.MergeInputs[k] = _values[n.Sources[k]].Tensor!;
+                if (masks && merge is AttentionBase<T> attention)
+                {
+                    // Keras hands an attention layer its inputs' masks: query, value (and MultiHeadAttention's key).
+                    attention.QueryMask = _values[n.Sources[0]].Mask;
+                    attention.ValueMask = _values[n.Sources[1]].Mask;
+                    if (attention is MultiHeadAttention<T> mha) mha.KeyMask = n.Sources.Length > 2 ? _values[n.Sources[2]].Mask : null;
+                }
                 var output = _values[n.Outputs[0]];
                 output.Tensor = merge.Forward(n.MergeInputs, training);
                 output.Mask = masks ? MergeMask(n) : null;
@@ -579,7 +586,8 @@ public sealed class Functional<T> : Layer<T>, IMergeLayer<T>, IInputGradientOpti
     /// no time axis (rank ≠ 3, e.g. <c>Dot</c>); the inputs' masks joined along time when <c>Concatenate</c> joins along
     /// time (an input without a mask counting as all kept); otherwise the steps every masked input keeps (logical and).
     /// </summary>
-    /// <exception cref="InvalidOperationException">A mask reaches an attention layer, which does not take masks.</exception>
+    /// <remarks>An attention layer takes its inputs' masks (set before its forward pass) and its output has the query's
+    /// mask.</remarks>
     private SequenceMask? MergeMask(Node n)
     {
         SequenceMask? single = null;
@@ -588,9 +596,8 @@ public sealed class Functional<T> : Layer<T>, IMergeLayer<T>, IInputGradientOpti
             if (_values[v].Mask is { } m) { single = m; masked++; }
         var y = _values[n.Outputs[0]].Tensor!;
         if (masked == 0 || y.Rank != 3) return null;
-        if (n.Merge is AttentionBase<T>)
-            throw new InvalidOperationException(
-                $"{Name}: a timestep mask reaches the attention layer '{n.Merge.Name}', which does not take masks (Keras' query and value masks are not supported); remove the Masking/Embedding(maskZero) before it or the mask's path to it.");
+        // An attention layer's output keeps its query's mask, as Keras' compute_mask returns mask[0].
+        if (n.Merge is AttentionBase<T>) return _values[n.Sources[0]].Mask;
         int batch = y.Shape[0], steps = y.Shape[1];
         bool alongTime = n.Merge is Concatenate<T> c && (c.Axis == 1 || c.Axis == -2);
         if (!alongTime && masked == 1 && single!.Batch == batch && single.Steps == steps) return single;
