@@ -128,7 +128,7 @@ public class HeadlineBenchmarks
 /// </summary>
 public static class Probe
 {
-    /// <summary><c>--probe lstm|rnn H B [rounds]</c> or <c>--probe mlp B [rounds]</c>: medians of the time per call for
+    /// <summary><c>--probe lstm|rnn H B [rounds]</c>, <c>--probe mlp B [rounds]</c> or <c>--probe attention [rounds]</c>: medians of the time per call for
     /// Nn.Simd and TorchSharp at 1 and 2 threads, training and inference, with the ratio to torch's better setting.</summary>
     public static void Run(string[] args)
     {
@@ -148,6 +148,31 @@ public static class Probe
             {
                 cases.Add(($"epoch torch {t}T", t, true, th.Epoch));
                 cases.Add(($"epoch nnsimd {t}T", t, false, nn.Epoch));
+            }
+        }
+        else if (what == "attention")
+        {
+            // `--probe attention [rounds]`: AttentionBenchmarks' workload; torch both with scaled_dot_product_attention
+            // (the benchmark's torch side) and with the plain ops of the parity test. Checked to agree before timing.
+            rounds = args.Length > 1 ? int.Parse(args[1]) : 15;
+            title = $"MultiHeadAttention(heads {AttentionProblem.Heads}, key_dim {AttentionProblem.KeyDim}) self-attention on "
+                + $"[{AttentionProblem.Batch}, {AttentionProblem.Steps}, {AttentionProblem.Features}]";
+            var nn = new NnAttentionModel();
+            var sdpa = new TorchAttentionModel(nn);
+            var ops = new TorchAttentionModel(nn, fused: false);
+            sdpa.CheckAgainst(nn);
+            ops.CheckAgainst(nn);
+            foreach (int t in new[] { 1, 2 })
+            {
+                cases.Add(($"train torch {t}T", t, true, sdpa.TrainStep));
+                cases.Add(($"train torch-ops {t}T", t, true, ops.TrainStep));
+                cases.Add(($"train nnsimd {t}T", t, false, nn.TrainStep));
+            }
+            foreach (int t in new[] { 1, 2 })
+            {
+                cases.Add(($"infer torch {t}T", t, true, sdpa.Infer));
+                cases.Add(($"infer torch-ops {t}T", t, true, ops.Infer));
+                cases.Add(($"infer nnsimd {t}T", t, false, nn.Infer));
             }
         }
         else
@@ -216,7 +241,7 @@ public static class Probe
                 .Min(p => Median(times[p.i]));
             double flops = group == "train" ? trainFlops : group == "infer" ? inferFlops : 0;
             string gf = flops > 0 ? $"{flops / median / 1e9,7:F1} GFLOP/s" : "";
-            Console.WriteLine($"  {cases[c].Name,-18} {Format(median),12}  min {Format(times[c].Min()),10}  x{bestTorch / median,5:F2} vs best torch  {gf}  alloc {allocated[c]} B/call");
+            Console.WriteLine($"  {cases[c].Name,-20} {Format(median),12}  min {Format(times[c].Min()),10}  x{bestTorch / median,5:F2} vs best torch  {gf}  alloc {allocated[c]} B/call");
         }
         Console.WriteLine($"load after: {File.ReadAllText("/proc/loadavg").Trim()}");
     }

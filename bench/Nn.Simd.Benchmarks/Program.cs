@@ -13,6 +13,8 @@ namespace Nn.Simd.Benchmarks;
 //                             dotnet run -c Release --project bench/Nn.Simd.Benchmarks -- --quick
 //   Interleaved stopwatch probe (no BenchmarkDotNet, prints medians and ratios; for iterating):
 //                             dotnet run -c Release --project bench/Nn.Simd.Benchmarks -- --probe lstm 64 32
+//   MultiHeadAttention (AttentionBenchmarks) interleaved, torch with and without scaled_dot_product_attention:
+//                             dotnet run -c Release --project bench/Nn.Simd.Benchmarks -- --probe attention
 //   The CNN step (ConvBenchmarks) interleaved, then cut into phases and its conv GEMMs alone:
 //                             dotnet run -c Release --project bench/Nn.Simd.Benchmarks -- --probe cnn
 //   Peak working set of a training run, one engine per process:

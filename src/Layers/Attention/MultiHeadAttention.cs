@@ -47,8 +47,9 @@ public sealed class MultiHeadAttention<T> : AttentionBase<T> where T : unmanaged
         _wdKp = new(), _wdVp = new(), _wdQuery = new(), _wdValue = new(), _wdKey = new();
     private readonly Tensor<T>[] _grads2 = new Tensor<T>[2], _grads3 = new Tensor<T>[3];
     private Parameter<T>? _qKernel, _qBias, _kKernel, _kBias, _vKernel, _vBias, _oKernel, _oBias;
-    private Tensor<T>? _query, _value, _key, _q, _k, _v, _weights, _context, _lastOutput;
+    private Tensor<T>? _query, _value, _key, _q, _k, _v, _scores, _weights, _used, _context, _lastOutput, _dContext, _dA, _dS, _dQp, _dKp, _dVp;
     private bool _hasKey;
+    private readonly SampleLoop _forwardLoop, _backwardLoop;
 
     /// <summary>Creates the layer (Keras' defaults).</summary>
     /// <param name="numHeads">Keras' <c>num_heads</c>: H, the number of heads; positive.</param>
@@ -74,6 +75,11 @@ public sealed class MultiHeadAttention<T> : AttentionBase<T> where T : unmanaged
         UseBias = useBias;
         KernelInitializer = kernelInitializer ?? new GlorotUniform();
         BiasInitializer = biasInitializer ?? new Constant(0);
+        // The per-(sample, head) GEMMs run over the batch on the worker threads, all heads of a sample in one body;
+        // the body's flag picks the part of the pass before (false) or after (true) the dropout step, which needs
+        // every weight at once (its mask is drawn row-major over the whole tensor).
+        _forwardLoop = new SampleLoop((n, second) => { if (second) ForwardContext(n); else ForwardWeights(n); });
+        _backwardLoop = new SampleLoop((n, second) => { if (second) BackwardScores(n); else BackwardContext(n); });
     }
 
     // The size checks, made before the base constructor checks dropout (the order the exceptions always had); returns dropout.
@@ -187,34 +193,20 @@ public sealed class MultiHeadAttention<T> : AttentionBase<T> where T : unmanaged
         var k = Project(key, _kKernel!, _kBias, _wK, hk);
         var v = Project(value, _vKernel!, _vBias, _wV, hv);
 
-        // S[b, h] = (Q_bh/√Dk)·K_bhᵀ, one [Tq, Tv] block per (batch, head); a head is a column slice of Q, K, V.
+        // Per sample: S[b, h] = (Q_bh/√Dk)·K_bhᵀ, one [Tq, Tv] block per head (a head is a column slice of Q, K, V),
+        // the causal shift and the softmax; then dropout over all of A; then C[b, :, h] = A'[b, h]·V[b, :, h], written
+        // into head h's columns of C [B·Tq, H·Dv].
         var scoreShape = new TensorShape(b, h, tq, tv);
-        var scores = _wScores.Get(scoreShape);
-        T alpha = T.One / T.Sqrt(T.CreateChecked(dk));
-        var qs = q.ReadOnlySpan;
-        var ks = k.ReadOnlySpan;
-        var ss = scores.Span;
-        int sq = tq * tv;
-        for (int s = 0; s < b; s++)
-            for (int head = 0; head < h; head++)
-                Gemm.Compute(false, true, tq, tv, dk, alpha, qs.Slice(s * tq * hk + head * dk), hk, ks.Slice(s * tv * hk + head * dk), hk,
-                    T.Zero, ss.Slice((s * h + head) * sq, sq), tv);
-        // Keras merges the query, value and key masks and the causal mask into one attention mask [B, Tq, Tv].
+        (_query, _value, _key, _q, _k, _v) = (query, value, key, q, k, v);
+        _scores = _wScores.Get(scoreShape);
+        _weights = _wWeights.Get(scoreShape);
+        _context = _wContext.Get(new TensorShape(b * tq, hv));
+        long work = (long)b * h * tq * tv * Math.Max(dk, dvh);
         CheckMasks(query.Shape, value.Shape, KeyMask);
-        ApplyScoreMasks(ss, b, h, tq, tv, queryInScores: true, KeyMask);
-        var weights = _wWeights.Get(scoreShape);
-        Elementwise.SoftmaxRows<T>(scores.ReadOnlySpan, weights.Span, tv);
-        var used = DropWeights(weights, training);
-
-        // C[b, :, h] = A'[b, h]·V[b, :, h], written into head h's columns of C [B·Tq, H·Dv].
-        var context = _wContext.Get(new TensorShape(b * tq, hv));
-        var us = used.ReadOnlySpan;
-        var vs = v.ReadOnlySpan;
-        var cs = context.Span;
-        for (int s = 0; s < b; s++)
-            for (int head = 0; head < h; head++)
-                Gemm.Compute(false, false, tq, dvh, tv, T.One, us.Slice((s * h + head) * sq, sq), tv, vs.Slice(s * tv * hv + head * dvh), hv,
-                    T.Zero, cs.Slice(s * tq * hv + head * dvh), hv);
+        _forwardLoop.Run(b, work, backward: false);
+        _used = DropWeights(_weights, training);
+        _forwardLoop.Run(b, work, backward: true);
+        var context = _context;
 
         // y = C·Wo + bo: the bias broadcast into y, then the product accumulated onto it.
         var output = _wOut.Get(outShape);
@@ -225,17 +217,70 @@ public sealed class MultiHeadAttention<T> : AttentionBase<T> where T : unmanaged
         Gemm.Compute(false, false, rows, o, hv, T.One, context.ReadOnlySpan, hv, _oKernel!.Value.ReadOnlySpan, o,
             _oBias is null ? T.Zero : T.One, ys, o);
 
-        _query = query;
-        _value = value;
-        _key = key;
         _hasKey = n == 3;
-        _q = q;
-        _k = k;
-        _v = v;
-        _weights = weights;
-        _context = context;
         _lastOutput = output;
         return output;
+    }
+
+    /// <summary>Sample n of the forward pass up to dropout: S = (Q_h/√Dk)·K_hᵀ for every head, the causal shift, A = softmax(S).</summary>
+    private void ForwardWeights(int n)
+    {
+        int tq = _query!.Shape[1], tv = _value!.Shape[1], h = NumHeads, dk = KeyDim, hk = h * dk, sq = tq * tv;
+        T alpha = T.One / T.Sqrt(T.CreateChecked(dk));
+        var qs = _q!.ReadOnlySpan;
+        var ks = _k!.ReadOnlySpan;
+        var ss = _scores!.Span.Slice(n * h * sq, h * sq);
+        for (int head = 0; head < h; head++)
+            Gemm.Compute(false, true, tq, tv, dk, alpha, qs.Slice(n * tq * hk + head * dk), hk, ks.Slice(n * tv * hk + head * dk), hk,
+                T.Zero, ss.Slice(head * sq, sq), tv);
+        // Keras merges the query, value and key masks and the causal mask into one attention mask [B, Tq, Tv].
+        ApplyScoreMasks(ss, 1, h, tq, tv, queryInScores: true, KeyMask, firstSample: n);
+        Elementwise.SoftmaxRows<T>(ss, _weights!.Span.Slice(n * h * sq, h * sq), tv);
+    }
+
+    /// <summary>Sample n of the forward pass after dropout: C[n, :, h] = A'[n, h]·V[n, :, h] for every head.</summary>
+    private void ForwardContext(int n)
+    {
+        int tq = _query!.Shape[1], tv = _value!.Shape[1], h = NumHeads, dvh = ValueDim, hv = h * dvh, sq = tq * tv;
+        var us = _used!.ReadOnlySpan;
+        var vs = _v!.ReadOnlySpan;
+        var cs = _context!.Span;
+        for (int head = 0; head < h; head++)
+            Gemm.Compute(false, false, tq, dvh, tv, T.One, us.Slice((n * h + head) * sq, sq), tv, vs.Slice(n * tv * hv + head * dvh), hv,
+                T.Zero, cs.Slice(n * tq * hv + head * dvh), hv);
+    }
+
+    /// <summary>Sample n of the backward pass up to dropout: dA' = dC_h·V_hᵀ and dV_h = A'ᵀ·dC_h for every head.</summary>
+    private void BackwardContext(int n)
+    {
+        int tq = _query!.Shape[1], tv = _value!.Shape[1], h = NumHeads, dvh = ValueDim, hv = h * dvh, sq = tq * tv;
+        var used = _used!.ReadOnlySpan;
+        var dcs = _dContext!.ReadOnlySpan;
+        var vs = _v!.ReadOnlySpan;
+        for (int head = 0; head < h; head++)
+        {
+            int at = (n * h + head) * sq, c = n * tq * hv + head * dvh, vAt = n * tv * hv + head * dvh;
+            Gemm.Compute(false, true, tq, tv, dvh, T.One, dcs[c..], hv, vs[vAt..], hv, T.Zero, _dA!.Span.Slice(at, sq), tv);
+            Gemm.Compute(true, false, tv, dvh, tq, T.One, used.Slice(at, sq), tv, dcs[c..], hv, T.Zero, _dVp!.Span[vAt..], hv);
+        }
+    }
+
+    /// <summary>Sample n of the backward pass after dropout: dS = A ⊙ (dA − Σⱼ dA ⊙ A), dQ_h = dS·K_h/√Dk and
+    /// dK_h = dSᵀ·Q_h/√Dk for every head.</summary>
+    private void BackwardScores(int n)
+    {
+        int tq = _query!.Shape[1], tv = _value!.Shape[1], h = NumHeads, dk = KeyDim, hk = h * dk, sq = tq * tv;
+        var dss = _dS!.Span.Slice(n * h * sq, h * sq);
+        Elementwise.SoftmaxRowsBackward<T>(_weights!.ReadOnlySpan.Slice(n * h * sq, h * sq), _dA!.ReadOnlySpan.Slice(n * h * sq, h * sq), dss, tv);
+        T alpha = T.One / T.Sqrt(T.CreateChecked(dk));
+        var qs = _q!.ReadOnlySpan;
+        var ks = _k!.ReadOnlySpan;
+        for (int head = 0; head < h; head++)
+        {
+            int at = head * sq, qAt = n * tq * hk + head * dk, kAt = n * tv * hk + head * dk;
+            Gemm.Compute(false, false, tq, dk, tv, alpha, dss.Slice(at, sq), tv, ks[kAt..], hk, T.Zero, _dQp!.Span[qAt..], hk);
+            Gemm.Compute(true, false, tv, dk, tq, alpha, dss.Slice(at, sq), tv, qs[qAt..], hk, T.Zero, _dKp!.Span[kAt..], hk);
+        }
     }
 
     /// <summary>P = x·W + b for x <c>[B, T, d]</c> viewed as <c>[B·T, d]</c> and W <c>[d, H, D]</c> viewed as <c>[d, H·D]</c>.</summary>
@@ -277,41 +322,25 @@ public sealed class MultiHeadAttention<T> : AttentionBase<T> where T : unmanaged
         if (_oBias is { Trainable: true } ob) Elementwise.SumColumns(dy, ob.Grad.Span, o, accumulate: true);
         if (_oKernel!.Trainable)
             Gemm.Compute(true, false, hv, o, rows, T.One, _context!.ReadOnlySpan, hv, dy, o, T.One, _oKernel.Grad.Span, o);
-        var dContext = _wdContext.Get(new TensorShape(rows, hv));
-        Gemm.Compute(false, true, rows, hv, o, T.One, dy, o, _oKernel.Value.ReadOnlySpan, o, T.Zero, dContext.Span, hv);
+        _dContext = _wdContext.Get(new TensorShape(rows, hv));
+        Gemm.Compute(false, true, rows, hv, o, T.One, dy, o, _oKernel.Value.ReadOnlySpan, o, T.Zero, _dContext.Span, hv);
 
-        // Per (batch, head): dA' = dC_h·V_hᵀ, dV_h = A'ᵀ·dC_h.
+        // Per sample and head: dA' = dC_h·V_hᵀ, dV_h = A'ᵀ·dC_h; then dropout's backward over all of dA; then per sample
+        // and head the softmax backward, dQ_h = dS·K_h/√Dk and dK_h = dSᵀ·Q_h/√Dk.
         var scoreShape = new TensorShape(b, h, tq, tv);
-        var used = (DroppedWeights ?? _weights!).ReadOnlySpan;
-        var dA = _wdA.Get(scoreShape);
-        var dVp = _wdVp.Get(_v!.Shape);
-        var dcs = dContext.ReadOnlySpan;
-        var vs = _v.ReadOnlySpan;
-        for (int s = 0; s < b; s++)
-            for (int head = 0; head < h; head++)
-            {
-                int at = (s * h + head) * sq, c = s * tq * hv + head * dvh, vAt = s * tv * hv + head * dvh;
-                Gemm.Compute(false, true, tq, tv, dvh, T.One, dcs[c..], hv, vs[vAt..], hv, T.Zero, dA.Span.Slice(at, sq), tv);
-                Gemm.Compute(true, false, tv, dvh, tq, T.One, used.Slice(at, sq), tv, dcs[c..], hv, T.Zero, dVp.Span[vAt..], hv);
-            }
-        DropoutBackward(dA);
-        var dS = _wdS.Get(scoreShape);
-        Elementwise.SoftmaxRowsBackward<T>(_weights!.ReadOnlySpan, dA.ReadOnlySpan, dS.Span, tv);
-
-        // Per (batch, head): dQ_h = dS·K_h/√Dk, dK_h = dSᵀ·Q_h/√Dk.
-        T alpha = T.One / T.Sqrt(T.CreateChecked(dk));
-        var dQp = _wdQp.Get(_q!.Shape);
-        var dKp = _wdKp.Get(_k!.Shape);
-        var qs = _q.ReadOnlySpan;
-        var ks = _k.ReadOnlySpan;
-        var dss = dS.ReadOnlySpan;
-        for (int s = 0; s < b; s++)
-            for (int head = 0; head < h; head++)
-            {
-                int at = (s * h + head) * sq, qAt = s * tq * hk + head * dk, kAt = s * tv * hk + head * dk;
-                Gemm.Compute(false, false, tq, dk, tv, alpha, dss.Slice(at, sq), tv, ks[kAt..], hk, T.Zero, dQp.Span[qAt..], hk);
-                Gemm.Compute(true, false, tv, dk, tq, alpha, dss.Slice(at, sq), tv, qs[qAt..], hk, T.Zero, dKp.Span[kAt..], hk);
-            }
+        _used = DroppedWeights ?? _weights!;
+        _dA = _wdA.Get(scoreShape);
+        _dVp = _wdVp.Get(_v!.Shape);
+        _dS = _wdS.Get(scoreShape);
+        _dQp = _wdQp.Get(_q!.Shape);
+        _dKp = _wdKp.Get(_k!.Shape);
+        long work = (long)b * h * sq * Math.Max(dk, dvh);
+        _backwardLoop.Run(b, work, backward: false);
+        DropoutBackward(_dA);
+        _backwardLoop.Run(b, work, backward: true);
+        var dQp = _dQp;
+        var dKp = _dKp;
+        var dVp = _dVp;
 
         // The input projections; without a key, value receives both the value and the key projection's gradients.
         var dQuery = _wdQuery.Get(query.Shape);
