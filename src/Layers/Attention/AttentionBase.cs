@@ -154,8 +154,9 @@ public abstract class AttentionBase<T> : MultiInputLayer<T> where T : unmanaged,
     /// mask drops, as Keras merges its masks with a logical and before the softmax: the causal mask (j &gt; i), a masked
     /// value step (<see cref="ValueMask"/>, and <paramref name="keyMask"/>), and with <paramref name="queryInScores"/> a
     /// masked query step. <paramref name="scores"/> holds <paramref name="batch"/>·<paramref name="heads"/> matrices
-    /// <c>[Tq, Tv]</c>, those of sample b at b·heads … b·heads + heads − 1.</summary>
-    private protected void ApplyScoreMasks(Span<T> scores, int batch, int heads, int tq, int tv, bool queryInScores, SequenceMask? keyMask = null)
+    /// <c>[Tq, Tv]</c>, those of sample <paramref name="firstSample"/> + b at b·heads … b·heads + heads − 1.</summary>
+    private protected void ApplyScoreMasks(Span<T> scores, int batch, int heads, int tq, int tv, bool queryInScores, SequenceMask? keyMask = null,
+        int firstSample = 0)
     {
         var queryMask = queryInScores ? QueryMask : null;
         if (queryMask is null && ValueMask is null && keyMask is null)
@@ -166,7 +167,7 @@ public abstract class AttentionBase<T> : MultiInputLayer<T> where T : unmanaged,
         T bias = T.CreateChecked(MaskedScoreBias);
         for (int g = 0; g < batch * heads; g++)
         {
-            int b = g / heads;
+            int b = firstSample + g / heads;
             for (int i = 0; i < tq; i++)
             {
                 bool queryKept = queryMask is null || queryMask[b, i];
