@@ -333,6 +333,22 @@ public class ImageAugmentationTests
     }
 
     [Theory]
+    [InlineData("translation")]
+    [InlineData("zoom_hw")]
+    public void RandomAffine_Backward_OverwritesTheReusedGradientBuffer(string kind)
+    {
+        // The adjoint scatters (+=) into dx, whose buffer is reused: a stale gradient there must not leak into the next.
+        var x = Tensor<double>.RandomNormal(new TensorShape(3, 5, 6, 2), seed: 13);
+        var dy = Tensor<double>.RandomNormal(x.Shape, seed: 14);
+        var (layer, _) = Make(kind, "reflect", "bilinear", seed: 3);
+        layer.Forward(x, true);
+        var first = layer.Backward(dy).ToArray();
+        layer.Reseed(3);
+        layer.Forward(x, true);
+        Assert.Equal(first, layer.Backward(dy).ToArray());
+    }
+
+    [Theory]
     [MemberData(nameof(AffineCases))]
     public void RandomAffine_Backward_MatchesFiniteDifferences_WithTheDrawsHeldFixed(string kind, string mode, string interpolation)
     {

@@ -21,15 +21,12 @@ namespace Nn.Simd.Layers;
 /// computed from them in double. Keras also takes unbatched <c>[height, width, channels]</c> input; these layers take
 /// batches only.
 /// </remarks>
-public abstract class RandomAffineLayer<T> : NoiseLayer<T> where T : unmanaged, IFloatingPointIeee754<T>
+public abstract class RandomAffineLayer<T> : RandomImageLayer<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
-    private readonly Workspace<T> _wY = new(), _wDx = new();
     private readonly AffineResampler.FillMode _fill;
     private readonly bool _bilinear;
     private readonly T _fillValue;
     private double[] _matrices = [];
-    private Tensor<T>? _lastOutput;
-    private bool _lastWasIdentity;
 
     private protected RandomAffineLayer(string fillMode, string interpolation, double fillValue, int? seed) : base(seed)
     {
@@ -55,15 +52,13 @@ public abstract class RandomAffineLayer<T> : NoiseLayer<T> where T : unmanaged, 
     public Tensor<T>? Draws => LastNoise;
 
     /// <summary>How many factors are drawn per sample.</summary>
-    private protected abstract int DrawsPerSample { get; }
+    private protected abstract override int DrawsPerSample { get; }
 
     /// <summary>The [lower, upper) range of draw <paramref name="k"/>.</summary>
     private protected abstract (double Lower, double Upper) Range(int k);
 
     /// <summary>Writes Keras' transform [a0, a1, a2, b0, b1, b2] for one sample's draws into <paramref name="m"/>.</summary>
     private protected abstract void Transform(ReadOnlySpan<T> draws, int height, int width, Span<double> m);
-
-    private protected override bool IsOff => false;
 
     private protected override void Draw(Span<T> noise, ResumableRandom rng)
     {
@@ -75,62 +70,26 @@ public abstract class RandomAffineLayer<T> : NoiseLayer<T> where T : unmanaged, 
         }
     }
 
-    /// <inheritdoc/>
-    public override TensorShape ComputeOutputShape(TensorShape inputShape)
+    private protected override void Augment(ReadOnlySpan<T> x, Span<T> y, TensorShape shape, ReadOnlySpan<T> draws)
     {
-        if (inputShape.Rank != 4)
-            throw new ArgumentException($"{Name} takes [batch, height, width, channels]; got {inputShape}.", "input");
-        return inputShape;
-    }
-
-    /// <inheritdoc/>
-    /// <remarks>At inference the input itself is returned.</remarks>
-    public override Tensor<T> Forward(Tensor<T> input, bool training)
-    {
-        EnsureBuilt(input);
-        if (!training)
-        {
-            _lastWasIdentity = true;
-            _lastOutput = input;
-            return input;
-        }
-        _lastWasIdentity = false;
-        var s = input.Shape;
-        int batch = s[0], h = s[1], w = s[2], c = s[3], k = DrawsPerSample, image = h * w * c;
-        var draws = NextNoise(new TensorShape(batch, k)).ReadOnlySpan;
+        int batch = shape[0], h = shape[1], w = shape[2], c = shape[3], k = DrawsPerSample, image = h * w * c;
         if (_matrices.Length < 6 * batch) _matrices = new double[6 * batch];
-        var y = _wY.Get(s);
-        var x = input.ReadOnlySpan;
-        var ys = y.Span;
         for (int b = 0; b < batch; b++)
         {
             var m = _matrices.AsSpan(6 * b, 6);
             Transform(draws.Slice(b * k, k), h, w, m);
-            AffineResampler.Forward(x.Slice(b * image, image), ys.Slice(b * image, image), h, w, c, m, _bilinear, _fill, _fillValue);
+            AffineResampler.Forward(x.Slice(b * image, image), y.Slice(b * image, image), h, w, c, m, _bilinear, _fill, _fillValue);
         }
-        _lastOutput = y;
-        return y;
     }
 
-    /// <inheritdoc/>
-    public override Tensor<T> Backward(Tensor<T> dOutput)
+    // Scatters dy[b] with the weights of the transforms the last forward pass computed from these draws.
+    private protected override void AugmentBackward(ReadOnlySpan<T> dy, Span<T> dx, TensorShape shape, ReadOnlySpan<T> draws)
     {
-        CheckBackward(_lastOutput, dOutput, Name);
-        var s = dOutput.Shape;
-        if (_lastWasIdentity)
-        {
-            var copy = _wDx.Get(s);
-            dOutput.ReadOnlySpan.CopyTo(copy.Span);
-            return copy;
-        }
-        var dx = _wDx.Get(s, clear: true);
-        int batch = s[0], h = s[1], w = s[2], c = s[3], image = h * w * c;
-        var dy = dOutput.ReadOnlySpan;
-        var dxs = dx.Span;
+        dx.Clear();
+        int batch = shape[0], h = shape[1], w = shape[2], c = shape[3], image = h * w * c;
         for (int b = 0; b < batch; b++)
-            AffineResampler.Backward(dy.Slice(b * image, image), dxs.Slice(b * image, image), h, w, c,
+            AffineResampler.Backward(dy.Slice(b * image, image), dx.Slice(b * image, image), h, w, c,
                 _matrices.AsSpan(6 * b, 6), _bilinear, _fill);
-        return dx;
     }
 
     /// <summary>Checks a Keras factor: a number f gives [−|f|, |f|], a pair (lower, upper) is sorted; every bound must lie

@@ -21,7 +21,7 @@ namespace Nn.Simd.Layers;
 /// flips fixed (for gradient checks). Keras also takes unbatched <c>[height, width, channels]</c> input; this layer takes
 /// batches only.</para>
 /// </remarks>
-public sealed class RandomFlip<T> : NoiseLayer<T> where T : unmanaged, IFloatingPointIeee754<T>
+public sealed class RandomFlip<T> : RandomImageLayer<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     /// <summary>Keras' mode name for left-right flips.</summary>
     public const string Horizontal = "horizontal";
@@ -32,10 +32,7 @@ public sealed class RandomFlip<T> : NoiseLayer<T> where T : unmanaged, IFloating
     /// <summary>Keras' mode name for flipping both axes (Keras' default).</summary>
     public const string HorizontalAndVertical = "horizontal_and_vertical";
 
-    private readonly Workspace<T> _wY = new(), _wDx = new();
     private readonly bool _horizontal, _vertical;
-    private Tensor<T>? _lastOutput;
-    private bool _lastWasIdentity;
 
     /// <summary>Creates the layer.</summary>
     /// <param name="mode"><c>"horizontal"</c> (left-right), <c>"vertical"</c> (top-bottom) or <c>"horizontal_and_vertical"</c>
@@ -65,49 +62,17 @@ public sealed class RandomFlip<T> : NoiseLayer<T> where T : unmanaged, IFloating
     /// <summary>The flags of the last training pass, <c>[batch, 1]</c>: 1 where the sample was flipped, else 0; or null.</summary>
     public Tensor<T>? Flips => LastNoise;
 
-    private protected override bool IsOff => false;
-
     private protected override void Draw(Span<T> noise, ResumableRandom rng)
     {
         for (int i = 0; i < noise.Length; i++) noise[i] = rng.NextDouble() <= 0.5 ? T.One : T.Zero;
     }
 
-    /// <inheritdoc/>
-    public override TensorShape ComputeOutputShape(TensorShape inputShape)
-    {
-        if (inputShape.Rank != 4)
-            throw new ArgumentException($"{Name} takes [batch, height, width, channels]; got {inputShape}.", "input");
-        return inputShape;
-    }
+    private protected override void Augment(ReadOnlySpan<T> x, Span<T> y, TensorShape shape, ReadOnlySpan<T> draws) =>
+        Flip(x, y, shape, draws);
 
-    /// <inheritdoc/>
-    /// <remarks>At inference the input itself is returned.</remarks>
-    public override Tensor<T> Forward(Tensor<T> input, bool training)
-    {
-        EnsureBuilt(input);
-        if (!training)
-        {
-            _lastWasIdentity = true;
-            _lastOutput = input;
-            return input;
-        }
-        _lastWasIdentity = false;
-        var flips = NextNoise(new TensorShape(input.Shape[0], 1));
-        var y = _wY.Get(input.Shape);
-        Flip(input.ReadOnlySpan, y.Span, input.Shape, flips.ReadOnlySpan);
-        _lastOutput = y;
-        return y;
-    }
-
-    /// <inheritdoc/>
-    public override Tensor<T> Backward(Tensor<T> dOutput)
-    {
-        CheckBackward(_lastOutput, dOutput, Name);
-        var dx = _wDx.Get(dOutput.Shape);
-        if (_lastWasIdentity) dOutput.ReadOnlySpan.CopyTo(dx.Span);
-        else Flip(dOutput.ReadOnlySpan, dx.Span, dOutput.Shape, LastNoise!.ReadOnlySpan);
-        return dx;
-    }
+    // A flip is its own inverse, so the adjoint flips dy the same way.
+    private protected override void AugmentBackward(ReadOnlySpan<T> dy, Span<T> dx, TensorShape shape, ReadOnlySpan<T> draws) =>
+        Flip(dy, dx, shape, draws);
 
     // destination[b] = source[b] flipped along the mode's axes where flips[b] is 1, else copied. Rows are moved whole
     // (reversed in order for a vertical flip); a horizontal flip reverses the pixels of each row, channels kept in order.

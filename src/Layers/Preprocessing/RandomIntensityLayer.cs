@@ -18,12 +18,10 @@ namespace Nn.Simd.Layers;
 /// <see cref="NoiseLayer{T}.Reseed"/> holds them fixed for gradient checks. Keras also takes unbatched
 /// <c>[height, width, channels]</c> input; these layers take batches only.
 /// </remarks>
-public abstract class RandomIntensityLayer<T> : NoiseLayer<T> where T : unmanaged, IFloatingPointIeee754<T>
+public abstract class RandomIntensityLayer<T> : RandomImageLayer<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
-    private readonly Workspace<T> _wV = new(), _wY = new(), _wDx = new();
+    private readonly Workspace<T> _wV = new();
     private readonly T _low, _high;
-    private Tensor<T>? _lastOutput;
-    private bool _lastWasIdentity;
 
     private protected RandomIntensityLayer((double Low, double High) valueRange, int? seed) : base(seed)
     {
@@ -40,8 +38,6 @@ public abstract class RandomIntensityLayer<T> : NoiseLayer<T> where T : unmanage
     /// <summary>The draws of the last training pass, <c>[batch, 1]</c> (see each layer for what they are), or null.</summary>
     public Tensor<T>? Draws => LastNoise;
 
-    private protected override bool IsOff => false;
-
     /// <summary>Writes the pre-clip values v of the images <paramref name="x"/> (<c>[batch, height·width, channels]</c>
     /// flattened) with the draws <paramref name="draws"/> (one per image) into <paramref name="v"/>.</summary>
     private protected abstract void PreClip(ReadOnlySpan<T> x, ReadOnlySpan<T> draws, Span<T> v, int batch, int pixels, int channels);
@@ -49,55 +45,20 @@ public abstract class RandomIntensityLayer<T> : NoiseLayer<T> where T : unmanage
     /// <summary>Overwrites <paramref name="g"/> (dL/dv) with dL/dx, the adjoint of <see cref="PreClip"/>.</summary>
     private protected abstract void PreClipBackward(Span<T> g, ReadOnlySpan<T> draws, int batch, int pixels, int channels);
 
-    /// <inheritdoc/>
-    public override TensorShape ComputeOutputShape(TensorShape inputShape)
+    private protected override void Augment(ReadOnlySpan<T> x, Span<T> y, TensorShape shape, ReadOnlySpan<T> draws)
     {
-        if (inputShape.Rank != 4)
-            throw new ArgumentException($"{Name} takes [batch, height, width, channels]; got {inputShape}.", "input");
-        return inputShape;
+        var v = _wV.Get(shape);
+        PreClip(x, draws, v.Span, shape[0], shape[1] * shape[2], shape[3]);
+        TensorPrimitives.Max(v.ReadOnlySpan, _low, y);
+        TensorPrimitives.Min(y, _high, y);
     }
 
-    /// <inheritdoc/>
-    /// <remarks>At inference the input itself is returned, as in Keras.</remarks>
-    public override Tensor<T> Forward(Tensor<T> input, bool training)
+    private protected override void AugmentBackward(ReadOnlySpan<T> dy, Span<T> dx, TensorShape shape, ReadOnlySpan<T> draws)
     {
-        EnsureBuilt(input);
-        if (!training)
-        {
-            _lastWasIdentity = true;
-            _lastOutput = input;
-            return input;
-        }
-        _lastWasIdentity = false;
-        var s = input.Shape;
-        var draws = NextNoise(new TensorShape(s[0], 1)).ReadOnlySpan;
-        var v = _wV.Get(s);
-        var y = _wY.Get(s);
-        PreClip(input.ReadOnlySpan, draws, v.Span, s[0], s[1] * s[2], s[3]);
-        TensorPrimitives.Max(v.ReadOnlySpan, _low, y.Span);
-        TensorPrimitives.Min(y.ReadOnlySpan, _high, y.Span);
-        _lastOutput = y;
-        return y;
-    }
-
-    /// <inheritdoc/>
-    public override Tensor<T> Backward(Tensor<T> dOutput)
-    {
-        CheckBackward(_lastOutput, dOutput, Name);
-        var s = dOutput.Shape;
-        var dx = _wDx.Get(s);
-        var dxs = dx.Span;
-        var dy = dOutput.ReadOnlySpan;
-        if (_lastWasIdentity)
-        {
-            dy.CopyTo(dxs);
-            return dx;
-        }
         // Through the clip: dv = dy where low ≤ v ≤ high, else 0 (a NaN v passes nothing).
-        var v = _wV.Get(s).ReadOnlySpan;
-        for (int i = 0; i < dxs.Length; i++) dxs[i] = v[i] >= _low && v[i] <= _high ? dy[i] : T.Zero;
-        PreClipBackward(dxs, LastNoise!.ReadOnlySpan, s[0], s[1] * s[2], s[3]);
-        return dx;
+        var v = _wV.Get(shape).ReadOnlySpan;
+        for (int i = 0; i < dx.Length; i++) dx[i] = v[i] >= _low && v[i] <= _high ? dy[i] : T.Zero;
+        PreClipBackward(dx, draws, shape[0], shape[1] * shape[2], shape[3]);
     }
 
     /// <summary>Formats a pair for <see cref="Layer{T}.GetConfig"/> as <c>"a,b"</c>.</summary>
