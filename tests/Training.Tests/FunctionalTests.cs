@@ -329,6 +329,21 @@ public sealed class FunctionalTests : IDisposable
         Assert.NotNull(graph.OutputMask);
     }
 
+    /// <summary>[2, 8, 2]: one random 5-step sequence padded with zeros on the right (sample 0) and on the left
+    /// (sample 1).</summary>
+    private static Tensor<float> RightAndLeftPadded()
+    {
+        var x = new Tensor<float>(2, 8, 2);
+        var s = Tensor<float>.RandomNormal(new TensorShape(5, 2), 6);
+        for (int t = 0; t < 5; t++)
+            for (int f = 0; f < 2; f++)
+            {
+                x[0, t, f] = s[t, f];
+                x[1, t + 3, f] = s[t, f];
+            }
+        return x;
+    }
+
     [Fact]
     public void MasksMeetAtAMerge_PaddedStepsChangeNothing()
     {
@@ -339,14 +354,7 @@ public sealed class FunctionalTests : IDisposable
         var sum = new Add<float>().Call(new Dense<float>(3, "tanh").Call(masked), new Lstm<float>(3, returnSequences: true).Call(masked));
         var graph = new Functional<float>(input, new Dense<float>(1).Call(new Lstm<float>(4).Call(sum)));
         graph.Build(new TensorShape(2, 8, 2), seed: 5);
-        var x = new Tensor<float>(2, 8, 2);
-        var s = Tensor<float>.RandomNormal(new TensorShape(5, 2), 6);
-        for (int t = 0; t < 5; t++)
-            for (int f = 0; f < 2; f++)
-            {
-                x[0, t, f] = s[t, f];       // right-padded
-                x[1, t + 3, f] = s[t, f];   // left-padded
-            }
+        var x = RightAndLeftPadded();
         var yOut = graph.Forward(x, training: false);
         Assert.Equal(yOut[0, 0], yOut[1, 0], 1e-6f);
         Assert.Null(graph.OutputMask);   // the last LSTM returns one step: no mask after it
@@ -364,14 +372,7 @@ public sealed class FunctionalTests : IDisposable
         var attended = multiHead ? new MultiHeadAttention<float>(2, 2, seed: 1).Call(h, h) : new Attention<float>(useScale: true).Call(h, h);
         var graph = new Functional<float>(input, attended);
         graph.Build(new TensorShape(2, 8, 2), seed: 4);
-        var x = new Tensor<float>(2, 8, 2);
-        var s = Tensor<float>.RandomNormal(new TensorShape(5, 2), 6);
-        for (int t = 0; t < 5; t++)
-            for (int f = 0; f < 2; f++)
-            {
-                x[0, t, f] = s[t, f];       // right-padded
-                x[1, t + 3, f] = s[t, f];   // left-padded
-            }
+        var x = RightAndLeftPadded();
         var y = graph.Forward(x, training: false);
         int width = y.Shape[2];
         for (int t = 0; t < 5; t++)
