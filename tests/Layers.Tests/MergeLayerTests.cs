@@ -80,6 +80,97 @@ public class MergeLayerTests
         Assert.Equal(new double[] { 0, 0, 0, 40 }, d[2].ToArray());
     }
 
+    /// <summary>Input <paramref name="x"/>'s value at output index (i₀, i₁, i₂, i₃) (shapes padded in front to rank 4): index
+    /// 0 on every axis where x has size 1.</summary>
+    private static double BroadcastAt(Tensor<double> x, int[] o)
+    {
+        var d = x.Shape.ToArray();
+        var e = new int[4];
+        for (int a = 0; a < 4; a++) e[a] = a < 4 - d.Length ? 1 : d[a - (4 - d.Length)];
+        int flat = 0;
+        for (int a = 0; a < 4; a++) flat = flat * e[a] + (e[a] == 1 ? 0 : o[a]);
+        return x.ToArray()[flat];
+    }
+
+    public static TheoryData<string, int[][], int[]> BroadcastCases() => new()
+    {
+        { "add", [[2, 3, 4], [2, 1, 4]], [2, 3, 4] },          // middle axis
+        { "multiply", [[2, 3, 4], [2, 3, 1]], [2, 3, 4] },     // last axis
+        { "subtract", [[2, 1, 4], [2, 3, 1]], [2, 3, 4] },     // both inputs, different axes
+        { "average", [[2, 3, 4], [2, 1, 4], [2, 3, 1]], [2, 3, 4] },
+        { "maximum", [[2, 1, 4], [2, 3, 1], [2, 3, 4]], [2, 3, 4] },
+        { "minimum", [[3, 1, 2, 5], [3, 4, 2, 1]], [3, 4, 2, 5] },
+        { "add", [[3, 1], [3, 4]], [3, 4] },
+        { "multiply", [[2, 3, 1], [2, 1, 4], [2, 1, 1]], [2, 3, 4] },
+        { "subtract", [[2, 3, 4], [2, 1, 1]], [2, 3, 4] },
+    };
+
+    [Theory]
+    [MemberData(nameof(BroadcastCases))]
+    public void Elementwise_BroadcastsAxesOfSize1_MatchingIndexArithmetic_AndBackwardMatchesFiniteDifferences(string type, int[][] dims, int[] expected)
+    {
+        var xs = dims.Select((d, i) => Tensor<double>.RandomNormal(new TensorShape(d), seed: 40 + 7 * i + d.Sum())).ToArray();
+        var layer = Elementwise(type);
+        var outShape = new TensorShape(expected);
+        Assert.Equal(outShape, layer.ComputeOutputShape([.. xs.Select(x => x.Shape)]));
+        var y = layer.Forward(xs, training: true);
+        Assert.Equal(outShape, y.Shape);
+        var o4 = new int[4];
+        var e = Enumerable.Repeat(1, 4 - expected.Length).Concat(expected).ToArray();
+        int flat = 0;
+        for (o4[0] = 0; o4[0] < e[0]; o4[0]++)
+            for (o4[1] = 0; o4[1] < e[1]; o4[1]++)
+                for (o4[2] = 0; o4[2] < e[2]; o4[2]++)
+                    for (o4[3] = 0; o4[3] < e[3]; o4[3]++, flat++)
+                        Assert.Equal(ElementwiseReference(type, [.. xs.Select(x => BroadcastAt(x, o4))]), y.ToArray()[flat], 12);
+        var report = GradientCheck.Check(layer, xs);
+        Assert.True(report.Passed, $"{type} {string.Join(" ", xs.Select(x => x.Shape))}: {report}");
+        Assert.Equal(xs.Length, report.Tensors.Count);
+        var d = layer.Backward(Tensor<double>.RandomNormal(outShape, seed: 5));
+        for (int i = 0; i < xs.Length; i++) Assert.Equal(xs[i].Shape, d[i].Shape);
+    }
+
+    [Fact]
+    public void Maximum_UnderBroadcasting_KeepsTheFirstTiedInputRulePerOutputElement_ThenSumsTheGradient()
+    {
+        // x0 [1, 1, 2] broadcast along axis 1 against x1 [1, 3, 2]; the output is [[4, 6], [4, 6], [5, 6]].
+        var x0 = Tensor<double>.FromArray([4, 6], 1, 1, 2);
+        var x1 = Tensor<double>.FromArray([4, 1, 2, 6, 5, 6], 1, 3, 2);
+        var dy = Tensor<double>.FromArray([1, 2, 3, 4, 5, 6], 1, 3, 2);
+        var layer = new Maximum<double>();
+        Assert.Equal(new double[] { 4, 6, 4, 6, 5, 6 }, layer.Forward([x0, x1], true).ToArray());
+        var d = layer.Backward(dy);
+        // Ties at (0, 0), (1, 1) and (2, 1) go to x0, which also wins (0, 1) and (1, 0); x1 wins only (2, 0).
+        Assert.Equal(new double[] { 1 + 3, 2 + 4 + 6 }, d[0].ToArray());
+        Assert.Equal(new double[] { 0, 0, 0, 0, 5, 0 }, d[1].ToArray());
+        // Order reversed: the ties now go to x1.
+        Assert.Equal(new double[] { 4, 6, 4, 6, 5, 6 }, layer.Forward([x1, x0], true).ToArray());
+        d = layer.Backward(dy);
+        Assert.Equal(new double[] { 1, 0, 0, 4, 5, 6 }, d[0].ToArray());
+        Assert.Equal(new double[] { 3, 2 }, d[1].ToArray());
+    }
+
+    [Fact]
+    public void Elementwise_SwitchingBetweenBroadcastAndSameShapeInputs_GivesWhatAFreshLayerGives()
+    {
+        var a = Tensor<double>.RandomNormal(new TensorShape(2, 3, 4), seed: 1);
+        var b = Tensor<double>.RandomNormal(new TensorShape(2, 3, 4), seed: 2);
+        var c = Tensor<double>.RandomNormal(new TensorShape(2, 1, 4), seed: 3);
+        var dy = Tensor<double>.RandomNormal(new TensorShape(2, 3, 4), seed: 4);
+        foreach (var type in new[] { "add", "subtract", "multiply", "average", "maximum", "minimum" })
+        {
+            var reused = Elementwise(type);
+            foreach (var xs in new[] { new[] { a, c }, [a, b], [c, b], [a, b] })
+            {
+                var fresh = Elementwise(type);
+                Assert.Equal(fresh.Forward(xs, true).ToArray(), reused.Forward(xs, true).ToArray());
+                var df = fresh.Backward(dy);
+                var dr = reused.Backward(dy);
+                for (int i = 0; i < 2; i++) Assert.Equal(df[i].ToArray(), dr[i].ToArray());
+            }
+        }
+    }
+
     /// <summary>Concatenation by index loops: input i's element (o, a, r) lands at (o, off_i + a, r).</summary>
     private static double[] ConcatReference(Tensor<double>[] xs, int axis)
     {
@@ -213,7 +304,20 @@ public class MergeLayerTests
         var b = new Tensor<float>(2, 4);
         var e = Assert.Throws<ArgumentException>("inputs", () => new Add<float>().Forward([a, b], true));
         Assert.Contains("[2, 3], [2, 4]", e.Message);
-        Assert.Contains("broadcasting is not supported", e.Message);
+        Assert.Contains("axis 1: 3 vs 4", e.Message);
+        e = Assert.Throws<ArgumentException>("inputs", () =>
+            new Multiply<float>().Forward([new Tensor<float>(2, 1, 5), new Tensor<float>(2, 3, 5), new Tensor<float>(2, 4, 1)], true));
+        Assert.Contains("[2, 1, 5], [2, 3, 5], [2, 4, 1]", e.Message);
+        Assert.Contains("axis 1: 3 vs 4", e.Message);
+        e = Assert.Throws<ArgumentException>("inputShapes", () => new Maximum<float>().ComputeOutputShape([new TensorShape(2, 3, 4), new TensorShape(2, 3, 3)]));
+        Assert.Contains("[2, 3, 4], [2, 3, 3]", e.Message);
+        Assert.Contains("axis 2: 4 vs 3", e.Message);
+        e = Assert.Throws<ArgumentException>("inputs", () => new Average<float>().Forward([a, new Tensor<float>(2, 3, 1)], true));
+        Assert.Contains("[2, 3], [2, 3, 1]", e.Message);
+        Assert.Contains("one rank", e.Message);
+        e = Assert.Throws<ArgumentException>("inputs", () => new Subtract<float>().Forward([a, new Tensor<float>(1, 3)], true));
+        Assert.Contains("[2, 3], [1, 3]", e.Message);
+        Assert.Contains("different batch sizes", e.Message);
         e = Assert.Throws<ArgumentException>("inputs", () => new Multiply<float>().Forward([a], true));
         Assert.Contains("at least 2", e.Message);
         Assert.Contains("[2, 3]", e.Message);
@@ -254,6 +358,25 @@ public class MergeLayerTests
         var first = layer.Backward(x);
         layer.Forward([x, x], true);
         Assert.Same(first, layer.Backward(x));
+    }
+
+    [Fact]
+    public void SteadyBroadcastTrainingPass_AllocatesNothing()
+    {
+        var x = Tensor<float>.RandomNormal(new TensorShape(4, 6, 8), seed: 1);
+        var z = Tensor<float>.RandomNormal(new TensorShape(4, 1, 8), seed: 2);
+        var w = Tensor<float>.RandomNormal(new TensorShape(4, 6, 1), seed: 3);
+        IReadOnlyList<Tensor<float>> three = [x, z, w], two = [z, w];
+        IMergeLayer<float>[] layers = [new Add<float>(), new Subtract<float>(), new Multiply<float>(), new Average<float>(), new Maximum<float>(),
+            new Minimum<float>()];
+        SteadyState.AssertAllocatesNothing(() =>
+        {
+            foreach (var l in layers)
+            {
+                var y = l.Forward(l is Subtract<float> ? two : three, true);
+                l.Backward(y);
+            }
+        });
     }
 
     [Fact]

@@ -4,7 +4,8 @@ using static TorchSharp.torch;
 
 namespace Nn.Simd.Parity.Tests;
 
-/// <summary>Add, Multiply, Maximum, Concatenate and Dot against libtorch (forward and the gradient of every input).
+/// <summary>Add, Multiply, Maximum, Concatenate and Dot against libtorch (forward and the gradient of every input), and
+/// Add, Multiply and Subtract with axes of size 1 broadcast.
 /// Inputs are random, so Maximum has no ties (libtorch splits a tie's gradient, Keras on TensorFlow does not). Dot is
 /// torch.matmul on the inputs permuted so that the dot axes meet, and with normalize each input is first
 /// F.normalize(ε = 1e-7), Keras 3's x / max(‖x‖, 1e-7).</summary>
@@ -39,6 +40,17 @@ public class MergeParityTests
         Compare(new Add<float>(), xs, t => t[0] + t[1] + t[2]);
         Compare(new Multiply<float>(), xs, t => t[0] * t[1] * t[2]);
         Compare(new Maximum<float>(), xs, t => maximum(maximum(t[0], t[1]), t[2]));
+    }
+
+    [Fact]
+    public void BroadcastingAddMultiply_MatchTorch()
+    {
+        // [B, T, F] with [B, 1, F] and [B, T, 1]: torch broadcasts the same way, and autograd sums each input's gradient
+        // over its broadcast axes.
+        var xs = Random(3, [3, 4, 5], [3, 1, 5], [3, 4, 1]);
+        Compare(new Add<float>(), xs, t => t[0] + t[1] + t[2]);
+        Compare(new Multiply<float>(), xs, t => t[0] * t[1] * t[2]);
+        Compare(new Subtract<float>(), Random(4, [2, 1, 6], [2, 5, 1]), t => t[0] - t[1]);
     }
 
     [Theory]
