@@ -106,8 +106,9 @@ public class CommonKernelTests
     [Fact]
     public void GateSigmoidAndTanh_AreWithinTheirStatedErrors_AtEveryWidth()
     {
-        // The fused gate kernels' activations: sigmoid within a few ulp, tanh within 1.5e−7
-        // absolute, both never NaN for a number and NaN for NaN, and every width giving the same bits.
+        // The fused gate kernels' activations: both within 1e−7 absolute (the old forms measured 1.4e−7), sigmoid's
+        // relative error under (|x| + 4)·1.2e−7 (the rounding of x·log2 e grows with |x|; the element-wise sigmoid is
+        // held to 4 ulp below), both never NaN for a number and NaN for NaN, and every width giving the same bits.
         var x = GateInputs();
         var s512 = new float[x.Length]; var t512 = new float[x.Length];
         var s256 = new float[x.Length]; var t256 = new float[x.Length];
@@ -140,14 +141,17 @@ public class CommonKernelTests
             double ulpS = Math.Max(MathF.BitIncrement((float)es) - (float)es, 1e-45);
             foreach (var (s, t, width) in new[] { (s512, t512, "512"), (s256, t256, "256") })
             {
-                Assert.True(Math.Abs(s[i] - es) <= 4 * ulpS || Math.Abs(s[i] - es) < 2e-38, $"sigmoid{width}({x[i]:R}) = {s[i]:R}, expected {es:R}");
-                Assert.True(Math.Abs(t[i] - et) <= 1.5e-7, $"tanh{width}({x[i]:R}) = {t[i]:R}, expected {et:R}");
+                double relative = (Math.Min(Math.Abs(x[i]), 87) + 4) * 1.2e-7;
+                Assert.True(Math.Abs(s[i] - es) <= 1e-7 && (Math.Abs(s[i] - es) <= relative * es || Math.Abs(s[i] - es) < 2e-38),
+                    $"sigmoid{width}({x[i]:R}) = {s[i]:R}, expected {es:R}");
+                Assert.True(Math.Abs(t[i] - et) <= 1e-7, $"tanh{width}({x[i]:R}) = {t[i]:R}, expected {et:R}");
                 Assert.InRange(t[i], -1f, 1f);
             }
             Assert.Equal(s512[i], s256[i]);
             Assert.Equal(t512[i], t256[i]);
             // The scalar tails use T.Exp and a division: close to the vector lanes, not bitwise.
-            Assert.True(Math.Abs(t1[i] - et) <= 1.5e-7 && Math.Abs(s1[i] - es) <= 4 * ulpS + 2e-38, $"scalar at {x[i]:R}");
+            Assert.True(Math.Abs(t1[i] - et) <= 1e-7 && Math.Abs(s1[i] - es) <= (Math.Min(Math.Abs(x[i]), 87) + 4) * 1.2e-7 * es + 2e-38,
+                $"scalar at {x[i]:R}");
         }
     }
 

@@ -92,12 +92,12 @@ public static partial class Elementwise
             => TS.MaxOrSecond(zero, x);
     }
 
-    /// <summary><c>1 / (1 + e^(−x))</c> (<see cref="SimdMath.Sigmoid{TS, TV, T}"/>).</summary>
+    /// <summary><c>1 / (1 + e^(−x))</c> (<see cref="SimdMath.SigmoidAccurate{TS, TV, T}"/>).</summary>
     internal readonly struct SigmoidOperator<T> : IElementOperator<T> where T : unmanaged, IFloatingPointIeee754<T>
     {
-        public static T Invoke(T x, T y, T one) => SimdMath.Sigmoid<SimdScalar<T>, T, T>(x);
+        public static T Invoke(T x, T y, T one) => SimdMath.SigmoidAccurate<SimdScalar<T>, T, T>(x);
         public static TV Invoke<TS, TV>(TV x, TV y, TV one) where TS : ISimd<TV, T> where TV : struct
-            => SimdMath.Sigmoid<TS, TV, T>(x);
+            => SimdMath.SigmoidAccurate<TS, TV, T>(x);
     }
 
     /// <summary><c>tanh(x)</c> (<see cref="SimdMath.TanhAccurate{TS, TV, T}"/>).</summary>

@@ -223,7 +223,7 @@ public static partial class Elementwise
     {
         public static T Invoke(T x, T dy, T one) => R<T>(D(dy) / (1 + Math.Exp(-D(x))));
         public static TV Invoke<TS, TV>(TV x, TV dy, TV one) where TS : ISimd<TV, T> where TV : struct
-            => TS.Multiply(dy, SimdMath.Sigmoid<TS, TV, T>(x));
+            => TS.Multiply(dy, SimdMath.SigmoidAccurate<TS, TV, T>(x));
     }
 
     /// <summary><c>x · n/(n + 2)</c>, <c>n = e(e + 2)</c>, <c>e = e^min(x, 40)</c></summary>
