@@ -274,4 +274,68 @@ public class ParallelChunksTests
         Assert.Throws<ArgumentOutOfRangeException>(() => work.Run(-1));
         Assert.Throws<ArgumentOutOfRangeException>(() => work.Run(1, maxThreads: 0));
     }
+
+    [Theory]
+    [InlineData(1, 1, 1), InlineData(6, 512, 300), InlineData(5, 80, 61), InlineData(7, 200, 33), InlineData(24, 70, 9),
+     InlineData(2, 7, 50), InlineData(3, 16, 0), InlineData(13, 129, 17)]
+    public void ColumnDots_MatchesDoubleReference(int m, int n, int k)
+    {
+        // C = Aᵀ·B for A [k, m], B [k, n]: four-vector blocks, single vectors (512 and 256 bits) and scalar columns,
+        // one to three rows of C per pass, and k = 0 (C is zero).
+        var rng = new Random(m * 1000 + n * 10 + k);
+        float[] a = Enumerable.Range(0, k * m).Select(_ => rng.NextSingle() * 2 - 1).ToArray();
+        float[] b = Enumerable.Range(0, k * n).Select(_ => rng.NextSingle() * 2 - 1).ToArray();
+        var c = new float[m * n];
+        c.AsSpan().Fill(float.NaN);   // overwritten, never read
+        ColumnDots.TransposeMultiply<float>(a, b, c, m, n, k, 0, n);
+        var cd = new double[m * n];
+        ColumnDots.TransposeMultiply<double>(a.Select(v => (double)v).ToArray(), b.Select(v => (double)v).ToArray(), cd, m, n, k, 0, n);
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < n; j++)
+            {
+                double e = 0;
+                for (int p = 0; p < k; p++) e += (double)a[p * m + i] * b[p * n + j];
+                Assert.True(Math.Abs(c[i * n + j] - e) <= 1e-5 * (1 + Math.Abs(e)), $"[{i},{j}] {c[i * n + j]} vs {e}");
+                Assert.True(Math.Abs(cd[i * n + j] - e) <= 1e-12 * (1 + Math.Abs(e)), $"double [{i},{j}] {cd[i * n + j]} vs {e}");
+            }
+    }
+
+    [Fact]
+    public void ColumnDots_ColumnRanges_GiveTheSameBitsAsOneCall_AndTouchNothingElse()
+    {
+        // Callers split C's columns across threads: any split must give the bits of the whole call (each element is
+        // one chain in row order, in a vector lane or a scalar alike), and a range must leave the other columns alone.
+        int m = 6, n = 150, k = 97;
+        var rng = new Random(5);
+        float[] a = Enumerable.Range(0, k * m).Select(_ => rng.NextSingle() * 2 - 1).ToArray();
+        float[] b = Enumerable.Range(0, k * n).Select(_ => rng.NextSingle() * 2 - 1).ToArray();
+        var whole = new float[m * n];
+        ColumnDots.TransposeMultiply<float>(a, b, whole, m, n, k, 0, n);
+        foreach (int[] cuts in new[] { new[] { 0, 64, 128, 150 }, new[] { 0, 1, 17, 33, 149, 150 }, new[] { 0, 75, 150 } })
+        {
+            var split = new float[m * n];
+            split.AsSpan().Fill(-7f);
+            for (int s = 0; s + 1 < cuts.Length; s++)
+            {
+                ColumnDots.TransposeMultiply<float>(a, b, split, m, n, k, cuts[s], cuts[s + 1]);
+                for (int i = 0; i < m; i++)   // nothing beyond this range written yet
+                    for (int j = cuts[s + 1]; j < n; j++) Assert.Equal(-7f, split[i * n + j]);
+            }
+            Assert.True(split.AsSpan().SequenceEqual(whole), $"split at {string.Join(", ", cuts)}");
+        }
+    }
+
+    [Fact]
+    public void ColumnDots_RejectsBadArguments_NamingThem()
+    {
+        var e = Assert.Throws<ArgumentException>(() => ColumnDots.TransposeMultiply<float>(new float[5], new float[6], new float[4], 2, 2, 3, 0, 2));
+        Assert.Equal("a", e.ParamName);
+        e = Assert.Throws<ArgumentException>(() => ColumnDots.TransposeMultiply<float>(new float[6], new float[5], new float[4], 2, 2, 3, 0, 2));
+        Assert.Equal("b", e.ParamName);
+        e = Assert.Throws<ArgumentException>(() => ColumnDots.TransposeMultiply<float>(new float[6], new float[6], new float[3], 2, 2, 3, 0, 2));
+        Assert.Equal("c", e.ParamName);
+        e = Assert.Throws<ArgumentException>(() => ColumnDots.TransposeMultiply<float>(new float[6], new float[6], new float[4], 2, 2, 3, 1, 3));
+        Assert.Contains("[1, 3)", e.Message);
+        Assert.Throws<ArgumentOutOfRangeException>(() => ColumnDots.TransposeMultiply<float>(new float[25], new float[1], new float[25], 25, 1, 1, 0, 1));
+    }
 }
