@@ -48,8 +48,9 @@ public partial class Sequential<T>
     public int OutputCount => MultiOutputGraph?.OutputCount ?? 1;
 
     /// <summary>The names of the outputs of a model of several outputs (Keras 3's <c>output_names</c>: the layers that
-    /// produce them), the keys of per-output losses, loss weights, metrics and logs; the last layer's name for one output.</summary>
-    public IReadOnlyList<string> OutputNames => MultiOutputGraph?.OutputNames ?? (_layers.Count > 0 ? [_layers[^1].Name] : []);
+    /// produce them), the keys of per-output losses, loss weights, metrics and logs; for one output, the name of the layer
+    /// that produces it (a graph's output layer, else the last layer).</summary>
+    public IReadOnlyList<string> OutputNames => _layers is [Functional<T> graph] ? graph.OutputNames : _layers.Count > 0 ? [_layers[^1].Name] : [];
 
     /// <summary>Each output's per-sample shape; null until built. One output's is <see cref="OutputShape"/>.</summary>
     public IReadOnlyList<TensorShape>? OutputShapes => !IsBuilt ? null : MultiOutputGraph?.OutputShapes ?? [OutputShape!.Value];
@@ -417,7 +418,7 @@ public partial class Sequential<T>
 
     private Functional<T> RequireOutputsGraph(string? paramName = null) =>
         MultiOutputGraph ?? throw new InvalidOperationException(
-            $"The model has one output ({(_layers.Count > 0 ? "'" + _layers[^1].Name + "'" : "no layers")}); {(paramName is null ? "use Predict / PredictOnBatch, which return one tensor" : $"the per-output form of {paramName} is for a model of several outputs (Model.Create(inputs, [a, b])): pass one loss and one target tensor")}.");
+            $"The model has one output ({(_layers.Count > 0 ? "'" + OutputNames[0] + "'" : "no layers")}); {(paramName is null ? "use Predict / PredictOnBatch, which return one tensor" : $"the per-output form of {paramName} is for a model of several outputs (Model.Create(inputs, [a, b])): pass one loss and one target tensor")}.");
 
     private static void CheckCount(int count, IReadOnlyList<string> names, string paramName)
     {
