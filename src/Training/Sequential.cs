@@ -217,13 +217,14 @@ public partial class Sequential<T> : IModel where T : unmanaged, IFloatingPointI
 
     private TensorShape[]? _inputShapes;
 
-    /// <summary>The per-sample output shape; null until built.</summary>
+    /// <summary>The per-sample output shape (the first output's in a model of several outputs, see
+    /// <see cref="OutputShapes"/>); null until built.</summary>
     public TensorShape? OutputShape { get; private set; }
 
     /// <summary>Whether the layers have been built.</summary>
     public bool IsBuilt => InputShape is not null;
 
-    /// <summary>The compiled loss.</summary>
+    /// <summary>The compiled loss (the first output's in a model of several outputs, see <see cref="OutputLosses"/>).</summary>
     public ILoss<T>? Loss { get; private set; }
 
     /// <inheritdoc/>
