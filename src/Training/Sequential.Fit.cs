@@ -68,7 +68,8 @@ public partial class Sequential<T>
         Tensor<T>? validationSampleWeight = null)
     {
         ArgumentNullException.ThrowIfNull(x);
-        return FitCore([x], y, epochs, batchSize, shuffle, validationSplit, validationData is { } vd ? ([vd.X], vd.Y) : null,
+        RequireOneOutput(nameof(y));
+        return FitCore([x], [y], epochs, batchSize, shuffle, validationSplit, validationData is { } vd ? ([vd.X], [vd.Y]) : null,
             callbacks, initialEpoch, sampleWeight, classWeight, validationSampleWeight);
     }
 
@@ -83,9 +84,12 @@ public partial class Sequential<T>
     public History Fit(IReadOnlyList<Tensor<T>> x, Tensor<T> y, int epochs = 1, int batchSize = 32, bool shuffle = true,
         double validationSplit = 0, (IReadOnlyList<Tensor<T>> X, Tensor<T> Y)? validationData = null, IEnumerable<Callback>? callbacks = null,
         int initialEpoch = 0, Tensor<T>? sampleWeight = null, IReadOnlyDictionary<int, double>? classWeight = null,
-        Tensor<T>? validationSampleWeight = null) =>
-        FitCore(Inputs(x, nameof(x)), y, epochs, batchSize, shuffle, validationSplit,
-            validationData is { } vd ? (Inputs(vd.X, "validationData.X"), vd.Y) : null, callbacks, initialEpoch, sampleWeight, classWeight, validationSampleWeight);
+        Tensor<T>? validationSampleWeight = null)
+    {
+        RequireOneOutput(nameof(y));
+        return FitCore(Inputs(x, nameof(x)), [y], epochs, batchSize, shuffle, validationSplit,
+            validationData is { } vd ? (Inputs(vd.X, "validationData.X"), [vd.Y]) : null, callbacks, initialEpoch, sampleWeight, classWeight, validationSampleWeight);
+    }
 
     /// <summary>A list of input tensors as the array the private paths take (checked for nulls).</summary>
     private static Tensor<T>[] Inputs(IReadOnlyList<Tensor<T>> x, string name)
@@ -96,8 +100,9 @@ public partial class Sequential<T>
         return a;
     }
 
-    private History FitCore(Tensor<T>[] x, Tensor<T> y, int epochs, int batchSize, bool shuffle,
-        double validationSplit, (Tensor<T>[] X, Tensor<T> Y)? validationData, IEnumerable<Callback>? callbacks,
+    /// <summary>The training loop; <paramref name="y"/> holds one target per output (one for an ordinary model).</summary>
+    private History FitCore(Tensor<T>[] x, Tensor<T>[] y, int epochs, int batchSize, bool shuffle,
+        double validationSplit, (Tensor<T>[] X, Tensor<T>[] Y)? validationData, IEnumerable<Callback>? callbacks,
         int initialEpoch, Tensor<T>? sampleWeight, IReadOnlyDictionary<int, double>? classWeight,
         Tensor<T>? validationSampleWeight)
     {
@@ -108,18 +113,18 @@ public partial class Sequential<T>
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
         if (!(validationSplit >= 0 && validationSplit < 1))
             throw new ArgumentOutOfRangeException(nameof(validationSplit), $"validationSplit must be in [0, 1); got {validationSplit}.");
-        CheckPair(x, y, nameof(x), nameof(y));
+        CheckPairs(x, y, nameof(x), nameof(y));
         EnsureBuilt(x, nameof(x));
         if (validationSampleWeight is not null && validationData is null)
             throw new ArgumentException($"validationSampleWeight (shape {validationSampleWeight.Shape}) weighs validationData, which is not given; with validationSplit the validation weights are the tail of sampleWeight.", nameof(validationSampleWeight));
 
         Tensor<T>[] xTrain = x;
-        Tensor<T> yTrain = y;
+        Tensor<T>[] yTrain = y;
         Tensor<T>[]? xVal = null;
-        Tensor<T>? yVal = null;
+        Tensor<T>[]? yVal = null;
         if (validationData is { } vd)
         {
-            CheckPair(vd.X, vd.Y, "validationData.X", "validationData.Y");
+            CheckPairs(vd.X, vd.Y, "validationData.X", "validationData.Y");
             EnsureBuilt(vd.X, "validationData.X");
             (xVal, yVal) = (vd.X, vd.Y);
         }
@@ -129,18 +134,18 @@ public partial class Sequential<T>
             int splitAt = (int)Math.Floor(n * (1.0 - validationSplit));
             if (splitAt <= 0 || splitAt >= n)
                 throw new ArgumentException($"validationSplit {validationSplit} of {n} samples leaves {splitAt} for training and {n - splitAt} for validation; both must be non-empty.", nameof(validationSplit));
-            xTrain = Slice(x, 0, splitAt); yTrain = y.Slice(0, splitAt);
-            xVal = Slice(x, splitAt, n - splitAt); yVal = y.Slice(splitAt, n - splitAt);
+            xTrain = Slice(x, 0, splitAt); yTrain = Slice(y, 0, splitAt);
+            xVal = Slice(x, splitAt, n - splitAt); yVal = Slice(y, splitAt, n - splitAt);
         }
         int nTrain = xTrain[0].Shape[0];
         if (nTrain == 0) throw new ArgumentException($"x has no samples (shape {x[0].Shape}).", nameof(x));
         ValidateTargets(yTrain, xTrain, nameof(y));
         if (yVal is not null) ValidateTargets(yVal, xVal!, "validationData.Y");
-        var weights = SampleWeights(sampleWeight, classWeight, y, x[0].Shape[0], 0, nTrain, nameof(sampleWeight));
+        var weights = SampleWeights(sampleWeight, classWeight, y[0], x[0].Shape[0], 0, nTrain, nameof(sampleWeight));
         // Validation weights (Keras: class_weight reaches the training data only), sliced once per call.
         var valWeights = xVal is null ? null
-            : validationData is not null ? SampleWeights(validationSampleWeight, null, yVal!, xVal[0].Shape[0], 0, xVal[0].Shape[0], nameof(validationSampleWeight))
-            : SampleWeights(sampleWeight, null, y, x[0].Shape[0], nTrain, x[0].Shape[0] - nTrain, nameof(sampleWeight));
+            : validationData is not null ? SampleWeights(validationSampleWeight, null, yVal![0], xVal[0].Shape[0], 0, xVal[0].Shape[0], nameof(validationSampleWeight))
+            : SampleWeights(sampleWeight, null, y[0], x[0].Shape[0], nTrain, x[0].Shape[0] - nTrain, nameof(sampleWeight));
         ResolveMetrics();
 
         var cbs = callbacks?.ToList() ?? [];
@@ -151,10 +156,10 @@ public partial class Sequential<T>
         int bs = Math.Min(batchSize, nTrain);
         int steps = (nTrain + bs - 1) / bs, last = nTrain - (steps - 1) * bs;
         var xBuf = xTrain.Select(t => new Tensor<T>(t.Shape.WithFirst(bs))).ToArray();
-        var yBuf = new Tensor<T>(yTrain.Shape.WithFirst(bs));
+        var yBuf = yTrain.Select(t => new Tensor<T>(t.Shape.WithFirst(bs))).ToArray();
         var xLast = last == bs ? xBuf : Slice(xBuf, 0, last);
-        var yLast = last == bs ? yBuf : yBuf.Slice(0, last);
-        int yRow = yTrain.Length / nTrain;
+        var yLast = last == bs ? yBuf : Slice(yBuf, 0, last);
+        var yRow = yTrain.Select(t => t.Length / nTrain).ToArray();
         if (weights is not null && _batchWeights.Length < bs) _batchWeights = new T[bs];
 
         var history = new History();
@@ -181,6 +186,7 @@ public partial class Sequential<T>
             foreach (var cb in cbs) cb.OnEpochBegin(epoch);
             if (shuffle) Shuffle(order);
             foreach (var m in _metrics) m.Reset();
+            if (_heads is not null) foreach (var h in _heads) h.LossSum = 0;
             double lossSum = 0;
             int seen = 0, counted = 0;
             clock.Restart();
@@ -190,11 +196,19 @@ public partial class Sequential<T>
                 var xb = count == bs ? xBuf : xLast;
                 var yb = count == bs ? yBuf : yLast;
                 for (int k = 0; k < xb.Length; k++) Gather(xTrain[k].ReadOnlySpan, xTrain[k].Length / nTrain, order, start, count, xb[k].Span);
-                Gather(yTrain.ReadOnlySpan, yRow, order, start, count, yb.Span);
+                // Every target takes the same rows as the inputs.
+                for (int k = 0; k < yb.Length; k++) Gather(yTrain[k].ReadOnlySpan, yRow[k], order, start, count, yb[k].Span);
                 if (weights is not null) Gather(weights, 1, order, start, count, _batchWeights.AsSpan(0, count));
-                double loss = TrainStep(xb, yb, epoch + 1, step + 1, weights is null ? default : _batchWeights.AsSpan(0, count));
+                double loss = _heads is null
+                    ? TrainStep(xb, yb[0], epoch + 1, step + 1, weights is null ? default : _batchWeights.AsSpan(0, count))
+                    : TrainStepOutputs(xb, yb, epoch + 1, step + 1);
                 seen += count;
-                if (double.IsFinite(loss)) { lossSum += loss * count; counted += count; }
+                if (double.IsFinite(loss))
+                {
+                    lossSum += loss * count;
+                    counted += count;
+                    if (_heads is not null) foreach (var h in _heads) h.LossSum += h.LastLoss * count;
+                }
                 if (cbs.Count > 0)
                 {
                     var info = new BatchInfo(epoch, epochs, step, steps, seen, counted > 0 ? lossSum / counted : double.NaN, _metrics, clock.Elapsed.TotalSeconds);
@@ -203,6 +217,8 @@ public partial class Sequential<T>
                 if (StopTraining) break;
             }
             var epochLogs = new Dictionary<string, double>(StringComparer.Ordinal) { ["loss"] = counted > 0 ? lossSum / counted : double.NaN };
+            // Keras 3 logs each output's unweighted loss as {output}_loss.
+            if (_heads is not null) foreach (var h in _heads) epochLogs[h.Name + "_loss"] = counted > 0 ? h.LossSum / counted : double.NaN;
             foreach (var m in _metrics) epochLogs[m.Name] = m.Result;
             if (xVal is not null)
                 foreach (var (k, v) in EvaluateCore(xVal, yVal!, batchSize, valWeights)) epochLogs["val_" + k] = v;
@@ -234,7 +250,8 @@ public partial class Sequential<T>
         IReadOnlyDictionary<int, double>? classWeight = null)
     {
         ArgumentNullException.ThrowIfNull(x);
-        return TrainOnBatchCore([x], y, sampleWeight, classWeight);
+        RequireOneOutput(nameof(y));
+        return TrainOnBatchCore([x], [y], sampleWeight, classWeight);
     }
 
     /// <summary>As <see cref="TrainOnBatch(Tensor{T}, Tensor{T}, Tensor{T}?, IReadOnlyDictionary{int, double}?)"/> for a
@@ -242,21 +259,26 @@ public partial class Sequential<T>
     /// <exception cref="InvalidOperationException">The model is not compiled.</exception>
     /// <exception cref="ArgumentException">The inputs, sizes, shapes, labels or weights are wrong.</exception>
     public IReadOnlyDictionary<string, double> TrainOnBatch(IReadOnlyList<Tensor<T>> x, Tensor<T> y, Tensor<T>? sampleWeight = null,
-        IReadOnlyDictionary<int, double>? classWeight = null) => TrainOnBatchCore(Inputs(x, nameof(x)), y, sampleWeight, classWeight);
+        IReadOnlyDictionary<int, double>? classWeight = null)
+    {
+        RequireOneOutput(nameof(y));
+        return TrainOnBatchCore(Inputs(x, nameof(x)), [y], sampleWeight, classWeight);
+    }
 
-    private IReadOnlyDictionary<string, double> TrainOnBatchCore(Tensor<T>[] x, Tensor<T> y, Tensor<T>? sampleWeight,
+    private IReadOnlyDictionary<string, double> TrainOnBatchCore(Tensor<T>[] x, Tensor<T>[] y, Tensor<T>? sampleWeight,
         IReadOnlyDictionary<int, double>? classWeight)
     {
         RequireCompiled();
-        CheckPair(x, y, nameof(x), nameof(y));
+        CheckPairs(x, y, nameof(x), nameof(y));
         EnsureBuilt(x, nameof(x));
         ValidateTargets(y, x, nameof(y));
-        var weights = SampleWeights(sampleWeight, classWeight, y, x[0].Shape[0], 0, x[0].Shape[0], nameof(sampleWeight));
+        var weights = SampleWeights(sampleWeight, classWeight, y[0], x[0].Shape[0], 0, x[0].Shape[0], nameof(sampleWeight));
         ResolveMetrics();
         using var threads = new ThreadScope(_threads);
         foreach (var m in _metrics) m.Reset();
-        double loss = TrainStep(x, y, 0, ++_trainOnBatchCalls, weights);
+        double loss = _heads is null ? TrainStep(x, y[0], 0, ++_trainOnBatchCalls, weights) : TrainStepOutputs(x, y, 0, ++_trainOnBatchCalls);
         var logs = new Dictionary<string, double>(StringComparer.Ordinal) { ["loss"] = loss };
+        if (_heads is not null) foreach (var h in _heads) logs[h.Name + "_loss"] = h.LastLoss;
         foreach (var m in _metrics) logs[m.Name] = m.Result;
         return logs;
     }
@@ -275,22 +297,26 @@ public partial class Sequential<T>
     public IReadOnlyDictionary<string, double> TestOnBatch(Tensor<T> x, Tensor<T> y, Tensor<T>? sampleWeight = null)
     {
         ArgumentNullException.ThrowIfNull(x);
-        return TestOnBatchCore([x], y, sampleWeight);
+        RequireOneOutput(nameof(y));
+        return TestOnBatchCore([x], [y], sampleWeight);
     }
 
     /// <summary>As <see cref="TestOnBatch(Tensor{T}, Tensor{T}, Tensor{T}?)"/> for a model of several inputs.</summary>
     /// <exception cref="InvalidOperationException">The model is not compiled.</exception>
     /// <exception cref="ArgumentException">The inputs, sizes, shapes, labels or weights are wrong.</exception>
-    public IReadOnlyDictionary<string, double> TestOnBatch(IReadOnlyList<Tensor<T>> x, Tensor<T> y, Tensor<T>? sampleWeight = null) =>
-        TestOnBatchCore(Inputs(x, nameof(x)), y, sampleWeight);
+    public IReadOnlyDictionary<string, double> TestOnBatch(IReadOnlyList<Tensor<T>> x, Tensor<T> y, Tensor<T>? sampleWeight = null)
+    {
+        RequireOneOutput(nameof(y));
+        return TestOnBatchCore(Inputs(x, nameof(x)), [y], sampleWeight);
+    }
 
-    private IReadOnlyDictionary<string, double> TestOnBatchCore(Tensor<T>[] x, Tensor<T> y, Tensor<T>? sampleWeight)
+    private IReadOnlyDictionary<string, double> TestOnBatchCore(Tensor<T>[] x, Tensor<T>[] y, Tensor<T>? sampleWeight)
     {
         RequireCompiled();
-        CheckPair(x, y, nameof(x), nameof(y));
+        CheckPairs(x, y, nameof(x), nameof(y));
         EnsureBuilt(x, nameof(x));
         ValidateTargets(y, x, nameof(y));
-        var weights = SampleWeights(sampleWeight, null, y, x[0].Shape[0], 0, x[0].Shape[0], nameof(sampleWeight));
+        var weights = SampleWeights(sampleWeight, null, y[0], x[0].Shape[0], 0, x[0].Shape[0], nameof(sampleWeight));
         ResolveMetrics();
         using var threads = new ThreadScope(_threads);
         return EvaluateCore(x, y, Math.Max(1, x[0].Shape[0]), weights);
@@ -308,31 +334,37 @@ public partial class Sequential<T>
     public IReadOnlyDictionary<string, double> Evaluate(Tensor<T> x, Tensor<T> y, int batchSize = 32, Tensor<T>? sampleWeight = null)
     {
         ArgumentNullException.ThrowIfNull(x);
-        return EvaluateChecked([x], y, batchSize, sampleWeight);
+        RequireOneOutput(nameof(y));
+        return EvaluateChecked([x], [y], batchSize, sampleWeight);
     }
 
     /// <summary>As <see cref="Evaluate(Tensor{T}, Tensor{T}, int, Tensor{T}?)"/> for a model of several inputs, Keras'
     /// <c>evaluate([xa, xb], y)</c>.</summary>
     /// <exception cref="InvalidOperationException">The model is not compiled.</exception>
     /// <exception cref="ArgumentException">The inputs, sizes, shapes, labels or weights are wrong.</exception>
-    public IReadOnlyDictionary<string, double> Evaluate(IReadOnlyList<Tensor<T>> x, Tensor<T> y, int batchSize = 32, Tensor<T>? sampleWeight = null) =>
-        EvaluateChecked(Inputs(x, nameof(x)), y, batchSize, sampleWeight);
+    public IReadOnlyDictionary<string, double> Evaluate(IReadOnlyList<Tensor<T>> x, Tensor<T> y, int batchSize = 32, Tensor<T>? sampleWeight = null)
+    {
+        RequireOneOutput(nameof(y));
+        return EvaluateChecked(Inputs(x, nameof(x)), [y], batchSize, sampleWeight);
+    }
 
-    private IReadOnlyDictionary<string, double> EvaluateChecked(Tensor<T>[] x, Tensor<T> y, int batchSize, Tensor<T>? sampleWeight)
+    private IReadOnlyDictionary<string, double> EvaluateChecked(Tensor<T>[] x, Tensor<T>[] y, int batchSize, Tensor<T>? sampleWeight)
     {
         RequireCompiled();
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
-        CheckPair(x, y, nameof(x), nameof(y));
+        CheckPairs(x, y, nameof(x), nameof(y));
         EnsureBuilt(x, nameof(x));
         ValidateTargets(y, x, nameof(y));
-        var weights = SampleWeights(sampleWeight, null, y, x[0].Shape[0], 0, x[0].Shape[0], nameof(sampleWeight));
+        var weights = SampleWeights(sampleWeight, null, y[0], x[0].Shape[0], 0, x[0].Shape[0], nameof(sampleWeight));
         ResolveMetrics();
         using var threads = new ThreadScope(_threads);
         return EvaluateCore(x, y, batchSize, weights);
     }
 
-    private Dictionary<string, double> EvaluateCore(Tensor<T>[] x, Tensor<T> y, int batchSize, T[]? weights = null)
+    private Dictionary<string, double> EvaluateCore(Tensor<T>[] x, Tensor<T>[] targets, int batchSize, T[]? weights = null)
     {
+        if (_heads is not null) return EvaluateOutputs(x, targets, batchSize);
+        var y = targets[0];
         int n = x[0].Shape[0];
         foreach (var m in _metrics) m.Reset();
         double lossSum = 0;
@@ -382,6 +414,7 @@ public partial class Sequential<T>
 
     private Tensor<T> PredictCore(Tensor<T>[] x, int batchSize)
     {
+        RequireOneOutput(null);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
         CheckInputs(x, nameof(x));
         EnsureBuilt(x, nameof(x));
@@ -414,6 +447,7 @@ public partial class Sequential<T>
 
     private Tensor<T> PredictOnBatchCore(Tensor<T>[] x)
     {
+        RequireOneOutput(null);
         CheckInputs(x, nameof(x));
         EnsureBuilt(x, nameof(x));
         var result = new Tensor<T>(WithBatch(SampleOutputShape(x), x[0].Shape[0]));
@@ -443,6 +477,7 @@ public partial class Sequential<T>
 
     private void PredictOnBatchCore(Tensor<T>[] x, Tensor<T> destination)
     {
+        RequireOneOutput(null);
         ArgumentNullException.ThrowIfNull(destination);
         CheckInputs(x, nameof(x));
         EnsureBuilt(x, nameof(x));
@@ -528,6 +563,13 @@ public partial class Sequential<T>
             g = i == 0 && xb.Length > 1 ? ((IMergeLayer<T>)_layers[0]).Backward(g)[0] : _layers[i].Backward(g);
             _inputGrads[i] = g;
         }
+        return ApplyGradients(loss, epoch, step);
+    }
+
+    /// <summary>After the backward pass: the weight penalties join the loss and the gradients, the gradients are checked,
+    /// and the optimizer steps. Returns the loss, or NaN when the step was skipped.</summary>
+    private double ApplyGradients(double loss, int epoch, int step)
+    {
         // Only trainable parameters reach the optimizer (and its clipping); the list is reused, so this allocates nothing.
         _trainableScratch.Clear();
         foreach (var p in _parameters) if (p.Trainable) _trainableScratch.Add(p);
@@ -801,6 +843,27 @@ public partial class Sequential<T>
         var parts = new Tensor<T>[x.Length];
         for (int k = 0; k < parts.Length; k++) parts[k] = x[k].Slice(start, count);
         return parts;
+    }
+
+    /// <summary>Checks each target against its output and loss (one target for an ordinary model).</summary>
+    private void ValidateTargets(Tensor<T>[] y, Tensor<T>[] x, string name)
+    {
+        if (_heads is null)
+        {
+            ValidateTargets(y[0], x, name);
+            return;
+        }
+        var graph = MultiOutputGraph!;
+        int n = x[0].Shape[0];
+        for (int k = 0; k < y.Length; k++)
+        {
+            var output = graph.OutputShapes[k];
+            try { _heads[k].Loss.ValidateTargets(WithBatch(output, n), y[k]); }
+            catch (ArgumentException e)
+            {
+                throw new ArgumentException($"{name}[{k}] (shape {y[k].Shape}) is invalid for output '{_heads[k].Name}' [{n}, {string.Join(", ", output.ToArray())}] under {_heads[k].Loss.Name}: {e.Message}", name, e);
+            }
+        }
     }
 
     private void ValidateTargets(Tensor<T> y, Tensor<T>[] x, string name)

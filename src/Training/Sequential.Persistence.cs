@@ -148,16 +148,31 @@ public partial class Sequential<T>
         try
         {
             optimizer = Optimizers.Optimizer.FromConfig(setup.OptimizerName!, setup.OptimizerConfig);
-            loss = LossFactory.Get<T>(setup.LossName!, setup.FromLogits);
-            if (setup.HuberDelta is double delta) loss = new Huber<T>(delta);
-            if (setup.LossConfig.Count > 0) loss = LossOptions.FromConfig<T>(setup.LossName!, setup.FromLogits, setup.LossConfig);
-            Compile(loss, optimizer, setup.Metrics, setup.WeightedMetrics);
+            loss = LossOf(setup);
+            if (setup.Outputs.Count == 0) Compile(loss, optimizer, setup.Metrics, setup.WeightedMetrics);
+            else
+            {
+                var names = OutputNames;
+                if (!setup.Outputs.Select(o => o.Name).SequenceEqual(names))
+                    throw new InvalidDataException($"'{path}': the training setup has outputs [{string.Join(", ", setup.Outputs.Select(o => o.Name))}], but the model's are [{string.Join(", ", names)}].");
+                Compile(setup.Outputs.Select(o => LossOf(o.Setup)).ToArray(), optimizer, setup.Outputs.Select(o => o.Weight).ToArray(),
+                    setup.Outputs.Select(o => (IReadOnlyList<string>)o.Setup.Metrics).ToArray());
+            }
         }
         catch (ArgumentException e)
         {
             throw new InvalidDataException($"'{path}': the training setup is invalid: {e.Message}", e);
         }
         if (setup.Iterations > 0) InstallOptimizerState(fs, header, path, setup.OptimizerName!, setup.Iterations);
+    }
+
+    /// <summary>The built-in loss a saved setup names, with its options.</summary>
+    private static ILoss<T> LossOf(TrainingSetup setup)
+    {
+        var loss = LossFactory.Get<T>(setup.LossName!, setup.FromLogits);
+        if (setup.HuberDelta is double delta) loss = new Huber<T>(delta);
+        if (setup.LossConfig.Count > 0) loss = LossOptions.FromConfig<T>(setup.LossName!, setup.FromLogits, setup.LossConfig);
+        return loss;
     }
 
     /// <summary>Loads the optimizer step count and state saved in <paramref name="path"/> into this compiled
@@ -359,7 +374,17 @@ public partial class Sequential<T>
         if (frozen.Count > 0) md["non_trainable"] = JsonStrings(frozen);
         if (includeOptimizer) md[RandomStateKey] = RandomStateJson();
         if (Loss is not null && Optimizer is not null)
-            md["training_config"] = TrainingSetup.Describe(Loss, Optimizer, _metrics, _compiledMetricNames, _compiledWeightedNames, OutputShape!.Value, includeOptimizer).ToJson();
+        {
+            var setup = _heads is null
+                ? TrainingSetup.Describe(Loss, Optimizer, _metrics, _compiledMetricNames, _compiledWeightedNames, OutputShape!.Value, includeOptimizer)
+                : TrainingSetup.Describe(Loss, Optimizer, [], [], [], OutputShape!.Value, includeOptimizer);
+            // A model of several outputs: each output's loss, weight and metric names.
+            if (_heads is not null)
+                for (int k = 0; k < _heads.Length; k++)
+                    setup.Outputs.Add((_heads[k].Name, _heads[k].Weight,
+                        TrainingSetup.Describe(_heads[k].Loss, Optimizer, [], _heads[k].MetricNames, [], OutputShapes![k], includeOptimizer: false)));
+            md["training_config"] = setup.ToJson();
+        }
         return md;
     }
 

@@ -67,6 +67,9 @@ public partial class Sequential<T> : IModel where T : unmanaged, IFloatingPointI
         ArgumentNullException.ThrowIfNull(layer);
         if (IsBuilt)
             throw new InvalidOperationException($"Cannot add {layer.Name}: the model is already built for inputs {FormatSample(InputShape!.Value)}.");
+        if (_layers.Count > 0 && (layer is Functional<T> { OutputCount: > 1 } || _layers[0] is Functional<T> { OutputCount: > 1 }))
+            throw new NotSupportedException(
+                $"Cannot add {layer.Name}: a graph of several outputs ('{(layer is Functional<T> { OutputCount: > 1 } ? layer.Name : _layers[0].Name)}') must be a model's only layer (make it with Model.Create(inputs, [a, b])).");
         foreach (var l in _layers)
         {
             if (ReferenceEquals(l, layer)) throw new ArgumentException($"Layer '{layer.Name}' is already in the model.", nameof(layer));
@@ -103,6 +106,8 @@ public partial class Sequential<T> : IModel where T : unmanaged, IFloatingPointI
     public ILayer<T> Pop(bool rebuild = true)
     {
         if (_layers.Count == 0) throw new InvalidOperationException("Cannot pop a layer: the model has no layers.");
+        if (MultiOutputGraph is { } graph)
+            throw new NotSupportedException($"Cannot pop '{graph.Name}': it is the graph of a model of {graph.OutputCount} outputs, its only layer.");
         int last = _layers.Count - 1;
         var layer = _layers[last];
         _layers.RemoveAt(last);
@@ -212,13 +217,14 @@ public partial class Sequential<T> : IModel where T : unmanaged, IFloatingPointI
 
     private TensorShape[]? _inputShapes;
 
-    /// <summary>The per-sample output shape; null until built.</summary>
+    /// <summary>The per-sample output shape (the first output's in a model of several outputs, see
+    /// <see cref="OutputShapes"/>); null until built.</summary>
     public TensorShape? OutputShape { get; private set; }
 
     /// <summary>Whether the layers have been built.</summary>
     public bool IsBuilt => InputShape is not null;
 
-    /// <summary>The compiled loss.</summary>
+    /// <summary>The compiled loss (the first output's in a model of several outputs, see <see cref="OutputLosses"/>).</summary>
     public ILoss<T>? Loss { get; private set; }
 
     /// <inheritdoc/>
@@ -356,6 +362,7 @@ public partial class Sequential<T> : IModel where T : unmanaged, IFloatingPointI
         foreach (var m in metrics)
             if (m is FBetaScore<T> { Average: null } or R2Score<T> { ClassAggregation: null })
                 throw new ArgumentException($"Metric '{m.Name}' has one value per class (Keras' average/class_aggregation None), but a log holds one number per metric; give it an average.", nameof(metrics));
+        SetHeadsForSingleLoss(loss, metrics.Length);
         Loss = loss;
         Optimizer = optimizer;
         _metrics.Clear();
@@ -379,6 +386,7 @@ public partial class Sequential<T> : IModel where T : unmanaged, IFloatingPointI
     /// <param name="metrics">Metric names, e.g. <c>accuracy</c>, <c>mae</c>.</param>
     public void Compile(ILoss<T> loss, Optimizer optimizer, params string[] metrics)
     {
+        if (metrics is { Length: > 0 }) CheckSingleLossMetrics(metrics.Length);   // a model of several outputs takes them per output
         Compile(loss, optimizer, Array.Empty<IMetric<T>>());
         _pendingMetricNames = metrics ?? [];
         foreach (var m in _pendingMetricNames) MetricFactory.Get(m, loss); // validate names now
@@ -396,8 +404,11 @@ public partial class Sequential<T> : IModel where T : unmanaged, IFloatingPointI
     /// <exception cref="ArgumentException">A name is unknown.</exception>
     public void Compile(ILoss<T> loss, Optimizer optimizer, IEnumerable<string>? metrics, IEnumerable<string>? weightedMetrics)
     {
+        var weighted = weightedMetrics?.ToArray() ?? [];
+        if (weighted.Length > 0 && MultiOutputGraph is not null)
+            throw new NotSupportedException("Weighted metrics are not supported for a model of several outputs (it takes no sample weights here).");
         Compile(loss, optimizer, metrics?.ToArray() ?? []);
-        _pendingWeightedNames = weightedMetrics?.ToArray() ?? [];
+        _pendingWeightedNames = weighted;
         foreach (var m in _pendingWeightedNames) MetricFactory.Get(m, loss); // validate names now
         _compiledWeightedNames = _pendingWeightedNames;
     }
@@ -428,6 +439,11 @@ public partial class Sequential<T> : IModel where T : unmanaged, IFloatingPointI
 
     private void ResolveMetrics()
     {
+        if (_heads is not null)
+        {
+            ResolveHeadMetrics();
+            return;
+        }
         if (_pendingMetricNames.Length == 0 && _pendingWeightedNames.Length == 0) return;
         _metrics.Clear();
         int columns = OutputShape!.Value.Columns;
@@ -505,6 +521,8 @@ public partial class Sequential<T> : IModel where T : unmanaged, IFloatingPointI
         // A model made by Model.Create is one graph: Keras calls it a functional model.
         string kind = _layers is [Functional<T>] ? "functional" : "sequential";
         sb.AppendLine($"Model: \"{kind}\"  (input {string.Join(", ", _inputShapes!.Select(s => FormatWithNone(WithBatch(s, 1))))})");
+        if (MultiOutputGraph is { } outputs)
+            sb.AppendLine($"Outputs: {string.Join(", ", outputs.OutputNames.Select((n, k) => $"{n} {FormatWithNone(WithBatch(outputs.OutputShapes[k], 1))}"))}");
         sb.AppendLine(rule);
         sb.Append("Layer (type)".PadRight(w1)).Append("Output Shape".PadRight(w2)).AppendLine("Param #".PadLeft(w3));
         sb.AppendLine(thick);
@@ -615,6 +633,55 @@ public static class Model
     public static Sequential Create(IReadOnlyList<Input<float>> inputs, SymbolicTensor<float> outputs, int? seed = null)
     {
         var model = new Sequential(new Functional<float>(inputs, outputs)) { Seed = seed };
+        model.Build(inputs.Select(i => i.Shape).ToArray());
+        return model;
+    }
+
+    /// <summary>A float model of a graph of several outputs, Keras' <c>keras.Model(inputs, [a, b])</c> (e.g. a regression
+    /// head and a classification head on one trunk): it is compiled with one loss per output, takes one target per output
+    /// (<c>Fit(x, [ya, yb])</c>) and <c>PredictOutputs</c> returns one tensor per output. The outputs are named after the
+    /// layers that produce them (<see cref="Sequential{T}.OutputNames"/>). One output in the list gives an ordinary model.</summary>
+    /// <param name="inputs">The graph's input.</param>
+    /// <param name="outputs">The tensors the model returns, in order.</param>
+    /// <param name="seed">The model's seed; null draws one.</param>
+    /// <exception cref="ArgumentException">The graph is not valid (see <see cref="Functional{T}(IReadOnlyList{Input{T}}, IReadOnlyList{SymbolicTensor{T}})"/>).</exception>
+    /// <exception cref="NotSupportedException">Several outputs and a layer that makes timestep masks.</exception>
+    public static Sequential Create(Input<float> inputs, IReadOnlyList<SymbolicTensor<float>> outputs, int? seed = null)
+    {
+        var model = new Sequential(new Functional<float>(inputs, outputs)) { Seed = seed };
+        model.Build(inputs.Shape);
+        return model;
+    }
+
+    /// <summary>As <see cref="Create(Input{float}, IReadOnlyList{SymbolicTensor{float}}, int?)"/> for any element type.</summary>
+    /// <exception cref="ArgumentException">The graph is not valid.</exception>
+    /// <exception cref="NotSupportedException">Several outputs and a layer that makes timestep masks.</exception>
+    public static Sequential<T> Create<T>(Input<T> inputs, IReadOnlyList<SymbolicTensor<T>> outputs, int? seed = null) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var model = new Sequential<T>(new Functional<T>(inputs, outputs)) { Seed = seed };
+        model.Build(inputs.Shape);
+        return model;
+    }
+
+    /// <summary>A float model of a graph of several inputs and several outputs, Keras' <c>keras.Model([a, b], [y, z])</c>.</summary>
+    /// <param name="inputs">The graph's inputs, in the order the model takes them.</param>
+    /// <param name="outputs">The tensors the model returns, in order.</param>
+    /// <param name="seed">The model's seed; null draws one.</param>
+    /// <exception cref="ArgumentException">The graph is not valid.</exception>
+    /// <exception cref="NotSupportedException">Several outputs and a layer that makes timestep masks.</exception>
+    public static Sequential Create(IReadOnlyList<Input<float>> inputs, IReadOnlyList<SymbolicTensor<float>> outputs, int? seed = null)
+    {
+        var model = new Sequential(new Functional<float>(inputs, outputs)) { Seed = seed };
+        model.Build(inputs.Select(i => i.Shape).ToArray());
+        return model;
+    }
+
+    /// <summary>As <see cref="Create(IReadOnlyList{Input{float}}, IReadOnlyList{SymbolicTensor{float}}, int?)"/> for any element type.</summary>
+    /// <exception cref="ArgumentException">The graph is not valid.</exception>
+    /// <exception cref="NotSupportedException">Several outputs and a layer that makes timestep masks.</exception>
+    public static Sequential<T> Create<T>(IReadOnlyList<Input<T>> inputs, IReadOnlyList<SymbolicTensor<T>> outputs, int? seed = null) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var model = new Sequential<T>(new Functional<T>(inputs, outputs)) { Seed = seed };
         model.Build(inputs.Select(i => i.Shape).ToArray());
         return model;
     }

@@ -7,7 +7,7 @@ namespace Nn.Simd.Layers;
 // Shapes: B = batch. The graph takes x [B, ...input] and returns y [B, ...output]; every node's tensors are batch-first.
 
 /// <summary>
-/// A graph of layers with one input and one output, Keras' functional API (<c>keras.Model(inputs, outputs)</c>):
+/// A graph of layers from one or more inputs to one or more outputs, Keras' functional API (<c>keras.Model(inputs, outputs)</c>):
 /// branches, skip connections and merges (<see cref="IMergeLayer{T}"/>: <c>Add</c>, <c>Concatenate</c>, …) that a
 /// linear stack cannot express. It is itself a layer, so <c>Model.Create(inputs, outputs)</c> trains it with the
 /// whole <c>Sequential</c> API (fit, evaluate, predict, callbacks, save/load), and it can also sit inside a larger model.
@@ -40,8 +40,15 @@ namespace Nn.Simd.Layers;
 /// exact for layers that treat the rows of a batch independently; a shared <see cref="BatchNormalization{T}"/>
 /// (statistics over the batch), a stateful recurrent layer, a nested graph, or one whose calls take differently
 /// shaped inputs, depend on each other's results, or carry timestep masks are refused.</para>
-/// <para>Differences from Keras: one output; a shared layer as above; input shapes are fixed (no <c>None</c> axes
-/// besides the batch).</para>
+/// <para>A graph of several outputs (Keras' <c>Model(inputs, [a, b])</c>, e.g. a regression head and a classification
+/// head on one trunk) runs with <see cref="ForwardOutputs"/> and <see cref="BackwardOutputs"/>: one tensor per output, in
+/// order, named by <see cref="OutputNames"/> (the name of the layer that produced it, as Keras 3 names them; a repeated
+/// name gets <c>_1</c>, <c>_2</c>, … as Keras 2 did). An output that other calls also read, the same tensor listed twice,
+/// or two outputs from the calls of one shared layer get the sum of their gradients. Such a graph is a model's only
+/// layer; its single-tensor calls (<see cref="Forward(Tensor{T}, bool)"/>, <see cref="Backward(Tensor{T})"/>) throw.</para>
+/// <para>Differences from Keras: a shared layer as above; input shapes are fixed (no <c>None</c> axes besides the batch);
+/// a graph of several outputs carries no timestep masks and is not nested in another graph
+/// (<see cref="NotSupportedException"/>).</para>
 /// <para>Saved weights are named <c>{graph}.{layer}.{parameter}</c>, e.g. <c>functional_1.dense_2.kernel</c>.</para>
 /// </remarks>
 public sealed class Functional<T> : Layer<T>, IMergeLayer<T>, IInputGradientOptional, IMaskConsumer where T : unmanaged, IFloatingPointIeee754<T>
@@ -98,7 +105,11 @@ public sealed class Functional<T> : Layer<T>, IMergeLayer<T>, IInputGradientOpti
     private readonly Input<T>[] _inputs;
     private readonly Value[] _values;                    // the inputs first, then the calls' outputs
     private readonly Node[] _nodes;                      // in run order
-    private readonly int _output;                        // the value the graph returns
+    private readonly int _output;                        // the value the graph returns (its first output)
+    private readonly int[] _outputValues;                // every output's value, in order
+    private readonly string[] _outputNames;
+    private readonly Tensor<T>[] _outputTensors;         // the outputs of the last forward pass (ForwardOutputs)
+    private readonly Tensor<T>[] _oneInput = new Tensor<T>[1];
     private readonly List<string> _parameterKeys = [];
     private readonly Workspace<T>[] _zeros;
     private readonly Tensor<T>[] _inputGradients;       // returned by Backward, one per input
@@ -114,26 +125,47 @@ public sealed class Functional<T> : Layer<T>, IMergeLayer<T>, IInputGradientOpti
     /// layer cannot be shared as called (see the remarks); or two layers share a name. The message names the layers.</exception>
     public Functional(Input<T> inputs, SymbolicTensor<T> outputs) : this([inputs ?? throw new ArgumentNullException(nameof(inputs))], outputs) { }
 
-    /// <summary>The graph from several inputs to <paramref name="outputs"/>, Keras' <c>Model([a, b, …], outputs)</c>: a
-    /// multi-input graph runs as a merge layer (<see cref="IMergeLayer{T}"/>: one tensor per input, in this order), and a
-    /// model made of it takes a list of input tensors (<c>Fit([xa, xb], y)</c>).</summary>
+    /// <summary>The graph from <paramref name="inputs"/> to several outputs, Keras' <c>Model(inputs, [a, b, …])</c>.</summary>
+    /// <param name="inputs">The graph's input.</param>
+    /// <param name="outputs">The tensors it returns, in order; at least one.</param>
+    /// <exception cref="ArgumentException">No outputs, an output that does not depend on the input, or as for one output.</exception>
+    /// <exception cref="NotSupportedException">Several outputs and a layer that makes timestep masks, or a nested graph of several outputs.</exception>
+    public Functional(Input<T> inputs, IReadOnlyList<SymbolicTensor<T>> outputs) : this([inputs ?? throw new ArgumentNullException(nameof(inputs))], outputs) { }
+
+    /// <summary>The graph from several inputs to <paramref name="outputs"/>, Keras' <c>Model([a, b, …], outputs)</c>.</summary>
     /// <param name="inputs">The graph's inputs, in the order the model takes them; each used by the graph.</param>
     /// <param name="outputs">A tensor computed from the inputs by calls of layers.</param>
     /// <exception cref="ArgumentException">No inputs, an input given twice or not used, the output depending on an input
     /// not listed, a layer that cannot be shared as called, or two layers sharing a name. The message names them.</exception>
     public Functional(IReadOnlyList<Input<T>> inputs, SymbolicTensor<T> outputs)
+        : this(inputs, [outputs ?? throw new ArgumentNullException(nameof(outputs))]) { }
+
+    /// <summary>The graph from several inputs to one or more outputs, Keras' <c>Model([a, b, …], [y, z, …])</c>: a
+    /// multi-input graph runs as a merge layer (<see cref="IMergeLayer{T}"/>: one tensor per input, in this order), and a
+    /// model made of it takes a list of input tensors (<c>Fit([xa, xb], y)</c>); a graph of several outputs returns one
+    /// tensor per output (<see cref="ForwardOutputs"/>), and a model made of it takes one target per output.</summary>
+    /// <param name="inputs">The graph's inputs, in the order the model takes them; each used by the graph.</param>
+    /// <param name="outputs">The tensors it returns, in order, computed from the inputs by calls of layers; at least one.</param>
+    /// <exception cref="ArgumentException">No inputs or outputs, an input given twice or not used, an output depending on an
+    /// input not listed, a layer that cannot be shared as called, or two layers sharing a name. The message names them.</exception>
+    /// <exception cref="NotSupportedException">Several outputs and a layer that makes timestep masks, or a nested graph of several outputs.</exception>
+    public Functional(IReadOnlyList<Input<T>> inputs, IReadOnlyList<SymbolicTensor<T>> outputs)
     {
         ArgumentNullException.ThrowIfNull(inputs);
         ArgumentNullException.ThrowIfNull(outputs);
         if (inputs.Count == 0) throw new ArgumentException("A graph needs at least one input.", nameof(inputs));
+        if (outputs.Count == 0) throw new ArgumentException("A graph needs at least one output.", nameof(outputs));
+        for (int k = 0; k < outputs.Count; k++)
+            if (outputs[k] is null) throw new ArgumentNullException(nameof(outputs), $"outputs[{k}] is null.");
         _inputs = new Input<T>[inputs.Count];
         for (int k = 0; k < inputs.Count; k++)
         {
             _inputs[k] = inputs[k] ?? throw new ArgumentNullException(nameof(inputs), $"inputs[{k}] is null.");
             if (Array.IndexOf(_inputs, _inputs[k], 0, k) >= 0)
                 throw new ArgumentException($"The input '{_inputs[k].Name}' is listed twice (at {Array.IndexOf(_inputs, _inputs[k], 0, k)} and {k}).", nameof(inputs));
-            if (ReferenceEquals(_inputs[k], outputs))
-                throw new ArgumentException($"outputs is the input '{_inputs[k].Name}' itself: the graph has no layers.", nameof(outputs));
+            for (int o = 0; o < outputs.Count; o++)
+                if (ReferenceEquals(_inputs[k], outputs[o]))
+                    throw new ArgumentException($"{(outputs.Count == 1 ? "outputs" : $"outputs[{o}]")} is the input '{_inputs[k].Name}' itself: the graph has no layers.", nameof(outputs));
         }
 
         // Depth-first from the output, a call's inputs in order: the post-order is a topological order of the calls.
@@ -152,14 +184,17 @@ public sealed class Functional<T> : Layer<T>, IMergeLayer<T>, IInputGradientOpti
                 return;
             }
             if (callIndex.ContainsKey(t)) return;
+            if (t.Layer is Functional<T> { OutputCount: > 1 } nested)
+                throw new NotSupportedException($"The graph '{nested.Name}' of {nested.OutputCount} outputs is called inside another graph; a graph of several outputs is a model's only layer here.");
             foreach (var s in t.Sources) Visit(s);
             callIndex[t] = calls.Count;
             calls.Add(t);
         }
-        Visit(outputs);
+        // Each output in turn: for one output this is the order it always had.
+        foreach (var o in outputs) Visit(o);
         for (int k = 0; k < _inputs.Length; k++)
             if (!reached[k])
-                throw new ArgumentException($"outputs (from {outputs.Producer}) does not depend on the input '{_inputs[k].Name}'.", nameof(outputs));
+                throw new ArgumentException($"{(outputs.Count == 1 ? "outputs" : "No output")} (from {string.Join(", ", outputs.Select(o => o.Producer))}) does not depend on the input '{_inputs[k].Name}'.", nameof(outputs));
 
         // Values: the inputs, then each call's output. The calls of one layer object form one node.
         _values = new Value[_inputs.Length + calls.Count];
@@ -194,9 +229,24 @@ public sealed class Functional<T> : Layer<T>, IMergeLayer<T>, IInputGradientOpti
         _nodes = Schedule(pending, nameof(outputs));
         foreach (var n in _nodes)
             foreach (int v in n.Sources) _values[v].Readers++;
-        _output = ValueOf(outputs);
-        _values[_output].Readers++;
-        OutputShape = outputs.Shape;
+        _outputValues = outputs.Select(ValueOf).ToArray();
+        foreach (int v in _outputValues) _values[v].Readers++;   // a tensor listed twice is read twice: its gradients sum
+        _output = _outputValues[0];
+        OutputShape = outputs[0].Shape;
+        OutputShapes = outputs.Select(o => o.Shape).ToArray();
+        // Keras 3 names an output after the layer that produced it; a repeated name gets _1, _2, … (as Keras 2 did).
+        _outputNames = new string[outputs.Count];
+        var taken = new HashSet<string>(StringComparer.Ordinal);
+        for (int k = 0; k < outputs.Count; k++)
+        {
+            string name = outputs[k].Producer;
+            for (int i = 1; !taken.Add(name); i++) name = $"{outputs[k].Producer}_{i.ToString(CultureInfo.InvariantCulture)}";
+            _outputNames[k] = name;
+        }
+        _outputTensors = new Tensor<T>[outputs.Count];
+        if (outputs.Count > 1 && IsMaskSource)
+            throw new NotSupportedException(
+                $"A graph of {outputs.Count} outputs [{string.Join(", ", _outputNames)}] has a layer that makes timestep masks ({string.Join(", ", _nodes.Where(n => n.Layer is { } l && ProducesMask(l)).Select(n => "'" + n.Name + "'"))}); per-output masked losses are not supported here.");
         _zeros = _inputs.Select(_ => new Workspace<T>()).ToArray();
         _inputGradients = new Tensor<T>[_inputs.Length];
     }
@@ -262,8 +312,18 @@ public sealed class Functional<T> : Layer<T>, IMergeLayer<T>, IInputGradientOpti
     /// <summary>The graph's inputs, in the order it takes them.</summary>
     public IReadOnlyList<Input<T>> Inputs => _inputs;
 
-    /// <summary>The per-sample output shape.</summary>
+    /// <summary>The per-sample output shape (the first output's in a graph of several outputs).</summary>
     public TensorShape OutputShape { get; }
+
+    /// <summary>The per-sample shape of each output, in order.</summary>
+    public IReadOnlyList<TensorShape> OutputShapes { get; }
+
+    /// <summary>How many tensors the graph returns.</summary>
+    public int OutputCount => _outputValues.Length;
+
+    /// <summary>Each output's name, in order: the name of the layer that produced it (Keras 3's <c>output_names</c>, the
+    /// keys of per-output losses, metrics and logs), with <c>_1</c>, <c>_2</c>, … appended to a repeated name.</summary>
+    public IReadOnlyList<string> OutputNames => _outputNames;
 
     /// <summary>The single-input layers of the graph, each once, in the order they run (merge layers are in
     /// <see cref="MergeLayers"/>).</summary>
@@ -362,6 +422,14 @@ public sealed class Functional<T> : Layer<T>, IMergeLayer<T>, IInputGradientOpti
             if (shapes[k][0] != shapes[0][0])
                 throw new ArgumentException($"{Name}: the inputs have different batch sizes: [{string.Join(", ", shapes)}].", paramName);
         }
+    }
+
+    /// <summary>Throws unless the graph has one output (the calls that return one tensor).</summary>
+    private void RequireSingleOutput()
+    {
+        if (_outputValues.Length != 1)
+            throw new InvalidOperationException(
+                $"{Name} has {_outputValues.Length} outputs [{string.Join(", ", _outputNames.Select(n => "'" + n + "'"))}]: use ForwardOutputs and BackwardOutputs (a model made of it takes and returns one tensor per output).");
     }
 
     /// <summary>Throws unless the graph has one input (the single-tensor calls of <see cref="ILayer{T}"/>).</summary>
@@ -474,10 +542,59 @@ public sealed class Functional<T> : Layer<T>, IMergeLayer<T>, IInputGradientOpti
     {
         ArgumentNullException.ThrowIfNull(input);
         RequireSingleInput();
+        RequireSingleOutput();
         CheckSample(input.Shape, 0, nameof(input));
         EnsureBuilt(input);
         _values[0].Tensor = input;
         return Run(training);
+    }
+
+    /// <summary>Runs the graph on one tensor per input (in the order of <see cref="Inputs"/>) and returns one tensor per
+    /// output (in the order of <see cref="OutputNames"/>); the list and its tensors are the graph's own, valid until the
+    /// next forward pass. Built on first use.</summary>
+    /// <exception cref="ArgumentException">The count or shapes do not fit the inputs; the message names them.</exception>
+    public IReadOnlyList<Tensor<T>> ForwardOutputs(IReadOnlyList<Tensor<T>> inputs, bool training)
+    {
+        ArgumentNullException.ThrowIfNull(inputs);
+        foreach (var x in inputs) ArgumentNullException.ThrowIfNull(x, nameof(inputs));
+        CheckSamples(inputs.Select(x => x.Shape).ToArray(), nameof(inputs));
+        if (!IsBuilt)
+        {
+            if (_inputs.Length == 1) EnsureBuilt(inputs[0]);
+            else Build(inputs.Select(x => x.Shape).ToArray(), StableHash(Name));
+        }
+        for (int k = 0; k < _inputs.Length; k++) _values[k].Tensor = inputs[k];
+        Run(training);
+        return _outputTensors;
+    }
+
+    /// <summary>As <see cref="ForwardOutputs(IReadOnlyList{Tensor{T}}, bool)"/> for inputs already checked (the model's
+    /// steady path: no array of shapes per call).</summary>
+    internal IReadOnlyList<Tensor<T>> ForwardOutputsUnchecked(Tensor<T>[] inputs, bool training)
+    {
+        for (int k = 0; k < _inputs.Length; k++) _values[k].Tensor = inputs[k];
+        Run(training);
+        return _outputTensors;
+    }
+
+    /// <summary>Back-propagates one gradient per output (each shaped as its output of the last forward pass) through the
+    /// graph: a tensor read by several calls or listed as several outputs gets the sum of its gradients. Returns the
+    /// gradient with respect to each input, in order (zeros when <see cref="ComputeInputGradient"/> is false).</summary>
+    /// <exception cref="ArgumentException">Not one gradient per output, or one shaped unlike its output; the message names them.</exception>
+    public IReadOnlyList<Tensor<T>> BackwardOutputs(IReadOnlyList<Tensor<T>> dOutputs)
+    {
+        ArgumentNullException.ThrowIfNull(dOutputs);
+        if (dOutputs.Count != _outputValues.Length)
+            throw new ArgumentException($"{Name} has {_outputValues.Length} outputs [{string.Join(", ", _outputNames)}]; got {dOutputs.Count} gradient(s).", nameof(dOutputs));
+        for (int k = 0; k < dOutputs.Count; k++)
+        {
+            ArgumentNullException.ThrowIfNull(dOutputs[k], nameof(dOutputs));
+            var y = _values[_outputValues[k]].Tensor ?? throw new InvalidOperationException($"{Name}: call ForwardOutputs before BackwardOutputs.");
+            if (dOutputs[k].Shape != y.Shape)
+                throw new ArgumentException($"dOutputs[{k}] (output '{_outputNames[k]}') is shaped {dOutputs[k].Shape}, but that output was {y.Shape}.", nameof(dOutputs));
+        }
+        BackwardMany(dOutputs);
+        return _inputGradients;
     }
 
     /// <summary>Runs the graph on one tensor per input, in the order of <see cref="Inputs"/> (a multi-input graph's
@@ -486,6 +603,7 @@ public sealed class Functional<T> : Layer<T>, IMergeLayer<T>, IInputGradientOpti
     public Tensor<T> Forward(IReadOnlyList<Tensor<T>> inputs, bool training)
     {
         ArgumentNullException.ThrowIfNull(inputs);
+        RequireSingleOutput();
         foreach (var x in inputs) ArgumentNullException.ThrowIfNull(x, nameof(inputs));
         if (!IsBuilt) Build(inputs.Select(x => x.Shape).ToArray(), StableHash(Name));
         else if (inputs.Count != _inputs.Length) CheckSamples(inputs.Select(x => x.Shape).ToArray(), nameof(inputs));
@@ -540,6 +658,7 @@ public sealed class Functional<T> : Layer<T>, IMergeLayer<T>, IInputGradientOpti
             }
             else RunShared(n, masks, training);
         }
+        for (int k = 0; k < _outputValues.Length; k++) _outputTensors[k] = _values[_outputValues[k]].Tensor!;
         return _values[_output].Tensor!;
     }
 
@@ -628,6 +747,7 @@ public sealed class Functional<T> : Layer<T>, IMergeLayer<T>, IInputGradientOpti
     public override Tensor<T> Backward(Tensor<T> dOutput)
     {
         RequireSingleInput();
+        RequireSingleOutput();
         BackwardCore(dOutput);
         return _inputGradients[0];
     }
@@ -636,6 +756,7 @@ public sealed class Functional<T> : Layer<T>, IMergeLayer<T>, IInputGradientOpti
     /// (zeros when <see cref="ComputeInputGradient"/> is false).</summary>
     IReadOnlyList<Tensor<T>> IMergeLayer<T>.Backward(Tensor<T> dOutput)
     {
+        RequireSingleOutput();
         BackwardCore(dOutput);
         return _inputGradients;
     }
@@ -649,6 +770,24 @@ public sealed class Functional<T> : Layer<T>, IMergeLayer<T>, IInputGradientOpti
             v.Gradient = null;
         }
         Deliver(_output, dOutput);
+        BackwardNodes();
+    }
+
+    /// <summary>The backward pass of a graph of several outputs: every output's gradient delivered, then the nodes.</summary>
+    private void BackwardMany(IReadOnlyList<Tensor<T>> dOutputs)
+    {
+        foreach (var v in _values)
+        {
+            v.Received = 0;
+            v.Gradient = null;
+        }
+        for (int k = 0; k < _outputValues.Length; k++) Deliver(_outputValues[k], dOutputs[k]);
+        BackwardNodes();
+    }
+
+    /// <summary>Runs the nodes' backward passes in reverse order once the outputs' gradients are delivered.</summary>
+    private void BackwardNodes()
+    {
         for (int i = _nodes.Length - 1; i >= 0; i--)
         {
             var n = _nodes[i];
@@ -717,7 +856,8 @@ public sealed class Functional<T> : Layer<T>, IMergeLayer<T>, IInputGradientOpti
     /// order <c>node.i.kind</c> (<c>layer</c> or <c>merge</c>), <c>node.i.type</c>, <c>node.i.name</c>,
     /// <c>node.i.inputs</c> (the tensors it reads, comma-separated: <c>j</c> for the output of layer j, <c>j/c</c> for the
     /// output of call c of a shared layer j, <c>input</c>, or <c>input:k</c> with several inputs, for a graph input;
-    /// a shared layer's calls separated by <c>;</c>) and the layer's own options as <c>node.i.config.*</c>.</summary>
+    /// a shared layer's calls separated by <c>;</c>) and the layer's own options as <c>node.i.config.*</c>; with several
+    /// outputs, <c>outputs</c> (their references, comma-separated, in order).</summary>
     public override IReadOnlyDictionary<string, string> GetConfig()
     {
         static string ShapeText(TensorShape s) => string.Join(",", s.ToArray().Select(d => d.ToString(CultureInfo.InvariantCulture)));
@@ -757,6 +897,8 @@ public sealed class Functional<T> : Layer<T>, IMergeLayer<T>, IInputGradientOpti
             if (n.Layer is Layer<T> { ActivityRegularizer: { } activity } && !config.ContainsKey("activity_regularizer"))
                 c[prefix + "config.activity_regularizer"] = activity.Name;
         }
+        // A graph of several outputs lists them (one output is the last call's, as it always was).
+        if (_outputValues.Length > 1) c["outputs"] = string.Join(",", _outputValues.Select(v => reference[v]));
         return c;
     }
 }

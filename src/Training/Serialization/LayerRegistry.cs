@@ -558,7 +558,8 @@ public static class LayerRegistry
 
     /// <summary>A Functional graph saves its input shape and name, the number of calls, and for call <c>i</c> (in run
     /// order) <c>node.i.kind</c>, <c>type</c>, <c>name</c>, <c>inputs</c> and the layer's options as
-    /// <c>node.i.config.*</c>; the graph is rebuilt by calling the recreated layers in that order.</summary>
+    /// <c>node.i.config.*</c>, and with several outputs <c>outputs</c> (their references); the graph is rebuilt by calling
+    /// the recreated layers in that order.</summary>
     private sealed class FunctionalFactory : ILayerFactory
     {
         public ILayer<T> Create<T>(IReadOnlyDictionary<string, string> c) where T : unmanaged, IFloatingPointIeee754<T>
@@ -623,7 +624,17 @@ public static class LayerRegistry
                         throw new ArgumentException($"call {i} ('{name}') has kind '{kind}'; expected 'layer' or 'merge'.");
                 }
             }
-            return new Functional<T>(inputs, outputs[^1][0]);
+            // A graph of several outputs lists them; one output is the last call's.
+            if (!c.TryGetValue("outputs", out var listed)) return new Functional<T>(inputs, outputs[^1][0]);
+            var results = listed.Split(',').Select(r =>
+            {
+                int slash = r.IndexOf('/');
+                int k = int.Parse(slash < 0 ? r : r[..slash], NumberStyles.None, CultureInfo.InvariantCulture);
+                int call = slash < 0 ? 0 : int.Parse(r[(slash + 1)..], NumberStyles.None, CultureInfo.InvariantCulture);
+                if (k >= count || call >= outputs[k].Length) throw new ArgumentException($"outputs lists '{r}', which is not the output of a call of the graph.");
+                return outputs[k][call];
+            }).ToArray();
+            return new Functional<T>(inputs, results);
         }
     }
 

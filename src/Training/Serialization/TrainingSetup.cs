@@ -35,7 +35,12 @@ internal sealed class TrainingSetup
     /// <summary>The optimizer's step count, or −1 when the file was saved without optimizer state.</summary>
     public long Iterations { get; private init; } = -1;
 
-    public bool IsBuiltIn => LossName is not null && CustomMetrics.Count == 0 && OptimizerName is not null && CustomOptimizer is null;
+    /// <summary>A model of several outputs: each output's name, loss weight, and loss and metrics (as a setup of its own,
+    /// saved under <c>outputs</c>); the top-level loss is then the first output's. Empty for one output.</summary>
+    public List<(string Name, double Weight, TrainingSetup Setup)> Outputs { get; } = [];
+
+    public bool IsBuiltIn => LossName is not null && CustomMetrics.Count == 0 && OptimizerName is not null && CustomOptimizer is null
+        && Outputs.TrueForAll(o => o.Setup.IsBuiltIn);
 
     public static TrainingSetup Describe<T>(ILoss<T> loss, Optimizer optimizer, IReadOnlyList<IMetric<T>> metrics,
         string[]? metricNames, string[] weightedMetricNames, TensorShape outputShape, bool includeOptimizer) where T : unmanaged, IFloatingPointIeee754<T>
@@ -116,6 +121,20 @@ internal sealed class TrainingSetup
             foreach (var (k, v) in OptimizerConfig) w.WriteString(k, v);
             w.WriteEndObject();
             w.WriteNumber("iterations", Iterations);
+            if (Outputs.Count > 0)
+            {
+                w.WriteStartArray("outputs");
+                foreach (var (name, weight, setup) in Outputs)
+                {
+                    w.WriteStartObject();
+                    w.WriteString("name", name);
+                    w.WriteNumber("loss_weight", weight);
+                    w.WritePropertyName("setup");
+                    w.WriteRawValue(setup.ToJson());
+                    w.WriteEndObject();
+                }
+                w.WriteEndArray();
+            }
             w.WriteEndObject();
         }
         return Encoding.UTF8.GetString(buffer.WrittenSpan);
@@ -166,6 +185,19 @@ internal sealed class TrainingSetup
             foreach (var p in oc.EnumerateObject())
                 setup.OptimizerConfig[p.Name] = p.Value.ValueKind == JsonValueKind.String
                     ? p.Value.GetString()! : throw new InvalidDataException($"training_config.optimizer_config.{p.Name} must be a string");
+        }
+        if (root.TryGetProperty("outputs", out var outputs))
+        {
+            if (outputs.ValueKind != JsonValueKind.Array) throw new InvalidDataException("training_config.outputs must be an array");
+            foreach (var o in outputs.EnumerateArray())
+            {
+                if (o.ValueKind != JsonValueKind.Object
+                    || !o.TryGetProperty("name", out var name) || name.ValueKind != JsonValueKind.String
+                    || !o.TryGetProperty("loss_weight", out var weight) || weight.ValueKind != JsonValueKind.Number
+                    || !o.TryGetProperty("setup", out var sub) || sub.ValueKind != JsonValueKind.Object)
+                    throw new InvalidDataException("training_config.outputs holds objects with a string name, a number loss_weight and an object setup");
+                setup.Outputs.Add((name.GetString()!, weight.GetDouble(), Parse(sub.GetRawText())));
+            }
         }
         return setup;
     }
