@@ -217,7 +217,7 @@ public partial class Sequential<T>
                 if (StopTraining) break;
             }
             var epochLogs = new Dictionary<string, double>(StringComparer.Ordinal) { ["loss"] = counted > 0 ? lossSum / counted : double.NaN };
-            // Keras 3 logs each output's unweighted loss as {output}_loss.
+            // Keras 3 logs each output's weighted loss w·L as {output}_loss.
             if (_heads is not null) foreach (var h in _heads) epochLogs[h.Name + "_loss"] = counted > 0 ? h.LossSum / counted : double.NaN;
             foreach (var m in _metrics) epochLogs[m.Name] = m.Result;
             if (xVal is not null)

@@ -18,8 +18,9 @@ namespace Nn.Simd.Training;
 /// by its weight, flows back into the graph. The calls that take targets take one per output
 /// (<c>Fit(x, [ya, yb])</c>, <c>Evaluate</c>, <c>TrainOnBatch</c>, <c>TestOnBatch</c>; a sample's rows of every target
 /// move with its inputs when shuffled, batched and split), and <see cref="PredictOutputs(Tensor{T}, int)"/> returns one
-/// tensor per output. Logs use Keras 3's keys: <c>loss</c> (the weighted total), <c>{output}_loss</c> (each output's
-/// unweighted loss), <c>{output}_{metric}</c>, and their <c>val_</c> forms.</para>
+/// tensor per output. Logs use Keras 3's keys and values: <c>loss</c> (the weighted total), <c>{output}_loss</c> (each
+/// output's loss times its weight, as Keras 3's <c>CompileLoss</c> records it, so the parts add up to the total less the
+/// penalties), <c>{output}_{metric}</c>, and their <c>val_</c> forms.</para>
 /// <para>Not supported for several outputs (each throws <see cref="NotSupportedException"/>): sample and class weights,
 /// weighted metrics, timestep masks, metric objects (metrics are given by name), and layers before or after the graph.</para>
 /// </remarks>
@@ -34,7 +35,7 @@ public partial class Sequential<T>
         public readonly string[] MetricNames = metricNames;
         public readonly Workspace<T> DOutput = new();
         public int MetricsFrom, MetricsTo;
-        public double LastLoss, LossSum;   // the last batch's unweighted loss, and a running sum over samples
+        public double LastLoss, LossSum;   // the last batch's weighted loss w·L (what Keras 3 logs), and a running sum over samples
     }
 
     private OutputHead[]? _heads;            // set when a model of several outputs is compiled
@@ -344,11 +345,12 @@ public partial class Sequential<T>
         {
             var h = heads[k];
             var d = h.DOutput.Get(outputs[k].Shape);
-            h.LastLoss = double.CreateChecked(h.Loss.ComputeWithGradient(outputs[k], yb[k], d));
+            // Keras 3 logs each output's loss after its weight (CompileLoss multiplies, then records): w·L.
+            h.LastLoss = h.Weight * double.CreateChecked(h.Loss.ComputeWithGradient(outputs[k], yb[k], d));
             // ∂(w·L)/∂y = w·∂L/∂y; a weight of 1 leaves the gradient as the loss wrote it.
             if (h.Weight != 1) TensorPrimitives.Multiply(d.ReadOnlySpan, T.CreateChecked(h.Weight), d.Span);
             _dOutputs[k] = d;
-            loss += h.Weight * h.LastLoss;
+            loss += h.LastLoss;
         }
         loss += ActivityLoss();
         if (!double.IsFinite(loss)) return ReportNonFinite(LocateForward(xb, epoch, step, loss));
@@ -386,9 +388,9 @@ public partial class Sequential<T>
             for (int k = 0; k < heads.Length; k++)
             {
                 yb[k] = y[k].Slice(start, count);
-                double l = double.CreateChecked(heads[k].Loss.Compute(outputs[k], yb[k]));
+                double l = heads[k].Weight * double.CreateChecked(heads[k].Loss.Compute(outputs[k], yb[k]));
                 heads[k].LossSum += l * count;
-                batchLoss += heads[k].Weight * l;
+                batchLoss += l;
             }
             batchLoss += ActivityLoss();
             lossSum += batchLoss * count;

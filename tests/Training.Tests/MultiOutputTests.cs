@@ -148,8 +148,9 @@ public sealed class MultiOutputTests : IDisposable
 
         var logs = model.TrainOnBatch(input, [ya, yb]);
         Assert.Equal(expected.Total, logs["loss"], 1e-12);
-        Assert.Equal(expected.A, logs["reg_loss"], 1e-12);
-        Assert.Equal(expected.B, logs["cls_loss"], 1e-12);
+        // Keras 3 logs each output's loss after its weight.
+        Assert.Equal(0.3 * expected.A, logs["reg_loss"], 1e-12);
+        Assert.Equal(1.7 * expected.B, logs["cls_loss"], 1e-12);
         for (int j = 0; j < model.Parameters.Count; j++)
         {
             var p = model.Parameters[j];
@@ -226,7 +227,7 @@ public sealed class MultiOutputTests : IDisposable
             history.Keys.Order());
         var eval = model.Evaluate(vx, [va, vb], batchSize: 3);
         Assert.Equal(history["val_loss"][^1], eval["loss"], 1e-6);
-        Assert.Equal(eval["reg_loss"] + 0.25 * eval["cls_loss"], eval["loss"], 1e-6);
+        Assert.Equal(eval["reg_loss"] + eval["cls_loss"], eval["loss"], 1e-6);   // each already weighted, as in Keras 3
         var test = model.TestOnBatch(vx, [va, vb]);
         Assert.Equal(eval["loss"], test["loss"], 1e-6);
         Assert.Equal(eval["cls_accuracy"], test["cls_accuracy"]);
