@@ -123,6 +123,14 @@ public class CommonKernelTests
             SimdMath.Sigmoid<Simd256<float>, Vector256<float>, float>(Vector256.Create(x.AsSpan(i, 8))).CopyTo(s256.AsSpan(i));
             SimdMath.Tanh<Simd256<float>, Vector256<float>, float>(Vector256.Create(x.AsSpan(i, 8))).CopyTo(t256.AsSpan(i));
         }
+        for (int i = 0; i + 4 <= x.Length; i += 4)
+        {
+            // Four lanes run as half of an eight-lane call: the same bits.
+            var s128 = SimdMath.Sigmoid<Simd128<float>, Vector128<float>, float>(Vector128.Create(x.AsSpan(i, 4)));
+            var t128 = SimdMath.Tanh<Simd128<float>, Vector128<float>, float>(Vector128.Create(x.AsSpan(i, 4)));
+            for (int j = 0; j < 4; j++)
+                Assert.True(s128[j].Equals(s256[i + j]) && t128[j].Equals(t256[i + j]), $"128-bit lanes at {x[i + j]:R}");
+        }
         if (Vector512.IsHardwareAccelerated)
             for (int i = 0; i + 16 <= x.Length; i += 16)
             {

@@ -36,35 +36,10 @@ internal static class FastExp
     private const float P0 = 1.9875691500E-4f, P1 = 1.3981999507E-3f, P2 = 8.3334519073E-3f,
         P3 = 4.1665795894E-2f, P4 = 1.6666665459E-1f, P5 = 5.0000001201E-1f;
 
-    /// <summary><c>2^t</c> per lane for <c>t</c> in [−150, 126] (the callers clamp), for the gate activations: within about
-    /// 1.5 ulp for a t exact in float; t below −126 gives a tiny or zero result (0 below −149); NaN gives NaN.</summary>
-    /// <remarks><c>n = round(t)</c>, <c>f = t − n</c> exactly (|f| ≤ 1/2), the degree-6 polynomial for 2^f, and the
-    /// scaling by 2ⁿ. Cheaper than <see cref="ExpCapped(Vector128{float})"/> by the clamp and one fused multiply-add,
-    /// because the caller's <c>x·log2 e</c> has already been rounded: fine for the gates, whose error is absolute (a
-    /// rounding of x·log2 e moves σ and tanh by at most about 2e−8), but not for the element-wise kernels' relative
-    /// accuracy at large |x|.</remarks>
+    /// <summary><see cref="Pow2(Vector256{float})"/> on four lanes (computed as the lower half of an eight-lane call, so
+    /// the bits are those of every other width).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector128<float> Pow2(Vector128<float> t)
-    {
-        Vector128<float> n = Vector128.Round(t);
-        Vector128<float> p = Pow2Fraction(t - n);
-        if (Avx512F.VL.IsSupported) return Avx512F.VL.Scale(p, n);
-        // 2ⁿ in the exponent bits, n clamped to [−127, 126]: the biased exponent n + 127 in [0, 253], 0 giving 0 (a
-        // flush where vscalefps gives a subnormal: after 1 + e, as every caller uses it, the same).
-        n = Vector128.MaxNative(Vector128.Create(-127f), n);
-        return p * Vector128.ShiftLeft(Vector128.ConvertToInt32(n) + Vector128.Create(127), 23).AsSingle();
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector128<float> Pow2Fraction(Vector128<float> f)
-    {
-        Vector128<float> p = Vector128.FusedMultiplyAdd(Vector128.Create(E6), f, Vector128.Create(E5));
-        p = Vector128.FusedMultiplyAdd(p, f, Vector128.Create(E4));
-        p = Vector128.FusedMultiplyAdd(p, f, Vector128.Create(E3));
-        p = Vector128.FusedMultiplyAdd(p, f, Vector128.Create(E2));
-        p = Vector128.FusedMultiplyAdd(p, f, Vector128.Create(E1));
-        return Vector128.FusedMultiplyAdd(p, f, Vector128<float>.One);
-    }
+    public static Vector128<float> Pow2(Vector128<float> t) => Pow2(Vector256.Create(t, t)).GetLower();
 
     /// <summary>e^x per lane (see the class remarks).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -74,20 +49,9 @@ internal static class FastExp
         return Vector128.ConditionalSelect(Vector128.GreaterThan(x, Vector128.Create(High)), Vector128.Create(float.PositiveInfinity), result);
     }
 
-    /// <summary>e^clamp(x, −87, 87) per lane (see the class remarks): a normal number in [1.6e−38, 6.1e37], so
-    /// <c>1 + e</c> and its reciprocal stay normal (for the sigmoid and tanh of the fused kernels); NaN gives NaN.</summary>
+    /// <summary><see cref="ExpCapped(Vector256{float})"/> on four lanes (the lower half of an eight-lane call).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector128<float> ExpCapped(Vector128<float> x)
-    {
-        // maxps/minps return their second operand when either is NaN: with x second, a NaN passes through both.
-        Vector128<float> xc = Vector128.MinNative(Vector128.Create(Cap), Vector128.MaxNative(Vector128.Create(-Cap), x));
-        Vector128<float> n = Vector128.Round(xc * Vector128.Create(Log2EHi));
-        Vector128<float> f = Vector128.FusedMultiplyAdd(xc, Vector128.Create(Log2EHi), -n);
-        f = Vector128.FusedMultiplyAdd(xc, Vector128.Create(Log2ELo), f);
-        Vector128<float> p = Pow2Fraction(f);
-        // n is an integer in [−126, 126]: 2ⁿ has the biased exponent n + 127 in [1, 253].
-        return p * Vector128.ShiftLeft(Vector128.ConvertToInt32(n) + Vector128.Create(127), 23).AsSingle();
-    }
+    public static Vector128<float> ExpCapped(Vector128<float> x) => ExpCapped(Vector256.Create(x, x)).GetLower();
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector128<float> Core(Vector128<float> x)
