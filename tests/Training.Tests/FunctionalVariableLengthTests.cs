@@ -69,6 +69,27 @@ public sealed class FunctionalVariableLengthTests : IDisposable
     }
 
     [Fact]
+    public void NoneGraph_WithASequenceOutput_ReturnsEveryStepAtAnyLength()
+    {
+        Sequential Build(int steps, int seed)
+        {
+            var x = new Input<float>(steps, 3);
+            var sum = new Add<float>().Call(new Lstm<float>(4, returnSequences: true).Call(x), new Dense<float>(4).Call(x));
+            return Model.Create(x, new Dense<float>(2).Call(sum), seed: seed);
+        }
+        var model = Build(Input<float>.None, 2);
+        var fixedModel = Build(13, 1);
+        CopyWeights(model, fixedModel);
+        var (x13, _) = Windows(3, 13, 4);
+        var y = model.Predict(x13);
+        Assert.Equal(new TensorShape(3, 13, 2), y.Shape);
+        Assert.Equal(fixedModel.Predict(x13).ToArray(), y.ToArray());
+        var destination = new Tensor<float>(new TensorShape(3, 13, 2));
+        model.PredictOnBatch(x13, destination);
+        Assert.Equal(y.ToArray(), destination.ToArray());
+    }
+
+    [Fact]
     public void NoneGraph_Summary_AndSymbolicShapes_PrintNone()
     {
         var (input, output) = LstmSkipGraph<float>(Input<float>.None);
