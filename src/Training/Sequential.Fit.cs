@@ -794,7 +794,7 @@ public partial class Sequential<T>
         else
         {
             for (int k = 0; k < x.Length; k++)
-                if (DropBatch(x[k].Shape) != _inputShapes![k])
+                if (DropBatch(x[k].Shape) != _inputShapes![k] && !GraphTakes(x[k].Shape, k))
                     throw new ArgumentException($"{name}[{k}] has shape {x[k].Shape}, but the model's input {k} takes samples shaped {FormatSample(_inputShapes[k])} (so [N, {string.Join(", ", _inputShapes[k].ToArray())}]).", name);
         }
     }
@@ -806,6 +806,9 @@ public partial class Sequential<T>
         bool anyLength = TakesAnyLength;
         if (anyLength && x.Rank == s.Rank + 1 && x.Shape[1] > 0 && (s.Rank == 1 || x.Shape[2] == s[1]) && TryOutputShape(DropBatch(x.Shape)) is not null)
             return;
+        if (GraphTakes(x.Shape, 0) && TryOutputShape(DropBatch(x.Shape)) is not null) return;
+        if (NoneGraph is { } graph)
+            throw new ArgumentException($"{name} has shape {x.Shape}, but the model takes samples shaped (None, {graph.Inputs[0].ShapeText}) (None: any size).", name);
         string any = !anyLength ? "" : s.Rank == 1 ? " (any number of time steps: [N, T])" : $" (any number of time steps: [N, T, {s[1]}])";
         throw new ArgumentException($"{name} has shape {x.Shape}, but the model takes samples shaped {FormatSample(s)} (so [N, {string.Join(", ", s.ToArray())}]){any}.", name);
     }
@@ -816,6 +819,21 @@ public partial class Sequential<T>
     private bool TakesAnyLength => InputShape is { } s && InputCount == 1
         && (s.Rank == 2 || (s.Rank == 1 && _layers.Count > 0 && _layers[0] is Embedding<T>))
         && TryOutputShape(s.Rank == 1 ? new TensorShape(s[0] + 1) : new TensorShape(s[0] + 1, s[1])) is not null;
+
+    /// <summary>The model's first layer when it is a graph whose inputs have <c>None</c> axes (Keras'
+    /// <c>Input(shape=(None, 5))</c>), else null.</summary>
+    private Functional<T>? NoneGraph => _layers.Count > 0 && _layers[0] is Functional<T> { HasNone: true } g ? g : null;
+
+    /// <summary>Whether the model's first layer is a graph with <c>None</c> axes that takes batches shaped
+    /// <paramref name="shape"/> as its input <paramref name="k"/> (any size on those axes).</summary>
+    private bool GraphTakes(TensorShape shape, int k)
+    {
+        if (NoneGraph is not { } graph || shape.Rank != graph.Inputs[k].Shape.Rank + 1) return false;
+        var input = graph.Inputs[k];
+        for (int i = 0; i < input.Shape.Rank; i++)
+            if (shape[i + 1] != input.Shape[i] && !(input.IsNone(i) && shape[i + 1] > 0)) return false;
+        return true;
+    }
 
     /// <summary>The output shape of one sample shape, or null when a layer cannot take it.</summary>
     private TensorShape? TryOutputShape(TensorShape sample)
@@ -834,7 +852,17 @@ public partial class Sequential<T>
 
     /// <summary>The output sample shape for inputs shaped like <paramref name="x"/> (checked by CheckSampleShape).</summary>
     private TensorShape SampleOutputShape(Tensor<T>[] x) =>
-        x.Length > 1 || DropBatch(x[0].Shape) == InputShape!.Value ? OutputShape!.Value : TryOutputShape(DropBatch(x[0].Shape))!.Value;
+        x.Length > 1 ? MultiInputOutputShape(x) : DropBatch(x[0].Shape) == InputShape!.Value ? OutputShape!.Value : TryOutputShape(DropBatch(x[0].Shape))!.Value;
+
+    /// <summary>The output sample shape of a multi-input model: the built one, or re-inferred through every layer when
+    /// its graph's <c>None</c> axes have another size.</summary>
+    private TensorShape MultiInputOutputShape(Tensor<T>[] x)
+    {
+        if (NoneGraph is not { } graph || x.Select((t, k) => DropBatch(t.Shape) == _inputShapes![k]).All(b => b)) return OutputShape!.Value;
+        var shape = graph.ComputeOutputShape(x.Select(t => WithBatch(DropBatch(t.Shape), 1)).ToArray());
+        for (int i = 1; i < _layers.Count; i++) shape = _layers[i].ComputeOutputShape(shape);
+        return DropBatch(shape);
+    }
 
     /// <summary>Rows [start, start + count) of each input (views).</summary>
     private static Tensor<T>[] Slice(Tensor<T>[] x, int start, int count)
@@ -855,9 +883,10 @@ public partial class Sequential<T>
         }
         var graph = MultiOutputGraph!;
         int n = x[0].Shape[0];
+        var outputs = graph.SampleOutputShapes(x.Select(t => t.Shape).ToArray());
         for (int k = 0; k < y.Length; k++)
         {
-            var output = graph.OutputShapes[k];
+            var output = outputs[k];
             try { _heads[k].Loss.ValidateTargets(WithBatch(output, n), y[k]); }
             catch (ArgumentException e)
             {

@@ -319,7 +319,7 @@ public partial class Sequential<T>
         EnsureBuilt(x, nameof(x));
         using var threads = new ThreadScope(_threads);
         int n = x[0].Shape[0];
-        var results = graph.OutputShapes.Select(s => new Tensor<T>(WithBatch(s, n))).ToArray();
+        var results = graph.SampleOutputShapes(x.Select(t => t.Shape).ToArray()).Select(s => new Tensor<T>(WithBatch(s, n))).ToArray();
         for (int start = 0; start < n; start += batchSize)
         {
             int count = Math.Min(batchSize, n - start);
@@ -442,7 +442,7 @@ public partial class Sequential<T>
         var graph = RequireOutputsGraph(name);
         if (y.Count != graph.OutputCount)
             throw new ArgumentException(
-                $"{name} holds {y.Count} target tensor(s) [{string.Join(", ", y.Select(t => t?.Shape.ToString() ?? "null"))}], but the model has {graph.OutputCount} outputs [{string.Join(", ", graph.OutputNames.Select((n, k) => $"'{n}' (None, {string.Join(", ", graph.OutputShapes[k].ToArray())})"))}]; give one per output, in that order.", name);
+                $"{name} holds {y.Count} target tensor(s) [{string.Join(", ", y.Select(t => t?.Shape.ToString() ?? "null"))}], but the model has {graph.OutputCount} outputs [{string.Join(", ", graph.OutputNames.Select((n, k) => $"'{n}' (None, {graph.OutputShapeText(k)})"))}]; give one per output, in that order.", name);
         var a = new Tensor<T>[y.Count];
         for (int k = 0; k < a.Length; k++) a[k] = y[k] ?? throw new ArgumentNullException(name, $"{name}[{k}] is null.");
         return a;

@@ -503,14 +503,14 @@ public partial class Sequential<T> : IModel where T : unmanaged, IFloatingPointI
             long count = l.Parameters.Sum(p => (long)p.Value.Length);
             total += count;
             trainable += l.Parameters.Where(p => p.Trainable).Sum(p => (long)p.Value.Length);
-            rows.Add(($"{l.Name} ({TypeLabel(l)})", FormatWithNone(shape), count.ToString("N0", CultureInfo.InvariantCulture)));
+            rows.Add(($"{l.Name} ({TypeLabel(l)})", l is Functional<T> { HasNone: true, OutputCount: 1 } g ? "(None, " + g.OutputShapeText(0) + ")" : FormatWithNone(shape), count.ToString("N0", CultureInfo.InvariantCulture)));
             // A graph's calls follow it, indented, each with the layers it reads (Keras' "Connected to").
             if (l is Functional<T> graph)
             {
                 var calls = graph.Calls;
                 for (int c = 0; c < calls.Count; c++)
                     rows.Add(($"  {calls[c].Name} ({TypeLabel(graph.LayerOf(c))}) ← {string.Join(", ", calls[c].Inputs)}",
-                        FormatWithNone(WithBatch(calls[c].OutputShape!.Value, 1)), calls[c].ParameterCount.ToString("N0", CultureInfo.InvariantCulture)));
+                        "(None, " + graph.CallShapeText(c) + ")", calls[c].ParameterCount.ToString("N0", CultureInfo.InvariantCulture)));
             }
         }
         int w1 = Math.Max(28, rows.Max(r => r.Layer.Length) + 2);
@@ -520,9 +520,12 @@ public partial class Sequential<T> : IModel where T : unmanaged, IFloatingPointI
         string rule = new('─', w1 + w2 + w3), thick = new('═', w1 + w2 + w3);
         // A model made by Model.Create is one graph: Keras calls it a functional model.
         string kind = _layers is [Functional<T>] ? "functional" : "sequential";
-        sb.AppendLine($"Model: \"{kind}\"  (input {string.Join(", ", _inputShapes!.Select(s => FormatWithNone(WithBatch(s, 1))))})");
+        string inputs = _layers[0] is Functional<T> { HasNone: true } first
+            ? string.Join(", ", first.Inputs.Select(i => $"(None, {i.ShapeText})"))
+            : string.Join(", ", _inputShapes!.Select(s => FormatWithNone(WithBatch(s, 1))));
+        sb.AppendLine($"Model: \"{kind}\"  (input {inputs})");
         if (MultiOutputGraph is { } outputs)
-            sb.AppendLine($"Outputs: {string.Join(", ", outputs.OutputNames.Select((n, k) => $"{n} {FormatWithNone(WithBatch(outputs.OutputShapes[k], 1))}"))}");
+            sb.AppendLine($"Outputs: {string.Join(", ", outputs.OutputNames.Select((n, k) => $"{n} (None, {outputs.OutputShapeText(k)})"))}");
         sb.AppendLine(rule);
         sb.Append("Layer (type)".PadRight(w1)).Append("Output Shape".PadRight(w2)).AppendLine("Param #".PadLeft(w3));
         sb.AppendLine(thick);

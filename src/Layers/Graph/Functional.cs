@@ -46,8 +46,14 @@ namespace Nn.Simd.Layers;
 /// name gets <c>_1</c>, <c>_2</c>, … as Keras 2 did). An output that other calls also read, the same tensor listed twice,
 /// or two outputs from the calls of one shared layer get the sum of their gradients. Such a graph is a model's only
 /// layer; its single-tensor calls (<see cref="Forward(Tensor{T}, bool)"/>, <see cref="Backward(Tensor{T})"/>) throw.</para>
-/// <para>Differences from Keras: a shared layer as above; input shapes are fixed (no <c>None</c> axes besides the batch);
-/// a graph of several outputs carries no timestep masks and is not nested in another graph
+/// <para>An input with a <c>None</c> axis (<c>new Input&lt;float&gt;(Input&lt;float&gt;.None, 5)</c>, Keras'
+/// <c>keras.Input(shape=(None, 5))</c>) takes any size there: each forward pass at a new size re-infers the nodes' shapes
+/// (<c>ComputeOutputShape</c>), and the layers and the graph re-size their buffers, which they then reuse while the size
+/// stays (no allocation per step at a fixed length). The graph is built at <see cref="Input{T}.ReferenceLength"/> and its
+/// layers checked at <see cref="Input{T}.ProbeLength"/> too: a layer whose weights depend on the <c>None</c> axis (a
+/// <c>Dense</c> after <c>Flatten</c> over time) is refused then, with a message naming it and both shapes. A graph whose
+/// inputs have fixed shapes takes only those shapes, as before.</para>
+/// <para>Differences from Keras: a shared layer as above; a graph of several outputs carries no timestep masks and is not nested in another graph
 /// (<see cref="NotSupportedException"/>).</para>
 /// <para>Saved weights are named <c>{graph}.{layer}.{parameter}</c>, e.g. <c>functional_1.dense_2.kernel</c>.</para>
 /// </remarks>
@@ -117,6 +123,7 @@ public sealed class Functional<T> : Layer<T>, IMergeLayer<T>, IInputGradientOpti
     private bool _computeInputGradient = true;
     private TensorShape _lastShapeIn, _lastShapeOut;
     private TensorShape[]? _shapes;                      // per-sample output shape of each node, once built
+    private TensorShape[]? _probeShapes;                 // the same at the None axes' second length (== _shapes without None)
 
     /// <summary>The graph from <paramref name="inputs"/> to <paramref name="outputs"/>, Keras' <c>Model(inputs, outputs)</c>.</summary>
     /// <param name="inputs">The graph's input.</param>
@@ -179,7 +186,7 @@ public sealed class Functional<T> : Layer<T>, IMergeLayer<T>, IInputGradientOpti
                 int k = Array.IndexOf(_inputs, other);
                 if (k < 0)
                     throw new ArgumentException(
-                        $"The graph reaches the input '{other.Name}' (None, {string.Join(", ", other.Shape.ToArray())}), which is not among its inputs [{string.Join(", ", _inputs.Select(i => "'" + i.Name + "'"))}].", nameof(outputs));
+                        $"The graph reaches the input '{other.Name}' (None, {other.ShapeText}), which is not among its inputs [{string.Join(", ", _inputs.Select(i => "'" + i.Name + "'"))}].", nameof(outputs));
                 reached[k] = true;
                 return;
             }
@@ -298,9 +305,9 @@ public sealed class Functional<T> : Layer<T>, IMergeLayer<T>, IInputGradientOpti
             throw new ArgumentException($"Layer '{name}' is called {calls.Count} times in the graph, so it would share its weights between the calls, but {why}; create one layer per call.", paramName);
         var shape = calls[0].Sources[0].Shape;
         foreach (var c in calls)
-            if (c.Sources[0].Shape != shape)
+            if (c.Sources[0].Shape != shape || c.Sources[0].Probe != calls[0].Sources[0].Probe)
                 throw new ArgumentException(
-                    $"Layer '{name}' is called on tensors shaped (None, {string.Join(", ", shape.ToArray())}) and (None, {string.Join(", ", c.Sources[0].Shape.ToArray())}); a shared layer's calls run as one batch, so their inputs must have one shape.", paramName);
+                    $"Layer '{name}' is called on tensors shaped (None, {calls[0].Sources[0].ShapeText}) and (None, {c.Sources[0].ShapeText}); a shared layer's calls run as one batch, so their inputs must have one shape.", paramName);
     }
 
     /// <inheritdoc/>
@@ -402,12 +409,14 @@ public sealed class Functional<T> : Layer<T>, IMergeLayer<T>, IInputGradientOpti
 
     private void CheckSample(TensorShape shape, int k, string paramName)
     {
-        var sample = _inputs[k].Shape;
+        var input = _inputs[k];
+        var sample = input.Shape;
         bool fits = shape.Rank == sample.Rank + 1;
-        for (int i = 0; fits && i < sample.Rank; i++) fits = shape[i + 1] == sample[i];
+        // A None axis takes any size of at least 1.
+        for (int i = 0; fits && i < sample.Rank; i++) fits = shape[i + 1] == sample[i] || (shape[i + 1] > 0 && input.HasNone && input.IsNone(i));
         if (!fits)
             throw new ArgumentException(
-                $"{Name} takes {(_inputs.Length == 1 ? "inputs" : $"as input {k}")} shaped (batch, {string.Join(", ", sample.ToArray())}), as its input '{_inputs[k].Name}'; got {shape}.", paramName);
+                $"{Name} takes {(_inputs.Length == 1 ? "inputs" : $"as input {k}")} shaped (batch, {input.ShapeText}), as its input '{input.Name}'; got {shape}.", paramName);
     }
 
     /// <summary>Checks one shape per input, all with the same batch size.</summary>
@@ -415,7 +424,7 @@ public sealed class Functional<T> : Layer<T>, IMergeLayer<T>, IInputGradientOpti
     {
         if (shapes.Count != _inputs.Length)
             throw new ArgumentException(
-                $"{Name} takes {_inputs.Length} input(s) [{string.Join(", ", _inputs.Select(i => $"'{i.Name}' (None, {string.Join(", ", i.Shape.ToArray())})"))}]; got {shapes.Count}: [{string.Join(", ", shapes)}].", paramName);
+                $"{Name} takes {_inputs.Length} input(s) [{string.Join(", ", _inputs.Select(i => $"'{i.Name}' (None, {i.ShapeText})"))}]; got {shapes.Count}: [{string.Join(", ", shapes)}].", paramName);
         for (int k = 0; k < shapes.Count; k++)
         {
             CheckSample(shapes[k], k, paramName);
@@ -505,7 +514,109 @@ public sealed class Functional<T> : Layer<T>, IMergeLayer<T>, IInputGradientOpti
             }
         }
         _shapes = nodeShapes.Select(s => s.DropFirst()).ToArray();
+        _probeShapes = HasNone ? CheckNoneAxes(inputShapes, shapes) : _shapes;
         if (!_computeInputGradient) ComputeInputGradient = false;
+    }
+
+    /// <summary>Whether an input has a <c>None</c> axis (<see cref="Input{T}.None"/>), so that the graph takes any size there.</summary>
+    public bool HasNone => _inputs.Any(i => i.HasNone);
+
+    /// <summary>Checks the built layers at a second size of the inputs' <c>None</c> axes and returns each node's
+    /// per-sample output shape there (the axes that differ from the built shapes vary with the <c>None</c> axes).</summary>
+    /// <exception cref="ArgumentException">A layer cannot take its input at that size, or its weights depend on the
+    /// <c>None</c> axis (built for one size of an axis that varies); the message names the layer and both shapes.</exception>
+    private TensorShape[] CheckNoneAxes(IReadOnlyList<TensorShape> built, TensorShape[] shapes)
+    {
+        var probe = new TensorShape[_values.Length];
+        for (int k = 0; k < _inputs.Length; k++)
+        {
+            var d = built[k].ToArray();
+            for (int i = 1; i < d.Length; i++)
+                if (_inputs[k].IsNone(i - 1)) d[i] = d[i] == Input<T>.ProbeLength ? Input<T>.ReferenceLength : Input<T>.ProbeLength;
+            probe[k] = new TensorShape(d);
+        }
+        string Lengths() => string.Join(", ", _inputs.Where(i => i.HasNone).Select(i => $"'{i.Name}' (None, {i.ShapeText})"));
+        var result = new TensorShape[_nodes.Length];
+        for (int i = 0; i < _nodes.Length; i++)
+        {
+            var n = _nodes[i];
+            if (n.Layer is { } layer)
+            {
+                var a = shapes[n.Sources[0]];
+                var b = probe[n.Sources[0]];
+                TensorShape y;
+                try
+                {
+                    // Built already: Build checks that the input fits the layer's weights (a Dense its features).
+                    layer.Build(b, 0);
+                    y = layer.ComputeOutputShape(b);
+                }
+                catch (ArgumentException e)
+                {
+                    throw new ArgumentException(
+                        $"{Name}: layer '{layer.Name}' cannot follow the None axis of {Lengths()}: built for inputs shaped {a}, it gets {b} at another length{(a.Rank == b.Rank && a[-1] != b[-1] ? ", and its weights depend on the last axis, which varies with the None axis (as a Dense after Flatten over time)" : "")}; give that input a fixed size. {e.Message}", "inputShape", e);
+                }
+                foreach (int v in n.Outputs) probe[v] = y;
+                result[i] = y.DropFirst();
+            }
+            else
+            {
+                var merge = n.Merge!;
+                var xs = n.Sources.Select(v => probe[v]).ToArray();
+                var changed = n.Sources.FirstOrDefault(v => shapes[v][-1] != probe[v][-1], -1);
+                if (merge.Parameters.Count > 0 && changed >= 0)
+                    throw new ArgumentException(
+                        $"{Name}: layer '{merge.Name}' cannot follow the None axis of {Lengths()}: its weights depend on the last axis of its input from '{_values[changed].Producer}', which is {shapes[changed]} at one length and {probe[changed]} at another; give that input a fixed size.", "inputShape");
+                try { probe[n.Outputs[0]] = merge.ComputeOutputShape(xs); }
+                catch (ArgumentException e)
+                {
+                    throw new ArgumentException(
+                        $"{Name}: layer '{merge.Name}' cannot follow the None axis of {Lengths()}: at another length it gets [{string.Join(", ", xs.Select(x => x.ToString()))}]. {e.Message}", "inputShape", e);
+                }
+                result[i] = probe[n.Outputs[0]].DropFirst();
+            }
+        }
+        return result;
+    }
+
+    /// <summary>Node <paramref name="index"/>'s per-sample output shape as Keras prints it (<c>None</c> for an axis that
+    /// varies with an input's <c>None</c> axis), once built.</summary>
+    internal string CallShapeText(int index) => Input<T>.Format(_shapes![index], _probeShapes![index]);
+
+    /// <summary>The per-sample output shape of each output as Keras prints it (see <see cref="CallShapeText"/>).</summary>
+    internal string OutputShapeText(int output)
+    {
+        int v = _outputValues[output];
+        int node = Array.FindIndex(_nodes, n => Array.IndexOf(n.Outputs, v) >= 0);
+        return CallShapeText(node);
+    }
+
+    /// <summary>The output shape (batch included) for inputs of these shapes, each node's shape re-inferred (a graph
+    /// with <c>None</c> axes at a new size).</summary>
+    private TensorShape InferOutputShape(IReadOnlyList<TensorShape> inputShapes, int output)
+    {
+        var shapes = new TensorShape[_values.Length];
+        for (int k = 0; k < _inputs.Length; k++) shapes[k] = inputShapes[k];
+        foreach (var n in _nodes)
+        {
+            if (n.Layer is { } layer)
+            {
+                var x = shapes[n.Sources[0]];
+                var y = layer.ComputeOutputShape(x);   // a shared layer's calls take one shape
+                foreach (int v in n.Outputs) shapes[v] = y;
+            }
+            else shapes[n.Outputs[0]] = n.Merge!.ComputeOutputShape(n.Sources.Select(v => shapes[v]).ToArray());
+        }
+        return shapes[_outputValues[output]];
+    }
+
+    /// <summary>The per-sample shape of each output for one sample shape per input (batch axes dropped): the built
+    /// <see cref="OutputShapes"/> unless a <c>None</c> axis has another size.</summary>
+    internal IReadOnlyList<TensorShape> SampleOutputShapes(IReadOnlyList<TensorShape> inputShapes)
+    {
+        if (!HasNone || inputShapes.Select((s, k) => s.DropFirst() == _inputs[k].Shape).All(b => b)) return OutputShapes;
+        CheckSamples(inputShapes, nameof(inputShapes));
+        return [.. Enumerable.Range(0, _outputValues.Length).Select(o => InferOutputShape(inputShapes, o).DropFirst())];
     }
 
     internal override void AddGenerators(List<ResumableRandom> generators)
@@ -523,8 +634,10 @@ public sealed class Functional<T> : Layer<T>, IMergeLayer<T>, IInputGradientOpti
         RequireSingleInput();
         CheckSample(inputShape, 0, nameof(inputShape));
         if (inputShape == _lastShapeIn && _lastShapeOut.Rank > 0) return _lastShapeOut;
+        // A None axis at another size: the nodes' shapes are inferred again (and kept while the shape stays).
+        var output = HasNone && inputShape.DropFirst() != Input.Shape ? InferOutputShape([inputShape], 0) : OutputShape.Prepend(inputShape[0]);
         _lastShapeIn = inputShape;
-        _lastShapeOut = OutputShape.Prepend(inputShape[0]);
+        _lastShapeOut = output;
         return _lastShapeOut;
     }
 
@@ -534,7 +647,7 @@ public sealed class Functional<T> : Layer<T>, IMergeLayer<T>, IInputGradientOpti
     {
         ArgumentNullException.ThrowIfNull(inputShapes);
         CheckSamples(inputShapes, nameof(inputShapes));
-        return OutputShape.Prepend(inputShapes[0][0]);
+        return HasNone ? InferOutputShape(inputShapes, 0) : OutputShape.Prepend(inputShapes[0][0]);
     }
 
     /// <inheritdoc/>
@@ -860,11 +973,12 @@ public sealed class Functional<T> : Layer<T>, IMergeLayer<T>, IInputGradientOpti
     /// outputs, <c>outputs</c> (their references, comma-separated, in order).</summary>
     public override IReadOnlyDictionary<string, string> GetConfig()
     {
-        static string ShapeText(TensorShape s) => string.Join(",", s.ToArray().Select(d => d.ToString(CultureInfo.InvariantCulture)));
+        // A None axis is saved as None, as Keras writes it.
+        static string ShapeText(Input<T> i) => string.Join(",", i.Dimensions.Select(d => d == Input<T>.None ? "None" : d.ToString(CultureInfo.InvariantCulture)));
         var c = new Dictionary<string, string> { ["nodes"] = _nodes.Length.ToString(CultureInfo.InvariantCulture) };
         if (_inputs.Length == 1)
         {
-            c["input_shape"] = ShapeText(Input.Shape);
+            c["input_shape"] = ShapeText(Input);
             c["input_name"] = Input.Name;
         }
         else
@@ -872,7 +986,7 @@ public sealed class Functional<T> : Layer<T>, IMergeLayer<T>, IInputGradientOpti
             c["inputs"] = _inputs.Length.ToString(CultureInfo.InvariantCulture);
             for (int k = 0; k < _inputs.Length; k++)
             {
-                c[$"input.{k.ToString(CultureInfo.InvariantCulture)}.shape"] = ShapeText(_inputs[k].Shape);
+                c[$"input.{k.ToString(CultureInfo.InvariantCulture)}.shape"] = ShapeText(_inputs[k]);
                 c[$"input.{k.ToString(CultureInfo.InvariantCulture)}.name"] = _inputs[k].Name;
             }
         }

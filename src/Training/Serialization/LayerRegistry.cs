@@ -564,7 +564,7 @@ public static class LayerRegistry
     {
         public ILayer<T> Create<T>(IReadOnlyDictionary<string, string> c) where T : unmanaged, IFloatingPointIeee754<T>
         {
-            static int[] Shape(string text) => text.Split(',').Select(d => int.Parse(d, NumberStyles.Integer, CultureInfo.InvariantCulture)).ToArray();
+            static int[] Shape(string text) => text.Split(',').Select(d => d == "None" ? Input<T>.None : int.Parse(d, NumberStyles.Integer, CultureInfo.InvariantCulture)).ToArray();
             Input<T>[] inputs;
             if (c.ContainsKey("inputs"))
             {
