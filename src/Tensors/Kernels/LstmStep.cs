@@ -71,26 +71,111 @@ public static class LstmStep
         }
     }
 
-    /// <summary>The step's body: unit block by unit block, each block's panel in L1 while every row tile uses it.</summary>
+    /// <summary>The step's body: unit block by unit block, each block's panel in L1 while every row tile uses it.
+    /// The gate math of a full tile (4 rows of a whole unit block) is deferred and run in portions inside the next
+    /// tile's recurrent k loop (<see cref="PendingGates{TS, TV, T, TKeep}"/>). The gate math is a few long dependency
+    /// chains (a division, a scalef and a degree-6 polynomial per gate): placed after its own tile, the core did not
+    /// overlap it with the multiply-adds at all (one thread, 8 rows × 60 steps at H = 64 on Zen 4: sums alone 148 µs,
+    /// gate math alone 47 µs, the step 196 µs); interleaved it is about 4 % faster at H = 64 and 3 % at H = 128.
+    /// The results are the same bits; only the order of independent work changes.</summary>
     private struct Body : IFusedStep
     {
         public static unsafe void Run<TS, TV, T, TKeep>(ref StepArgs<T> a)
             where TS : ISimd<TV, T> where TV : struct where T : unmanaged, IFloatingPointIeee754<T> where TKeep : struct, IFlag
         {
             int v = TS.Count, fx = a.InputColumns, units = a.Units, k = fx + units;
-            // z for one tile: TileRows × 4 gates × V.
-            T* z = stackalloc T[TileRows * 4 * 16];
+            // z for one tile: TileRows × 4 gates × V; two of them for the pipelined tiles (this one and the pending one).
+            const int tileElements = TileRows * 4 * 16;
+            T* z = stackalloc T[tileElements];
+            // 64-byte aligned: each vector of the tiles and of o on one cache line.
+            byte* scratch = stackalloc byte[(2 * tileElements + TileRows * 16) * sizeof(T) + 64];
+            T* zs = (T*)(((nuint)scratch + 63) & ~(nuint)63);
+            T* o = zs + 2 * tileElements;
+            var pending = new PendingGates<TS, TV, T, TKeep> { O = o, Units = units };
+            int n = 0;
             for (int j = 0; j < a.Blocks; j++)
             {
                 // Unit block j: its panel stays in L1 while every row tile uses it.
                 T* panel = a.Weights + (nint)j * k * 4 * v;
                 int col = j * v, valid = Math.Min(v, units - col);
                 int r = 0;
+                if (valid == v)
+                {
+                    for (; r + TileRows <= a.Rows; r += TileRows, n++)
+                    {
+                        T* zt = zs + (n & 1) * tileElements;
+                        GateTile.Sum<TS, TV, T, Rows4, FourGates>(fx, a.X + (nint)r * fx, fx, panel, zt, accumulate: false);
+                        GateTile.Sum<TS, TV, T, Rows4, FourGates, PendingGates<TS, TV, T, TKeep>>(units, a.HPrev + (nint)r * units, units,
+                            panel + (nint)fx * 4 * v, zt, accumulate: true, ref pending);
+                        pending.Defer(zt, ref a, r, col);
+                    }
+                }
                 for (; r + TileRows <= a.Rows; r += TileRows)
                     Tile<TS, TV, T, Rows4, TKeep>(ref a, r, panel, col, valid, z);
                 for (; r < a.Rows; r++)
                     Tile<TS, TV, T, Rows1, TKeep>(ref a, r, panel, col, valid, z);
             }
+            for (int s = 0; s < pending.Portions; s++) pending.Run(s);
+        }
+    }
+
+    /// <summary>The gate math of one full tile (<see cref="TileRows"/> rows × one unit block of V units), in
+    /// <see cref="TileRows"/> + 1 portions: each row's gates and new cell state (o kept aside), then tanh of the four
+    /// cell states side by side and the hidden states. The operations are <see cref="GateLanes"/>'.</summary>
+    private unsafe struct PendingGates<TS, TV, T, TKeep> : IChainWork
+        where TS : ISimd<TV, T> where TV : struct where T : unmanaged, IFloatingPointIeee754<T> where TKeep : struct, IFlag
+    {
+        public T* Z, CPrev, C, H, Gates, O;
+        public int Units;
+        private bool _active;
+
+        /// <summary>Takes the tile of rows <paramref name="r"/>.. at unit <paramref name="col"/>, whose sums are in
+        /// <paramref name="z"/>, as the pending one.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Defer(T* z, ref StepArgs<T> a, int r, int col)
+        {
+            nint state = (nint)r * Units + col;
+            Z = z;
+            CPrev = a.CPrev + state;
+            C = a.C + state;
+            H = a.H + state;
+            Gates = TKeep.Value ? a.Gates + (nint)r * 4 * Units + col : null;
+            _active = true;
+        }
+
+        public readonly int Portions => _active ? TileRows + 1 : 0;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Run(int portion)
+        {
+            nuint v = (nuint)TS.Count, units = (nuint)Units;
+            if (portion < TileRows)
+            {
+                T* z = Z + portion * 4 * TS.Count;
+                nuint row = (nuint)portion * units;
+                TV i = SimdMath.Sigmoid<TS, TV, T>(TS.Load(ref *z, 0));
+                TV f = SimdMath.Sigmoid<TS, TV, T>(TS.Load(ref *z, v));
+                TV g = SimdMath.Tanh<TS, TV, T>(TS.Load(ref *z, 2 * v));
+                TV og = SimdMath.Sigmoid<TS, TV, T>(TS.Load(ref *z, 3 * v));
+                TS.Store(TS.Add(TS.Multiply(f, TS.Load(ref *CPrev, row)), TS.Multiply(i, g)), ref *C, row);
+                TS.Store(og, ref *O, (nuint)portion * v);
+                if (TKeep.Value)
+                {
+                    T* gates = Gates + portion * 4 * Units;
+                    TS.Store(i, ref *gates, 0);
+                    TS.Store(f, ref *gates, units);
+                    TS.Store(g, ref *gates, 2 * units);
+                    TS.Store(og, ref *gates, 3 * units);
+                }
+                return;
+            }
+            TV c0 = TS.Load(ref *C, 0), c1 = TS.Load(ref *C, units), c2 = TS.Load(ref *C, 2 * units), c3 = TS.Load(ref *C, 3 * units);
+            SimdMath.Tanh4<TS, TV, T>(ref c0, ref c1, ref c2, ref c3);
+            TS.Store(TS.Multiply(TS.Load(ref *O, 0), c0), ref *H, 0);
+            TS.Store(TS.Multiply(TS.Load(ref *O, v), c1), ref *H, units);
+            TS.Store(TS.Multiply(TS.Load(ref *O, 2 * v), c2), ref *H, 2 * units);
+            TS.Store(TS.Multiply(TS.Load(ref *O, 3 * v), c3), ref *H, 3 * units);
+            _active = false;
         }
     }
 

@@ -10,6 +10,24 @@ internal interface IGateCount { static abstract int Count { get; } }
 internal struct ThreeGates : IGateCount { public static int Count => 3; }
 internal struct FourGates : IGateCount { public static int Count => 4; }
 
+/// <summary>Work that <see cref="GateTile"/>'s sums run in portions between stretches of their k loop (see
+/// <see cref="GateTile.Sum{TS, TV, T, TRows, TGates, TWork}"/>).</summary>
+internal interface IChainWork
+{
+    /// <summary>How many portions to run; 0 for none.</summary>
+    int Portions { get; }
+
+    /// <summary>Runs portion <paramref name="portion"/>, 0 ≤ portion &lt; <see cref="Portions"/>, in order.</summary>
+    void Run(int portion);
+}
+
+/// <summary>No work: the sums' plain k loop.</summary>
+internal struct NoChainWork : IChainWork
+{
+    public readonly int Portions => 0;
+    public readonly void Run(int portion) { }
+}
+
 /// <summary>The operands of one fused recurrent step (<see cref="LstmStep"/>, <see cref="GruStep"/>); a cell
 /// leaves the pointers it has no use for null.</summary>
 internal unsafe struct StepArgs<T> where T : unmanaged
@@ -62,17 +80,38 @@ internal static unsafe class GateTile
         where TS : ISimd<TV, T> where TV : struct where T : unmanaged, IFloatingPointIeee754<T>
         where TRows : struct, IRows where TGates : struct, IGateCount
     {
-        int depth = GemmEpilogue.ChainDepth;
-        nint rowElements = TGates.Count * TS.Count;
-        for (int p = 0; p < k; p += depth, accumulate = true)
-            Chain<TS, TV, T, TRows, TGates>(Math.Min(depth, k - p), a + p, lda, panel + p * rowElements, z, accumulate);
+        var none = default(NoChainWork);
+        Sum<TS, TV, T, TRows, TGates, NoChainWork>(k, a, lda, panel, z, accumulate, ref none);
     }
 
-    /// <summary>One chain of at most the chain depth (see <see cref="Sum"/>).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Chain<TS, TV, T, TRows, TGates>(int len, T* a, nint lda, T* b, T* z, bool accumulate)
+    /// <summary>As <see cref="Sum{TS, TV, T, TRows, TGates}"/>, with <paramref name="work"/>'s portions run between
+    /// stretches of the first chain's k loop, so that independent work (the previous tile's gate math) sits among
+    /// the multiply-adds in program order and the core overlaps the two. The sums are the same bits: a chain is
+    /// only paused, its accumulators kept.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Sum<TS, TV, T, TRows, TGates, TWork>(int k, T* a, nint lda, T* panel, T* z, bool accumulate, ref TWork work)
         where TS : ISimd<TV, T> where TV : struct where T : unmanaged, IFloatingPointIeee754<T>
-        where TRows : struct, IRows where TGates : struct, IGateCount
+        where TRows : struct, IRows where TGates : struct, IGateCount where TWork : struct, IChainWork
+    {
+        if (k <= 0)
+        {
+            for (int s = 0; s < work.Portions; s++) work.Run(s);
+            return;
+        }
+        int depth = GemmEpilogue.ChainDepth;
+        nint rowElements = TGates.Count * TS.Count;
+        Chain<TS, TV, T, TRows, TGates, TWork>(Math.Min(depth, k), a, lda, panel, z, accumulate, ref work);
+        var none = default(NoChainWork);
+        for (int p = depth; p < k; p += depth)
+            Chain<TS, TV, T, TRows, TGates, NoChainWork>(Math.Min(depth, k - p), a + p, lda, panel + p * rowElements, z, accumulate: true, ref none);
+    }
+
+    /// <summary>One chain of at most the chain depth (see <see cref="Sum{TS, TV, T, TRows, TGates, TWork}"/>), its k loop cut into
+    /// <c>work.Portions</c> stretches with one portion of the work after each.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Chain<TS, TV, T, TRows, TGates, TWork>(int len, T* a, nint lda, T* b, T* z, bool accumulate, ref TWork work)
+        where TS : ISimd<TV, T> where TV : struct where T : unmanaged, IFloatingPointIeee754<T>
+        where TRows : struct, IRows where TGates : struct, IGateCount where TWork : struct, IChainWork
     {
         nuint v = (nuint)TS.Count;
         nint step = TGates.Count * TS.Count;
@@ -82,26 +121,33 @@ internal static unsafe class GateTile
         TV c20 = TS.Zero, c21 = TS.Zero, c22 = TS.Zero, c23 = TS.Zero;
         TV c30 = TS.Zero, c31 = TS.Zero, c32 = TS.Zero, c33 = TS.Zero;
         T* a1 = a + lda, a2 = a1 + lda, a3 = a2 + lda;
-        for (nint p = 0; p < len; p++)
+        int portions = work.Portions, stretches = Math.Max(1, portions);
+        nint p = 0, stretch = len / stretches;
+        for (int s = 0; s < stretches; s++)
         {
-            TV b0 = TS.Load(ref *b, 0), b1 = TS.Load(ref *b, v), b2 = TS.Load(ref *b, 2 * v);
-            TV b3 = four ? TS.Load(ref *b, 3 * v) : TS.Zero;
-            TV x = TS.Broadcast(a[p]);
-            c00 = TS.FusedMultiplyAdd(x, b0, c00); c01 = TS.FusedMultiplyAdd(x, b1, c01); c02 = TS.FusedMultiplyAdd(x, b2, c02);
-            if (four) c03 = TS.FusedMultiplyAdd(x, b3, c03);
-            if (TRows.Count > 1)
+            nint end = s == stretches - 1 ? len : p + stretch;
+            for (; p < end; p++)
             {
-                x = TS.Broadcast(a1[p]);
-                c10 = TS.FusedMultiplyAdd(x, b0, c10); c11 = TS.FusedMultiplyAdd(x, b1, c11); c12 = TS.FusedMultiplyAdd(x, b2, c12);
-                if (four) c13 = TS.FusedMultiplyAdd(x, b3, c13);
-                x = TS.Broadcast(a2[p]);
-                c20 = TS.FusedMultiplyAdd(x, b0, c20); c21 = TS.FusedMultiplyAdd(x, b1, c21); c22 = TS.FusedMultiplyAdd(x, b2, c22);
-                if (four) c23 = TS.FusedMultiplyAdd(x, b3, c23);
-                x = TS.Broadcast(a3[p]);
-                c30 = TS.FusedMultiplyAdd(x, b0, c30); c31 = TS.FusedMultiplyAdd(x, b1, c31); c32 = TS.FusedMultiplyAdd(x, b2, c32);
-                if (four) c33 = TS.FusedMultiplyAdd(x, b3, c33);
+                TV b0 = TS.Load(ref *b, 0), b1 = TS.Load(ref *b, v), b2 = TS.Load(ref *b, 2 * v);
+                TV b3 = four ? TS.Load(ref *b, 3 * v) : TS.Zero;
+                TV x = TS.Broadcast(a[p]);
+                c00 = TS.FusedMultiplyAdd(x, b0, c00); c01 = TS.FusedMultiplyAdd(x, b1, c01); c02 = TS.FusedMultiplyAdd(x, b2, c02);
+                if (four) c03 = TS.FusedMultiplyAdd(x, b3, c03);
+                if (TRows.Count > 1)
+                {
+                    x = TS.Broadcast(a1[p]);
+                    c10 = TS.FusedMultiplyAdd(x, b0, c10); c11 = TS.FusedMultiplyAdd(x, b1, c11); c12 = TS.FusedMultiplyAdd(x, b2, c12);
+                    if (four) c13 = TS.FusedMultiplyAdd(x, b3, c13);
+                    x = TS.Broadcast(a2[p]);
+                    c20 = TS.FusedMultiplyAdd(x, b0, c20); c21 = TS.FusedMultiplyAdd(x, b1, c21); c22 = TS.FusedMultiplyAdd(x, b2, c22);
+                    if (four) c23 = TS.FusedMultiplyAdd(x, b3, c23);
+                    x = TS.Broadcast(a3[p]);
+                    c30 = TS.FusedMultiplyAdd(x, b0, c30); c31 = TS.FusedMultiplyAdd(x, b1, c31); c32 = TS.FusedMultiplyAdd(x, b2, c32);
+                    if (four) c33 = TS.FusedMultiplyAdd(x, b3, c33);
+                }
+                b += step;
             }
-            b += step;
+            if (s < portions) work.Run(s);
         }
         Store<TS, TV, T, TGates>(z, c00, c01, c02, c03, accumulate);
         if (TRows.Count > 1)
