@@ -467,33 +467,36 @@ public class RecurrentBehaviourTests
     public void GruStep_IsBitwiseGemmThenGruGates_AndRejectsBadArguments()
     {
         if (!GruStep.IsSupported<float>()) return;   // the layer then takes the GEMM + GruGates path itself
-        foreach (int units in new[] { 1, 9, 16, 17, 40 })
-            foreach (int rows in new[] { 1, 4, 7 })
-            {
-                int fx = 3, g3 = 3 * units;
-                var x = Tensor<float>.RandomNormal(new TensorShape(rows, fx), seed: units).ToArray();
-                var hp = Tensor<float>.RandomNormal(new TensorShape(rows, units), seed: units + 1).ToArray();
-                var w = Tensor<float>.RandomNormal(new TensorShape(fx, g3), seed: units + 2).ToArray();
-                var u = Tensor<float>.RandomNormal(new TensorShape(units, g3), seed: units + 3).ToArray();
-                var b = Tensor<float>.RandomNormal(new TensorShape(g3), seed: units + 4).ToArray();
-                // Reference: gx = x·W; gu = b broadcast, += h·U; then the gate kernel.
-                var (gx, gu) = (new float[rows * g3], new float[rows * g3]);
-                Gemm.Compute(false, false, rows, g3, fx, 1f, x, fx, w, g3, 0f, gx, g3);
-                for (int r = 0; r < rows; r++) b.CopyTo(gu.AsSpan(r * g3));
-                Gemm.Compute(false, false, rows, g3, units, 1f, hp, units, u, g3, 1f, gu, g3);
-                var uh = Enumerable.Range(0, rows).SelectMany(r => gu.AsSpan(r * g3 + 2 * units, units).ToArray()).ToArray();
-                var h1 = new float[rows * units];
-                GruGates.Forward<float>(hp, gu, gx, h1, rows, units);
-                var weights = new RecurrentStepWeights<float>(fx, units, 3);
-                weights.Pack(w, u);
-                var (h2, g2, u2) = (new float[rows * units], new float[rows * g3], new float[rows * g3]);
-                GruStep.Forward<float>(x, hp, weights, b, h2, rows, g2, u2);
-                var uh2 = Enumerable.Range(0, rows).SelectMany(r => u2.AsSpan(r * g3 + 2 * units, units).ToArray()).ToArray();
-                Assert.True(h1.AsSpan().SequenceEqual(h2) && gx.AsSpan().SequenceEqual(g2) && uh.AsSpan().SequenceEqual(uh2), $"units {units} rows {rows}");
-                var h3 = new float[rows * units];
-                GruStep.Forward<float>(x, hp, weights, b, h3, rows);   // inference
-                Assert.Equal(h1, h3);
-            }
+        // Rows 8 and 9 run several full tiles per unit block, each tile's gate math deferred into the next tile's sums;
+        // 260 units make the recurrent sum longer than one chain; with and without the recurrent bias.
+        foreach (bool withBias in new[] { true, false })
+            foreach (int units in new[] { 1, 9, 16, 17, 40, 260 })
+                foreach (int rows in new[] { 1, 4, 7, 8, 9 })
+                {
+                    int fx = 3, g3 = 3 * units;
+                    var x = Tensor<float>.RandomNormal(new TensorShape(rows, fx), seed: units).ToArray();
+                    var hp = Tensor<float>.RandomNormal(new TensorShape(rows, units), seed: units + 1).ToArray();
+                    var w = Tensor<float>.RandomNormal(new TensorShape(fx, g3), seed: units + 2).ToArray();
+                    var u = Tensor<float>.RandomNormal(new TensorShape(units, g3), seed: units + 3).ToArray();
+                    var b = withBias ? Tensor<float>.RandomNormal(new TensorShape(g3), seed: units + 4).ToArray() : [];
+                    // Reference: gx = x·W; gu = b broadcast, += h·U (without a bias, gu = h·U); then the gate kernel.
+                    var (gx, gu) = (new float[rows * g3], new float[rows * g3]);
+                    Gemm.Compute(false, false, rows, g3, fx, 1f, x, fx, w, g3, 0f, gx, g3);
+                    if (withBias) for (int r = 0; r < rows; r++) b.CopyTo(gu.AsSpan(r * g3));
+                    Gemm.Compute(false, false, rows, g3, units, 1f, hp, units, u, g3, withBias ? 1f : 0f, gu, g3);
+                    var uh = Enumerable.Range(0, rows).SelectMany(r => gu.AsSpan(r * g3 + 2 * units, units).ToArray()).ToArray();
+                    var h1 = new float[rows * units];
+                    GruGates.Forward<float>(hp, gu, gx, h1, rows, units);
+                    var weights = new RecurrentStepWeights<float>(fx, units, 3);
+                    weights.Pack(w, u);
+                    var (h2, g2, u2) = (new float[rows * units], new float[rows * g3], new float[rows * g3]);
+                    GruStep.Forward<float>(x, hp, weights, b, h2, rows, g2, u2);
+                    var uh2 = Enumerable.Range(0, rows).SelectMany(r => u2.AsSpan(r * g3 + 2 * units, units).ToArray()).ToArray();
+                    Assert.True(h1.AsSpan().SequenceEqual(h2) && gx.AsSpan().SequenceEqual(g2) && uh.AsSpan().SequenceEqual(uh2), $"units {units} rows {rows} bias {withBias}");
+                    var h3 = new float[rows * units];
+                    GruStep.Forward<float>(x, hp, weights, b, h3, rows);   // inference
+                    Assert.Equal(h1, h3);
+                }
 
         var pw = new RecurrentStepWeights<float>(3, 5, 3);
         var e = Assert.Throws<ArgumentException>(() => GruStep.Forward<float>(new float[6], new float[10], pw, new float[14], new float[10], 2));
