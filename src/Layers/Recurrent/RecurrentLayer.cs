@@ -745,8 +745,12 @@ public abstract class RecurrentLayer<T> : Layer<T>, IMaskConsumer, IInputGradien
             int h = l.Units;
             double flops = 2.0 * l.B * h * l.GateCount * h * l.Steps;
             int threads = Parallelism.MaxDegree;
-            // Two blocks per thread, so that a thread that gets no core delays only half its share.
-            _chunks = threads > 1 && l.CanSplitRows && flops >= ParallelMinFlops ? Math.Min(_blocks, 2 * threads) : 1;
+            // One chunk of rows per thread: the fused steps run more row tiles per step and call (LstmStep overlaps
+            // each tile's gate math with the next tile's sums) and the per-call costs halve. Two per thread measured
+            // 1–2 % slower (LSTM, two threads, medians of 600 interleaved passes: inference at H=64, B=32 408 against
+            // 414 µs, training 1142 against 1163 µs; H=128, B=32 training 4317 against 4357 µs). A thread that gets
+            // no core still costs nothing extra: the caller takes every chunk the worker has not started.
+            _chunks = threads > 1 && l.CanSplitRows && flops >= ParallelMinFlops ? Math.Min(_blocks, threads) : 1;
             Run(_chunks);
         }
 
