@@ -80,6 +80,9 @@ public static class LstmStep
     /// The results are the same bits; only the order of independent work changes.</summary>
     private struct Body : IFusedStep
     {
+        // The stack buffers are always written before they are read; not zeroing them (3.3 KiB a call) took the step
+        // from 187.6 to 185.3 µs at H = 64 (one thread, 8 rows × 60 steps, min of three runs; no change at H = 128).
+        [SkipLocalsInit]
         public static unsafe void Run<TS, TV, T, TKeep>(ref StepArgs<T> a)
             where TS : ISimd<TV, T> where TV : struct where T : unmanaged, IFloatingPointIeee754<T> where TKeep : struct, IFlag
         {
