@@ -144,8 +144,10 @@ public sealed class Lstm<T> : RecurrentLayer<T> where T : unmanaged, IFloatingPo
     private protected override bool PrepareFusedForward(int inputColumns)
     {
         if (!Fused || DisableFusedStep || !LstmStep.IsSupported<T>()) return false;
-        if (_stepWeights is null || _stepWeights.InputColumns != inputColumns || _stepWeights.Units != Units)
-            _stepWeights = new RecurrentStepWeights<T>(inputColumns, Units, 4);
+        // With an input bias the step adds [W; b]'s last row instead of multiplying it by the inputs' column of ones.
+        bool biasRow = inputColumns > F;
+        if (_stepWeights is null || _stepWeights.InputColumns != inputColumns || _stepWeights.Units != Units || _stepWeights.BiasRow != biasRow)
+            _stepWeights = new RecurrentStepWeights<T>(inputColumns, Units, 4, biasRow);
         _stepWeights.Pack(KernelWithBias(), RecurrentKernel.Value.ReadOnlySpan);
         return true;
     }
@@ -156,6 +158,15 @@ public sealed class Lstm<T> : RecurrentLayer<T> where T : unmanaged, IFloatingPo
         var gates = IsTraining ? GatesCache.Span.Slice((s * B + r0) * g4, rows * g4) : default;
         LstmStep.Forward(StepInput(s, r0, rows), RecurrentInput(s, r0, rows), CCache.ReadOnlySpan.Slice(s * bh + r0 * h, n),
             _stepWeights!, CCache.Span.Slice((s + 1) * bh + r0 * h, n), HCache.Span.Slice((s + 1) * bh + r0 * h, n), rows, gates);
+    }
+
+    private protected override bool FusedSteps(int r0, int rows)
+    {
+        int h = Units, g4 = 4 * h;
+        var gates = IsTraining ? GatesCache.Span.Slice(r0 * g4) : default;
+        LstmStep.ForwardSequence(StepInputsFrom(r0), B * XColumns, HCache.Span.Slice(r0 * h), CCache.Span.Slice(r0 * h), B * h,
+            _stepWeights!, rows, Steps, gates, B * g4);
+        return true;
     }
 
     private protected override void StepForward(int s, int r0, int rows)

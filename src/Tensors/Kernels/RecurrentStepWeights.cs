@@ -23,9 +23,11 @@ public sealed class RecurrentStepWeights<T> where T : unmanaged, IFloatingPointI
     /// <param name="inputColumns">F': the input features, plus one for a bias row.</param>
     /// <param name="units">H.</param>
     /// <param name="gates">G: 4 for an LSTM, 3 for a GRU.</param>
+    /// <param name="biasRow">Whether the last input row is a bias, so that the inputs' last column is the constant 1
+    /// (see <see cref="BiasRow"/>).</param>
     /// <exception cref="ArgumentOutOfRangeException">A size is not positive, or <paramref name="gates"/> is not 3 or 4.</exception>
     /// <exception cref="PlatformNotSupportedException"><see cref="IsSupported"/> is false.</exception>
-    public RecurrentStepWeights(int inputColumns, int units, int gates)
+    public RecurrentStepWeights(int inputColumns, int units, int gates, bool biasRow = false)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(inputColumns, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(units, 1);
@@ -33,6 +35,7 @@ public sealed class RecurrentStepWeights<T> where T : unmanaged, IFloatingPointI
         if (!IsSupported)
             throw new PlatformNotSupportedException($"The fused recurrent steps need 256- or 512-bit vectors of {typeof(T).Name}.");
         InputColumns = inputColumns;
+        BiasRow = biasRow;
         Units = units;
         Gates = gates;
         Lanes = MachineLanes;
@@ -52,6 +55,12 @@ public sealed class RecurrentStepWeights<T> where T : unmanaged, IFloatingPointI
 
     /// <summary>F': rows of the input kernel, including a bias row.</summary>
     public int InputColumns { get; }
+
+    /// <summary>Whether the last of the <see cref="InputColumns"/> rows is a bias, so that every input row's last
+    /// column is the constant 1. A step may then add that row instead of multiplying it by the 1 (the same bits: a
+    /// fused multiply-add of 1·b rounds the same sum as the add), and need not read the column. The results do not
+    /// depend on this flag as long as the column does hold 1.</summary>
+    public bool BiasRow { get; }
 
     /// <summary>H.</summary>
     public int Units { get; }

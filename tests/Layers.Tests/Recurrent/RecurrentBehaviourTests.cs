@@ -417,31 +417,43 @@ public class RecurrentBehaviourTests
     {
         if (!LstmStep.IsSupported<float>()) return;   // the layer then takes the GEMM + LstmGates path itself
         // Rows 8 and 9 run several full tiles per unit block, each tile's gate math deferred into the next tile's sums;
-        // 260 units make the recurrent sum longer than one chain.
+        // 260 units make the recurrent sum longer than one chain. With a bias row (the last input column all ones) the
+        // step adds the row instead of multiplying it: 256 input columns put the bias last in the first chain, 257 in
+        // a chain of its own, as the GEMM cuts them.
+        var cases = new List<(int Units, int Rows, int Fx, bool BiasRow)>();
         foreach (int units in new[] { 1, 7, 8, 15, 16, 17, 33, 48, 260 })
             foreach (int rows in new[] { 1, 3, 4, 8, 9 })
-            {
-                int fx = 4, g4 = 4 * units;
-                var x = Tensor<float>.RandomNormal(new TensorShape(rows, fx), seed: units).ToArray();
-                var hp = Tensor<float>.RandomNormal(new TensorShape(rows, units), seed: units + 1).ToArray();
-                var cp = Tensor<float>.RandomNormal(new TensorShape(rows, units), seed: units + 2).ToArray();
-                var w = Tensor<float>.RandomNormal(new TensorShape(fx, g4), seed: units + 3).ToArray();
-                var u = Tensor<float>.RandomNormal(new TensorShape(units, g4), seed: units + 4).ToArray();
-                // Reference: z = x·W, z += h·U (two GEMMs), then the gate kernel.
-                var z = new float[rows * g4];
-                Gemm.Compute(false, false, rows, g4, fx, 1f, x, fx, w, g4, 0f, z, g4);
-                Gemm.Compute(false, false, rows, g4, units, 1f, hp, units, u, g4, 1f, z, g4);
-                var (c1, h1) = (new float[rows * units], new float[rows * units]);
-                LstmGates.Forward<float>(cp, z, c1, h1, rows, units, keepGates: true);
-                var weights = new RecurrentStepWeights<float>(fx, units, 4);
-                weights.Pack(w, u);
-                var (c2, h2, g2) = (new float[rows * units], new float[rows * units], new float[rows * g4]);
-                LstmStep.Forward<float>(x, hp, cp, weights, c2, h2, rows, g2);
-                Assert.True(c1.AsSpan().SequenceEqual(c2) && h1.AsSpan().SequenceEqual(h2) && z.AsSpan().SequenceEqual(g2), $"units {units} rows {rows}");
-                var (c3, h3) = (new float[rows * units], new float[rows * units]);
-                LstmStep.Forward<float>(x, hp, cp, weights, c3, h3, rows);   // inference: no gates kept, same c and h
-                Assert.True(c1.AsSpan().SequenceEqual(c3) && h1.AsSpan().SequenceEqual(h3), $"units {units} rows {rows}, no gates");
-            }
+                foreach (bool biasRow in new[] { false, true })
+                    cases.Add((units, rows, 4, biasRow));
+        foreach (int fx in new[] { 1, 256, 257 })
+            foreach (int rows in new[] { 1, 8 })
+                cases.Add((17, rows, fx, true));
+        foreach (var (units, rows, fx, biasRow) in cases)
+        {
+            int g4 = 4 * units;
+            var x = Tensor<float>.RandomNormal(new TensorShape(rows, fx), seed: units).ToArray();
+            if (biasRow) for (int r = 0; r < rows; r++) x[r * fx + fx - 1] = 1f;
+            var hp = Tensor<float>.RandomNormal(new TensorShape(rows, units), seed: units + 1).ToArray();
+            var cp = Tensor<float>.RandomNormal(new TensorShape(rows, units), seed: units + 2).ToArray();
+            var w = Tensor<float>.RandomNormal(new TensorShape(fx, g4), seed: units + 3).ToArray();
+            var u = Tensor<float>.RandomNormal(new TensorShape(units, g4), seed: units + 4).ToArray();
+            // Reference: z = x·W, z += h·U (two GEMMs), then the gate kernel.
+            var z = new float[rows * g4];
+            Gemm.Compute(false, false, rows, g4, fx, 1f, x, fx, w, g4, 0f, z, g4);
+            Gemm.Compute(false, false, rows, g4, units, 1f, hp, units, u, g4, 1f, z, g4);
+            var (c1, h1) = (new float[rows * units], new float[rows * units]);
+            LstmGates.Forward<float>(cp, z, c1, h1, rows, units, keepGates: true);
+            var weights = new RecurrentStepWeights<float>(fx, units, 4, biasRow);
+            Assert.Equal(biasRow, weights.BiasRow);
+            weights.Pack(w, u);
+            string label = $"units {units} rows {rows} F' {fx} bias row {biasRow}";
+            var (c2, h2, g2) = (new float[rows * units], new float[rows * units], new float[rows * g4]);
+            LstmStep.Forward<float>(x, hp, cp, weights, c2, h2, rows, g2);
+            Assert.True(c1.AsSpan().SequenceEqual(c2) && h1.AsSpan().SequenceEqual(h2) && z.AsSpan().SequenceEqual(g2), label);
+            var (c3, h3) = (new float[rows * units], new float[rows * units]);
+            LstmStep.Forward<float>(x, hp, cp, weights, c3, h3, rows);   // inference: no gates kept, same c and h
+            Assert.True(c1.AsSpan().SequenceEqual(c3) && h1.AsSpan().SequenceEqual(h3), label + ", no gates");
+        }
 
         var pw = new RecurrentStepWeights<float>(3, 5, 4);
         var e = Assert.Throws<ArgumentException>(() => pw.Pack(new float[3 * 20], new float[5 * 19]));
@@ -461,6 +473,72 @@ public class RecurrentBehaviourTests
         Assert.Contains("[2, 20]", e.Message);
         Assert.Throws<ArgumentOutOfRangeException>(() => new RecurrentStepWeights<float>(0, 4, 4));
         Assert.Throws<ArgumentOutOfRangeException>(() => new RecurrentStepWeights<float>(3, 0, 4));
+    }
+
+    [Fact]
+    public void LstmStep_ForwardSequence_IsBitwiseStepByStep_AndRejectsBadLayouts()
+    {
+        if (!LstmStep.IsSupported<float>()) return;
+        // Rows 8 and more carry each step's last tile's gate math into the next step's first tile; padding between
+        // steps (strides above one step's rows) checks that the kernel follows the strides.
+        foreach (int units in new[] { 7, 16, 33 })
+            foreach (int rows in new[] { 1, 4, 5, 8, 9, 13 })
+                foreach (bool keep in new[] { false, true })
+                {
+                    const int steps = 6, fx = 4, pad = 3;
+                    int g4 = 4 * units, xs = rows * fx + pad, ss = rows * units + pad, gs = rows * g4 + pad;
+                    var x = Tensor<float>.RandomNormal(new TensorShape(steps * xs), seed: units + rows).ToArray();
+                    for (int s = 0; s < steps; s++) for (int r = 0; r < rows; r++) x[s * xs + r * fx + fx - 1] = 1f;
+                    var w = Tensor<float>.RandomNormal(new TensorShape(fx, g4), seed: units + 3).ToArray();
+                    var u = Tensor<float>.RandomNormal(new TensorShape(units, g4), seed: units + 4).ToArray();
+                    var weights = new RecurrentStepWeights<float>(fx, units, 4, biasRow: true);
+                    weights.Pack(w, u);
+                    var h0 = Tensor<float>.RandomNormal(new TensorShape(rows * units), seed: 1).ToArray();
+                    var c0 = Tensor<float>.RandomNormal(new TensorShape(rows * units), seed: 2).ToArray();
+                    // Reference: one Forward per step.
+                    var (hRef, cRef, gRef) = (h0, c0, new float[steps * rows * g4]);
+                    var hSteps = new List<float[]>(); var cSteps = new List<float[]>();
+                    for (int s = 0; s < steps; s++)
+                    {
+                        var (hn, cn) = (new float[rows * units], new float[rows * units]);
+                        LstmStep.Forward<float>(x.AsSpan(s * xs, rows * fx), hRef, cRef, weights, cn, hn, rows,
+                            keep ? gRef.AsSpan(s * rows * g4, rows * g4) : default);
+                        hSteps.Add(hn); cSteps.Add(cn);
+                        (hRef, cRef) = (hn, cn);
+                    }
+                    var h = new float[(steps + 1) * ss]; var c = new float[(steps + 1) * ss];
+                    h.AsSpan().Fill(float.NaN); c.AsSpan().Fill(float.NaN);
+                    h0.CopyTo(h, 0); c0.CopyTo(c, 0);
+                    var g = keep ? new float[steps * gs] : null;
+                    LstmStep.ForwardSequence<float>(x, xs, h, c, ss, weights, rows, steps, g, gs);
+                    for (int s = 0; s < steps; s++)
+                    {
+                        string label = $"units {units} rows {rows} step {s} keep {keep}";
+                        Assert.True(h.AsSpan((s + 1) * ss, rows * units).SequenceEqual(hSteps[s]), label + ": h");
+                        Assert.True(c.AsSpan((s + 1) * ss, rows * units).SequenceEqual(cSteps[s]), label + ": c");
+                        Assert.True(float.IsNaN(h[(s + 1) * ss - 1]) && float.IsNaN(c[(s + 1) * ss - 1]), label + ": padding written");
+                        if (keep) Assert.True(g!.AsSpan(s * gs, rows * g4).SequenceEqual(gRef.AsSpan(s * rows * g4, rows * g4)), label + ": gates");
+                    }
+                }
+
+        var pw = new RecurrentStepWeights<float>(3, 5, 4);
+        pw.Pack(new float[3 * 20], new float[5 * 20]);
+        // Two rows, three steps: x needs 2 strides of 6 + 6, the caches 3 strides of 10 + 10.
+        var e = Assert.Throws<ArgumentException>(() => LstmStep.ForwardSequence<float>(new float[18], 5, new float[40], new float[40], 10, pw, 2, 3));
+        Assert.Equal("xStepStride", e.ParamName);
+        Assert.Contains("[2, 3]", e.Message);
+        e = Assert.Throws<ArgumentException>(() => LstmStep.ForwardSequence<float>(new float[17], 6, new float[40], new float[40], 10, pw, 2, 3));
+        Assert.Equal("x", e.ParamName);
+        Assert.Contains("need 18", e.Message);
+        e = Assert.Throws<ArgumentException>(() => LstmStep.ForwardSequence<float>(new float[18], 6, new float[39], new float[40], 10, pw, 2, 3));
+        Assert.Equal("h", e.ParamName);
+        e = Assert.Throws<ArgumentException>(() => LstmStep.ForwardSequence<float>(new float[18], 6, new float[40], new float[40], 10, pw, 2, 3, new float[100], 39));
+        Assert.Equal("gatesStepStride", e.ParamName);
+        var shared = new float[80];
+        e = Assert.Throws<ArgumentException>(() => LstmStep.ForwardSequence<float>(new float[18], 6, shared.AsSpan(0, 40), shared.AsSpan(30, 40), 10, pw, 2, 3));
+        Assert.Contains("overlap", e.Message);
+        LstmStep.ForwardSequence<float>(new float[18], 6, shared.AsSpan(0, 40), shared.AsSpan(40, 40), 10, pw, 2, 3);   // adjacent is fine
+        Assert.Throws<ArgumentOutOfRangeException>(() => LstmStep.ForwardSequence<float>(new float[18], 6, new float[40], new float[40], 10, pw, 2, -1));
     }
 
     [Fact]

@@ -16,6 +16,8 @@ public class RecurrentThreadingTests
     private static RecurrentLayer<float> Make(string kind, bool returnSequences, int truncate, int units = 12) => kind switch
     {
         "lstm" => new Lstm<float>(units, returnSequences: returnSequences, truncateBptt: truncate),
+        "lstm_stateful" => new Lstm<float>(units, returnSequences: returnSequences, stateful: true, truncateBptt: truncate),
+        "gru_stateful" => new Gru<float>(units, returnSequences: returnSequences, stateful: true, truncateBptt: truncate),
         "gru" => new Gru<float>(units, returnSequences: returnSequences, truncateBptt: truncate),
         "simple_rnn" => new SimpleRnn<float>(units, returnSequences: returnSequences, truncateBptt: truncate),
         _ => new SimpleRnn<float>(units, activation: "relu", returnSequences: returnSequences, truncateBptt: truncate),
@@ -29,9 +31,17 @@ public class RecurrentThreadingTests
             Parallelism.MaxDegree = threads;
             bool masked = kind.EndsWith("_masked", StringComparison.Ordinal);
             bool dropout = kind.EndsWith("_dropout", StringComparison.Ordinal);
+            bool initial = kind.EndsWith("_initial", StringComparison.Ordinal);
             // 40 units: the LSTM's 160 and the GRU's 120 gate columns make the input-weight gradient (ColumnDots, split
             // by blocks of 64 columns) run in several chunks too.
-            var layer = Make(masked ? kind[..^"_masked".Length] : dropout ? kind[..^"_dropout".Length] : kind, returnSequences, truncate, units: 40);
+            string cell = masked ? kind[..^"_masked".Length] : dropout ? kind[..^"_dropout".Length] : initial ? kind[..^"_initial".Length] : kind;
+            var layer = Make(cell, returnSequences, truncate, units: 40);
+            if (initial)
+            {
+                // A different initial state in every row: each row block sets its own rows.
+                layer.InitialH = Tensor<float>.RandomNormal(new TensorShape(batch, 40), seed: 8);
+                if (layer is Lstm<float>) layer.InitialC = Tensor<float>.RandomNormal(new TensorShape(batch, 40), seed: 9);
+            }
             if (dropout) { layer.Dropout = 0.2; layer.RecurrentDropout = 0.3; }
             layer.Build(new TensorShape(batch, 7, 3), seed: 5);
             if (masked)
@@ -51,7 +61,9 @@ public class RecurrentThreadingTests
                 // first: the outputs must be the same bits.
                 var inferred = layer.Forward(x, training: false).ToArray();
                 var y = layer.Forward(x, training: true);
-                if (!dropout)   // dropout changes training, not inference
+                // Dropout changes training, not inference; a stateful layer starts the training call where the inference
+                // call left its state.
+                if (!dropout && !layer.Stateful)
                     Assert.True(inferred.AsSpan().SequenceEqual(y.ReadOnlySpan), $"{kind} B={batch} threads={threads}: inference differs from training");
                 var dy = Tensor<float>.RandomNormal(y.Shape, seed: 7 + call);
                 foreach (var p in layer.Parameters) p.Grad.Clear();
@@ -74,6 +86,7 @@ public class RecurrentThreadingTests
 
     [Theory]
     [InlineData("lstm"), InlineData("gru"), InlineData("simple_rnn"), InlineData("simple_rnn_relu"), InlineData("lstm_masked"), InlineData("gru_masked"), InlineData("lstm_dropout")]
+    [InlineData("lstm_initial"), InlineData("gru_initial"), InlineData("simple_rnn_initial"), InlineData("lstm_stateful"), InlineData("gru_stateful")]
     public void SplitTimeLoops_AreBitwiseIdentical_AtAnyThreadCount(string kind)
     {
         long saved = RecurrentLayer<float>.ParallelMinFlops;

@@ -34,6 +34,12 @@ internal unsafe struct StepArgs<T> where T : unmanaged
 {
     public T* X, HPrev, CPrev, RecurrentBias, C, H, Gates, Recurrent, Weights;
     public int InputColumns, Units, Rows, Blocks;
+    /// <summary>Whether the last input column is the constant 1 and the panels' last input row a bias to add.</summary>
+    public bool BiasRow;
+    /// <summary>Steps to run (a sequence kernel; 1 for one step), and the elements from one step's x, state (h and c,
+    /// whose step s + 1 follows step s) and gates to the next.</summary>
+    public int Steps;
+    public nint XStep, StateStep, GatesStep;
 }
 
 /// <summary>A fused step's body at one vector width, with or without the training outputs.</summary>
@@ -75,13 +81,16 @@ internal static unsafe class GateTile
     /// <param name="panel">The panel's first row (rows of <c>TGates.Count</c> vectors, contiguous).</param>
     /// <param name="z">The tile: TRows rows of <c>TGates.Count</c> vectors.</param>
     /// <param name="accumulate">Add the first piece to z too (z holds a running sum, e.g. a broadcast bias).</param>
+    /// <param name="bias">Null, or a panel row (<c>TGates.Count</c> vectors) summed as row k with a column of ones in
+    /// A: added to the last piece's accumulators instead of multiplied by 1, the same bits (<c>fma(1, b, s)</c> rounds
+    /// <c>b + s</c> once, as the add does), one multiply-add per accumulator fewer.</param>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Sum<TS, TV, T, TRows, TGates>(int k, T* a, nint lda, T* panel, T* z, bool accumulate)
+    public static void Sum<TS, TV, T, TRows, TGates>(int k, T* a, nint lda, T* panel, T* z, bool accumulate, T* bias = null)
         where TS : ISimd<TV, T> where TV : struct where T : unmanaged, IFloatingPointIeee754<T>
         where TRows : struct, IRows where TGates : struct, IGateCount
     {
         var none = default(NoChainWork);
-        Sum<TS, TV, T, TRows, TGates, NoChainWork>(k, a, lda, panel, z, accumulate, ref none);
+        Sum<TS, TV, T, TRows, TGates, NoChainWork>(k, a, lda, panel, z, accumulate, ref none, bias);
     }
 
     /// <summary>As <see cref="Sum{TS, TV, T, TRows, TGates}"/>, with <paramref name="work"/>'s portions run between
@@ -89,21 +98,28 @@ internal static unsafe class GateTile
     /// the multiply-adds in program order and the core overlaps the two. The sums are the same bits: a chain is
     /// only paused, its accumulators kept.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Sum<TS, TV, T, TRows, TGates, TWork>(int k, T* a, nint lda, T* panel, T* z, bool accumulate, ref TWork work)
+    public static void Sum<TS, TV, T, TRows, TGates, TWork>(int k, T* a, nint lda, T* panel, T* z, bool accumulate, ref TWork work, T* bias = null)
         where TS : ISimd<TV, T> where TV : struct where T : unmanaged, IFloatingPointIeee754<T>
         where TRows : struct, IRows where TGates : struct, IGateCount where TWork : struct, IChainWork
     {
-        if (k <= 0)
+        // The pieces cut the k range as the GEMM cuts [A, 1]·[panel; bias], the bias as row k.
+        int total = bias is null ? k : k + 1;
+        if (total <= 0)
         {
             for (int s = 0; s < work.Portions; s++) work.Run(s);
             return;
         }
         int depth = GemmEpilogue.ChainDepth;
         nint rowElements = TGates.Count * TS.Count;
-        Chain<TS, TV, T, TRows, TGates, TWork>(Math.Min(depth, k), a, lda, panel, z, accumulate, ref work);
+        int first = Math.Min(depth, total);
+        Chain<TS, TV, T, TRows, TGates, TWork>(Math.Min(first, k), a, lda, panel, z, accumulate, ref work, first == total ? bias : null);
         var none = default(NoChainWork);
-        for (int p = depth; p < k; p += depth)
-            Chain<TS, TV, T, TRows, TGates, NoChainWork>(Math.Min(depth, k - p), a + p, lda, panel + p * rowElements, z, accumulate: true, ref none);
+        for (int p = depth; p < total; p += depth)
+        {
+            int len = Math.Min(depth, total - p);
+            Chain<TS, TV, T, TRows, TGates, NoChainWork>(Math.Min(len, k - p), a + p, lda, panel + p * rowElements, z, accumulate: true, ref none,
+                p + len == total ? bias : null);
+        }
     }
 
     /// <summary>One chain of at most the chain depth (see <see cref="Sum{TS, TV, T, TRows, TGates, TWork}"/>), its k loop cut into
@@ -111,7 +127,7 @@ internal static unsafe class GateTile
     /// has multiply-adds after it to overlap with (measured 2–3 % faster in the LSTM step than a portion after the
     /// last stretch too).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Chain<TS, TV, T, TRows, TGates, TWork>(int len, T* a, nint lda, T* b, T* z, bool accumulate, ref TWork work)
+    private static void Chain<TS, TV, T, TRows, TGates, TWork>(int len, T* a, nint lda, T* b, T* z, bool accumulate, ref TWork work, T* bias)
         where TS : ISimd<TV, T> where TV : struct where T : unmanaged, IFloatingPointIeee754<T>
         where TRows : struct, IRows where TGates : struct, IGateCount where TWork : struct, IChainWork
     {
@@ -150,6 +166,21 @@ internal static unsafe class GateTile
                 b += step;
             }
             if (s < portions) work.Run(s);
+        }
+        if (bias is not null)
+        {
+            // The bias row as the chain's last term, whose input is 1: fma(1, b, c) = b + c, rounded once.
+            TV b0 = TS.Load(ref *bias, 0), b1 = TS.Load(ref *bias, v), b2 = TS.Load(ref *bias, 2 * v);
+            TV b3 = four ? TS.Load(ref *bias, 3 * v) : TS.Zero;
+            c00 = TS.Add(c00, b0); c01 = TS.Add(c01, b1); c02 = TS.Add(c02, b2);
+            if (four) c03 = TS.Add(c03, b3);
+            if (TRows.Count > 1)
+            {
+                c10 = TS.Add(c10, b0); c11 = TS.Add(c11, b1); c12 = TS.Add(c12, b2);
+                c20 = TS.Add(c20, b0); c21 = TS.Add(c21, b1); c22 = TS.Add(c22, b2);
+                c30 = TS.Add(c30, b0); c31 = TS.Add(c31, b1); c32 = TS.Add(c32, b2);
+                if (four) { c13 = TS.Add(c13, b3); c23 = TS.Add(c23, b3); c33 = TS.Add(c33, b3); }
+            }
         }
         Store<TS, TV, T, TGates>(z, c00, c01, c02, c03, accumulate);
         if (TRows.Count > 1)
