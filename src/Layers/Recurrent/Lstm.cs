@@ -160,12 +160,21 @@ public sealed class Lstm<T> : RecurrentLayer<T> where T : unmanaged, IFloatingPo
             _stepWeights!, CCache.Span.Slice((s + 1) * bh + r0 * h, n), HCache.Span.Slice((s + 1) * bh + r0 * h, n), rows, gates);
     }
 
+    private protected override bool HasSequenceKernel => true;
+
     private protected override bool FusedSteps(int r0, int rows)
     {
-        int h = Units, g4 = 4 * h;
+        int h = Units, g4 = 4 * h, f = F, t = Steps;
         var gates = IsTraining ? GatesCache.Span.Slice(r0 * g4) : default;
-        LstmStep.ForwardSequence(StepInputsFrom(r0), B * XColumns, HCache.Span.Slice(r0 * h), CCache.Span.Slice(r0 * h), B * h,
-            _stepWeights!, rows, Steps, gates, B * g4);
+        // In inference the kernel reads the input rows where they are ([B, T, F]: rows T·F apart, steps F apart); it
+        // skips the column of ones of [x, 1] anyway (the bias row is added). Training reads the [T, B, F'] copy that
+        // the input-weight gradient needs.
+        if (DirectInput)
+            LstmStep.ForwardSequence(Input.Slice(r0 * t * f), t * f, f, HCache.Span.Slice(r0 * h), CCache.Span.Slice(r0 * h), B * h,
+                _stepWeights!, rows, t);
+        else
+            LstmStep.ForwardSequence(StepInputsFrom(r0), XColumns, B * XColumns, HCache.Span.Slice(r0 * h), CCache.Span.Slice(r0 * h), B * h,
+                _stepWeights!, rows, t, gates, B * g4);
         return true;
     }
 

@@ -366,6 +366,17 @@ public abstract class RecurrentLayer<T> : Layer<T>, IMaskConsumer, IInputGradien
     /// the same bits as <see cref="FusedStep"/> step by step. Returns false when the cell has none.</summary>
     private protected virtual bool FusedSteps(int r0, int rows) => false;
 
+    /// <summary>Whether <see cref="FusedSteps"/> runs (the cell has a sequence kernel) and can read the layer's input
+    /// [B, T, F] as it is, with no [T, B, F'] copy (see <see cref="DirectInput"/>).</summary>
+    private protected virtual bool HasSequenceKernel => false;
+
+    /// <summary>In this pass the sequence kernel reads the input [B, T, F] itself and the [T, B, F'] copy is not filled:
+    /// inference (training keeps the copy for the input-weight gradient) in time order, with no mask.</summary>
+    private protected bool DirectInput { get; private set; }
+
+    /// <summary>The layer's input of this pass, [B, T, F].</summary>
+    private protected ReadOnlySpan<T> Input => _input!.ReadOnlySpan;
+
     /// <summary>The input rows from batch row <paramref name="r0"/> on, laid out as [T, B, F'] (step s's rows at
     /// <c>s·B·F'</c>), with the column of ones.</summary>
     private protected ReadOnlySpan<T> StepInputsFrom(int r0) => _xT!.ReadOnlySpan.Slice(r0 * XColumns);
@@ -526,6 +537,7 @@ public abstract class RecurrentLayer<T> : Layer<T>, IMaskConsumer, IInputGradien
         _input = input;
         _streamInputs = !training;
         _fillInputsPerBlock = _fusedForward || _streamInputs;
+        DirectInput = _fusedForward && HasSequenceKernel && !training && !GoBackwards && _mask is null;
         if (!_fillInputsPerBlock) FillInputRows(0, b);
 
         // The initial state goes into h[0] (and c[0]) row block by row block as the time loop starts each block
@@ -768,7 +780,7 @@ public abstract class RecurrentLayer<T> : Layer<T>, IMaskConsumer, IInputGradien
                 return;
             }
             l.SetInitialState(r0, rows);
-            if (l._fillInputsPerBlock) l.FillInputRows(r0, rows);
+            if (l._fillInputsPerBlock && !l.DirectInput) l.FillInputRows(r0, rows);
             if (l._fusedForward && !l._stateDropout && l._mask is null && l.FusedSteps(r0, rows)) return;
             for (int s = 0; s < l.Steps; s++)
             {

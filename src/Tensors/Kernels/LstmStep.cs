@@ -65,7 +65,7 @@ public static class LstmStep
             var a = new StepArgs<T>
             {
                 X = px, HPrev = ph, CPrev = pcp, C = pc, H = pho, Gates = pg, Weights = weights.Pointer,
-                InputColumns = fx, Units = units, Rows = rows, Blocks = weights.Blocks, BiasRow = weights.BiasRow, Steps = 1,
+                InputColumns = fx, Units = units, Rows = rows, Blocks = weights.Blocks, BiasRow = weights.BiasRow, Steps = 1, XRow = fx,
             };
             GateTile.Dispatch<Body, T>(ref a, keep);
         }
@@ -76,9 +76,11 @@ public static class LstmStep
     /// recurrent layer's forward pass.</summary>
     /// <remarks>One call instead of one per step lets the last tile's gate math of a step run inside the next step's
     /// first sums, which read other rows (with 8 rows or more; with fewer, every step finishes its own gate math).</remarks>
-    /// <param name="x">Step s's input rows, [rows, F'] at <c>s·xStepStride</c> (with the trailing 1 when the weights
-    /// have a bias row).</param>
-    /// <param name="xStepStride">Elements from one step's input rows to the next's; at least rows·F'.</param>
+    /// <param name="x">The inputs: step s's row r at <c>s·xStepStride + r·xRowStride</c>, F' columns, or F' − 1 when
+    /// the weights have a bias row (<see cref="RecurrentStepWeights{T}.BiasRow"/>: the column of ones is then not read,
+    /// so the rows can be the layer's own input, [B, T, F] with <c>xRowStride = T·F</c> and <c>xStepStride = F</c>).</param>
+    /// <param name="xRowStride">Elements from one input row to the next; at least the columns read.</param>
+    /// <param name="xStepStride">Elements from one step's input rows to the next's; not negative.</param>
     /// <param name="h">The hidden states: the initial state's rows, [rows, H], at 0, and step s's new state at
     /// <c>(s + 1)·stateStepStride</c>.</param>
     /// <param name="c">The cell states, laid out as <paramref name="h"/>; must not overlap it.</param>
@@ -93,7 +95,7 @@ public static class LstmStep
     /// <exception cref="ArgumentException">A stride is too small, or a span too short for its layout; the message
     /// gives the shapes.</exception>
     /// <exception cref="PlatformNotSupportedException"><see cref="IsSupported{T}"/> is false.</exception>
-    public static unsafe void ForwardSequence<T>(ReadOnlySpan<T> x, int xStepStride, Span<T> h, Span<T> c, int stateStepStride,
+    public static unsafe void ForwardSequence<T>(ReadOnlySpan<T> x, int xRowStride, int xStepStride, Span<T> h, Span<T> c, int stateStepStride,
         RecurrentStepWeights<T> weights, int rows, int steps, Span<T> gates = default, int gatesStepStride = 0)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -102,7 +104,13 @@ public static class LstmStep
         ArgumentOutOfRangeException.ThrowIfNegative(steps);
         int fx = weights.InputColumns, units = weights.Units;
         bool keep = !gates.IsEmpty;
-        CheckStrided(x.Length, xStepStride, steps, rows, fx, nameof(x), nameof(xStepStride));
+        int columns = weights.BiasRow ? fx - 1 : fx;
+        if (xRowStride < columns)
+            throw new ArgumentException($"An input row stride of {xRowStride} is less than the {columns} columns read.", nameof(xRowStride));
+        ArgumentOutOfRangeException.ThrowIfNegative(xStepStride);
+        long xNeeded = rows == 0 || steps == 0 || columns == 0 ? 0 : (long)(steps - 1) * xStepStride + (long)(rows - 1) * xRowStride + columns;
+        if (x.Length < xNeeded)
+            throw new ArgumentException($"x has {x.Length} elements but {steps} steps of {rows} rows of {columns} columns, rows {xRowStride} and steps {xStepStride} apart, need {xNeeded}.", nameof(x));
         CheckStrided(h.Length, stateStepStride, steps + 1, rows, units, nameof(h), nameof(stateStepStride));
         CheckStrided(c.Length, stateStepStride, steps + 1, rows, units, nameof(c), nameof(stateStepStride));
         if (keep) CheckStrided(gates.Length, gatesStepStride, steps, rows, 4 * units, nameof(gates), nameof(gatesStepStride));
@@ -116,7 +124,7 @@ public static class LstmStep
             {
                 X = px, HPrev = ph, CPrev = pc, C = pc + stateStepStride, H = ph + stateStepStride, Gates = pg, Weights = weights.Pointer,
                 InputColumns = fx, Units = units, Rows = rows, Blocks = weights.Blocks, BiasRow = weights.BiasRow,
-                Steps = steps, XStep = xStepStride, StateStep = stateStepStride, GatesStep = gatesStepStride,
+                Steps = steps, XStep = xStepStride, XRow = xRowStride, StateStep = stateStepStride, GatesStep = gatesStepStride,
             };
             GateTile.Dispatch<Body, T>(ref a, keep);
         }
@@ -196,7 +204,7 @@ public static class LstmStep
                     for (; r + TileRows <= a.Rows; r += TileRows, n++)
                     {
                         T* zt = zs + (n & 1) * tileElements;
-                        GateTile.Sum<TS, TV, T, Rows4, FourGates>(kx, a.X + (nint)r * fx, fx, panel, zt, accumulate: false, bias);
+                        GateTile.Sum<TS, TV, T, Rows4, FourGates>(kx, a.X + r * a.XRow, a.XRow, panel, zt, accumulate: false, bias);
                         GateTile.Sum<TS, TV, T, Rows4, FourGates, PendingGates<TS, TV, T, TKeep>>(units, a.HPrev + (nint)r * units, units,
                             panel + (nint)fx * 4 * v, zt, accumulate: true, ref pending);
                         pending.Defer(zt, ref a, r, col);
@@ -278,7 +286,7 @@ public static class LstmStep
     {
         int v = TS.Count, fx = a.InputColumns, units = a.Units;
         // z = [x, 1]·[W; b], then z += h_prev·U: the input-projection GEMM, then the recurrent GEMM accumulating.
-        GateTile.Sum<TS, TV, T, TRows, FourGates>(kx, a.X + (nint)r * fx, fx, panel, z, accumulate: false, bias);
+        GateTile.Sum<TS, TV, T, TRows, FourGates>(kx, a.X + r * a.XRow, a.XRow, panel, z, accumulate: false, bias);
         GateTile.Sum<TS, TV, T, TRows, FourGates>(units, a.HPrev + (nint)r * units, units, panel + (nint)fx * 4 * v, z, accumulate: true);
 
         for (int i = 0; i < TRows.Count; i++)

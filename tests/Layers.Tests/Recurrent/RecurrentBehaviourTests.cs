@@ -510,7 +510,16 @@ public class RecurrentBehaviourTests
                     h.AsSpan().Fill(float.NaN); c.AsSpan().Fill(float.NaN);
                     h0.CopyTo(h, 0); c0.CopyTo(c, 0);
                     var g = keep ? new float[steps * gs] : null;
-                    LstmStep.ForwardSequence<float>(x, xs, h, c, ss, weights, rows, steps, g, gs);
+                    LstmStep.ForwardSequence<float>(x, fx, xs, h, c, ss, weights, rows, steps, g, gs);
+                    // The same from the inputs laid out as a layer's [B, T, F] (rows T·F apart, steps F apart), without
+                    // the column of ones, which the kernel does not read with a bias row.
+                    var direct = new float[rows * steps * (fx - 1)];
+                    for (int r = 0; r < rows; r++)
+                        for (int s = 0; s < steps; s++)
+                            x.AsSpan(s * xs + r * fx, fx - 1).CopyTo(direct.AsSpan((r * steps + s) * (fx - 1)));
+                    var (hd, cd) = (new float[(steps + 1) * ss], new float[(steps + 1) * ss]);
+                    h0.CopyTo(hd, 0); c0.CopyTo(cd, 0);
+                    LstmStep.ForwardSequence<float>(direct, steps * (fx - 1), fx - 1, hd, cd, ss, weights, rows, steps);
                     for (int s = 0; s < steps; s++)
                     {
                         string label = $"units {units} rows {rows} step {s} keep {keep}";
@@ -518,27 +527,37 @@ public class RecurrentBehaviourTests
                         Assert.True(c.AsSpan((s + 1) * ss, rows * units).SequenceEqual(cSteps[s]), label + ": c");
                         Assert.True(float.IsNaN(h[(s + 1) * ss - 1]) && float.IsNaN(c[(s + 1) * ss - 1]), label + ": padding written");
                         if (keep) Assert.True(g!.AsSpan(s * gs, rows * g4).SequenceEqual(gRef.AsSpan(s * rows * g4, rows * g4)), label + ": gates");
+                        Assert.True(hd.AsSpan((s + 1) * ss, rows * units).SequenceEqual(hSteps[s]), label + ": h from [B, T, F]");
+                        Assert.True(cd.AsSpan((s + 1) * ss, rows * units).SequenceEqual(cSteps[s]), label + ": c from [B, T, F]");
                     }
                 }
 
         var pw = new RecurrentStepWeights<float>(3, 5, 4);
         pw.Pack(new float[3 * 20], new float[5 * 20]);
-        // Two rows, three steps: x needs 2 strides of 6 + 6, the caches 3 strides of 10 + 10.
-        var e = Assert.Throws<ArgumentException>(() => LstmStep.ForwardSequence<float>(new float[18], 5, new float[40], new float[40], 10, pw, 2, 3));
-        Assert.Equal("xStepStride", e.ParamName);
-        Assert.Contains("[2, 3]", e.Message);
-        e = Assert.Throws<ArgumentException>(() => LstmStep.ForwardSequence<float>(new float[17], 6, new float[40], new float[40], 10, pw, 2, 3));
+        // Two rows, three steps (no bias row: all 3 columns read): x needs 2 step strides of 6 + a row stride of 3 + 3
+        // columns, the caches 3 strides of 10 + 10.
+        var e = Assert.Throws<ArgumentException>(() => LstmStep.ForwardSequence<float>(new float[18], 2, 6, new float[40], new float[40], 10, pw, 2, 3));
+        Assert.Equal("xRowStride", e.ParamName);
+        Assert.Contains("3 columns", e.Message);
+        e = Assert.Throws<ArgumentException>(() => LstmStep.ForwardSequence<float>(new float[17], 3, 6, new float[40], new float[40], 10, pw, 2, 3));
         Assert.Equal("x", e.ParamName);
         Assert.Contains("need 18", e.Message);
-        e = Assert.Throws<ArgumentException>(() => LstmStep.ForwardSequence<float>(new float[18], 6, new float[39], new float[40], 10, pw, 2, 3));
+        Assert.Throws<ArgumentOutOfRangeException>(() => LstmStep.ForwardSequence<float>(new float[18], 3, -1, new float[40], new float[40], 10, pw, 2, 3));
+        e = Assert.Throws<ArgumentException>(() => LstmStep.ForwardSequence<float>(new float[18], 3, 6, new float[39], new float[40], 10, pw, 2, 3));
         Assert.Equal("h", e.ParamName);
-        e = Assert.Throws<ArgumentException>(() => LstmStep.ForwardSequence<float>(new float[18], 6, new float[40], new float[40], 10, pw, 2, 3, new float[100], 39));
+        e = Assert.Throws<ArgumentException>(() => LstmStep.ForwardSequence<float>(new float[18], 3, 6, new float[40], new float[40], 10, pw, 2, 3, new float[100], 39));
         Assert.Equal("gatesStepStride", e.ParamName);
         var shared = new float[80];
-        e = Assert.Throws<ArgumentException>(() => LstmStep.ForwardSequence<float>(new float[18], 6, shared.AsSpan(0, 40), shared.AsSpan(30, 40), 10, pw, 2, 3));
+        e = Assert.Throws<ArgumentException>(() => LstmStep.ForwardSequence<float>(new float[18], 3, 6, shared.AsSpan(0, 40), shared.AsSpan(30, 40), 10, pw, 2, 3));
         Assert.Contains("overlap", e.Message);
-        LstmStep.ForwardSequence<float>(new float[18], 6, shared.AsSpan(0, 40), shared.AsSpan(40, 40), 10, pw, 2, 3);   // adjacent is fine
-        Assert.Throws<ArgumentOutOfRangeException>(() => LstmStep.ForwardSequence<float>(new float[18], 6, new float[40], new float[40], 10, pw, 2, -1));
+        LstmStep.ForwardSequence<float>(new float[18], 3, 6, shared.AsSpan(0, 40), shared.AsSpan(40, 40), 10, pw, 2, 3);   // adjacent is fine
+        // With a bias row the last column is not read: rows of 2 columns, 2 apart, steps 4 apart fit 2·4 + 2 + 2 = 12.
+        var pb = new RecurrentStepWeights<float>(3, 5, 4, biasRow: true);
+        pb.Pack(new float[3 * 20], new float[5 * 20]);
+        LstmStep.ForwardSequence<float>(new float[12], 2, 4, new float[40], new float[40], 10, pb, 2, 3);
+        e = Assert.Throws<ArgumentException>(() => LstmStep.ForwardSequence<float>(new float[11], 2, 4, new float[40], new float[40], 10, pb, 2, 3));
+        Assert.Equal("x", e.ParamName);
+        Assert.Throws<ArgumentOutOfRangeException>(() => LstmStep.ForwardSequence<float>(new float[18], 3, 6, new float[40], new float[40], 10, pw, 2, -1));
     }
 
     [Fact]

@@ -40,6 +40,8 @@ internal unsafe struct StepArgs<T> where T : unmanaged
     /// whose step s + 1 follows step s) and gates to the next.</summary>
     public int Steps;
     public nint XStep, StateStep, GatesStep;
+    /// <summary>Elements between the input rows (F' for one step's [rows, F'] block).</summary>
+    public nint XRow;
 }
 
 /// <summary>A fused step's body at one vector width, with or without the training outputs.</summary>
