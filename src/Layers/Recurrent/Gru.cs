@@ -161,8 +161,10 @@ public sealed class Gru<T> : RecurrentLayer<T> where T : unmanaged, IFloatingPoi
     {
         // The fused step reads h_{t−1} once, for the product and the blend; recurrent dropout masks only the product.
         if (!Fused || DisableFusedStep || StateDropoutActive || !GruStep.IsSupported<T>()) return false;
-        if (_stepWeights is null || _stepWeights.InputColumns != inputColumns || _stepWeights.Units != Units)
-            _stepWeights = new RecurrentStepWeights<T>(inputColumns, Units, 3);
+        // With an input bias the step adds [W; b]'s last row instead of multiplying it by the inputs' column of ones.
+        bool biasRow = inputColumns > F;
+        if (_stepWeights is null || _stepWeights.InputColumns != inputColumns || _stepWeights.Units != Units || _stepWeights.BiasRow != biasRow)
+            _stepWeights = new RecurrentStepWeights<T>(inputColumns, Units, 3, biasRow);
         _stepWeights.Pack(KernelWithBias(), RecurrentKernel.Value.ReadOnlySpan);
         return true;
     }

@@ -68,7 +68,7 @@ public static class GruStep
             var a = new StepArgs<T>
             {
                 X = px, HPrev = ph, RecurrentBias = pb, H = pho, Gates = pg, Recurrent = pu, Weights = weights.Pointer,
-                InputColumns = fx, Units = units, Rows = rows, Blocks = weights.Blocks,
+                InputColumns = fx, Units = units, Rows = rows, Blocks = weights.Blocks, BiasRow = weights.BiasRow, Steps = 1, XRow = fx,
             };
             GateTile.Dispatch<Body, T>(ref a, keep);
         }
@@ -108,7 +108,9 @@ public static class GruStep
         where TKeep : struct, IFlag
     {
         int v = TS.Count, fx = a.InputColumns, units = a.Units, row = 3 * v;
-        GateTile.Sum<TS, TV, T, TRows, ThreeGates>(fx, a.X + (nint)r * fx, fx, panel, zx, accumulate: false);
+        // With a bias row the input sum skips the column of ones and adds the row (the same bits).
+        int kx = a.BiasRow ? fx - 1 : fx;
+        GateTile.Sum<TS, TV, T, TRows, ThreeGates>(kx, a.X + (nint)r * fx, fx, panel, zx, accumulate: false, a.BiasRow ? panel + (nint)kx * row : null);
         // u = b_rec broadcast, then += h_prev·U (the GEMM with beta = 1); without a bias, u = h_prev·U.
         if (bias != null)
             for (int i = 0; i < TRows.Count; i++) new ReadOnlySpan<T>(bias, row).CopyTo(new Span<T>(zu + i * row, row));

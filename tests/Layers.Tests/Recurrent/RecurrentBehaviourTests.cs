@@ -565,13 +565,16 @@ public class RecurrentBehaviourTests
     {
         if (!GruStep.IsSupported<float>()) return;   // the layer then takes the GEMM + GruGates path itself
         // Rows 8 and 9 run several full tiles per unit block, each tile's gate math deferred into the next tile's sums;
-        // 260 units make the recurrent sum longer than one chain; with and without the recurrent bias.
+        // 260 units make the recurrent sum longer than one chain; with and without the recurrent bias, and with and
+        // without an input bias row (the last input column all ones, the row added instead of multiplied).
         foreach (bool withBias in new[] { true, false })
+            foreach (bool biasRow in new[] { false, true })
             foreach (int units in new[] { 1, 9, 16, 17, 40, 260 })
                 foreach (int rows in new[] { 1, 4, 7, 8, 9 })
                 {
                     int fx = 3, g3 = 3 * units;
                     var x = Tensor<float>.RandomNormal(new TensorShape(rows, fx), seed: units).ToArray();
+                    if (biasRow) for (int r = 0; r < rows; r++) x[r * fx + fx - 1] = 1f;
                     var hp = Tensor<float>.RandomNormal(new TensorShape(rows, units), seed: units + 1).ToArray();
                     var w = Tensor<float>.RandomNormal(new TensorShape(fx, g3), seed: units + 2).ToArray();
                     var u = Tensor<float>.RandomNormal(new TensorShape(units, g3), seed: units + 3).ToArray();
@@ -584,12 +587,13 @@ public class RecurrentBehaviourTests
                     var uh = Enumerable.Range(0, rows).SelectMany(r => gu.AsSpan(r * g3 + 2 * units, units).ToArray()).ToArray();
                     var h1 = new float[rows * units];
                     GruGates.Forward<float>(hp, gu, gx, h1, rows, units);
-                    var weights = new RecurrentStepWeights<float>(fx, units, 3);
+                    var weights = new RecurrentStepWeights<float>(fx, units, 3, biasRow);
                     weights.Pack(w, u);
                     var (h2, g2, u2) = (new float[rows * units], new float[rows * g3], new float[rows * g3]);
                     GruStep.Forward<float>(x, hp, weights, b, h2, rows, g2, u2);
                     var uh2 = Enumerable.Range(0, rows).SelectMany(r => u2.AsSpan(r * g3 + 2 * units, units).ToArray()).ToArray();
-                    Assert.True(h1.AsSpan().SequenceEqual(h2) && gx.AsSpan().SequenceEqual(g2) && uh.AsSpan().SequenceEqual(uh2), $"units {units} rows {rows} bias {withBias}");
+                    Assert.True(h1.AsSpan().SequenceEqual(h2) && gx.AsSpan().SequenceEqual(g2) && uh.AsSpan().SequenceEqual(uh2),
+                        $"units {units} rows {rows} bias {withBias} bias row {biasRow}");
                     var h3 = new float[rows * units];
                     GruStep.Forward<float>(x, hp, weights, b, h3, rows);   // inference
                     Assert.Equal(h1, h3);
