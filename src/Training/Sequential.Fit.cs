@@ -841,7 +841,13 @@ public partial class Sequential<T>
         var shape = WithBatch(sample, 1);
         try
         {
-            foreach (var l in _layers) shape = l.ComputeOutputShape(shape);
+            foreach (var l in _layers)
+            {
+                // A built layer's Build checks that the shape fits its weights (a Dense after Flatten its T·F rows);
+                // ComputeOutputShape alone looks at the rank only.
+                if (l.IsBuilt) l.Build(shape, 0);
+                shape = l.ComputeOutputShape(shape);
+            }
         }
         catch (ArgumentException)
         {

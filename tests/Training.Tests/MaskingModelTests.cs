@@ -94,6 +94,22 @@ public sealed class MaskingModelTests : IDisposable
     }
 
     [Fact]
+    public void AModelWhoseWeightsDependOnTheLength_TakesOnlyItsOwnLength()
+    {
+        // Flatten then Dense: the Dense's kernel has T·F rows, so another T cannot run; the model's entry says so,
+        // naming the shape it takes, instead of claiming any length and failing inside the Dense.
+        var model = new Sequential(new Lstm<float>(4, returnSequences: true), new Flatten<float>(), new Dense<float>(2)) { Seed = 3 };
+        model.Compile("mse", "sgd");
+        var x = Tensor<float>.RandomNormal(new TensorShape(3, 5, 2), 1);
+        model.Fit(x, Tensor<float>.RandomNormal(new TensorShape(3, 2), 2), epochs: 1);
+        var e = Assert.Throws<ArgumentException>(() => model.Predict(new Tensor<float>(2, 7, 2)));
+        Assert.Contains("[2, 7, 2]", e.Message);
+        Assert.Contains("[N, 5, 2]", e.Message);
+        Assert.DoesNotContain("any number of time steps", e.Message);
+        Assert.Equal(new TensorShape(2, 2), model.Predict(new Tensor<float>(2, 5, 2)).Shape);
+    }
+
+    [Fact]
     public void SequenceOutputs_LeaveMaskedStepsOutOfTheLoss_AsKeras()
     {
         const int steps = 6;
