@@ -496,14 +496,22 @@ public partial class Sequential<T> : IModel where T : unmanaged, IFloatingPointI
             throw new InvalidOperationException("The model is not built yet; call Build(sampleShape) or Fit first so shapes and parameter counts are known.");
         var rows = new List<(string Layer, string Shape, string Params)>();
         long total = 0, trainable = 0;
+        // After a graph with None axes, each shape is inferred at two sizes of them, and the axes that differ print None.
+        var probe = NoneGraph is { OutputCount: 1 } none ? none.OutputSampleShapes(0).Probe : (TensorShape?)null;
         for (int i = 0; i < _layers.Count; i++)
         {
             var l = _layers[i];
             var shape = ShapeAfter(_inputShapes!, i);
+            string shapeText = FormatWithNone(shape);
+            if (i > 0 && probe is { } p)
+            {
+                probe = l.ComputeOutputShape(WithBatch(p, 1)).DropFirst();
+                shapeText = "(None, " + Input<T>.Format(shape.DropFirst(), probe.Value) + ")";
+            }
             long count = l.Parameters.Sum(p => (long)p.Value.Length);
             total += count;
             trainable += l.Parameters.Where(p => p.Trainable).Sum(p => (long)p.Value.Length);
-            rows.Add(($"{l.Name} ({TypeLabel(l)})", l is Functional<T> { HasNone: true, OutputCount: 1 } g ? "(None, " + g.OutputShapeText(0) + ")" : FormatWithNone(shape), count.ToString("N0", CultureInfo.InvariantCulture)));
+            rows.Add(($"{l.Name} ({TypeLabel(l)})", l is Functional<T> { HasNone: true, OutputCount: 1 } g ? "(None, " + g.OutputShapeText(0) + ")" : shapeText, count.ToString("N0", CultureInfo.InvariantCulture)));
             // A graph's calls follow it, indented, each with the layers it reads (Keras' "Connected to").
             if (l is Functional<T> graph)
             {

@@ -107,6 +107,21 @@ public sealed class FunctionalVariableLengthTests : IDisposable
     }
 
     [Fact]
+    public void NoneGraph_InsideASequential_LayersAfterItPrintNoneToo()
+    {
+        var x = new Input<float>(Input<float>.None, 3);
+        var graph = Model.Create(x, new Lstm<float>(5, returnSequences: true) { Name = "seq" }.Call(x), seed: 1).Layers[0];
+        var model = new Sequential(graph, new Dense<float>(2) { Name = "per_step" }, new Lstm<float>(4) { Name = "last" }) { Seed = 1 };
+        model.Compile("mse", "adam");
+        model.Fit(Tensor<float>.RandomNormal(new TensorShape(4, 6, 3), 1), Tensor<float>.RandomNormal(new TensorShape(4, 4), 2), epochs: 1);
+        string summary = model.Summary();
+        string Row(string name) => summary.Split('\n').Single(l => l.StartsWith(name, StringComparison.Ordinal));
+        Assert.Contains("(None, None, 2)", Row("per_step"));
+        Assert.Contains("(None, 4)", Row("last"));
+        Assert.Equal(new TensorShape(3, 4), model.Predict(Tensor<float>.RandomNormal(new TensorShape(3, 9, 3), 3)).Shape);
+    }
+
+    [Fact]
     public void NoneGraph_GradientsMatchFiniteDifferences_AtASecondLength()
     {
         var (input, output) = LstmSkipGraph<double>(Input<double>.None);

@@ -584,11 +584,20 @@ public sealed class Functional<T> : Layer<T>, IMergeLayer<T>, IInputGradientOpti
     internal string CallShapeText(int index) => Input<T>.Format(_shapes![index], _probeShapes![index]);
 
     /// <summary>The per-sample output shape of each output as Keras prints it (see <see cref="CallShapeText"/>).</summary>
-    internal string OutputShapeText(int output)
+    internal string OutputShapeText(int output) => CallShapeText(OutputNode(output));
+
+    /// <summary>The per-sample shapes of output <paramref name="output"/> at the built size of the <c>None</c> axes and at
+    /// the second size they were checked at (equal on the axes that do not vary), once built.</summary>
+    internal (TensorShape Built, TensorShape Probe) OutputSampleShapes(int output)
+    {
+        int node = OutputNode(output);
+        return (_shapes![node], _probeShapes![node]);
+    }
+
+    private int OutputNode(int output)
     {
         int v = _outputValues[output];
-        int node = Array.FindIndex(_nodes, n => Array.IndexOf(n.Outputs, v) >= 0);
-        return CallShapeText(node);
+        return Array.FindIndex(_nodes, n => Array.IndexOf(n.Outputs, v) >= 0);
     }
 
     /// <summary>The output shape (batch included) for inputs of these shapes, each node's shape re-inferred (a graph
