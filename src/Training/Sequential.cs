@@ -75,7 +75,14 @@ public partial class Sequential<T> : IModel where T : unmanaged, IFloatingPointI
             if (ReferenceEquals(l, layer)) throw new ArgumentException($"Layer '{layer.Name}' is already in the model.", nameof(layer));
             if (l.Name == layer.Name) throw new ArgumentException($"Two layers are named '{layer.Name}'; names must be unique within a model.", nameof(layer));
         }
+        // A graph of several outputs added to a model compiled while empty: its one loss serves every output, as when
+        // compiled after; metrics given as one list cannot say which output they are for.
+        bool heads = layer is Functional<T> { OutputCount: > 1 } && Loss is not null && _heads is null;
+        if (heads && (_metrics.Count > 0 || _pendingMetricNames.Length > 0 || _compiledMetricNames is { Length: > 0 } || _compiledWeightedNames.Length > 0))
+            throw new ArgumentException(
+                $"Cannot add {layer.Name}: the model was compiled with one list of metrics, but a graph of {((Functional<T>)layer).OutputCount} outputs [{string.Join(", ", ((Functional<T>)layer).OutputNames)}] takes them per output; add it first, then compile.", nameof(layer));
         _layers.Add(layer);
+        if (heads) SetHeadsForSingleLoss(Loss!, 0);
         return this;
     }
 

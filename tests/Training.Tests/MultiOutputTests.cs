@@ -457,6 +457,33 @@ public sealed class MultiOutputTests : IDisposable
     }
 
     [Fact]
+    public void AGraphAddedToAModelCompiledEmpty_TrainsAsIfCompiledAfter()
+    {
+        var (input, reg, cls) = TwoHeads<float>();
+        var late = new Sequential { Seed = 4 };
+        late.Compile("mse", new Sgd(0.1));
+        late.Add(new Functional<float>(input, [reg, cls]));
+        var (input2, reg2, cls2) = TwoHeads<float>();
+        var usual = new Sequential(new Functional<float>(input2, [reg2, cls2])) { Seed = 4 };
+        usual.Compile("mse", new Sgd(0.1));
+        var x = Random<float>(1, 6, 4);
+        Tensor<float>[] y = [Random<float>(2, 6, 2), OneHot<float>(6, 3, 3)];
+        var a = late.Fit(x, y, epochs: 2, batchSize: 3);
+        var b = usual.Fit(x, y, epochs: 2, batchSize: 3);
+        Assert.Equal(b.Values.Keys.Order(), a.Values.Keys.Order());
+        Assert.Equal(b["loss"], a["loss"]);
+        Assert.Equal(["mean_squared_error", "mean_squared_error"], late.OutputLosses.Select(l => l.Name));
+
+        // Metrics compiled as one list cannot be split over the outputs: refused at Add, the model left as it was.
+        var (input3, reg3, cls3) = TwoHeads<float>();
+        var withMetrics = new Sequential { Seed = 4 };
+        withMetrics.Compile("mse", new Sgd(0.1), "mae");
+        var e = Assert.Throws<ArgumentException>(() => withMetrics.Add(new Functional<float>(input3, [reg3, cls3])));
+        Assert.Contains("per output", e.Message);
+        Assert.Empty(withMetrics.Layers);
+    }
+
+    [Fact]
     public void UnsupportedUses_ThrowNotSupported()
     {
         var (input, reg, cls) = TwoHeads<float>();
