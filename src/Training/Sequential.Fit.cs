@@ -3,6 +3,7 @@ using System.Numerics;
 using Nn.Simd.Layers;
 using Nn.Simd.Layers.Regularizers;
 using Nn.Simd.Tensors;
+using Nn.Simd.Training.Losses;
 using Nn.Simd.Training.Callbacks;
 
 namespace Nn.Simd.Training;
@@ -201,7 +202,7 @@ public partial class Sequential<T>
                 if (weights is not null) Gather(weights, 1, order, start, count, _batchWeights.AsSpan(0, count));
                 double loss = _heads is null
                     ? TrainStep(xb, yb[0], epoch + 1, step + 1, weights is null ? default : _batchWeights.AsSpan(0, count))
-                    : TrainStepOutputs(xb, yb, epoch + 1, step + 1);
+                    : TrainStepOutputs(xb, yb, epoch + 1, step + 1, weights is null ? default : _batchWeights.AsSpan(0, count));
                 seen += count;
                 if (double.IsFinite(loss))
                 {
@@ -276,7 +277,7 @@ public partial class Sequential<T>
         ResolveMetrics();
         using var threads = new ThreadScope(_threads);
         foreach (var m in _metrics) m.Reset();
-        double loss = _heads is null ? TrainStep(x, y[0], 0, ++_trainOnBatchCalls, weights) : TrainStepOutputs(x, y, 0, ++_trainOnBatchCalls);
+        double loss = _heads is null ? TrainStep(x, y[0], 0, ++_trainOnBatchCalls, weights) : TrainStepOutputs(x, y, 0, ++_trainOnBatchCalls, weights);
         var logs = new Dictionary<string, double>(StringComparer.Ordinal) { ["loss"] = loss };
         if (_heads is not null) foreach (var h in _heads) logs[h.Name + "_loss"] = h.LastLoss;
         foreach (var m in _metrics) logs[m.Name] = m.Result;
@@ -363,7 +364,7 @@ public partial class Sequential<T>
 
     private Dictionary<string, double> EvaluateCore(Tensor<T>[] x, Tensor<T>[] targets, int batchSize, T[]? weights = null)
     {
-        if (_heads is not null) return EvaluateOutputs(x, targets, batchSize);
+        if (_heads is not null) return EvaluateOutputs(x, targets, batchSize, weights);
         var y = targets[0];
         int n = x[0].Shape[0];
         foreach (var m in _metrics) m.Reset();
@@ -375,7 +376,7 @@ public partial class Sequential<T>
             var output = ForwardAll(Slice(x, start, count), training: false);
             var w = weights is null ? default : weights.AsSpan(start, count);
             double batchLoss = LossMask(output) is not null || weights is not null
-                ? WeightedLoss(output, yb, null, w) : double.CreateChecked(Loss!.Compute(output, yb));
+                ? WeightedLoss(Loss!, output, yb, null, w) : double.CreateChecked(Loss!.Compute(output, yb));
             batchLoss += ActivityLoss();
             lossSum += batchLoss * count;
             UpdateMetrics(output, yb, w);
@@ -546,7 +547,7 @@ public partial class Sequential<T>
         var output = ForwardAll(xb, training: true);
         var dOut = _dOutput.Get(output.Shape);
         double loss = double.CreateChecked(Loss!.ComputeWithGradient(output, yb, dOut));
-        if ((!weights.IsEmpty || LossMask(output) is not null) && double.IsFinite(loss)) loss = WeightedLoss(output, yb, dOut, weights);
+        if ((!weights.IsEmpty || LossMask(output) is not null) && double.IsFinite(loss)) loss = WeightedLoss(Loss!, output, yb, dOut, weights);
         loss += ActivityLoss();
         if (!double.IsFinite(loss)) return ReportNonFinite(LocateForward(xb, epoch, step, loss));
         UpdateMetrics(output, yb, weights);
@@ -632,7 +633,7 @@ public partial class Sequential<T>
     /// mask, R/valid for a kept step and 0 for a masked one (so it is the mean over kept steps). Each row's slice of
     /// the output gradient is scaled by wᵣ. Exact for any loss whose rows do not interact, as every built-in loss.
     /// </summary>
-    private double WeightedLoss(Tensor<T> output, Tensor<T> target, Tensor<T>? dOut, ReadOnlySpan<T> sampleWeights)
+    private double WeightedLoss(ILoss<T> loss, Tensor<T> output, Tensor<T> target, Tensor<T>? dOut, ReadOnlySpan<T> sampleWeights)
     {
         var mask = LossMask(output);
         int n = output.Shape[0], steps = mask is null ? 1 : output.Shape[1], rows = n * steps;
@@ -652,7 +653,7 @@ public partial class Sequential<T>
             double w = sampleWeights.IsEmpty ? 1 : double.CreateChecked(sampleWeights[b]);
             if (mask is not null) w *= mask.Values[r] ? keptScale : 0;
             if (w != 0)
-                sum += w * double.CreateChecked(Loss!.Compute(_outputRows.Get(output, r, rows), _targetRows.Get(target, r, rows)));
+                sum += w * double.CreateChecked(loss.Compute(_outputRows.Get(output, r, rows), _targetRows.Get(target, r, rows)));
             if (!ds.IsEmpty) TensorPrimitives.Multiply(ds.Slice(r * per, per), T.CreateChecked(w), ds.Slice(r * per, per));
         }
         return sum / rows;

@@ -21,8 +21,11 @@ namespace Nn.Simd.Training;
 /// tensor per output. Logs use Keras 3's keys and values: <c>loss</c> (the weighted total), <c>{output}_loss</c> (each
 /// output's loss times its weight, as Keras 3's <c>CompileLoss</c> records it, so the parts add up to the total less the
 /// penalties), <c>{output}_{metric}</c>, and their <c>val_</c> forms.</para>
-/// <para>Not supported for several outputs (each throws <see cref="NotSupportedException"/>): sample and class weights,
-/// weighted metrics, timestep masks, metric objects (metrics are given by name), and layers before or after the graph.</para>
+/// <para>Sample weights ([N], as for one output) weigh every output's loss alike, as Keras 3 applies one
+/// <c>sample_weight</c> array to each output; the metrics stay unweighted. Not supported for several outputs: class
+/// weights (Keras refuses them too: there is no one class per sample), per-output sample weights, weighted metrics,
+/// timestep masks, metric objects (metrics are given by name), and layers before or after the graph (each throws
+/// <see cref="NotSupportedException"/> where the call exists).</para>
 /// </remarks>
 public partial class Sequential<T>
 {
@@ -203,79 +206,86 @@ public partial class Sequential<T>
     /// output (in <see cref="OutputNames"/> order), each with as many samples as <paramref name="x"/>; the rest is as in
     /// <see cref="Fit(Tensor{T}, Tensor{T}, int, int, bool, double, ValueTuple{Tensor{T}, Tensor{T}}?, IEnumerable{Callback}?, int, Tensor{T}?, IReadOnlyDictionary{int, double}?, Tensor{T}?)"/>.
     /// History holds <c>loss</c> (the weighted total), <c>{output}_loss</c>, <c>{output}_{metric}</c> and their <c>val_</c> forms.</summary>
+    /// <remarks><paramref name="sampleWeight"/> holds per-sample loss weights [N], applied to every output's loss (Keras 3
+    /// gives one <c>sample_weight</c> array to each output); null for all ones. The metrics stay unweighted. With
+    /// <paramref name="validationSplit"/> its tail weighs the validation samples; <paramref name="validationSampleWeight"/>
+    /// ([N_val]) weighs <paramref name="validationData"/>.</remarks>
     /// <exception cref="InvalidOperationException">The model is not compiled, or has one output.</exception>
-    /// <exception cref="ArgumentException">Not one target per output, or a target whose sample count or shape does not fit
-    /// its output; the message names them.</exception>
+    /// <exception cref="ArgumentException">Not one target per output, a target whose sample count or shape does not fit
+    /// its output, or sample weights that are not one finite, non-negative value per sample; the message names them.</exception>
     /// <exception cref="NonFiniteException">The loss or a gradient became NaN or infinite (with <see cref="NonFiniteMode.Throw"/>).</exception>
     public History Fit(Tensor<T> x, IReadOnlyList<Tensor<T>> y, int epochs = 1, int batchSize = 32, bool shuffle = true,
         double validationSplit = 0, (Tensor<T> X, IReadOnlyList<Tensor<T>> Y)? validationData = null, IEnumerable<Callback>? callbacks = null,
-        int initialEpoch = 0)
+        int initialEpoch = 0, Tensor<T>? sampleWeight = null, Tensor<T>? validationSampleWeight = null)
     {
         ArgumentNullException.ThrowIfNull(x);
         return FitCore([x], Targets(y, nameof(y)), epochs, batchSize, shuffle, validationSplit,
             validationData is { } vd ? ([vd.X ?? throw new ArgumentNullException(nameof(validationData))], Targets(vd.Y, "validationData.Y")) : null,
-            callbacks, initialEpoch, null, null, null);
+            callbacks, initialEpoch, sampleWeight, null, validationSampleWeight);
     }
 
-    /// <summary>As <see cref="Fit(Tensor{T}, IReadOnlyList{Tensor{T}}, int, int, bool, double, ValueTuple{Tensor{T}, IReadOnlyList{Tensor{T}}}?, IEnumerable{Callback}?, int)"/>
+    /// <summary>As <see cref="Fit(Tensor{T}, IReadOnlyList{Tensor{T}}, int, int, bool, double, ValueTuple{Tensor{T}, IReadOnlyList{Tensor{T}}}?, IEnumerable{Callback}?, int, Tensor{T}?, Tensor{T}?)"/>
     /// for a graph of several inputs: one tensor per input in <paramref name="x"/>.</summary>
     /// <exception cref="InvalidOperationException">The model is not compiled, or has one output.</exception>
     /// <exception cref="ArgumentException">The inputs or targets do not fit the model; the message names them.</exception>
     /// <exception cref="NonFiniteException">The loss or a gradient became NaN or infinite (with <see cref="NonFiniteMode.Throw"/>).</exception>
     public History Fit(IReadOnlyList<Tensor<T>> x, IReadOnlyList<Tensor<T>> y, int epochs = 1, int batchSize = 32, bool shuffle = true,
         double validationSplit = 0, (IReadOnlyList<Tensor<T>> X, IReadOnlyList<Tensor<T>> Y)? validationData = null,
-        IEnumerable<Callback>? callbacks = null, int initialEpoch = 0) =>
+        IEnumerable<Callback>? callbacks = null, int initialEpoch = 0, Tensor<T>? sampleWeight = null, Tensor<T>? validationSampleWeight = null) =>
         FitCore(Inputs(x, nameof(x)), Targets(y, nameof(y)), epochs, batchSize, shuffle, validationSplit,
             validationData is { } vd ? (Inputs(vd.X, "validationData.X"), Targets(vd.Y, "validationData.Y")) : null,
-            callbacks, initialEpoch, null, null, null);
+            callbacks, initialEpoch, sampleWeight, null, validationSampleWeight);
 
     /// <summary>One training step on this batch for a model of several outputs, Keras' <c>train_on_batch(x, [ya, yb])</c>.</summary>
     /// <returns><c>loss</c>, <c>{output}_loss</c> and <c>{output}_{metric}</c> for this batch.</returns>
     /// <exception cref="InvalidOperationException">The model is not compiled, or has one output.</exception>
-    /// <exception cref="ArgumentException">The inputs or targets do not fit the model.</exception>
-    public IReadOnlyDictionary<string, double> TrainOnBatch(Tensor<T> x, IReadOnlyList<Tensor<T>> y)
+    /// <remarks><paramref name="sampleWeight"/>: per-sample loss weights [B] for every output's loss, as in <c>Fit</c>; null for all ones.</remarks>
+    /// <exception cref="ArgumentException">The inputs, targets or sample weights do not fit the model.</exception>
+    public IReadOnlyDictionary<string, double> TrainOnBatch(Tensor<T> x, IReadOnlyList<Tensor<T>> y, Tensor<T>? sampleWeight = null)
     {
         ArgumentNullException.ThrowIfNull(x);
-        return TrainOnBatchCore([x], Targets(y, nameof(y)), null, null);
+        return TrainOnBatchCore([x], Targets(y, nameof(y)), sampleWeight, null);
     }
 
-    /// <summary>As <see cref="TrainOnBatch(Tensor{T}, IReadOnlyList{Tensor{T}})"/> for a graph of several inputs.</summary>
+    /// <summary>As <see cref="TrainOnBatch(Tensor{T}, IReadOnlyList{Tensor{T}}, Tensor{T}?)"/> for a graph of several inputs.</summary>
     /// <exception cref="InvalidOperationException">The model is not compiled, or has one output.</exception>
-    /// <exception cref="ArgumentException">The inputs or targets do not fit the model.</exception>
-    public IReadOnlyDictionary<string, double> TrainOnBatch(IReadOnlyList<Tensor<T>> x, IReadOnlyList<Tensor<T>> y) =>
-        TrainOnBatchCore(Inputs(x, nameof(x)), Targets(y, nameof(y)), null, null);
+    /// <exception cref="ArgumentException">The inputs, targets or sample weights do not fit the model.</exception>
+    public IReadOnlyDictionary<string, double> TrainOnBatch(IReadOnlyList<Tensor<T>> x, IReadOnlyList<Tensor<T>> y, Tensor<T>? sampleWeight = null) =>
+        TrainOnBatchCore(Inputs(x, nameof(x)), Targets(y, nameof(y)), sampleWeight, null);
 
     /// <summary>The loss and metrics on this batch in inference mode for a model of several outputs, Keras'
     /// <c>test_on_batch(x, [ya, yb])</c>.</summary>
     /// <exception cref="InvalidOperationException">The model is not compiled, or has one output.</exception>
-    /// <exception cref="ArgumentException">The inputs or targets do not fit the model.</exception>
-    public IReadOnlyDictionary<string, double> TestOnBatch(Tensor<T> x, IReadOnlyList<Tensor<T>> y)
+    /// <remarks><paramref name="sampleWeight"/>: per-sample loss weights [B] for every output's loss, as in <c>Fit</c>; null for all ones.</remarks>
+    /// <exception cref="ArgumentException">The inputs, targets or sample weights do not fit the model.</exception>
+    public IReadOnlyDictionary<string, double> TestOnBatch(Tensor<T> x, IReadOnlyList<Tensor<T>> y, Tensor<T>? sampleWeight = null)
     {
         ArgumentNullException.ThrowIfNull(x);
-        return TestOnBatchCore([x], Targets(y, nameof(y)), null);
+        return TestOnBatchCore([x], Targets(y, nameof(y)), sampleWeight);
     }
 
-    /// <summary>As <see cref="TestOnBatch(Tensor{T}, IReadOnlyList{Tensor{T}})"/> for a graph of several inputs.</summary>
+    /// <summary>As <see cref="TestOnBatch(Tensor{T}, IReadOnlyList{Tensor{T}}, Tensor{T}?)"/> for a graph of several inputs.</summary>
     /// <exception cref="InvalidOperationException">The model is not compiled, or has one output.</exception>
-    /// <exception cref="ArgumentException">The inputs or targets do not fit the model.</exception>
-    public IReadOnlyDictionary<string, double> TestOnBatch(IReadOnlyList<Tensor<T>> x, IReadOnlyList<Tensor<T>> y) =>
-        TestOnBatchCore(Inputs(x, nameof(x)), Targets(y, nameof(y)), null);
+    /// <exception cref="ArgumentException">The inputs, targets or sample weights do not fit the model.</exception>
+    public IReadOnlyDictionary<string, double> TestOnBatch(IReadOnlyList<Tensor<T>> x, IReadOnlyList<Tensor<T>> y, Tensor<T>? sampleWeight = null) =>
+        TestOnBatchCore(Inputs(x, nameof(x)), Targets(y, nameof(y)), sampleWeight);
 
     /// <summary>The loss and metrics over a dataset for a model of several outputs, Keras' <c>evaluate(x, [ya, yb])</c>:
     /// <c>loss</c> (Σₖ wₖ·Lₖ plus penalties), <c>{output}_loss</c> and <c>{output}_{metric}</c>, averaged over samples.</summary>
     /// <exception cref="InvalidOperationException">The model is not compiled, or has one output.</exception>
-    /// <exception cref="ArgumentException">The inputs or targets do not fit the model.</exception>
-    public IReadOnlyDictionary<string, double> Evaluate(Tensor<T> x, IReadOnlyList<Tensor<T>> y, int batchSize = 32)
+    /// <remarks><paramref name="sampleWeight"/>: per-sample loss weights [N] for every output's loss, as in <c>Fit</c>; null for all ones.</remarks>
+    /// <exception cref="ArgumentException">The inputs, targets or sample weights do not fit the model.</exception>
+    public IReadOnlyDictionary<string, double> Evaluate(Tensor<T> x, IReadOnlyList<Tensor<T>> y, int batchSize = 32, Tensor<T>? sampleWeight = null)
     {
         ArgumentNullException.ThrowIfNull(x);
-        return EvaluateChecked([x], Targets(y, nameof(y)), batchSize, null);
+        return EvaluateChecked([x], Targets(y, nameof(y)), batchSize, sampleWeight);
     }
 
-    /// <summary>As <see cref="Evaluate(Tensor{T}, IReadOnlyList{Tensor{T}}, int)"/> for a graph of several inputs.</summary>
+    /// <summary>As <see cref="Evaluate(Tensor{T}, IReadOnlyList{Tensor{T}}, int, Tensor{T}?)"/> for a graph of several inputs.</summary>
     /// <exception cref="InvalidOperationException">The model is not compiled, or has one output.</exception>
-    /// <exception cref="ArgumentException">The inputs or targets do not fit the model.</exception>
-    public IReadOnlyDictionary<string, double> Evaluate(IReadOnlyList<Tensor<T>> x, IReadOnlyList<Tensor<T>> y, int batchSize = 32) =>
-        EvaluateChecked(Inputs(x, nameof(x)), Targets(y, nameof(y)), batchSize, null);
+    /// <exception cref="ArgumentException">The inputs, targets or sample weights do not fit the model.</exception>
+    public IReadOnlyDictionary<string, double> Evaluate(IReadOnlyList<Tensor<T>> x, IReadOnlyList<Tensor<T>> y, int batchSize = 32, Tensor<T>? sampleWeight = null) =>
+        EvaluateChecked(Inputs(x, nameof(x)), Targets(y, nameof(y)), batchSize, sampleWeight);
 
     /// <summary>Runs a model of several outputs in inference mode over <paramref name="x"/> in batches, Keras'
     /// <c>predict</c> of a multi-output model: one new tensor [N, ...output k] per output, in <see cref="OutputNames"/> order.</summary>
@@ -334,7 +344,7 @@ public partial class Sequential<T>
 
     /// <summary>Forward, the outputs' losses (each gradient scaled by its weight), backward through the graph, checks,
     /// update. Returns the weighted total loss, or NaN when the step was skipped.</summary>
-    private double TrainStepOutputs(Tensor<T>[] xb, Tensor<T>[] yb, int epoch, int step)
+    private double TrainStepOutputs(Tensor<T>[] xb, Tensor<T>[] yb, int epoch, int step, ReadOnlySpan<T> weights = default)
     {
         var graph = (Functional<T>)_layers[0];
         var heads = _heads!;
@@ -345,8 +355,11 @@ public partial class Sequential<T>
         {
             var h = heads[k];
             var d = h.DOutput.Get(outputs[k].Shape);
+            double l = double.CreateChecked(h.Loss.ComputeWithGradient(outputs[k], yb[k], d));
+            // Sample weights: Σ sᵣ·ℓᵣ / R over the rows, each row's gradient scaled by its sᵣ, as for one output.
+            if (!weights.IsEmpty && double.IsFinite(l)) l = WeightedLoss(h.Loss, outputs[k], yb[k], d, weights);
             // Keras 3 logs each output's loss after its weight (CompileLoss multiplies, then records): w·L.
-            h.LastLoss = h.Weight * double.CreateChecked(h.Loss.ComputeWithGradient(outputs[k], yb[k], d));
+            h.LastLoss = h.Weight * l;
             // ∂(w·L)/∂y = w·∂L/∂y; a weight of 1 leaves the gradient as the loss wrote it.
             if (h.Weight != 1) TensorPrimitives.Multiply(d.ReadOnlySpan, T.CreateChecked(h.Weight), d.Span);
             _dOutputs[k] = d;
@@ -371,7 +384,7 @@ public partial class Sequential<T>
     }
 
     /// <summary>Evaluate for a model of several outputs: every output's loss and metrics over the samples, in batches.</summary>
-    private Dictionary<string, double> EvaluateOutputs(Tensor<T>[] x, Tensor<T>[] y, int batchSize)
+    private Dictionary<string, double> EvaluateOutputs(Tensor<T>[] x, Tensor<T>[] y, int batchSize, T[]? weights)
     {
         var graph = (Functional<T>)_layers[0];
         var heads = _heads!;
@@ -388,7 +401,9 @@ public partial class Sequential<T>
             for (int k = 0; k < heads.Length; k++)
             {
                 yb[k] = y[k].Slice(start, count);
-                double l = heads[k].Weight * double.CreateChecked(heads[k].Loss.Compute(outputs[k], yb[k]));
+                double l = heads[k].Weight * (weights is null
+                    ? double.CreateChecked(heads[k].Loss.Compute(outputs[k], yb[k]))
+                    : WeightedLoss(heads[k].Loss, outputs[k], yb[k], null, weights.AsSpan(start, count)));
                 heads[k].LossSum += l * count;
                 batchLoss += l;
             }

@@ -167,11 +167,14 @@ public sealed class MultiOutputTests : IDisposable
     // ***** training ****
 
     /// <summary>With weight 0 on the other head, a two-output model trains bit for bit like the graph of one head: its
-    /// gradient adds exact zeros, and its target is gathered with the same permutation as the inputs.</summary>
+    /// gradient adds exact zeros, and its target is gathered with the same permutation as the inputs. With sample
+    /// weights, each head's loss is weighed as one output's is (the validation split's tail weighs validation).</summary>
     [Theory]
-    [InlineData(0)]
-    [InlineData(1)]
-    public void ZeroWeightOnOneHead_TrainsBitForBitLikeTheOtherHeadAlone(int kept)
+    [InlineData(0, false)]
+    [InlineData(1, false)]
+    [InlineData(0, true)]
+    [InlineData(1, true)]
+    public void ZeroWeightOnOneHead_TrainsBitForBitLikeTheOtherHeadAlone(int kept, bool sampleWeights)
     {
         var (xs, labels, onehot) = TestData.Blobs(70, 5);
         var x = new Tensor<float>(70, 4);
@@ -193,8 +196,14 @@ public sealed class MultiOutputTests : IDisposable
         both.Compile(["mse", "categorical_crossentropy"], new Adam(0.01), lossWeights: kept == 0 ? [1.0, 0.0] : [0.0, 1.0],
             metrics: [["mae"], ["accuracy"]]);
         single.Compile(kept == 0 ? "mse" : "categorical_crossentropy", new Adam(0.01), kept == 0 ? "mae" : "accuracy");
-        var h2 = both.Fit(x, [ya, onehot], epochs: 3, batchSize: 16, validationSplit: 0.2);
-        var h1 = single.Fit(x, kept == 0 ? ya : onehot, epochs: 3, batchSize: 16, validationSplit: 0.2);
+        Tensor<float>? sw = null;
+        if (sampleWeights)
+        {
+            sw = new Tensor<float>(70);
+            for (int i = 0; i < 70; i++) sw[i] = i % 5 == 0 ? 0f : 0.25f * (i % 7);
+        }
+        var h2 = both.Fit(x, [ya, onehot], epochs: 3, batchSize: 16, validationSplit: 0.2, sampleWeight: sw);
+        var h1 = single.Fit(x, kept == 0 ? ya : onehot, epochs: 3, batchSize: 16, validationSplit: 0.2, sampleWeight: sw);
 
         string head = kept == 0 ? "reg" : "cls", metric = kept == 0 ? "mae" : "accuracy";
         Assert.Equal(h1["loss"], h2["loss"]);
@@ -231,6 +240,47 @@ public sealed class MultiOutputTests : IDisposable
         var test = model.TestOnBatch(vx, [va, vb]);
         Assert.Equal(eval["loss"], test["loss"], 1e-6);
         Assert.Equal(eval["cls_accuracy"], test["cls_accuracy"]);
+    }
+
+    [Fact]
+    public void SampleWeights_WeighEveryOutputsLoss_AsTheFormula()
+    {
+        var (input, reg, cls) = TwoHeads<double>();
+        var model = Model.Create(input, [reg, cls], seed: 3);
+        model.Compile(["mse", "categorical_crossentropy"], new Sgd(0.1), lossWeights: [0.5, 2.0]);
+        const int n = 9;
+        var x = Random<double>(1, n, 4);
+        var ya = Random<double>(2, n, 2);
+        var yb = OneHot<double>(n, 3, 3);
+        var sw = new Tensor<double>(n);
+        for (int i = 0; i < n; i++) sw[i] = i == 4 ? 0 : 0.5 + i;
+        var p = model.PredictOutputs(x);
+        double mse = 0, cce = 0;
+        for (int i = 0; i < n; i++)
+        {
+            double se = 0, ce = 0;
+            for (int j = 0; j < 2; j++) se += (p[0][i, j] - ya[i, j]) * (p[0][i, j] - ya[i, j]);
+            for (int j = 0; j < 3; j++) ce -= yb[i, j] * Math.Log(p[1][i, j]);
+            mse += sw[i] * se / 2;
+            cce += sw[i] * ce;
+        }
+        mse /= n;
+        cce /= n;
+        var logs = model.Evaluate(x, [ya, yb], batchSize: 4, sampleWeight: sw);
+        Assert.Equal(0.5 * mse, logs["reg_loss"], 1e-12);
+        Assert.Equal(2.0 * cce, logs["cls_loss"], 1e-12);
+        Assert.Equal(0.5 * mse + 2.0 * cce, logs["loss"], 1e-12);
+        Assert.NotEqual(logs["loss"], model.Evaluate(x, [ya, yb], batchSize: 4)["loss"], 1e-6);
+        Assert.Equal(logs["loss"], model.TestOnBatch(x, [ya, yb], sw)["loss"], 1e-12);
+        // A training step reports the same weighted loss (before its update).
+        Assert.Equal(logs["loss"], model.TrainOnBatch(x, [ya, yb], sw)["loss"], 1e-12);
+
+        var e = Assert.Throws<ArgumentException>(() => model.Fit(x, [ya, yb], sampleWeight: new Tensor<double>(n - 1)));
+        Assert.Equal("sampleWeight", e.ParamName);
+        Assert.Contains($"[{n}]", e.Message);
+        sw[2] = -1;
+        e = Assert.Throws<ArgumentException>(() => model.Evaluate(x, [ya, yb], sampleWeight: sw));
+        Assert.Contains("sampleWeight[2]", e.Message);
     }
 
     [Fact]
@@ -307,9 +357,7 @@ public sealed class MultiOutputTests : IDisposable
             model.Fit(x, [ya, yb], epochs: 1, batchSize: 16);
             return GC.GetAllocatedBytesForCurrentThread() - before;
         }
-        long few = AllocatedByFit(64), many = AllocatedByFit(640);
-        double perStep = (many - few - 4.0 * (640 - 64)) / 36;
-        Assert.True(perStep < 16, $"about {perStep:F0} bytes allocated per step ({few} B for 4 steps, {many} B for 40)");
+        SteadyStateFit.AssertNoPerStepAllocation(AllocatedByFit);
     }
 
     // ***** save, load, resume ****
