@@ -196,9 +196,6 @@ public class ActivityRegularizerAllocationTests
     [Fact]
     public void TrainingSteps_WithActivityPenalties_DoNotAllocate()
     {
-        long few = AllocatedByFit(64), many = AllocatedByFit(640);   // 4 vs 40 steps, same batch buffers
-        // The index permutation grows by 4 bytes a sample.
-        double perStep = (many - few - 4.0 * (640 - 64)) / 36;
-        Assert.True(perStep < 16, $"about {perStep:F0} bytes allocated per step ({few} B for 4 steps, {many} B for 40)");
+        SteadyStateFit.AssertNoPerStepAllocation(AllocatedByFit);
     }
 }

@@ -251,8 +251,6 @@ public sealed class FunctionalTests : IDisposable
     [Fact]
     public void SteadyStateTraining_DoesNotAllocate()
     {
-        // As AllocationTests: the bytes of a Fit of 4 steps against one of 40 (same batch buffers); the per-sample
-        // index permutation grows by 4 bytes a sample.
         long Allocated(int n)
         {
             var (input, output) = ResidualGraph<float>();
@@ -266,9 +264,7 @@ public sealed class FunctionalTests : IDisposable
             model.Fit(x, y, epochs: 1, batchSize: 16);
             return GC.GetAllocatedBytesForCurrentThread() - before;
         }
-        long few = Allocated(64), many = Allocated(640);
-        double perStep = (many - few - 4.0 * (640 - 64)) / 36;
-        Assert.True(perStep < 16, $"about {perStep:F0} bytes allocated per step ({few} B for 4 steps, {many} B for 40)");
+        SteadyStateFit.AssertNoPerStepAllocation(Allocated);
     }
 
     [Fact]
@@ -290,9 +286,7 @@ public sealed class FunctionalTests : IDisposable
             model.Fit([xa, xb], y, epochs: 1, batchSize: 16);
             return GC.GetAllocatedBytesForCurrentThread() - before;
         }
-        long few = Allocated(64), many = Allocated(640);
-        double perStep = (many - few - 4.0 * (640 - 64)) / 36;
-        Assert.True(perStep < 16, $"about {perStep:F0} bytes allocated per step ({few} B for 4 steps, {many} B for 40)");
+        SteadyStateFit.AssertNoPerStepAllocation(Allocated);
     }
 
     [Fact]

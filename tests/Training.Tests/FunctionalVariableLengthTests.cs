@@ -149,9 +149,7 @@ public sealed class FunctionalVariableLengthTests : IDisposable
             model.Fit(x, y, epochs: 1, batchSize: 16);
             return GC.GetAllocatedBytesForCurrentThread() - before;
         }
-        long few = Allocated(64), many = Allocated(640);
-        double perStep = (many - few - 4.0 * (640 - 64)) / 36;
-        Assert.True(perStep < 16, $"about {perStep:F0} bytes allocated per step ({few} B for 4 steps, {many} B for 40)");
+        SteadyStateFit.AssertNoPerStepAllocation(Allocated);
     }
 
     [Fact]

@@ -678,7 +678,7 @@ public sealed class Functional<T> : Layer<T>, IMergeLayer<T>, IInputGradientOpti
     public IReadOnlyList<Tensor<T>> ForwardOutputs(IReadOnlyList<Tensor<T>> inputs, bool training)
     {
         ArgumentNullException.ThrowIfNull(inputs);
-        foreach (var x in inputs) ArgumentNullException.ThrowIfNull(x, nameof(inputs));
+        for (int k = 0; k < inputs.Count; k++) ArgumentNullException.ThrowIfNull(inputs[k], nameof(inputs));   // no enumerator per call
         CheckSamples(inputs.Select(x => x.Shape).ToArray(), nameof(inputs));
         if (!IsBuilt)
         {
@@ -726,7 +726,7 @@ public sealed class Functional<T> : Layer<T>, IMergeLayer<T>, IInputGradientOpti
     {
         ArgumentNullException.ThrowIfNull(inputs);
         RequireSingleOutput();
-        foreach (var x in inputs) ArgumentNullException.ThrowIfNull(x, nameof(inputs));
+        for (int k = 0; k < inputs.Count; k++) ArgumentNullException.ThrowIfNull(inputs[k], nameof(inputs));   // no enumerator per call
         if (!IsBuilt) Build(inputs.Select(x => x.Shape).ToArray(), StableHash(Name));
         else if (inputs.Count != _inputs.Length) CheckSamples(inputs.Select(x => x.Shape).ToArray(), nameof(inputs));
         else
