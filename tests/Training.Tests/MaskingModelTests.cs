@@ -93,6 +93,31 @@ public sealed class MaskingModelTests : IDisposable
         Assert.DoesNotContain("time steps", e.Message);
     }
 
+    /// <summary>Models whose weights do not depend on the length keep taking any number of steps (the entry check
+    /// builds each built layer at the new shape, which only checks its features).</summary>
+    [Theory]
+    [InlineData("lstm_timedistributed")]
+    [InlineData("conv1d_pooling")]
+    [InlineData("bidirectional_gru")]
+    [InlineData("simplernn_dense_per_step")]
+    public void ModelsWhoseWeightsDoNotDependOnTheLength_TakeAnyLength(string kind)
+    {
+        ILayer<float>[] layers = kind switch
+        {
+            "lstm_timedistributed" => [new Lstm<float>(4, returnSequences: true), new TimeDistributed<float>(new Dense<float>(2))],
+            "conv1d_pooling" => [new Conv1D<float>(4, 3, padding: "same"), new GlobalAveragePooling1D<float>(), new Dense<float>(2)],
+            "bidirectional_gru" => [new Bidirectional<float>(new Gru<float>(3)), new Dense<float>(2)],
+            _ => [new SimpleRnn<float>(4, returnSequences: true), new Dense<float>(2)],
+        };
+        var model = new Sequential(layers) { Seed = 5 };
+        model.Compile("mse", "sgd");
+        var x = Tensor<float>.RandomNormal(new TensorShape(3, 6, 2), 1);
+        var y = model.Predict(x);
+        model.Fit(x, Tensor<float>.RandomNormal(y.Shape, 2), epochs: 1);
+        var longer = model.Predict(Tensor<float>.RandomNormal(new TensorShape(2, 10, 2), 3));
+        Assert.Equal(y.Rank == 3 ? new TensorShape(2, 10, 2) : new TensorShape(2, 2), longer.Shape);
+    }
+
     [Fact]
     public void AModelWhoseWeightsDependOnTheLength_TakesOnlyItsOwnLength()
     {
