@@ -9,6 +9,9 @@ namespace Nn.Simd.Benchmarks;
 //   The model benchmarks as reported (about 8 minutes; each case in its own process):
 //                             dotnet run -c Release --project bench/Nn.Simd.Benchmarks -- --filter '*LstmBenchmarks*' \
 //                               '*SimpleRnnBenchmarks*' '*MlpBenchmarks*' --warmupCount 3 --iterationCount 10 --iterationTime 250
+//   The LSTM at tiny batches (H = 32, B = 1 and 8; about 2 minutes):
+//                             dotnet run -c Release --project bench/Nn.Simd.Benchmarks -- --filter '*LstmTinyBatchBenchmarks*' \
+//                               --warmupCount 3 --iterationCount 10 --iterationTime 250
 //   Headline rows (about a minute, in process; see HeadlineBenchmarks.RunQuick):
 //                             dotnet run -c Release --project bench/Nn.Simd.Benchmarks -- --quick
 //   Interleaved stopwatch probe (no BenchmarkDotNet, prints medians and ratios; for iterating):

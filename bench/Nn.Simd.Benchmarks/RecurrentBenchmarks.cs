@@ -112,12 +112,18 @@ public abstract class RecurrentBenchmarksBase
     public abstract CellKind Kind { get; }
 
     /// <summary>H.</summary>
-    [Params(64, 128)]
+    [ParamsSource(nameof(UnitsValues))]
     public int Units { get; set; }
 
     /// <summary>B.</summary>
-    [Params(32, 64)]
+    [ParamsSource(nameof(BatchValues))]
     public int Batch { get; set; }
+
+    /// <summary>The H values: 64 and 128, the shapes.</summary>
+    public virtual IEnumerable<int> UnitsValues => [64, 128];
+
+    /// <summary>The B values: 32 and 64.</summary>
+    public virtual IEnumerable<int> BatchValues => [32, 64];
 
     private void SetupNn(int threads)
     {
@@ -152,6 +158,21 @@ public abstract class RecurrentBenchmarksBase
     [Benchmark, BenchmarkCategory("Infer")] public float Infer_Torch_2T() => _torch!.Infer();
     [Benchmark, BenchmarkCategory("Infer")] public float Infer_NnSimd_1T() => _nn!.Infer();
     [Benchmark, BenchmarkCategory("Infer")] public float Infer_NnSimd_2T() => _nn!.Infer();
+}
+
+/// <summary>The LSTM at tiny batches (H = 32, B ∈ {1, 8}, input <c>[B, 60, 5]</c>), the case users report as slow in
+/// oneDNN and libtorch (uxlfoundation/oneDNN#837: batch 1, 15–63 steps, 32 units): per-step overhead, not
+/// arithmetic, decides it.</summary>
+public class LstmTinyBatchBenchmarks : RecurrentBenchmarksBase
+{
+    /// <inheritdoc/>
+    public override CellKind Kind => CellKind.Lstm;
+
+    /// <inheritdoc/>
+    public override IEnumerable<int> UnitsValues => [32];
+
+    /// <inheritdoc/>
+    public override IEnumerable<int> BatchValues => [1, 8];
 }
 
 /// <summary>The recurrent benchmarks for Keras' SimpleRNN (tanh) against torch's <c>nn.RNN</c>.</summary>
