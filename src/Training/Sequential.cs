@@ -59,8 +59,10 @@ public partial class Sequential<T> : IModel where T : unmanaged, IFloatingPointI
         foreach (var l in layers) Add(l);
     }
 
-    /// <summary>Appends a layer; returns the model, so calls chain.</summary>
-    /// <exception cref="ArgumentException">Another layer has the same name, or it is already in the model.</exception>
+    /// <summary>Appends a layer; returns the model, so calls chain. A graph of several outputs added to a model compiled
+    /// while empty takes the compiled loss for every output, as if compiled after.</summary>
+    /// <exception cref="ArgumentException">Another layer has the same name, or it is already in the model; or a graph of
+    /// several outputs is added to a model compiled with one flat list of metrics (the model is left unchanged).</exception>
     /// <exception cref="InvalidOperationException">The model is already built.</exception>
     public Sequential<T> Add(ILayer<T> layer)
     {
